@@ -1,0 +1,42 @@
+# authlog: PGXS build.  `make test` runs every suite on a throwaway cluster;
+# `make demo` replays a brute-force campaign; `make bench` measures.
+
+EXTENSION = authlog
+MODULE_big = authlog
+OBJS = \
+	src/authlog.o \
+	src/event_ids.o \
+	src/lockout.o \
+	src/record.o
+DATA = authlog--1.0.sql
+PGFILEDESC = "authlog - authentication audit log with lockout policy"
+
+PG_CPPFLAGS = -I$(srcdir)/src $(shell pkg-config --cflags libmongoc-1.0)
+SHLIB_LINK = $(shell pkg-config --libs libmongoc-1.0)
+
+# One file per behaviour; each states it in its first line.
+REGRESS = install threshold locked_refusal expiry success_clears admin_reset \
+	progressive retry paths bad_input user_agent policy rls privileges \
+	search_path append_only
+
+ISOLATION = concurrent_failures retry_race
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+EXTRA_CLEAN = results regression.diffs regression.out test/isolation/output tmp_check
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: test demo bench
+test:
+	bash test/run-tests.sh
+
+demo:
+	bash test/demo.sh
+
+bench:
+	bash bench/run.sh

@@ -1,0 +1,38 @@
+-- Failures within the window count up; the one that reaches the threshold returns locked, locks for the lockout duration and writes exactly one account_locked event.
+SHOW authlog.max_failed_attempts;
+SHOW authlog.lockout_duration;
+
+SELECT n, d.decision, d.failed_login_attempts,
+       d.account_locked_until - now() AS locked_for
+FROM generate_series(1, 5) n,
+     LATERAL authlog.record_login('t-threshold', 'o1', 'alice', false, '203.0.113.7', 'curl/8', 'web',
+                                  log_id => ('00000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid) d
+ORDER BY n;
+
+-- the running state is on every row; one account_locked, linked to the attempt that locked
+SELECT event_type, log_id, decision, failed_login_attempts,
+       account_locked_until - recorded_at AS locked_for,
+       metadata -> 'authlog' ->> 'trigger_log_id' AS trigger
+FROM authlog.auth_logs WHERE tenant_id = 't-threshold'
+ORDER BY failed_login_attempts, event_type;
+
+SELECT failed_login_attempts, first_failed_at = recorded_first AS series_started_at_first_failure, last_failed_ip,
+       account_locked_until - updated_at AS locked_for, lockout_count
+FROM authlog.account_lockouts,
+     LATERAL (SELECT min(recorded_at) AS recorded_first FROM authlog.auth_logs
+              WHERE tenant_id = 't-threshold') r
+WHERE tenant_id = 't-threshold' AND user_id = 'alice';
+
+-- another account of the same tenant is not affected
+SELECT decision, failed_login_attempts
+FROM authlog.record_login('t-threshold', 'o1', 'bob', false, '203.0.113.7', 'curl/8', 'web');
+
+-- the derived id is UUID v5 of the triggering log_id
+SELECT log_id, substr(log_id::text, 15, 1) AS version
+FROM authlog.auth_logs WHERE tenant_id = 't-threshold' AND event_type = 'account_locked';
+
+-- a threshold of 1 locks on the first failure
+SET authlog.max_failed_attempts = 1;
+SELECT decision, failed_login_attempts
+FROM authlog.record_login('t-threshold', 'o1', 'carol', false, NULL, NULL, 'api');
+RESET authlog.max_failed_attempts;

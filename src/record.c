@@ -1,0 +1,1031 @@
+/*-------------------------------------------------------------------------
+ *
+ * record.c
+ *	  The write path: record_login, reset_lockout and lockout_status.
+ *
+ *	  Each call is one short sequence of saved SPI plans inside the caller's
+ *	  transaction.  The account's account_lockouts row is locked first: it
+ *	  is the serialisation point that makes concurrent failures all count
+ *	  and makes a retry see its original.  The rules themselves live in
+ *	  lockout.c; this file only reads state, writes rows and validates input.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_type.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+#include "access/xact.h"
+
+#include "authlog.h"
+
+PG_FUNCTION_INFO_V1(authlog_record_login);
+PG_FUNCTION_INFO_V1(authlog_reset_lockout);
+PG_FUNCTION_INFO_V1(authlog_lockout_status);
+PG_FUNCTION_INFO_V1(authlog_forbid_log_rewrite);
+
+/* Set only while record.c itself updates auth_logs (retry bookkeeping). */
+bool		authlog_log_rewrite_allowed = false;
+
+/* One auth_logs row to insert; Datums in the order of insert_event_sql. */
+#define EVENT_NCOLS 16
+typedef struct EventRow
+{
+	Datum		values[EVENT_NCOLS];
+	char		nulls[EVENT_NCOLS];
+} EventRow;
+
+enum
+{
+	EV_TENANT, EV_LOG_ID, EV_ORGANISATION, EV_USER, EV_EVENT_TYPE, EV_IP,
+	EV_USER_AGENT, EV_AUTH_PATH, EV_OCCURRED_AT, EV_RECORDED_AT, EV_METADATA,
+	EV_REASON, EV_ACTOR, EV_DECISION, EV_FAILED_ATTEMPTS, EV_LOCKED_UNTIL
+};
+
+static const char *insert_event_sql =
+"INSERT INTO authlog.auth_logs (tenant_id, log_id, organisation_id, user_id,"
+" event_type, ip_address, user_agent, auth_path, occurred_at, recorded_at,"
+" metadata, reason, actor, decision, failed_login_attempts, account_locked_until)"
+" VALUES ($1, $2, $3, $4, $5::authlog.event_type, $6, $7, $8, $9, $10,"
+" $11, $12, $13, $14, $15, $16)"
+" ON CONFLICT (tenant_id, log_id) DO NOTHING";
+
+/* Policy columns, shared by the statements that read an account's state */
+#define POLICY_COLUMNS \
+" p.max_failed_attempts," \
+" (extract(epoch FROM p.failure_window) * 1000000)::int8," \
+" (extract(epoch FROM p.lockout_duration) * 1000000)::int8," \
+" p.backoff_factor::float8," \
+" (extract(epoch FROM p.max_lockout_duration) * 1000000)::int8"
+
+static const char *lock_account_sql =
+"SELECT a.failed_login_attempts, a.first_failed_at, a.account_locked_until,"
+" a.lockout_count," POLICY_COLUMNS
+" FROM authlog.account_lockouts a"
+" LEFT JOIN authlog.lockout_policies p ON p.tenant_id = a.tenant_id"
+" WHERE a.tenant_id = $1 AND a.user_id = $2"
+" FOR UPDATE OF a";
+
+static const char *create_account_sql =
+"INSERT INTO authlog.account_lockouts (tenant_id, user_id, organisation_id, updated_at)"
+" VALUES ($1, $2, $3, $4)"
+" ON CONFLICT (tenant_id, user_id) DO NOTHING";
+
+static const char *update_account_sql =
+"UPDATE authlog.account_lockouts SET organisation_id = $3,"
+" failed_login_attempts = $4, first_failed_at = $5, account_locked_until = $6,"
+" lockout_count = $7, updated_at = $8,"
+" last_failed_at = CASE WHEN $9 THEN $8 ELSE last_failed_at END,"
+" last_failed_ip = CASE WHEN $9 THEN $10 ELSE last_failed_ip END"
+" WHERE tenant_id = $1 AND user_id = $2";
+
+static const char *count_retry_sql =
+"UPDATE authlog.auth_logs SET retry_count = retry_count + 1"
+" WHERE tenant_id = $1 AND log_id = $2"
+" RETURNING user_id, event_type::text, reason, decision,"
+" failed_login_attempts, account_locked_until";
+
+static const char *reader_covers_sql =
+"SELECT 1 FROM authlog.reader_grants g"
+" WHERE g.tenant_id = $1"
+" AND (g.organisation_id IS NULL OR $2 IS NULL OR g.organisation_id = $2)"
+" AND pg_has_role($3, g.role::oid, 'USAGE')"
+" LIMIT 1";
+
+static SPIPlanPtr insert_event_plan;
+static Oid	insert_event_auth_path_type;
+static SPIPlanPtr lock_account_plan;
+static SPIPlanPtr create_account_plan;
+static SPIPlanPtr update_account_plan;
+static SPIPlanPtr count_retry_plan;
+static SPIPlanPtr reader_covers_plan;
+
+/* A recorded event found again by its (tenant_id, log_id) */
+typedef struct RecordedEvent
+{
+	char	   *user_id;
+	char	   *event_type;
+	char	   *reason;
+	bool		has_decision;
+	LoginDecision decision;
+	int			failed_login_attempts;
+	bool		has_locked_until;
+	TimestampTz locked_until;
+} RecordedEvent;
+
+
+/* ---------- saved plans ---------- */
+
+static Oid
+authlog_type_oid(const char *name)
+{
+	TypeName   *type_name = makeTypeNameFromNameList(list_make2(makeString("authlog"),
+															   makeString(pstrdup(name))));
+
+	return typenameTypeId(NULL, type_name);
+}
+
+static SPIPlanPtr
+prepare_saved(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	prepared = SPI_prepare(sql, nargs, argtypes);
+
+		if (prepared == NULL)
+			elog(ERROR, "authlog: SPI_prepare failed for \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(prepared) != 0)
+			elog(ERROR, "authlog: SPI_keepplan failed");
+		*plan = prepared;
+	}
+	return *plan;
+}
+
+static void
+execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
+			 bool read_only, int expected)
+{
+	int			rc = SPI_execute_plan(plan, values, nulls, read_only, 0);
+
+	if (rc != expected)
+		elog(ERROR, "authlog: SPI_execute_plan returned %s, expected %s",
+			 SPI_result_code_string(rc), SPI_result_code_string(expected));
+}
+
+/*
+ * Prepare the write path's plans once per backend.  auth_path_type is the
+ * OID of authlog.auth_path, which the caller knows from its own arguments
+ * where it can (no catalog lookup on the login path).
+ */
+static void
+prepare_write_plans(Oid auth_path_type)
+{
+	Oid			event_types[EVENT_NCOLS] = {
+		TEXTOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID,
+		InvalidOid, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, TEXTOID,
+		TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID
+	};
+	Oid			lock_types[2] = {TEXTOID, TEXTOID};
+	Oid			create_types[4] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Oid			update_types[10] = {
+		TEXTOID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		INT4OID, TIMESTAMPTZOID, BOOLOID, INETOID
+	};
+	Oid			retry_types[2] = {TEXTOID, UUIDOID};
+
+	/*
+	 * The enum's OID is a parameter type of the saved plan; after DROP and
+	 * CREATE EXTENSION in this backend it changes, and so must the plan.
+	 */
+	event_types[EV_AUTH_PATH] = auth_path_type;
+	if (insert_event_plan != NULL && event_types[EV_AUTH_PATH] != insert_event_auth_path_type)
+	{
+		SPI_freeplan(insert_event_plan);
+		insert_event_plan = NULL;
+	}
+	insert_event_auth_path_type = event_types[EV_AUTH_PATH];
+	prepare_saved(&insert_event_plan, insert_event_sql, EVENT_NCOLS, event_types);
+	prepare_saved(&lock_account_plan, lock_account_sql, 2, lock_types);
+	prepare_saved(&create_account_plan, create_account_sql, 4, create_types);
+	prepare_saved(&update_account_plan, update_account_sql, 10, update_types);
+	prepare_saved(&count_retry_plan, count_retry_sql, 2, retry_types);
+}
+
+
+/* ---------- input validation ---------- */
+
+/*
+ * A tenant, organisation, user or actor id: not NULL, not empty, at most
+ * AUTHLOG_MAX_ID_LENGTH characters.  Ids are keys, so they are never
+ * truncated: an over-long one is an error.
+ */
+static text *
+validated_id(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	text	   *id;
+	int			nbytes;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name),
+				 errhint("Every event is recorded against a tenant, an organisation and a user.")));
+	id = PG_GETARG_TEXT_PP(argno);
+	nbytes = VARSIZE_ANY_EXHDR(id);
+	if (nbytes == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", name),
+				 errhint("Pass the identifier the auth service uses for it.")));
+	if (nbytes > AUTHLOG_MAX_ID_LENGTH &&
+		pg_mbstrlen_with_len(VARDATA_ANY(id), nbytes) > AUTHLOG_MAX_ID_LENGTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("%s is too long", name),
+				 errdetail("The value has %d characters; ids have at most %d.",
+						   pg_mbstrlen_with_len(VARDATA_ANY(id), nbytes),
+						   AUTHLOG_MAX_ID_LENGTH),
+				 errhint("Ids are keys and are never truncated; shorten or hash it before recording.")));
+	return id;
+}
+
+/* Deepest nesting of containers in a jsonb value; the root object is 1. */
+static int
+jsonb_depth(Jsonb *jb, int limit)
+{
+	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbValue	v;
+	JsonbIteratorToken token;
+	int			depth = 0;
+	int			deepest = 0;
+
+	while ((token = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (token == WJB_BEGIN_OBJECT || token == WJB_BEGIN_ARRAY)
+		{
+			depth++;
+			if (depth > deepest)
+				deepest = depth;
+			if (deepest > limit)
+				break;			/* no need to walk the rest */
+		}
+		else if (token == WJB_END_OBJECT || token == WJB_END_ARRAY)
+			depth--;
+	}
+	return deepest;
+}
+
+static Jsonb *
+validated_metadata(FunctionCallInfo fcinfo, int argno)
+{
+	Jsonb	   *metadata;
+	int			depth;
+	JsonbValue	key;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("metadata must not be null"),
+				 errhint("Pass an empty object, '{}', when there is nothing to add.")));
+	metadata = PG_GETARG_JSONB_P(argno);
+	if (JB_ROOT_IS_SCALAR(metadata) || !JB_ROOT_IS_OBJECT(metadata))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("metadata must be a JSON object"),
+				 errhint("Wrap the value in an object, e.g. '{\"value\": ...}'.")));
+
+	depth = jsonb_depth(metadata, authlog_max_metadata_depth);
+	if (depth > authlog_max_metadata_depth)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("metadata nests deeper than authlog.max_metadata_depth"),
+				 errdetail("The limit is %d levels, the object itself being level 1.",
+						   authlog_max_metadata_depth),
+				 errhint("Flatten the metadata, or have a superuser raise authlog.max_metadata_depth.")));
+
+	key.type = jbvString;
+	key.val.string.val = "authlog";
+	key.val.string.len = strlen("authlog");
+	if (findJsonbValueFromContainer(&metadata->root, JB_FOBJECT, &key) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("metadata key \"authlog\" is reserved"),
+				 errdetail("The extension records its own notes under that key."),
+				 errhint("Rename the key.")));
+	return metadata;
+}
+
+static void
+reject_null(FunctionCallInfo fcinfo, int argno, const char *name, const char *hint)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name),
+				 errhint("%s", hint)));
+}
+
+
+/* ---------- building rows ---------- */
+
+static void
+append_json_timestamp(StringInfo buf, TimestampTz ts)
+{
+	char		encoded[MAXDATELEN + 1];
+	const int	utc = 0;
+
+	appendStringInfo(buf, "\"%s\"",
+					 JsonEncodeDateTime(encoded, TimestampTzGetDatum(ts),
+										TIMESTAMPTZOID, &utc));
+}
+
+static Datum
+jsonb_from_text(StringInfo buf)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
+}
+
+static void
+event_row_init(EventRow *row, text *tenant, const pg_uuid_t *log_id,
+			   text *organisation, text *user, const char *event_type,
+			   TimestampTz now)
+{
+	memset(row->nulls, 'n', EVENT_NCOLS);
+	row->values[EV_TENANT] = PointerGetDatum(tenant);
+	row->values[EV_LOG_ID] = UUIDPGetDatum(log_id);
+	row->values[EV_ORGANISATION] = PointerGetDatum(organisation);
+	row->values[EV_USER] = PointerGetDatum(user);
+	row->values[EV_EVENT_TYPE] = CStringGetTextDatum(event_type);
+	row->values[EV_OCCURRED_AT] = TimestampTzGetDatum(now);
+	row->values[EV_RECORDED_AT] = TimestampTzGetDatum(now);
+	row->values[EV_FAILED_ATTEMPTS] = Int32GetDatum(0);
+	row->nulls[EV_TENANT] = row->nulls[EV_LOG_ID] = row->nulls[EV_ORGANISATION] = ' ';
+	row->nulls[EV_USER] = row->nulls[EV_EVENT_TYPE] = ' ';
+	row->nulls[EV_OCCURRED_AT] = row->nulls[EV_RECORDED_AT] = ' ';
+	row->nulls[EV_FAILED_ATTEMPTS] = ' ';
+}
+
+static void
+event_row_set(EventRow *row, int column, Datum value)
+{
+	row->values[column] = value;
+	row->nulls[column] = ' ';
+}
+
+static void
+event_row_set_state(EventRow *row, const LockoutState *state)
+{
+	event_row_set(row, EV_FAILED_ATTEMPTS, Int32GetDatum(state->failed_login_attempts));
+	if (state->is_locked)
+		event_row_set(row, EV_LOCKED_UNTIL, TimestampTzGetDatum(state->locked_until));
+}
+
+/* Insert one event; false when its (tenant_id, log_id) is already taken. */
+static bool
+insert_event(EventRow *row)
+{
+	execute_plan(insert_event_plan, row->values, row->nulls, false, SPI_OK_INSERT);
+	return SPI_processed == 1;
+}
+
+/* Insert an event implied by another; its id is derived, so it is new. */
+static void
+insert_derived_event(EventRow *row)
+{
+	if (!insert_event(row))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("derived event id %s is already recorded",
+						DatumGetCString(DirectFunctionCall1(uuid_out, row->values[EV_LOG_ID]))),
+				 errhint("A log_id was reused for an unrelated event.")));
+}
+
+/*
+ * A lockout_reset records what it cleared, so resetting a lockout never
+ * deletes the evidence of it.
+ */
+static Datum
+reset_metadata(const pg_uuid_t *trigger, int cleared_attempts,
+			   bool has_cleared_until, TimestampTz cleared_until,
+			   const char *note)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"authlog\": {\"cleared_failed_login_attempts\": %d, \"cleared_locked_until\": ",
+					 cleared_attempts);
+	if (has_cleared_until)
+		append_json_timestamp(&buf, cleared_until);
+	else
+		appendStringInfoString(&buf, "null");
+	if (trigger != NULL)
+		appendStringInfo(&buf, ", \"trigger_log_id\": \"%s\"",
+						 DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(trigger))));
+	if (note != NULL)
+	{
+		appendStringInfoString(&buf, ", \"note\": ");
+		escape_json(&buf, note);
+	}
+	appendStringInfoString(&buf, "}}");
+	return jsonb_from_text(&buf);
+}
+
+
+/* ---------- reading state ---------- */
+
+static int64
+policy_duration(HeapTuple tuple, TupleDesc desc, int column, int64 fallback)
+{
+	bool		isnull;
+	Datum		value = SPI_getbinval(tuple, desc, column, &isnull);
+
+	return isnull ? fallback : DatumGetInt64(value);
+}
+
+/* Policy columns start at first_column; a missing policy row means defaults. */
+static void
+read_policy_columns(HeapTuple tuple, TupleDesc desc, int first_column,
+					LockoutPolicy *policy)
+{
+	bool		isnull;
+	Datum		value;
+
+	lockout_policy_defaults(policy);
+	value = SPI_getbinval(tuple, desc, first_column, &isnull);
+	if (isnull)
+		return;					/* no policy row for the tenant */
+	policy->max_failed_attempts = DatumGetInt32(value);
+	policy->failure_window = policy_duration(tuple, desc, first_column + 1, policy->failure_window);
+	policy->lockout_duration = policy_duration(tuple, desc, first_column + 2, policy->lockout_duration);
+	value = SPI_getbinval(tuple, desc, first_column + 3, &isnull);
+	if (!isnull)
+		policy->backoff_factor = DatumGetFloat8(value);
+	policy->max_lockout_duration = policy_duration(tuple, desc, first_column + 4,
+												   policy->max_lockout_duration);
+}
+
+/*
+ * Lock the account's row and read its state and its tenant's policy.
+ * Returns false when the account has no row.
+ */
+static bool
+lock_account(text *tenant, text *user, LockoutState *state, LockoutPolicy *policy)
+{
+	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		value;
+
+	execute_plan(lock_account_plan, values, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return false;
+
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	state->failed_login_attempts = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
+	value = SPI_getbinval(tuple, desc, 2, &isnull);
+	state->has_first_failed = !isnull;
+	state->first_failed_at = isnull ? 0 : DatumGetTimestampTz(value);
+	value = SPI_getbinval(tuple, desc, 3, &isnull);
+	state->is_locked = !isnull;
+	state->locked_until = isnull ? 0 : DatumGetTimestampTz(value);
+	state->lockout_count = DatumGetInt32(SPI_getbinval(tuple, desc, 4, &isnull));
+	read_policy_columns(tuple, desc, 5, policy);
+	return true;
+}
+
+/*
+ * Lock the account's row, creating it first if the account is new.  The
+ * insert and the second lock are what make two first failures of an
+ * account both count: the loser of the insert waits on the winner's row.
+ */
+static void
+lock_or_create_account(text *tenant, text *organisation, text *user,
+					   TimestampTz now, LockoutState *state, LockoutPolicy *policy)
+{
+	Datum		values[4] = {
+		PointerGetDatum(tenant), PointerGetDatum(user),
+		PointerGetDatum(organisation), TimestampTzGetDatum(now)
+	};
+
+	if (lock_account(tenant, user, state, policy))
+		return;
+	execute_plan(create_account_plan, values, NULL, false, SPI_OK_INSERT);
+	if (!lock_account(tenant, user, state, policy))
+		elog(ERROR, "authlog: account row vanished after insert");
+}
+
+static void
+update_account(text *tenant, text *organisation, text *user, TimestampTz now,
+			   const LockoutState *state, bool failed, Datum ip, bool ip_null)
+{
+	Datum		values[10];
+	char		nulls[10];
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = PointerGetDatum(tenant);
+	values[1] = PointerGetDatum(user);
+	values[2] = PointerGetDatum(organisation);
+	values[3] = Int32GetDatum(state->failed_login_attempts);
+	values[4] = TimestampTzGetDatum(state->first_failed_at);
+	if (!state->has_first_failed)
+		nulls[4] = 'n';
+	values[5] = TimestampTzGetDatum(state->locked_until);
+	if (!state->is_locked)
+		nulls[5] = 'n';
+	values[6] = Int32GetDatum(state->lockout_count);
+	values[7] = TimestampTzGetDatum(now);
+	values[8] = BoolGetDatum(failed);
+	values[9] = ip;
+	if (ip_null)
+		nulls[9] = 'n';
+	execute_plan(update_account_plan, values, nulls, false, SPI_OK_UPDATE);
+}
+
+static LoginDecision
+decision_from_name(const char *name)
+{
+	if (strcmp(name, "allowed") == 0)
+		return LOGIN_ALLOWED;
+	if (strcmp(name, "locked") == 0)
+		return LOGIN_LOCKED;
+	return LOGIN_FAILED;
+}
+
+/*
+ * A call repeated with a (tenant_id, log_id) already recorded: count the
+ * retry and read back what was recorded.  The update runs with the
+ * append-only trigger's permission, and only here.
+ */
+static void
+count_retry(text *tenant, const pg_uuid_t *log_id, RecordedEvent *recorded)
+{
+	Datum		values[2] = {PointerGetDatum(tenant), UUIDPGetDatum(log_id)};
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		value;
+
+	authlog_log_rewrite_allowed = true;
+	PG_TRY();
+	{
+		execute_plan(count_retry_plan, values, NULL, false, SPI_OK_UPDATE_RETURNING);
+	}
+	PG_FINALLY();
+	{
+		authlog_log_rewrite_allowed = false;
+	}
+	PG_END_TRY();
+
+	if (SPI_processed != 1)
+		elog(ERROR, "authlog: recorded event not found for retry");
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	recorded->user_id = SPI_getvalue(tuple, desc, 1);
+	recorded->event_type = SPI_getvalue(tuple, desc, 2);
+	recorded->reason = SPI_getvalue(tuple, desc, 3);
+	value = SPI_getbinval(tuple, desc, 4, &isnull);
+	recorded->has_decision = !isnull;
+	if (!isnull)
+		recorded->decision = decision_from_name(TextDatumGetCString(value));
+	recorded->failed_login_attempts = DatumGetInt32(SPI_getbinval(tuple, desc, 5, &isnull));
+	value = SPI_getbinval(tuple, desc, 6, &isnull);
+	recorded->has_locked_until = !isnull;
+	recorded->locked_until = isnull ? 0 : DatumGetTimestampTz(value);
+}
+
+static void
+reject_reused_log_id(const pg_uuid_t *log_id, const char *recorded_kind)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("log_id %s already records a different event",
+					DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(log_id)))),
+			 errdetail("The recorded event is %s.", recorded_kind),
+			 errhint("A log_id identifies one event; repeat it only to retry that same call.")));
+}
+
+
+/* ---------- record_login ---------- */
+
+typedef struct LoginResult
+{
+	LoginDecision decision;
+	int			failed_login_attempts;
+	bool		has_locked_until;
+	TimestampTz locked_until;
+} LoginResult;
+
+static Datum
+login_decision_datum(FunctionCallInfo fcinfo, const pg_uuid_t *log_id,
+					 const LoginResult *result)
+{
+	TupleDesc	desc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "authlog: record_login must return a composite type");
+	desc = BlessTupleDesc(desc);
+	*id = *log_id;
+	values[0] = UUIDPGetDatum(id);
+	values[1] = CStringGetTextDatum(lockout_decision_name(result->decision));
+	values[2] = Int32GetDatum(result->failed_login_attempts);
+	values[3] = TimestampTzGetDatum(result->locked_until);
+	nulls[3] = !result->has_locked_until;
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+}
+
+/*
+ * The attempt's own notes under metadata.authlog: today only the original
+ * length of a truncated user agent.
+ */
+static Datum
+attempt_metadata(Jsonb *metadata, int user_agent_length)
+{
+	StringInfoData buf;
+
+	if (user_agent_length < 0)
+		return JsonbPGetDatum(metadata);
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"authlog\": {\"user_agent_length\": %d}}", user_agent_length);
+	return DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(metadata),
+							   jsonb_from_text(&buf));
+}
+
+Datum
+authlog_record_login(PG_FUNCTION_ARGS)
+{
+	text	   *tenant = validated_id(fcinfo, 0, "tenant_id");
+	text	   *organisation = validated_id(fcinfo, 1, "organisation_id");
+	text	   *user = validated_id(fcinfo, 2, "user_id");
+	bool		success;
+	Jsonb	   *metadata;
+	pg_uuid_t	log_id;
+	TimestampTz occurred_at;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Datum		ip = (Datum) 0;
+	bool		ip_null = PG_ARGISNULL(4);
+	text	   *user_agent = NULL;
+	int			user_agent_length = -1;
+	LockoutState before;
+	LockoutPolicy policy;
+	LockoutOutcome outcome;
+	LoginResult result;
+	EventRow row;
+	bool		has_account;
+
+	reject_null(fcinfo, 3, "success",
+				"Pass true for a correct credential and false for a wrong one.");
+	success = PG_GETARG_BOOL(3);
+	reject_null(fcinfo, 6, "auth_path",
+				"Pass the path the attempt came through: web, mobile, api or sso.");
+	metadata = validated_metadata(fcinfo, 7);
+	reject_null(fcinfo, 9, "occurred_at",
+				"Omit the argument to use the transaction time.");
+	occurred_at = PG_GETARG_TIMESTAMPTZ(9);
+	if (TIMESTAMP_NOT_FINITE(occurred_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("occurred_at must be a finite timestamp"),
+				 errhint("Pass the time the attempt was made, or omit it to use the transaction time.")));
+	if (!ip_null)
+		ip = PG_GETARG_DATUM(4);
+	if (!PG_ARGISNULL(5))
+	{
+		int			nbytes;
+		int			nchars;
+
+		user_agent = PG_GETARG_TEXT_PP(5);
+		nbytes = VARSIZE_ANY_EXHDR(user_agent);
+		if (nbytes > authlog_max_user_agent_length &&
+			(nchars = pg_mbstrlen_with_len(VARDATA_ANY(user_agent), nbytes)) > authlog_max_user_agent_length)
+		{
+			/* keep the start and the size: an attack's record is never lost to it */
+			user_agent_length = nchars;
+			user_agent = cstring_to_text_with_len(VARDATA_ANY(user_agent),
+												  pg_mbcharcliplen(VARDATA_ANY(user_agent), nbytes,
+																   authlog_max_user_agent_length));
+		}
+	}
+	if (PG_ARGISNULL(8))
+		event_id_random(&log_id);
+	else
+		log_id = *PG_GETARG_UUID_P(8);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "authlog: SPI_connect failed");
+	prepare_write_plans(get_fn_expr_argtype(fcinfo->flinfo, 6));
+
+	/*
+	 * Lock the account before anything else: a failure must see every
+	 * earlier failure, and a retry must see its committed original.  A
+	 * success on an account never seen needs no row.
+	 */
+	if (success)
+	{
+		has_account = lock_account(tenant, user, &before, &policy);
+		if (!has_account)
+			memset(&before, 0, sizeof(before));
+	}
+	else
+	{
+		lock_or_create_account(tenant, organisation, user, now, &before, &policy);
+		has_account = true;
+	}
+	if (!has_account)
+		lockout_policy_defaults(&policy);	/* a success never reads it */
+
+	lockout_judge_attempt(&before, &policy, success, now, &outcome);
+
+	/* The attempt itself; inserted first so that a retry changes nothing. */
+	event_row_init(&row, tenant, &log_id, organisation, user,
+				   outcome.decision == LOGIN_ALLOWED ? "login_success" : "login_failed",
+				   now);
+	event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
+	if (!ip_null)
+		event_row_set(&row, EV_IP, ip);
+	if (user_agent != NULL)
+		event_row_set(&row, EV_USER_AGENT, PointerGetDatum(user_agent));
+	event_row_set(&row, EV_AUTH_PATH, PG_GETARG_DATUM(6));
+	event_row_set(&row, EV_METADATA, attempt_metadata(metadata, user_agent_length));
+	if (outcome.refused_by_lock)
+		event_row_set(&row, EV_REASON, CStringGetTextDatum("account_locked"));
+	event_row_set(&row, EV_DECISION, CStringGetTextDatum(lockout_decision_name(outcome.decision)));
+	event_row_set_state(&row, &outcome.after);
+
+	if (!insert_event(&row))
+	{
+		RecordedEvent recorded;
+		char	   *user_name = text_to_cstring(user);
+
+		count_retry(tenant, &log_id, &recorded);
+		if (!recorded.has_decision || strcmp(recorded.user_id, user_name) != 0)
+			reject_reused_log_id(&log_id, psprintf("a %s event of user \"%s\"",
+												   recorded.event_type, recorded.user_id));
+		result.decision = recorded.decision;
+		result.failed_login_attempts = recorded.failed_login_attempts;
+		result.has_locked_until = recorded.has_locked_until;
+		result.locked_until = recorded.locked_until;
+		SPI_finish();
+		PG_RETURN_DATUM(login_decision_datum(fcinfo, &log_id, &result));
+	}
+
+	if (outcome.expired_reset)
+	{
+		pg_uuid_t	reset_id;
+
+		event_id_derived(&log_id, "lockout_reset:expired", &reset_id);
+		event_row_init(&row, tenant, &reset_id, organisation, user, "lockout_reset", now);
+		event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
+		event_row_set(&row, EV_REASON, CStringGetTextDatum("expired"));
+		event_row_set(&row, EV_METADATA,
+					  reset_metadata(&log_id, outcome.expired_cleared_attempts,
+									 true, outcome.expired_cleared_until, NULL));
+		insert_derived_event(&row);
+	}
+	if (outcome.success_reset)
+	{
+		pg_uuid_t	reset_id;
+
+		event_id_derived(&log_id, "lockout_reset:login_success", &reset_id);
+		event_row_init(&row, tenant, &reset_id, organisation, user, "lockout_reset", now);
+		event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
+		event_row_set(&row, EV_REASON, CStringGetTextDatum("login_success"));
+		event_row_set(&row, EV_METADATA,
+					  reset_metadata(&log_id, outcome.success_cleared_attempts,
+									 false, 0, NULL));
+		insert_derived_event(&row);
+	}
+	if (outcome.locked_now)
+	{
+		pg_uuid_t	locked_id;
+		StringInfoData notes;
+
+		event_id_derived(&log_id, "account_locked", &locked_id);
+		event_row_init(&row, tenant, &locked_id, organisation, user, "account_locked", now);
+		event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
+		if (!ip_null)
+			event_row_set(&row, EV_IP, ip);
+		event_row_set(&row, EV_AUTH_PATH, PG_GETARG_DATUM(6));
+		event_row_set_state(&row, &outcome.after);
+		initStringInfo(&notes);
+		appendStringInfo(&notes,
+						 "{\"authlog\": {\"trigger_log_id\": \"%s\", \"lockout_count\": %d, \"lockout_seconds\": " INT64_FORMAT "}}",
+						 DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&log_id))),
+						 outcome.after.lockout_count,
+						 outcome.lock_duration / USECS_PER_SEC);
+		event_row_set(&row, EV_METADATA, jsonb_from_text(&notes));
+		insert_derived_event(&row);
+	}
+
+	if (outcome.state_changed)
+		update_account(tenant, organisation, user, now, &outcome.after,
+					   !success, ip, ip_null);
+
+	result.decision = outcome.decision;
+	result.failed_login_attempts = outcome.after.failed_login_attempts;
+	result.has_locked_until = outcome.after.is_locked;
+	result.locked_until = outcome.after.locked_until;
+	SPI_finish();
+	PG_RETURN_DATUM(login_decision_datum(fcinfo, &log_id, &result));
+}
+
+
+/* ---------- reset_lockout ---------- */
+
+Datum
+authlog_reset_lockout(PG_FUNCTION_ARGS)
+{
+	text	   *tenant = validated_id(fcinfo, 0, "tenant_id");
+	text	   *organisation = validated_id(fcinfo, 1, "organisation_id");
+	text	   *user = validated_id(fcinfo, 2, "user_id");
+	text	   *actor = validated_id(fcinfo, 3, "actor");
+	char	   *note = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	pg_uuid_t	log_id;
+	pg_uuid_t  *result;
+	LockoutState before;
+	LockoutPolicy policy;
+	LockoutState cleared;
+	EventRow	row;
+
+	if (PG_ARGISNULL(5))
+		event_id_random(&log_id);
+	else
+		log_id = *PG_GETARG_UUID_P(5);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "authlog: SPI_connect failed");
+	prepare_write_plans(authlog_type_oid("auth_path"));
+
+	if (!lock_account(tenant, user, &before, &policy))
+		memset(&before, 0, sizeof(before));
+
+	/* The help-desk action is evidence even when nothing was set. */
+	event_row_init(&row, tenant, &log_id, organisation, user, "lockout_reset", now);
+	event_row_set(&row, EV_REASON, CStringGetTextDatum("admin"));
+	event_row_set(&row, EV_ACTOR, PointerGetDatum(actor));
+	event_row_set(&row, EV_METADATA,
+				  reset_metadata(NULL, before.failed_login_attempts,
+								 before.is_locked, before.locked_until, note));
+
+	if (!insert_event(&row))
+	{
+		RecordedEvent recorded;
+
+		count_retry(tenant, &log_id, &recorded);
+		if (strcmp(recorded.event_type, "lockout_reset") != 0 ||
+			recorded.reason == NULL || strcmp(recorded.reason, "admin") != 0 ||
+			strcmp(recorded.user_id, text_to_cstring(user)) != 0)
+			reject_reused_log_id(&log_id, psprintf("a %s event of user \"%s\"",
+												   recorded.event_type, recorded.user_id));
+	}
+	else if (before.failed_login_attempts != 0 || before.is_locked ||
+			 before.has_first_failed || before.lockout_count != 0)
+	{
+		memset(&cleared, 0, sizeof(cleared));
+		update_account(tenant, organisation, user, now, &cleared, false, (Datum) 0, true);
+	}
+
+	SPI_finish();
+	result = palloc(sizeof(pg_uuid_t));
+	*result = log_id;
+	PG_RETURN_UUID_P(result);
+}
+
+
+/* ---------- lockout_status ---------- */
+
+/*
+ * May the role that called us (not the definer we run as) see this
+ * account?  Superusers and the auth service see every account; readers see
+ * the tenants and organisations granted to them.
+ */
+static bool
+caller_may_see(Oid caller, text *tenant, Datum organisation, bool organisation_null)
+{
+	Oid			reader_types[3] = {TEXTOID, TEXTOID, OIDOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	Oid			record_login_oid;
+
+	if (superuser_arg(caller))
+		return true;
+	record_login_oid = DatumGetObjectId(
+										DirectFunctionCall1(regprocedurein,
+															CStringGetDatum("authlog.record_login(text,text,text,boolean,inet,text,authlog.auth_path,jsonb,uuid,timestamptz)")));
+	if (pg_proc_aclcheck(record_login_oid, caller, ACL_EXECUTE) == ACLCHECK_OK)
+		return true;
+
+	prepare_saved(&reader_covers_plan, reader_covers_sql, 3, reader_types);
+	values[0] = PointerGetDatum(tenant);
+	values[1] = organisation;
+	nulls[1] = organisation_null ? 'n' : ' ';
+	values[2] = ObjectIdGetDatum(caller);
+	execute_plan(reader_covers_plan, values, nulls, true, SPI_OK_SELECT);
+	return SPI_processed > 0;
+}
+
+Datum
+authlog_lockout_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *tenant = validated_id(fcinfo, 0, "tenant_id");
+	text	   *user = validated_id(fcinfo, 1, "user_id");
+	Oid			caller = GetOuterUserId();
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	static const char *status_sql =
+		"SELECT a.failed_login_attempts, a.first_failed_at, a.account_locked_until,"
+		" a.lockout_count, a.organisation_id," POLICY_COLUMNS
+		" FROM authlog.account_lockouts a"
+		" LEFT JOIN authlog.lockout_policies p ON p.tenant_id = a.tenant_id"
+		" WHERE a.tenant_id = $1 AND a.user_id = $2";
+	static SPIPlanPtr status_plan;
+	Oid			status_types[2] = {TEXTOID, TEXTOID};
+	Datum		args[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
+	LockoutState state;
+	LockoutState effective;
+	LockoutPolicy policy;
+	Datum		organisation = (Datum) 0;
+	bool		organisation_null = true;
+	bool		visible;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "authlog: SPI_connect failed");
+	prepare_saved(&status_plan, status_sql, 2, status_types);
+	execute_plan(status_plan, args, NULL, true, SPI_OK_SELECT);
+
+	memset(&state, 0, sizeof(state));
+	lockout_policy_defaults(&policy);
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		value;
+
+		state.failed_login_attempts = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
+		value = SPI_getbinval(tuple, desc, 2, &isnull);
+		state.has_first_failed = !isnull;
+		state.first_failed_at = isnull ? 0 : DatumGetTimestampTz(value);
+		value = SPI_getbinval(tuple, desc, 3, &isnull);
+		state.is_locked = !isnull;
+		state.locked_until = isnull ? 0 : DatumGetTimestampTz(value);
+		state.lockout_count = DatumGetInt32(SPI_getbinval(tuple, desc, 4, &isnull));
+		organisation = SPI_getbinval(tuple, desc, 5, &organisation_null);
+		read_policy_columns(tuple, desc, 6, &policy);
+	}
+	visible = caller_may_see(caller, tenant, organisation, organisation_null);
+	SPI_finish();
+
+	/* A tenant the caller may not read yields no rows, not an error. */
+	if (!visible)
+		return (Datum) 0;
+
+	lockout_effective_state(&state, &policy, now, &effective);
+	values[0] = Int32GetDatum(effective.failed_login_attempts);
+	values[1] = TimestampTzGetDatum(effective.locked_until);
+	nulls[1] = !effective.is_locked;
+	values[2] = BoolGetDatum(effective.is_locked);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+
+/* ---------- append-only trigger ---------- */
+
+Datum
+authlog_forbid_log_rewrite(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const char *operation;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("authlog.forbid_log_rewrite() must be called as a trigger")));
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		if (authlog_log_rewrite_allowed)
+			return PointerGetDatum(trigdata->tg_newtuple);
+		operation = "UPDATE";
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		operation = "DELETE";
+	else
+		operation = "TRUNCATE";
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s on %s is not allowed", operation,
+					RelationGetRelationName(trigdata->tg_relation)),
+			 errdetail("authlog's audit trail is append-only."),
+			 errhint("Events are added by authlog.record_login() and authlog.reset_lockout(); history is never rewritten.")));
+	PG_RETURN_NULL();			/* keep compiler quiet */
+}
