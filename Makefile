@@ -5,9 +5,11 @@ EXTENSION = authlog
 MODULE_big = authlog
 OBJS = \
 	src/authlog.o \
+	src/decoder.o \
 	src/event_ids.o \
 	src/lockout.o \
-	src/record.o
+	src/record.o \
+	src/row_bson.o
 DATA = authlog--1.0.sql
 PGFILEDESC = "authlog - authentication audit log with lockout policy"
 
@@ -17,7 +19,7 @@ SHLIB_LINK = $(shell pkg-config --libs libmongoc-1.0)
 # One file per behaviour; each states it in its first line.
 REGRESS = install threshold locked_refusal expiry success_clears admin_reset \
 	progressive retry paths bad_input user_agent policy rls privileges \
-	search_path append_only
+	search_path append_only decoder decoder_types decoder_toast
 
 ISOLATION = concurrent_failures retry_race
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output

@@ -257,6 +257,20 @@ $$;
 COMMENT ON FUNCTION authlog.set_lockout_policy(text, integer, interval, interval, numeric, interval) IS
 	'Sets a tenant''s lockout policy: threshold (1 to 100, NIST SP 800-63B), failure window, lockout duration, backoff factor per consecutive lockout and the cap on a lockout''s length.';
 
+-- The mirror's document rules ---------------------------------------------------
+
+CREATE FUNCTION authlog.jsonb_to_bson(value jsonb) RETURNS bytea
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'authlog_jsonb_to_bson';
+COMMENT ON FUNCTION authlog.jsonb_to_bson(jsonb) IS
+	'The BSON document the mirror stores for a JSON object (a non-object is wrapped as {"value": ...}): exact numbers, escaped keys, wrapped nested arrays.';
+
+CREATE FUNCTION authlog.bson_to_json(document bytea) RETURNS jsonb
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'authlog_bson_to_json';
+COMMENT ON FUNCTION authlog.bson_to_json(bytea) IS
+	'A BSON document, such as a change message of the authlog output plugin, as MongoDB canonical Extended JSON; invalid input is an error, never a truncated result.';
+
 -- Grants ---------------------------------------------------------------------
 
 CREATE FUNCTION authlog.grant_service(role regrole) RETURNS void

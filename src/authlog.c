@@ -99,7 +99,7 @@ _PG_init(void)
 							"Deepest nesting of objects and arrays accepted in a login's metadata.",
 							"The metadata object itself is depth 1. Deeper metadata is refused with an error.",
 							&authlog_max_metadata_depth,
-							32, 1, 1000,
+							32, 1, 48,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 

@@ -11,7 +11,10 @@
 #ifndef AUTHLOG_H
 #define AUTHLOG_H
 
+#include <bson/bson.h>
+
 #include "datatype/timestamp.h"
+#include "utils/jsonb.h"
 #include "utils/uuid.h"
 
 /* Longest tenant, organisation, user or actor id, in characters */
@@ -91,6 +94,17 @@ extern const char *lockout_decision_name(LoginDecision decision);
 extern void event_id_random(pg_uuid_t *id);
 extern void event_id_derived(const pg_uuid_t *trigger, const char *event,
 							 pg_uuid_t *id);
+
+/* row_bson.c */
+extern void row_bson_append_datum(bson_t *out, const char *key, Oid typid,
+								  Datum value, bool isnull);
+extern void row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb);
+extern void row_bson_append_timestamptz(bson_t *out, const char *key, TimestampTz ts);
+extern bson_t *row_bson_new_owned(MemoryContext context);
+
+/* The schema whose tables the output plugin decodes, and those tables */
+#define AUTHLOG_SCHEMA "authlog"
+extern bool authlog_table_is_mirrored(const char *relname);
 
 /* record.c */
 extern bool authlog_log_rewrite_allowed;

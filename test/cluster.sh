@@ -30,7 +30,8 @@ start)
 		echo "log_min_messages = warning"
 		echo "log_line_prefix = '%m [%p] %b '"
 		# 15.19 and later refuse output plugins not listed here
-		if "$bindir/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+		settings=$("$bindir/postgres" --describe-config 2>/dev/null || true)
+		if grep -q '^output_plugin_libraries' <<<"$settings"; then
 			echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json, authlog'"
 		fi
 		for line in "$@"; do echo "$line"; done

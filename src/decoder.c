@@ -1,0 +1,442 @@
+/*-------------------------------------------------------------------------
+ *
+ * decoder.c
+ *	  The logical decoding output plugin "authlog": committed changes of
+ *	  authlog's data tables, one BSON change message per row change.
+ *
+ *	  Each message is written as soon as it is built, so memory does not
+ *	  grow with the transaction (PostgreSQL spills large transactions past
+ *	  logical_decoding_work_mem; this file keeps no per-transaction state).
+ *	  Value conversion lives in row_bson.c; applying messages to the store
+ *	  is the mirror's job, not this file's.
+ *
+ *	  Message:
+ *	  { op, table, commit_lsn, end_lsn, commit_time, commit_time_us,
+ *		_id: {key columns}, doc: {_id, every column}, unchanged: [names] }
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "nodes/bitmapset.h"
+#include "replication/logical.h"
+#include "replication/output_plugin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+
+#include "authlog.h"
+
+typedef struct DecoderState
+{
+	MemoryContext change_context;	/* reset after every message */
+	bool		json;			/* format=json: canonical Extended JSON text */
+	bool		include_transaction;
+	bool		begin_pending;	/* begin marker not yet written for this txn */
+	bool		txn_has_changes;
+	bson_t		message;		/* reused, so its buffer is allocated once */
+	Oid			last_namespace; /* one-entry cache of "is this authlog?" */
+	bool		last_namespace_is_authlog;
+} DecoderState;
+
+void		_PG_output_plugin_init(OutputPluginCallbacks *cb);
+
+static void
+report_message_overflow(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("change message exceeds the BSON size limit")));
+}
+
+#define MESSAGE_CHECK(call) do { if (!(call)) report_message_overflow(); } while (0)
+
+/* The data tables whose changes are mirrored; the rest of the schema is configuration. */
+bool
+authlog_table_is_mirrored(const char *relname)
+{
+	return strcmp(relname, "auth_logs") == 0 ||
+		strcmp(relname, "account_lockouts") == 0;
+}
+
+static bool
+relation_is_mirrored(DecoderState *state, Relation rel)
+{
+	Oid			namespace = RelationGetNamespace(rel);
+
+	if (namespace != state->last_namespace)
+	{
+		char	   *name = get_namespace_name(namespace);
+
+		state->last_namespace = namespace;
+		state->last_namespace_is_authlog = name != NULL && strcmp(name, AUTHLOG_SCHEMA) == 0;
+	}
+	return state->last_namespace_is_authlog &&
+		authlog_table_is_mirrored(RelationGetRelationName(rel));
+}
+
+static void
+destroy_message_callback(void *arg)
+{
+	bson_destroy(&((DecoderState *) arg)->message);
+}
+
+static bool
+parse_bool_option(DefElem *option)
+{
+	bool		value;
+
+	if (option->arg == NULL)
+		return true;
+	if (!parse_bool(strVal(option->arg), &value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not parse value \"%s\" for option \"%s\"",
+						strVal(option->arg), option->defname),
+				 errhint("Use true or false.")));
+	return value;
+}
+
+static void
+decoder_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
+				bool is_init)
+{
+	DecoderState *state = MemoryContextAllocZero(ctx->context, sizeof(DecoderState));
+	MemoryContextCallback *callback;
+	ListCell   *lc;
+	bool		seen_format = false;
+	bool		seen_include_transaction = false;
+
+	state->change_context = AllocSetContextCreate(ctx->context,
+												  "authlog change message",
+												  ALLOCSET_DEFAULT_SIZES);
+	state->last_namespace = InvalidOid;
+	bson_init(&state->message);
+	callback = MemoryContextAlloc(ctx->context, sizeof(MemoryContextCallback));
+	callback->func = destroy_message_callback;
+	callback->arg = state;
+	MemoryContextRegisterResetCallback(ctx->context, callback);
+	ctx->output_plugin_private = state;
+
+	foreach(lc, ctx->output_plugin_options)
+	{
+		DefElem    *option = lfirst(lc);
+
+		if (strcmp(option->defname, "format") == 0)
+		{
+			const char *format = option->arg ? strVal(option->arg) : "";
+
+			if (seen_format)
+				ereport(ERROR,
+						(errcode(ERRCODE_SYNTAX_ERROR),
+						 errmsg("option \"%s\" is given more than once", option->defname)));
+			seen_format = true;
+			if (strcmp(format, "bson") == 0)
+				state->json = false;
+			else if (strcmp(format, "json") == 0)
+				state->json = true;
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid value \"%s\" for option \"format\"", format),
+						 errhint("Use bson (binary, the default) or json (canonical Extended JSON text).")));
+		}
+		else if (strcmp(option->defname, "include_transaction") == 0)
+		{
+			if (seen_include_transaction)
+				ereport(ERROR,
+						(errcode(ERRCODE_SYNTAX_ERROR),
+						 errmsg("option \"%s\" is given more than once", option->defname)));
+			seen_include_transaction = true;
+			state->include_transaction = parse_bool_option(option);
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" is unknown to the authlog output plugin",
+							option->defname),
+					 errhint("The options are format (bson or json) and include_transaction (true or false).")));
+	}
+
+	opt->output_type = state->json ? OUTPUT_PLUGIN_TEXTUAL_OUTPUT
+		: OUTPUT_PLUGIN_BINARY_OUTPUT;
+	opt->receive_rewrites = false;
+}
+
+static void
+decoder_shutdown(LogicalDecodingContext *ctx)
+{
+	/* the message is freed with ctx->context, by destroy_message_callback */
+}
+
+/* The message as canonical Extended JSON text, for format=json. */
+static void
+append_message_json(StringInfo out, const bson_t *message)
+{
+	size_t		len;
+	char	   *json = bson_as_canonical_extended_json(message, &len);
+
+	if (json == NULL)
+		elog(ERROR, "authlog: could not convert a change message to JSON");
+	PG_TRY();
+	{
+		appendBinaryStringInfo(out, json, len);
+	}
+	PG_FINALLY();
+	{
+		bson_free(json);
+	}
+	PG_END_TRY();
+}
+
+/* Write the message built in state->message. */
+static void
+write_message(LogicalDecodingContext *ctx, DecoderState *state)
+{
+	OutputPluginPrepareWrite(ctx, true);
+	if (state->json)
+		append_message_json(ctx->out, &state->message);
+	else
+		appendBinaryStringInfo(ctx->out, (const char *) bson_get_data(&state->message),
+							   state->message.len);
+	OutputPluginWrite(ctx, true);
+}
+
+static void
+append_transaction_fields(bson_t *message, ReorderBufferTXN *txn)
+{
+	MESSAGE_CHECK(bson_append_int64(message, "commit_lsn", -1, (int64) txn->final_lsn));
+	MESSAGE_CHECK(bson_append_int64(message, "end_lsn", -1, (int64) txn->end_lsn));
+	row_bson_append_timestamptz(message, "commit_time", txn->xact_time.commit_time);
+}
+
+static void
+write_transaction_marker(LogicalDecodingContext *ctx, DecoderState *state,
+						 ReorderBufferTXN *txn, const char *op)
+{
+	MemoryContext old = MemoryContextSwitchTo(state->change_context);
+
+	bson_reinit(&state->message);
+	MESSAGE_CHECK(bson_append_utf8(&state->message, "op", -1, op, -1));
+	MESSAGE_CHECK(bson_append_int64(&state->message, "xid", -1, (int64) txn->xid));
+	append_transaction_fields(&state->message, txn);
+	write_message(ctx, state);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(state->change_context);
+}
+
+static void
+decoder_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	DecoderState *state = ctx->output_plugin_private;
+
+	/* markers only for transactions that change authlog's tables */
+	state->begin_pending = state->include_transaction;
+	state->txn_has_changes = false;
+}
+
+static void
+decoder_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+			   XLogRecPtr commit_lsn)
+{
+	DecoderState *state = ctx->output_plugin_private;
+
+	if (state->include_transaction && state->txn_has_changes)
+		write_transaction_marker(ctx, state, txn, "commit");
+}
+
+static void
+note_change(LogicalDecodingContext *ctx, DecoderState *state, ReorderBufferTXN *txn)
+{
+	if (state->begin_pending)
+	{
+		state->begin_pending = false;
+		write_transaction_marker(ctx, state, txn, "begin");
+	}
+	state->txn_has_changes = true;
+}
+
+/* The key columns ("_id") of a row: the table's replica identity. */
+static void
+append_key(bson_t *parent, const char *name, TupleDesc desc, Bitmapset *key_columns,
+		   Datum *values, bool *nulls)
+{
+	bson_t		key;
+	int			i;
+
+	MESSAGE_CHECK(bson_append_document_begin(parent, name, -1, &key));
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped ||
+			!bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, key_columns))
+			continue;
+		row_bson_append_datum(&key, NameStr(att->attname), att->atttypid,
+							  values[i], nulls[i]);
+	}
+	MESSAGE_CHECK(bson_append_document_end(parent, &key));
+}
+
+static void
+decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+			   Relation relation, ReorderBufferChange *change)
+{
+	DecoderState *state = ctx->output_plugin_private;
+	TupleDesc	desc = RelationGetDescr(relation);
+	HeapTuple	row;
+	HeapTuple	key_row;
+	const char *op;
+	MemoryContext old;
+	Bitmapset  *key_columns;
+	Datum	   *values;
+	bool	   *nulls;
+	Datum	   *key_values;
+	bool	   *key_nulls;
+	bson_t		doc;
+	int			i;
+	int			unchanged_count = 0;
+	bson_t		unchanged;
+
+	if (!relation_is_mirrored(state, relation))
+		return;
+	note_change(ctx, state, txn);
+
+	old = MemoryContextSwitchTo(state->change_context);
+
+	switch (change->action)
+	{
+		case REORDER_BUFFER_CHANGE_INSERT:
+			op = "insert";
+			row = change->data.tp.newtuple ? &change->data.tp.newtuple->tuple : NULL;
+			key_row = row;
+			break;
+		case REORDER_BUFFER_CHANGE_UPDATE:
+			op = "update";
+			row = change->data.tp.newtuple ? &change->data.tp.newtuple->tuple : NULL;
+			/* the old key is logged only when the key changed */
+			key_row = change->data.tp.oldtuple ? &change->data.tp.oldtuple->tuple : row;
+			break;
+		case REORDER_BUFFER_CHANGE_DELETE:
+			op = "delete";
+			row = NULL;
+			key_row = change->data.tp.oldtuple ? &change->data.tp.oldtuple->tuple : NULL;
+			break;
+		default:
+			elog(ERROR, "authlog: unexpected change action %d", (int) change->action);
+	}
+	if (key_row == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot decode a %s on \"%s\" without its key", op,
+						RelationGetRelationName(relation)),
+				 errhint("The table's replica identity must be its primary key.")));
+
+	key_columns = RelationGetIndexAttrBitmap(relation, INDEX_ATTR_BITMAP_IDENTITY_KEY);
+	key_values = palloc(desc->natts * sizeof(Datum));
+	key_nulls = palloc(desc->natts * sizeof(bool));
+	heap_deform_tuple(key_row, desc, key_values, key_nulls);
+
+	bson_reinit(&state->message);
+	MESSAGE_CHECK(bson_append_utf8(&state->message, "op", -1, op, -1));
+	MESSAGE_CHECK(bson_append_utf8(&state->message, "table", -1,
+								   RelationGetRelationName(relation), -1));
+	append_transaction_fields(&state->message, txn);
+	append_key(&state->message, "_id", desc, key_columns, key_values, key_nulls);
+
+	if (row != NULL)
+	{
+		values = palloc(desc->natts * sizeof(Datum));
+		nulls = palloc(desc->natts * sizeof(bool));
+		heap_deform_tuple(row, desc, values, nulls);
+
+		MESSAGE_CHECK(bson_append_document_begin(&state->message, "doc", -1, &doc));
+		append_key(&doc, "_id", desc, key_columns, key_values, key_nulls);
+		for (i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (att->attisdropped)
+				continue;
+			/* an update leaves unchanged TOASTed values out of the new row */
+			if (!nulls[i] && att->attlen == -1 &&
+				VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(values[i])))
+			{
+				unchanged_count++;
+				continue;
+			}
+			row_bson_append_datum(&doc, NameStr(att->attname), att->atttypid,
+								  values[i], nulls[i]);
+		}
+		MESSAGE_CHECK(bson_append_document_end(&state->message, &doc));
+
+		if (unchanged_count > 0)
+		{
+			int			index = 0;
+
+			MESSAGE_CHECK(bson_append_array_begin(&state->message, "unchanged", -1, &unchanged));
+			for (i = 0; i < desc->natts; i++)
+			{
+				Form_pg_attribute att = TupleDescAttr(desc, i);
+				char		index_buf[16];
+				const char *index_key;
+				size_t		index_len;
+
+				if (att->attisdropped || nulls[i] || att->attlen != -1 ||
+					!VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(values[i])))
+					continue;
+				index_len = bson_uint32_to_string(index++, &index_key,
+												  index_buf, sizeof(index_buf));
+				MESSAGE_CHECK(bson_append_utf8(&unchanged, index_key, (int) index_len,
+											   NameStr(att->attname), -1));
+			}
+			MESSAGE_CHECK(bson_append_array_end(&state->message, &unchanged));
+		}
+	}
+
+	write_message(ctx, state);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(state->change_context);
+}
+
+static void
+decoder_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+				 int nrelations, Relation relations[], ReorderBufferChange *change)
+{
+	DecoderState *state = ctx->output_plugin_private;
+	int			i;
+
+	for (i = 0; i < nrelations; i++)
+	{
+		MemoryContext old;
+
+		if (!relation_is_mirrored(state, relations[i]))
+			continue;
+		note_change(ctx, state, txn);
+		old = MemoryContextSwitchTo(state->change_context);
+		bson_reinit(&state->message);
+		MESSAGE_CHECK(bson_append_utf8(&state->message, "op", -1, "truncate", -1));
+		MESSAGE_CHECK(bson_append_utf8(&state->message, "table", -1,
+									   RelationGetRelationName(relations[i]), -1));
+		append_transaction_fields(&state->message, txn);
+		write_message(ctx, state);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(state->change_context);
+	}
+}
+
+void
+_PG_output_plugin_init(OutputPluginCallbacks *cb)
+{
+	cb->startup_cb = decoder_startup;
+	cb->begin_cb = decoder_begin;
+	cb->change_cb = decoder_change;
+	cb->truncate_cb = decoder_truncate;
+	cb->commit_cb = decoder_commit;
+	cb->shutdown_cb = decoder_shutdown;
+}

@@ -1,0 +1,535 @@
+/*-------------------------------------------------------------------------
+ *
+ * row_bson.c
+ *	  PostgreSQL values to BSON, by the rules the mirror's documents follow,
+ *	  and BSON back to JSON for people and tests.
+ *
+ *	  Shared by the output plugin (decoder.c) and the SQL functions
+ *	  authlog.jsonb_to_bson() and authlog.bson_to_json().  The rules make any
+ *	  value PostgreSQL accepted storable in any MongoDB-compatible store,
+ *	  reversibly:
+ *	  - a JSON number is int32, int64 or double where that is exact, and
+ *		otherwise {"%decimal": "<its exact decimal text>"};
+ *	  - in object keys, "%" becomes "%25", "." becomes "%2E" and a leading
+ *		"$" becomes "%24" (percent-encoding, so the rule is reversible and
+ *		no escaped key can look like a marker);
+ *	  - an array directly inside an array becomes {"%array": [...]}, since
+ *		some stores refuse nested arrays;
+ *	  - timestamptz is a BSON date (milliseconds) and, next to it, the exact
+ *		microseconds since 1970 as Int64 under "<name>_us".
+ *	  This file builds no message envelope; that is decoder.c's job.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "authlog.h"
+
+PG_FUNCTION_INFO_V1(authlog_jsonb_to_bson);
+PG_FUNCTION_INFO_V1(authlog_bson_to_json);
+
+/* Deepest BSON nesting bson_to_json converts; libbson elides deeper levels. */
+#define BSON_JSON_MAX_DEPTH 100
+
+static void append_jsonb_container(bson_t *out, JsonbContainer *container);
+static void append_jsonb_value(bson_t *out, const char *key, int keylen,
+							   JsonbValue *value, bool in_array);
+
+/* Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01 */
+#define UNIX_TO_POSTGRES_USECS \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+static void
+report_bson_overflow(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("document exceeds the BSON size limit"),
+			 errdetail("A BSON document holds at most 2 GB.")));
+}
+
+#define BSON_CHECK(call) do { if (!(call)) report_bson_overflow(); } while (0)
+
+/*
+ * A string in the database encoding, as UTF-8 for BSON.  Returns a pointer
+ * to the (possibly converted) bytes and sets *len.
+ */
+static const char *
+utf8_string(const char *str, int *len)
+{
+	char	   *converted;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return str;
+	converted = pg_server_to_any(str, *len, PG_UTF8);
+	if (converted != str)
+		*len = strlen(converted);
+	return converted;
+}
+
+/*
+ * An object key under the escaping rule.  Returns the key itself when
+ * nothing needs escaping, the common case.
+ */
+static const char *
+escaped_key(const char *key, int keylen, int *outlen)
+{
+	StringInfoData buf;
+	bool		needs_escape = keylen > 0 && key[0] == '$';
+	int			i;
+
+	for (i = 0; i < keylen && !needs_escape; i++)
+		needs_escape = (key[i] == '.' || key[i] == '%');
+	if (!needs_escape)
+	{
+		*outlen = keylen;
+		return key;
+	}
+
+	initStringInfo(&buf);
+	for (i = 0; i < keylen; i++)
+	{
+		if (key[i] == '%')
+			appendStringInfoString(&buf, "%25");
+		else if (key[i] == '.')
+			appendStringInfoString(&buf, "%2E");
+		else if (key[i] == '$' && i == 0)
+			appendStringInfoString(&buf, "%24");
+		else
+			appendStringInfoChar(&buf, key[i]);
+	}
+	*outlen = buf.len;
+	return buf.data;
+}
+
+/*
+ * A JSON number: int32 or int64 when it is an integer that fits, a double
+ * when the double reads back as the same decimal value, otherwise the
+ * exact decimal text under the "%decimal" marker.
+ */
+static void
+append_json_number(bson_t *out, const char *key, int keylen, Numeric number)
+{
+	char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out,
+														   NumericGetDatum(number)));
+	bool		integral = strpbrk(text, ".eE") == NULL;
+	double		d;
+	char	   *end;
+
+	if (integral)
+	{
+		long long	i;
+
+		errno = 0;
+		i = strtoll(text, &end, 10);
+		if (errno == 0 && *end == '\0')
+		{
+			if (i >= PG_INT32_MIN && i <= PG_INT32_MAX)
+				BSON_CHECK(bson_append_int32(out, key, keylen, (int32) i));
+			else
+				BSON_CHECK(bson_append_int64(out, key, keylen, (int64) i));
+			return;
+		}
+	}
+
+	errno = 0;
+	d = strtod(text, &end);
+	if (errno == 0 && *end == '\0' && isfinite(d))
+	{
+		char		shortest[DOUBLE_SHORTEST_DECIMAL_LEN];
+		Datum		back;
+
+		double_to_shortest_decimal_buf(d, shortest);
+		back = DirectFunctionCall3(numeric_in, CStringGetDatum(shortest),
+								   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(number),
+											  back)) == 0)
+		{
+			BSON_CHECK(bson_append_double(out, key, keylen, d));
+			return;
+		}
+	}
+
+	{
+		bson_t		marker;
+
+		BSON_CHECK(bson_append_document_begin(out, key, keylen, &marker));
+		BSON_CHECK(bson_append_utf8(&marker, "%decimal", -1, text, strlen(text)));
+		BSON_CHECK(bson_append_document_end(out, &marker));
+	}
+}
+
+static void
+append_jsonb_array(bson_t *out, const char *key, int keylen,
+				   JsonbContainer *container, bool in_array)
+{
+	JsonbIterator *it = JsonbIteratorInit(container);
+	JsonbIteratorToken token;
+	JsonbValue	v;
+	bson_t		array;
+	bson_t		wrapper;
+	bson_t	   *parent = out;
+	uint32		index = 0;
+
+	/* some stores refuse an array directly inside an array */
+	if (in_array)
+	{
+		BSON_CHECK(bson_append_document_begin(out, key, keylen, &wrapper));
+		parent = &wrapper;
+		key = "%array";
+		keylen = -1;
+	}
+	BSON_CHECK(bson_append_array_begin(parent, key, keylen, &array));
+	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (token == WJB_ELEM)
+		{
+			char		index_buf[16];
+			const char *index_key;
+			size_t		index_len = bson_uint32_to_string(index++, &index_key,
+														  index_buf, sizeof(index_buf));
+
+			append_jsonb_value(&array, index_key, (int) index_len, &v, true);
+		}
+	}
+	BSON_CHECK(bson_append_array_end(parent, &array));
+	if (in_array)
+		BSON_CHECK(bson_append_document_end(out, &wrapper));
+}
+
+static void
+append_jsonb_value(bson_t *out, const char *key, int keylen, JsonbValue *value,
+				   bool in_array)
+{
+	check_stack_depth();
+	switch (value->type)
+	{
+		case jbvNull:
+			BSON_CHECK(bson_append_null(out, key, keylen));
+			break;
+		case jbvBool:
+			BSON_CHECK(bson_append_bool(out, key, keylen, value->val.boolean));
+			break;
+		case jbvString:
+			{
+				int			len = value->val.string.len;
+				const char *str = utf8_string(value->val.string.val, &len);
+
+				BSON_CHECK(bson_append_utf8(out, key, keylen, str, len));
+				break;
+			}
+		case jbvNumeric:
+			append_json_number(out, key, keylen, value->val.numeric);
+			break;
+		case jbvBinary:
+			{
+				JsonbContainer *container = value->val.binary.data;
+
+				if (JsonContainerIsArray(container))
+					append_jsonb_array(out, key, keylen, container, in_array);
+				else
+				{
+					bson_t		child;
+
+					BSON_CHECK(bson_append_document_begin(out, key, keylen, &child));
+					append_jsonb_container(&child, container);
+					BSON_CHECK(bson_append_document_end(out, &child));
+				}
+				break;
+			}
+		default:
+			elog(ERROR, "authlog: unexpected jsonb value type %d", (int) value->type);
+	}
+}
+
+/* The members of a jsonb object, appended to an open BSON document. */
+static void
+append_jsonb_container(bson_t *out, JsonbContainer *container)
+{
+	JsonbIterator *it = JsonbIteratorInit(container);
+	JsonbIteratorToken token;
+	JsonbValue	v;
+	const char *key = NULL;
+	int			keylen = 0;
+
+	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (token == WJB_KEY)
+		{
+			int			len = v.val.string.len;
+			const char *utf8 = utf8_string(v.val.string.val, &len);
+
+			key = escaped_key(utf8, len, &keylen);
+		}
+		else if (token == WJB_VALUE)
+			append_jsonb_value(out, key, keylen, &v, false);
+	}
+}
+
+void
+row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb)
+{
+	JsonbValue	v;
+
+	if (JB_ROOT_IS_SCALAR(jsonb))
+	{
+		/* a scalar root is stored as a one-element array */
+		JsonbValue *scalar = getIthJsonbValueFromContainer(&jsonb->root, 0);
+
+		append_jsonb_value(out, key, -1, scalar, false);
+		return;
+	}
+	v.type = jbvBinary;
+	v.val.binary.data = &jsonb->root;
+	v.val.binary.len = VARSIZE(jsonb) - VARHDRSZ;
+	append_jsonb_value(out, key, -1, &v, false);
+}
+
+void
+row_bson_append_timestamptz(bson_t *out, const char *key, TimestampTz ts)
+{
+	char		us_key[NAMEDATALEN + 4];
+	int64		unix_us;
+
+	if (TIMESTAMP_IS_NOBEGIN(ts))
+		unix_us = PG_INT64_MIN;
+	else if (TIMESTAMP_IS_NOEND(ts))
+		unix_us = PG_INT64_MAX;
+	else
+		unix_us = ts + UNIX_TO_POSTGRES_USECS;
+
+	/* floor division: a date before 1970 rounds down, like MongoDB's */
+	BSON_CHECK(bson_append_date_time(out, key, -1,
+									 unix_us >= 0 ? unix_us / 1000 : -((-unix_us + 999) / 1000)));
+	snprintf(us_key, sizeof(us_key), "%s_us", key);
+	BSON_CHECK(bson_append_int64(out, us_key, -1, unix_us));
+}
+
+/*
+ * One column value.  Types the tables use have exact mappings; any other
+ * type is carried as its text output, which is never lossy.
+ */
+void
+row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
+					  bool isnull)
+{
+	if (isnull)
+	{
+		BSON_CHECK(bson_append_null(out, key, -1));
+		if (typid == TIMESTAMPTZOID)
+		{
+			char		us_key[NAMEDATALEN + 4];
+
+			snprintf(us_key, sizeof(us_key), "%s_us", key);
+			BSON_CHECK(bson_append_null(out, us_key, -1));
+		}
+		return;
+	}
+
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+			{
+				text	   *t = DatumGetTextPP(value);
+				int			len = VARSIZE_ANY_EXHDR(t);
+				const char *str = utf8_string(VARDATA_ANY(t), &len);
+
+				BSON_CHECK(bson_append_utf8(out, key, -1, str, len));
+				break;
+			}
+		case UUIDOID:
+			BSON_CHECK(bson_append_binary(out, key, -1, BSON_SUBTYPE_UUID,
+										  DatumGetUUIDP(value)->data, UUID_LEN));
+			break;
+		case TIMESTAMPTZOID:
+			row_bson_append_timestamptz(out, key, DatumGetTimestampTz(value));
+			break;
+		case INT2OID:
+			BSON_CHECK(bson_append_int32(out, key, -1, DatumGetInt16(value)));
+			break;
+		case INT4OID:
+			BSON_CHECK(bson_append_int32(out, key, -1, DatumGetInt32(value)));
+			break;
+		case INT8OID:
+			BSON_CHECK(bson_append_int64(out, key, -1, DatumGetInt64(value)));
+			break;
+		case BOOLOID:
+			BSON_CHECK(bson_append_bool(out, key, -1, DatumGetBool(value)));
+			break;
+		case FLOAT8OID:
+			BSON_CHECK(bson_append_double(out, key, -1, DatumGetFloat8(value)));
+			break;
+		case NUMERICOID:
+			append_json_number(out, key, -1, DatumGetNumeric(value));
+			break;
+		case JSONBOID:
+			row_bson_append_jsonb(out, key, DatumGetJsonbP(value));
+			break;
+		default:
+			{
+				/* inet, enums and anything else: the type's own text form */
+				Oid			output_func;
+				bool		is_varlena;
+				char	   *str;
+				int			len;
+
+				getTypeOutputInfo(typid, &output_func, &is_varlena);
+				str = OidOutputFunctionCall(output_func, value);
+				len = strlen(str);
+				str = (char *) utf8_string(str, &len);
+				BSON_CHECK(bson_append_utf8(out, key, -1, str, len));
+				break;
+			}
+	}
+}
+
+
+/* ---------- SQL functions ---------- */
+
+/* Releases a libbson-allocated document if an error unwinds past it. */
+static void
+free_bson_callback(void *arg)
+{
+	bson_destroy((bson_t *) arg);
+}
+
+bson_t *
+row_bson_new_owned(MemoryContext context)
+{
+	MemoryContextCallback *callback;
+	bson_t	   *document = bson_new();
+
+	callback = MemoryContextAlloc(context, sizeof(MemoryContextCallback));
+	callback->func = free_bson_callback;
+	callback->arg = document;
+	MemoryContextRegisterResetCallback(context, callback);
+	return document;
+}
+
+static bytea *
+bson_to_bytea(const bson_t *document)
+{
+	bytea	   *result = palloc(VARHDRSZ + document->len);
+
+	SET_VARSIZE(result, VARHDRSZ + document->len);
+	memcpy(VARDATA(result), bson_get_data(document), document->len);
+	return result;
+}
+
+/*
+ * authlog.jsonb_to_bson(jsonb) RETURNS bytea: the document the mirror
+ * stores for a metadata value, so the rules can be tested and fuzzed
+ * without decoding WAL.  A non-object is wrapped as {"value": ...}.
+ */
+Datum
+authlog_jsonb_to_bson(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *jsonb = PG_GETARG_JSONB_P(0);
+	bson_t	   *document = row_bson_new_owned(CurrentMemoryContext);
+
+	if (JB_ROOT_IS_OBJECT(jsonb) && !JB_ROOT_IS_SCALAR(jsonb))
+		append_jsonb_container(document, &jsonb->root);
+	else
+		row_bson_append_jsonb(document, "value", jsonb);
+	PG_RETURN_BYTEA_P(bson_to_bytea(document));
+}
+
+/* Nesting depth of a BSON document; the document itself is 1. */
+static int
+bson_depth(const bson_t *document, int limit)
+{
+	bson_iter_t iter;
+	int			deepest = 1;
+
+	if (!bson_iter_init(&iter, document))
+		return limit + 1;
+	while (bson_iter_next(&iter))
+	{
+		if (BSON_ITER_HOLDS_DOCUMENT(&iter) || BSON_ITER_HOLDS_ARRAY(&iter))
+		{
+			const uint8_t *data;
+			uint32_t	len;
+			bson_t		child;
+			int			depth;
+
+			if (BSON_ITER_HOLDS_DOCUMENT(&iter))
+				bson_iter_document(&iter, &len, &data);
+			else
+				bson_iter_array(&iter, &len, &data);
+			if (limit <= 1 || !bson_init_static(&child, data, len))
+				return limit + 1;
+			depth = 1 + bson_depth(&child, limit - 1);
+			if (depth > deepest)
+				deepest = depth;
+			if (deepest > limit)
+				return deepest;
+		}
+	}
+	return deepest;
+}
+
+/*
+ * authlog.bson_to_json(bytea) RETURNS jsonb: a BSON document (a change
+ * message, or a document of the store) as MongoDB canonical Extended JSON.
+ * Invalid or too deeply nested input is an error, never a truncated result.
+ */
+Datum
+authlog_bson_to_json(PG_FUNCTION_ARGS)
+{
+	bytea	   *raw = PG_GETARG_BYTEA_PP(0);
+	bson_t		document;
+	size_t		error_offset = 0;
+	char	   *json;
+	Datum		result;
+
+	if (!bson_init_static(&document, (const uint8_t *) VARDATA_ANY(raw),
+						  VARSIZE_ANY_EXHDR(raw)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid BSON document"),
+				 errdetail("The value is %d bytes long, or its length header does not match it.",
+						   (int) VARSIZE_ANY_EXHDR(raw)),
+				 errhint("Pass one whole BSON document, such as a message of the authlog output plugin.")));
+	if (!bson_validate(&document, BSON_VALIDATE_UTF8 | BSON_VALIDATE_UTF8_ALLOW_NULL, &error_offset))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid BSON document"),
+				 errdetail("The document is malformed at byte %zu.", error_offset)));
+	if (bson_depth(&document, BSON_JSON_MAX_DEPTH) > BSON_JSON_MAX_DEPTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("BSON document nests deeper than %d levels", BSON_JSON_MAX_DEPTH),
+				 errhint("MongoDB refuses such documents too.")));
+
+	json = bson_as_canonical_extended_json(&document, NULL);
+	if (json == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("BSON document cannot be converted to JSON")));
+	PG_TRY();
+	{
+		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	}
+	PG_FINALLY();
+	{
+		bson_free(json);
+	}
+	PG_END_TRY();
+	PG_RETURN_DATUM(result);
+}
