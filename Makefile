@@ -8,6 +8,7 @@ OBJS = \
 	src/decoder.o \
 	src/event_ids.o \
 	src/lockout.o \
+	src/policy.o \
 	src/record.o \
 	src/row_bson.o
 DATA = authlog--1.0.sql
@@ -21,7 +22,7 @@ REGRESS = install threshold locked_refusal expiry success_clears admin_reset \
 	progressive retry paths bad_input user_agent policy rls privileges \
 	search_path append_only decoder decoder_types decoder_toast
 
-ISOLATION = concurrent_failures retry_race
+ISOLATION = concurrent_failures retry_race policy_change
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output
 
 TAP_TESTS = 1

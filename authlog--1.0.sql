@@ -26,13 +26,10 @@ COMMENT ON TYPE authlog.login_decision IS
 -- Tables -----------------------------------------------------------------
 
 CREATE TABLE authlog.auth_logs (
-	tenant_id text NOT NULL
-		CHECK (pg_catalog.length(tenant_id) OPERATOR(pg_catalog.<=) 256 AND tenant_id OPERATOR(pg_catalog.<>) ''),
+	tenant_id text NOT NULL,
 	log_id uuid NOT NULL,
-	organisation_id text NOT NULL
-		CHECK (pg_catalog.length(organisation_id) OPERATOR(pg_catalog.<=) 256 AND organisation_id OPERATOR(pg_catalog.<>) ''),
-	user_id text NOT NULL
-		CHECK (pg_catalog.length(user_id) OPERATOR(pg_catalog.<=) 256 AND user_id OPERATOR(pg_catalog.<>) ''),
+	organisation_id text NOT NULL,
+	user_id text NOT NULL,
 	event_type authlog.event_type NOT NULL,
 	ip_address inet,
 	user_agent text,
@@ -42,7 +39,7 @@ CREATE TABLE authlog.auth_logs (
 	metadata jsonb NOT NULL,
 	reason text,
 	actor text,
-	decision text CHECK (decision IN ('allowed', 'failed', 'locked')),
+	decision text,
 	failed_login_attempts integer NOT NULL,
 	account_locked_until timestamptz,
 	retry_count integer NOT NULL DEFAULT 0,
@@ -50,6 +47,9 @@ CREATE TABLE authlog.auth_logs (
 );
 COMMENT ON TABLE authlog.auth_logs IS
 	'One row per authentication event, append-only: written only by record_login and reset_lockout. Each row carries the lockout state after the event.';
+-- No CHECK constraints: the write functions validate every value before they
+-- insert (ids of 1 to 256 characters, decision allowed/failed/locked), and a
+-- CHECK would be re-parsed by every INSERT on the login path.
 COMMENT ON COLUMN authlog.auth_logs.occurred_at IS
 	'When the caller says the event happened; evidence only, never used to judge windows or locks.';
 COMMENT ON COLUMN authlog.auth_logs.recorded_at IS
@@ -99,6 +99,15 @@ CREATE TABLE authlog.lockout_policies (
 );
 COMMENT ON TABLE authlog.lockout_policies IS
 	'Per-tenant lockout policy; tenants without a row use the authlog.* GUC defaults.';
+
+-- Backends cache policies; a change tells them all to drop the cache.
+CREATE FUNCTION authlog.policy_changed() RETURNS trigger
+	LANGUAGE c AS 'MODULE_PATHNAME', 'authlog_policy_changed';
+COMMENT ON FUNCTION authlog.policy_changed() IS
+	'Trigger that makes every backend drop its cache of lockout policies when they change.';
+CREATE TRIGGER lockout_policies_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authlog.lockout_policies
+	FOR EACH STATEMENT EXECUTE FUNCTION authlog.policy_changed();
 
 CREATE TABLE authlog.reader_grants (
 	role regrole NOT NULL,

@@ -16,7 +16,7 @@ $$;
 
 CREATE TABLE public.not_authlog (id int PRIMARY KEY, v text);
 
--- a committed attempt on a new account: the account row (created, then updated) and the event
+-- a committed attempt on a new account: the account row, created with its state after the failure, and the event
 SET authlog.max_failed_attempts = 2;
 SELECT decision FROM authlog.record_login('t-dec', 'o1', 'ada', false, '192.0.2.1', 'ua', 'web',
        log_id => '00000000-0000-4000-8000-00000000d001');

@@ -90,6 +90,9 @@ extern void lockout_effective_state(const LockoutState *state,
 									TimestampTz now, LockoutState *effective);
 extern const char *lockout_decision_name(LoginDecision decision);
 
+/* policy.c */
+extern void lockout_policy_for_tenant(text *tenant, LockoutPolicy *policy);
+
 /* event_ids.c */
 extern void event_id_random(pg_uuid_t *id);
 extern void event_id_derived(const pg_uuid_t *trigger, const char *event,

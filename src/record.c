@@ -67,26 +67,22 @@ static const char *insert_event_sql =
 " $11, $12, $13, $14, $15, $16)"
 " ON CONFLICT (tenant_id, log_id) DO NOTHING";
 
-/* Policy columns, shared by the statements that read an account's state */
-#define POLICY_COLUMNS \
-" p.max_failed_attempts," \
-" (extract(epoch FROM p.failure_window) * 1000000)::int8," \
-" (extract(epoch FROM p.lockout_duration) * 1000000)::int8," \
-" p.backoff_factor::float8," \
-" (extract(epoch FROM p.max_lockout_duration) * 1000000)::int8"
-
 static const char *lock_account_sql =
-"SELECT a.failed_login_attempts, a.first_failed_at, a.account_locked_until,"
-" a.lockout_count," POLICY_COLUMNS
-" FROM authlog.account_lockouts a"
-" LEFT JOIN authlog.lockout_policies p ON p.tenant_id = a.tenant_id"
-" WHERE a.tenant_id = $1 AND a.user_id = $2"
-" FOR UPDATE OF a";
+"SELECT failed_login_attempts, first_failed_at, account_locked_until, lockout_count"
+" FROM authlog.account_lockouts"
+" WHERE tenant_id = $1 AND user_id = $2"
+" FOR UPDATE";
 
+/* A first failure creates the account's row with its state after the failure. */
 static const char *create_account_sql =
-"INSERT INTO authlog.account_lockouts (tenant_id, user_id, organisation_id, updated_at)"
-" VALUES ($1, $2, $3, $4)"
+"INSERT INTO authlog.account_lockouts (tenant_id, user_id, organisation_id,"
+" failed_login_attempts, first_failed_at, last_failed_at, last_failed_ip,"
+" account_locked_until, lockout_count, updated_at)"
+" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6)"
 " ON CONFLICT (tenant_id, user_id) DO NOTHING";
+
+static const char *delete_account_sql =
+"DELETE FROM authlog.account_lockouts WHERE tenant_id = $1 AND user_id = $2";
 
 static const char *update_account_sql =
 "UPDATE authlog.account_lockouts SET organisation_id = $3,"
@@ -113,6 +109,7 @@ static SPIPlanPtr insert_event_plan;
 static Oid	insert_event_auth_path_type;
 static SPIPlanPtr lock_account_plan;
 static SPIPlanPtr create_account_plan;
+static SPIPlanPtr delete_account_plan;
 static SPIPlanPtr update_account_plan;
 static SPIPlanPtr count_retry_plan;
 static SPIPlanPtr reader_covers_plan;
@@ -184,7 +181,10 @@ prepare_write_plans(Oid auth_path_type)
 		TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID
 	};
 	Oid			lock_types[2] = {TEXTOID, TEXTOID};
-	Oid			create_types[4] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Oid			create_types[9] = {
+		TEXTOID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		INETOID, TIMESTAMPTZOID, INT4OID
+	};
 	Oid			update_types[10] = {
 		TEXTOID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 		INT4OID, TIMESTAMPTZOID, BOOLOID, INETOID
@@ -204,7 +204,7 @@ prepare_write_plans(Oid auth_path_type)
 	insert_event_auth_path_type = event_types[EV_AUTH_PATH];
 	prepare_saved(&insert_event_plan, insert_event_sql, EVENT_NCOLS, event_types);
 	prepare_saved(&lock_account_plan, lock_account_sql, 2, lock_types);
-	prepare_saved(&create_account_plan, create_account_sql, 4, create_types);
+	prepare_saved(&create_account_plan, create_account_sql, 9, create_types);
 	prepare_saved(&update_account_plan, update_account_sql, 10, update_types);
 	prepare_saved(&count_retry_plan, count_retry_sql, 2, retry_types);
 }
@@ -431,56 +431,13 @@ reset_metadata(const pg_uuid_t *trigger, int cleared_attempts,
 
 /* ---------- reading state ---------- */
 
-static int64
-policy_duration(HeapTuple tuple, TupleDesc desc, int column, int64 fallback)
-{
-	bool		isnull;
-	Datum		value = SPI_getbinval(tuple, desc, column, &isnull);
-
-	return isnull ? fallback : DatumGetInt64(value);
-}
-
-/* Policy columns start at first_column; a missing policy row means defaults. */
+/* The account_lockouts columns every state query returns first, in this order. */
 static void
-read_policy_columns(HeapTuple tuple, TupleDesc desc, int first_column,
-					LockoutPolicy *policy)
+read_state_columns(HeapTuple tuple, TupleDesc desc, LockoutState *state)
 {
 	bool		isnull;
 	Datum		value;
 
-	lockout_policy_defaults(policy);
-	value = SPI_getbinval(tuple, desc, first_column, &isnull);
-	if (isnull)
-		return;					/* no policy row for the tenant */
-	policy->max_failed_attempts = DatumGetInt32(value);
-	policy->failure_window = policy_duration(tuple, desc, first_column + 1, policy->failure_window);
-	policy->lockout_duration = policy_duration(tuple, desc, first_column + 2, policy->lockout_duration);
-	value = SPI_getbinval(tuple, desc, first_column + 3, &isnull);
-	if (!isnull)
-		policy->backoff_factor = DatumGetFloat8(value);
-	policy->max_lockout_duration = policy_duration(tuple, desc, first_column + 4,
-												   policy->max_lockout_duration);
-}
-
-/*
- * Lock the account's row and read its state and its tenant's policy.
- * Returns false when the account has no row.
- */
-static bool
-lock_account(text *tenant, text *user, LockoutState *state, LockoutPolicy *policy)
-{
-	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
-	HeapTuple	tuple;
-	TupleDesc	desc;
-	bool		isnull;
-	Datum		value;
-
-	execute_plan(lock_account_plan, values, NULL, false, SPI_OK_SELECT);
-	if (SPI_processed == 0)
-		return false;
-
-	tuple = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
 	state->failed_login_attempts = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
 	value = SPI_getbinval(tuple, desc, 2, &isnull);
 	state->has_first_failed = !isnull;
@@ -489,29 +446,69 @@ lock_account(text *tenant, text *user, LockoutState *state, LockoutPolicy *polic
 	state->is_locked = !isnull;
 	state->locked_until = isnull ? 0 : DatumGetTimestampTz(value);
 	state->lockout_count = DatumGetInt32(SPI_getbinval(tuple, desc, 4, &isnull));
-	read_policy_columns(tuple, desc, 5, policy);
+}
+
+/*
+ * Lock the account's row and read its state.  Returns false, with a clean
+ * state, when the account has no row.
+ */
+static bool
+lock_account(text *tenant, text *user, LockoutState *state)
+{
+	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
+
+	execute_plan(lock_account_plan, values, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+	{
+		memset(state, 0, sizeof(LockoutState));
+		return false;
+	}
+	read_state_columns(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, state);
 	return true;
 }
 
 /*
- * Lock the account's row, creating it first if the account is new.  The
- * insert and the second lock are what make two first failures of an
- * account both count: the loser of the insert waits on the winner's row.
+ * Create the row of an account seen for the first time, with its state
+ * after its first failure.  Returns false when another session created it
+ * first: the insert waited for that session, and the caller must lock the
+ * row and judge again on what it holds, so that both failures count.
  */
-static void
-lock_or_create_account(text *tenant, text *organisation, text *user,
-					   TimestampTz now, LockoutState *state, LockoutPolicy *policy)
+static bool
+create_account(text *tenant, text *organisation, text *user, TimestampTz now,
+			   const LockoutState *state, Datum ip, bool ip_null)
 {
-	Datum		values[4] = {
-		PointerGetDatum(tenant), PointerGetDatum(user),
-		PointerGetDatum(organisation), TimestampTzGetDatum(now)
-	};
+	Datum		values[9];
+	char		nulls[9];
 
-	if (lock_account(tenant, user, state, policy))
-		return;
-	execute_plan(create_account_plan, values, NULL, false, SPI_OK_INSERT);
-	if (!lock_account(tenant, user, state, policy))
-		elog(ERROR, "authlog: account row vanished after insert");
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = PointerGetDatum(tenant);
+	values[1] = PointerGetDatum(user);
+	values[2] = PointerGetDatum(organisation);
+	values[3] = Int32GetDatum(state->failed_login_attempts);
+	values[4] = TimestampTzGetDatum(state->first_failed_at);
+	if (!state->has_first_failed)
+		nulls[4] = 'n';
+	values[5] = TimestampTzGetDatum(now);
+	values[6] = ip;
+	if (ip_null)
+		nulls[6] = 'n';
+	values[7] = TimestampTzGetDatum(state->locked_until);
+	if (!state->is_locked)
+		nulls[7] = 'n';
+	values[8] = Int32GetDatum(state->lockout_count);
+	execute_plan(create_account_plan, values, nulls, false, SPI_OK_INSERT);
+	return SPI_processed == 1;
+}
+
+/* Take back a row create_account made, when the call turned out to be a retry. */
+static void
+delete_created_account(text *tenant, text *user)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
+
+	prepare_saved(&delete_account_plan, delete_account_sql, 2, types);
+	execute_plan(delete_account_plan, values, NULL, false, SPI_OK_DELETE);
 }
 
 static void
@@ -619,14 +616,22 @@ static Datum
 login_decision_datum(FunctionCallInfo fcinfo, const pg_uuid_t *log_id,
 					 const LoginResult *result)
 {
-	TupleDesc	desc;
+	TupleDesc	desc = (TupleDesc) fcinfo->flinfo->fn_extra;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "authlog: record_login must return a composite type");
-	desc = BlessTupleDesc(desc);
+	/* the result type is looked up once per call site, not once per login */
+	if (desc == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "authlog: record_login must return a composite type");
+		desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+		fcinfo->flinfo->fn_extra = desc;
+		MemoryContextSwitchTo(old);
+	}
 	*id = *log_id;
 	values[0] = UUIDPGetDatum(id);
 	values[1] = CStringGetTextDatum(lockout_decision_name(result->decision));
@@ -674,6 +679,7 @@ authlog_record_login(PG_FUNCTION_ARGS)
 	LoginResult result;
 	EventRow row;
 	bool		has_account;
+	bool		created_account = false;
 
 	reject_null(fcinfo, 3, "success",
 				"Pass true for a correct credential and false for a wrong one.");
@@ -720,23 +726,27 @@ authlog_record_login(PG_FUNCTION_ARGS)
 	/*
 	 * Lock the account before anything else: a failure must see every
 	 * earlier failure, and a retry must see its committed original.  A
-	 * success on an account never seen needs no row.
+	 * success never reads the policy, and on an account never seen needs no
+	 * row at all.
 	 */
+	has_account = lock_account(tenant, user, &before);
 	if (success)
-	{
-		has_account = lock_account(tenant, user, &before, &policy);
-		if (!has_account)
-			memset(&before, 0, sizeof(before));
-	}
+		lockout_policy_defaults(&policy);
 	else
-	{
-		lock_or_create_account(tenant, organisation, user, now, &before, &policy);
-		has_account = true;
-	}
-	if (!has_account)
-		lockout_policy_defaults(&policy);	/* a success never reads it */
-
+		lockout_policy_for_tenant(tenant, &policy);
 	lockout_judge_attempt(&before, &policy, success, now, &outcome);
+
+	if (!success && !has_account)
+	{
+		created_account = create_account(tenant, organisation, user, now,
+										 &outcome.after, ip, ip_null);
+		if (!created_account)
+		{
+			if (!lock_account(tenant, user, &before))
+				elog(ERROR, "authlog: account row vanished after a concurrent insert");
+			lockout_judge_attempt(&before, &policy, success, now, &outcome);
+		}
+	}
 
 	/* The attempt itself; inserted first so that a retry changes nothing. */
 	event_row_init(&row, tenant, &log_id, organisation, user,
@@ -763,6 +773,9 @@ authlog_record_login(PG_FUNCTION_ARGS)
 		if (!recorded.has_decision || strcmp(recorded.user_id, user_name) != 0)
 			reject_reused_log_id(&log_id, psprintf("a %s event of user \"%s\"",
 												   recorded.event_type, recorded.user_id));
+		/* the original's account row was deleted since: a retry changes no counter */
+		if (created_account)
+			delete_created_account(tenant, user);
 		result.decision = recorded.decision;
 		result.failed_login_attempts = recorded.failed_login_attempts;
 		result.has_locked_until = recorded.has_locked_until;
@@ -819,7 +832,7 @@ authlog_record_login(PG_FUNCTION_ARGS)
 		insert_derived_event(&row);
 	}
 
-	if (outcome.state_changed)
+	if (outcome.state_changed && !created_account)
 		update_account(tenant, organisation, user, now, &outcome.after,
 					   !success, ip, ip_null);
 
@@ -846,7 +859,6 @@ authlog_reset_lockout(PG_FUNCTION_ARGS)
 	pg_uuid_t	log_id;
 	pg_uuid_t  *result;
 	LockoutState before;
-	LockoutPolicy policy;
 	LockoutState cleared;
 	EventRow	row;
 
@@ -859,8 +871,7 @@ authlog_reset_lockout(PG_FUNCTION_ARGS)
 		elog(ERROR, "authlog: SPI_connect failed");
 	prepare_write_plans(authlog_type_oid("auth_path"));
 
-	if (!lock_account(tenant, user, &before, &policy))
-		memset(&before, 0, sizeof(before));
+	(void) lock_account(tenant, user, &before);
 
 	/* The help-desk action is evidence even when nothing was set. */
 	event_row_init(&row, tenant, &log_id, organisation, user, "lockout_reset", now);
@@ -936,11 +947,10 @@ authlog_lockout_status(PG_FUNCTION_ARGS)
 	Oid			caller = GetOuterUserId();
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	static const char *status_sql =
-		"SELECT a.failed_login_attempts, a.first_failed_at, a.account_locked_until,"
-		" a.lockout_count, a.organisation_id," POLICY_COLUMNS
-		" FROM authlog.account_lockouts a"
-		" LEFT JOIN authlog.lockout_policies p ON p.tenant_id = a.tenant_id"
-		" WHERE a.tenant_id = $1 AND a.user_id = $2";
+		"SELECT failed_login_attempts, first_failed_at, account_locked_until,"
+		" lockout_count, organisation_id"
+		" FROM authlog.account_lockouts"
+		" WHERE tenant_id = $1 AND user_id = $2";
 	static SPIPlanPtr status_plan;
 	Oid			status_types[2] = {TEXTOID, TEXTOID};
 	Datum		args[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
@@ -961,25 +971,13 @@ authlog_lockout_status(PG_FUNCTION_ARGS)
 	execute_plan(status_plan, args, NULL, true, SPI_OK_SELECT);
 
 	memset(&state, 0, sizeof(state));
-	lockout_policy_defaults(&policy);
 	if (SPI_processed > 0)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		Datum		value;
-
-		state.failed_login_attempts = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
-		value = SPI_getbinval(tuple, desc, 2, &isnull);
-		state.has_first_failed = !isnull;
-		state.first_failed_at = isnull ? 0 : DatumGetTimestampTz(value);
-		value = SPI_getbinval(tuple, desc, 3, &isnull);
-		state.is_locked = !isnull;
-		state.locked_until = isnull ? 0 : DatumGetTimestampTz(value);
-		state.lockout_count = DatumGetInt32(SPI_getbinval(tuple, desc, 4, &isnull));
-		organisation = SPI_getbinval(tuple, desc, 5, &organisation_null);
-		read_policy_columns(tuple, desc, 6, &policy);
+		read_state_columns(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &state);
+		organisation = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5,
+									 &organisation_null);
 	}
+	lockout_policy_for_tenant(tenant, &policy);
 	visible = caller_may_see(caller, tenant, organisation, organisation_null);
 	SPI_finish();
 

@@ -1,0 +1,4 @@
+\set t random(1, 100)
+\set u random(1, 10000)
+\set ok random(1, 10)
+SELECT decision FROM authlog.record_login('tenant' || :t, 'org1', 'user' || :u, :ok > 1, '203.0.113.7', 'Mozilla/5.0', 'web', '{"device": "bench"}');

@@ -1,0 +1,202 @@
+/*-------------------------------------------------------------------------
+ *
+ * policy.c
+ *	  Per-tenant lockout policies, cached in each backend.
+ *
+ *	  The login path reads a tenant's policy on every failure; reading it
+ *	  from lockout_policies each time costs an index scan per attempt.  A
+ *	  backend keeps what it read in a hash table, and a statement trigger on
+ *	  lockout_policies sends a relcache invalidation for the table, which
+ *	  every backend receives at its next transaction and answers by dropping
+ *	  the cache.  GUC defaults are applied when the policy is used, so a
+ *	  tenant without a policy follows SET and reloads at once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "authlog.h"
+
+PG_FUNCTION_INFO_V1(authlog_policy_changed);
+
+/* Tenants cached before the cache starts over; bounds a backend's memory. */
+#define POLICY_CACHE_MAX_TENANTS 10000
+
+typedef struct PolicyCacheEntry
+{
+	char		tenant_id[AUTHLOG_MAX_ID_LENGTH * MAX_MULTIBYTE_CHAR_LEN + 1];	/* hash key */
+	bool		has_policy;
+	int			max_failed_attempts;
+	int64		failure_window;
+	int64		lockout_duration;
+	double		backoff_factor;
+	bool		has_max_lockout_duration;
+	int64		max_lockout_duration;
+} PolicyCacheEntry;
+
+static HTAB *policy_cache = NULL;
+static bool policy_callback_registered = false;
+static Oid	policy_table_oid = InvalidOid;
+
+static const char *read_policy_sql =
+"SELECT max_failed_attempts,"
+" (extract(epoch FROM failure_window) * 1000000)::int8,"
+" (extract(epoch FROM lockout_duration) * 1000000)::int8,"
+" backoff_factor::float8,"
+" (extract(epoch FROM max_lockout_duration) * 1000000)::int8"
+" FROM authlog.lockout_policies WHERE tenant_id = $1";
+static SPIPlanPtr read_policy_plan = NULL;
+
+static void
+policy_cache_reset(void)
+{
+	if (policy_cache != NULL)
+	{
+		hash_destroy(policy_cache);
+		policy_cache = NULL;
+	}
+}
+
+/*
+ * Relcache callback: an invalidation of lockout_policies, or of every
+ * relation, drops the cache.  No catalog access here: the table's OID was
+ * noted when the cache was built.
+ */
+static void
+policy_cache_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == policy_table_oid)
+		policy_cache_reset();
+}
+
+static HTAB *
+policy_cache_table(void)
+{
+	HASHCTL		ctl;
+
+	if (!policy_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(policy_cache_invalidate, (Datum) 0);
+		policy_callback_registered = true;
+	}
+	if (policy_cache == NULL)
+	{
+		ctl.keysize = sizeof(((PolicyCacheEntry *) NULL)->tenant_id);
+		ctl.entrysize = sizeof(PolicyCacheEntry);
+		ctl.hcxt = TopMemoryContext;
+		policy_table_oid = get_relname_relid("lockout_policies",
+											 get_namespace_oid(AUTHLOG_SCHEMA, false));
+		policy_cache = hash_create("authlog lockout policies", 256, &ctl,
+								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	return policy_cache;
+}
+
+static int64
+duration_column(HeapTuple tuple, TupleDesc desc, int column, bool *isnull)
+{
+	Datum		value = SPI_getbinval(tuple, desc, column, isnull);
+
+	return *isnull ? 0 : DatumGetInt64(value);
+}
+
+/* Read a tenant's row of lockout_policies into a cache entry; SPI is connected. */
+static void
+read_policy(const char *tenant, PolicyCacheEntry *entry)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	bool		isnull;
+
+	if (read_policy_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(read_policy_sql, 1, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "authlog: could not prepare the policy query: %s",
+				 SPI_result_code_string(SPI_result));
+		read_policy_plan = plan;
+	}
+	values[0] = CStringGetTextDatum(tenant);
+	if (SPI_execute_plan(read_policy_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "authlog: could not read the lockout policy");
+
+	entry->has_policy = SPI_processed > 0;
+	if (!entry->has_policy)
+		return;
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	entry->max_failed_attempts = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
+	entry->failure_window = duration_column(tuple, desc, 2, &isnull);
+	entry->lockout_duration = duration_column(tuple, desc, 3, &isnull);
+	entry->backoff_factor = DatumGetFloat8(SPI_getbinval(tuple, desc, 4, &isnull));
+	entry->max_lockout_duration = duration_column(tuple, desc, 5, &isnull);
+	entry->has_max_lockout_duration = !isnull;
+}
+
+/*
+ * The policy that applies to a tenant now.  The caller has connected SPI.
+ */
+void
+lockout_policy_for_tenant(text *tenant, LockoutPolicy *policy)
+{
+	char		key[sizeof(((PolicyCacheEntry *) NULL)->tenant_id)];
+	PolicyCacheEntry *entry;
+	bool		found;
+
+	text_to_cstring_buffer(tenant, key, sizeof(key));
+	lockout_policy_defaults(policy);
+
+	entry = hash_search(policy_cache_table(), key, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		PolicyCacheEntry fresh;
+
+		read_policy(key, &fresh);
+		if (hash_get_num_entries(policy_cache_table()) >= POLICY_CACHE_MAX_TENANTS)
+			policy_cache_reset();
+		/* enter only a complete entry: read_policy may fail */
+		strlcpy(fresh.tenant_id, key, sizeof(fresh.tenant_id));
+		entry = hash_search(policy_cache_table(), key, HASH_ENTER, &found);
+		*entry = fresh;
+	}
+	if (!entry->has_policy)
+		return;
+	policy->max_failed_attempts = entry->max_failed_attempts;
+	policy->failure_window = entry->failure_window;
+	policy->lockout_duration = entry->lockout_duration;
+	policy->backoff_factor = entry->backoff_factor;
+	if (entry->has_max_lockout_duration)
+		policy->max_lockout_duration = entry->max_lockout_duration;
+}
+
+/*
+ * Statement trigger on lockout_policies: every backend drops its cache
+ * when the change commits (and this one at once).
+ */
+Datum
+authlog_policy_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("authlog.policy_changed() must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);	/* an AFTER trigger's result is ignored */
+}
