@@ -8,6 +8,9 @@ OBJS = \
 	src/decoder.o \
 	src/event_ids.o \
 	src/lockout.o \
+	src/mirror.o \
+	src/mirror_sql.o \
+	src/mongo_sink.o \
 	src/policy.o \
 	src/record.o \
 	src/row_bson.o

@@ -40,4 +40,4 @@ SELECT max_failed_attempts FROM authlog.lockout_policies WHERE tenant_id = 't-po
 -- the GUC defaults are bounded the same way and reserved to superusers
 SELECT try($$SET authlog.max_failed_attempts = 0$$);
 SELECT try($$SET authlog.max_failed_attempts = 101$$);
-SELECT name, setting, unit, context FROM pg_settings WHERE name LIKE 'authlog.%' ORDER BY name;
+SELECT name, boot_val, unit, context FROM pg_settings WHERE name LIKE 'authlog.%' ORDER BY name;

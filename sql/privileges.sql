@@ -32,6 +32,11 @@ SELECT try($$DELETE FROM authlog.auth_logs$$);
 SELECT try($$SELECT authlog.set_lockout_policy('t-priv', 100, '1 minute', '1 second')$$);
 SELECT try($$SET authlog.max_failed_attempts = 100$$);
 SELECT try($$SELECT authlog.grant_reader('regress_authlog_service', 't-priv')$$);
+-- the store's connection string may hold credentials: superusers only
+SELECT try($$SHOW authlog.mirror_uri$$);
+SELECT count(*) FROM pg_settings WHERE name = 'authlog.mirror_uri';
+SELECT try($$SELECT * FROM authlog.mirror_verify()$$);
+SELECT try($$SELECT * FROM authlog.mirror_status$$);
 RESET ROLE;
 
 -- a role with no grant can call nothing

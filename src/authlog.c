@@ -14,6 +14,7 @@
 #include <limits.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "authlog.h"
@@ -27,6 +28,15 @@ double		authlog_lockout_backoff_factor = 1.0;
 int			authlog_max_lockout_duration_s = 24 * 60 * 60;
 int			authlog_max_user_agent_length = 1024;
 int			authlog_max_metadata_depth = 32;
+char	   *authlog_mirror_uri = NULL;
+char	   *authlog_mirror_dbname = NULL;
+char	   *authlog_mirror_database = NULL;
+char	   *authlog_mirror_slot_name = NULL;
+char	   *authlog_mirror_write_concern = NULL;
+int			authlog_mirror_batch_size = 1000;
+int			authlog_mirror_idle_advance_ms = 5000;
+int			authlog_mirror_max_backoff_ms = 30000;
+bool		authlog_mirror_test_pause_before_advance = false;
 
 void		_PG_init(void);
 
@@ -103,5 +113,96 @@ _PG_init(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
+	/*
+	 * Where the mirror writes.  Superuser-only to read, since a connection
+	 * string may hold credentials; empty disables the mirror.
+	 */
+	DefineCustomStringVariable("authlog.mirror_uri",
+							   "MongoDB connection string of the document store the mirror writes to.",
+							   "Empty disables the mirror. Short connect, selection and socket timeouts are added unless the string sets them.",
+							   &authlog_mirror_uri,
+							   "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	/* The worker connects to one database, the one holding the extension. */
+	DefineCustomStringVariable("authlog.mirror_dbname",
+							   "PostgreSQL database whose authlog tables the mirror worker streams.",
+							   "The extension must be installed there. Takes effect at server start.",
+							   &authlog_mirror_dbname,
+							   "postgres",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("authlog.mirror_database",
+							   "Database of the document store the mirror writes to.",
+							   "It holds the collections auth_logs, account_lockouts and dead_letters.",
+							   &authlog_mirror_database,
+							   "authlog",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("authlog.mirror_slot_name",
+							   "Name of the logical replication slot the mirror worker reads.",
+							   "The worker creates it, with the authlog output plugin, when it is missing. Takes effect at server start.",
+							   &authlog_mirror_slot_name,
+							   "authlog_mirror",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+
+	/* The slot advances only past what the store acknowledged at this concern. */
+	DefineCustomStringVariable("authlog.mirror_write_concern",
+							   "Write concern the store must acknowledge before the mirror advances its slot.",
+							   "majority, or a number of nodes.",
+							   &authlog_mirror_write_concern,
+							   "majority",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+
+	/* Bounded bulks keep each store round trip short, so SIGTERM is served fast. */
+	DefineCustomIntVariable("authlog.mirror_batch_size",
+							"Change messages the mirror reads and writes per batch.",
+							"A batch always ends at a transaction's end, so it may hold more.",
+							&authlog_mirror_batch_size,
+							1000, 1, 100000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	/* While authlog is idle, the slot still moves so WAL is never pinned. */
+	DefineCustomIntVariable("authlog.mirror_idle_advance",
+							"Longest interval between slot advances while no authlog change is pending.",
+							"Advancing releases WAL of other tables that the slot would otherwise retain.",
+							&authlog_mirror_idle_advance_ms,
+							5000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("authlog.mirror_max_backoff",
+							"Longest wait between retries while the document store fails.",
+							"Retries start at 100ms and double up to this.",
+							&authlog_mirror_max_backoff_ms,
+							30000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	/*
+	 * Test-only: the worker stops between the store's acknowledgement and
+	 * the slot advance, so tests reach that fault point exactly.
+	 */
+	DefineCustomBoolVariable("authlog.mirror_test_pause_before_advance",
+							 "Test only: pause the mirror after a batch is acknowledged and before the slot advances.",
+							 NULL,
+							 &authlog_mirror_test_pause_before_advance,
+							 false,
+							 PGC_SIGHUP, GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("authlog");
+
+	/* The mirror needs shared memory and a worker: only when preloaded. */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		mirror_register();
+		mirror_register_xact_callback();
+	}
 }

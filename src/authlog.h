@@ -13,7 +13,12 @@
 
 #include <bson/bson.h>
 
+#include "access/tupdesc.h"
+#include "access/xlogdefs.h"
 #include "datatype/timestamp.h"
+#include "storage/latch.h"
+#include "storage/spin.h"
+#include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
@@ -28,6 +33,18 @@ extern double authlog_lockout_backoff_factor;
 extern int	authlog_max_lockout_duration_s;
 extern int	authlog_max_user_agent_length;
 extern int	authlog_max_metadata_depth;
+extern char *authlog_mirror_uri;
+extern char *authlog_mirror_dbname;
+extern char *authlog_mirror_database;
+extern char *authlog_mirror_slot_name;
+extern char *authlog_mirror_write_concern;
+extern int	authlog_mirror_batch_size;
+extern int	authlog_mirror_idle_advance_ms;
+extern int	authlog_mirror_max_backoff_ms;
+extern bool authlog_mirror_test_pause_before_advance;
+
+/* The store's size limit for one document */
+#define STORE_MAX_DOCUMENT_SIZE (16 * 1024 * 1024)
 
 /* A tenant's lockout policy, durations in microseconds */
 typedef struct LockoutPolicy
@@ -104,10 +121,73 @@ extern void row_bson_append_datum(bson_t *out, const char *key, Oid typid,
 extern void row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb);
 extern void row_bson_append_timestamptz(bson_t *out, const char *key, TimestampTz ts);
 extern bson_t *row_bson_new_owned(MemoryContext context);
+extern void row_bson_append_key(bson_t *out, const char *name, TupleDesc desc,
+								Datum *values, bool *nulls,
+								const char *const *key_columns);
+extern void row_bson_append_row(bson_t *out, const char *name, TupleDesc desc,
+								Datum *values, bool *nulls,
+								const char *const *key_columns, List **unchanged);
+extern void row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *values,
+									   bool *nulls, const char *const *key_columns,
+									   List **unchanged);
 
 /* The schema whose tables the output plugin decodes, and those tables */
 #define AUTHLOG_SCHEMA "authlog"
-extern bool authlog_table_is_mirrored(const char *relname);
+extern const char *const *authlog_table_key_columns(const char *relname);
+
+/* mongo_sink.c */
+typedef struct MongoSink MongoSink;
+extern MongoSink *mongo_sink_connect(const char *uri, const char *database,
+									 bson_error_t *error);
+extern MongoSink *mongo_sink_connect_for_backend(void);
+extern void mongo_sink_close(MongoSink *sink);
+extern bool mongo_sink_error_is_transient(const bson_error_t *error);
+extern bool mongo_sink_ping(MongoSink *sink, bson_error_t *error);
+extern bool mongo_sink_ensure_indexes(MongoSink *sink, bson_error_t *error);
+extern bool mongo_sink_apply(MongoSink *sink, const bson_t *messages, int nmessages,
+							 const bool *skip, const char *write_concern,
+							 int *failed_message, int64 *documents, bson_error_t *error);
+extern bool mongo_sink_upsert_documents(MongoSink *sink, const char *collection,
+										const bson_t *documents, int ndocuments,
+										const char *write_concern, bson_error_t *error);
+extern bool mongo_sink_dead_letter(MongoSink *sink, const bson_t *message,
+								   const char *reason, bson_error_t *error);
+extern int	mongo_sink_find(MongoSink *sink, const char *collection, const bson_t *filter,
+							bson_t **documents, bson_error_t *error);
+
+/* mirror.c: what the worker reports, in shared memory */
+typedef enum MirrorState
+{
+	MIRROR_STARTING,
+	MIRROR_DISABLED,
+	MIRROR_STREAMING,
+	MIRROR_BACKING_OFF,
+	MIRROR_RESYNCING,
+	MIRROR_PAUSED				/* test-only: stopped before a slot advance */
+} MirrorState;
+
+typedef struct MirrorShared
+{
+	slock_t		mutex;
+	pid_t		pid;
+	Latch	   *worker_latch;	/* set by commits that wrote authlog rows */
+	MirrorState state;
+	XLogRecPtr	confirmed_lsn;	/* where the worker last advanced the slot */
+	bool		caught_up;		/* the last peek found nothing pending */
+	TimestampTz applied_commit_time;	/* commit time of the last applied batch */
+	uint64		documents_written;
+	uint64		documents_refused;
+	uint64		batches;
+	TimestampTz last_error_at;
+	char		last_error[1024];
+	bool		sync_requested; /* mirror_sync waits: advance without delay */
+} MirrorShared;
+
+extern MirrorShared *authlog_mirror_shared;
+extern void mirror_register(void);
+extern void mirror_register_xact_callback(void);
+extern void mirror_note_write(void);
+extern void mirror_wake_worker(void);
 
 /* record.c */
 extern bool authlog_log_rewrite_allowed;

@@ -56,14 +56,6 @@ report_message_overflow(void)
 
 #define MESSAGE_CHECK(call) do { if (!(call)) report_message_overflow(); } while (0)
 
-/* The data tables whose changes are mirrored; the rest of the schema is configuration. */
-bool
-authlog_table_is_mirrored(const char *relname)
-{
-	return strcmp(relname, "auth_logs") == 0 ||
-		strcmp(relname, "account_lockouts") == 0;
-}
-
 static bool
 relation_is_mirrored(DecoderState *state, Relation rel)
 {
@@ -77,7 +69,7 @@ relation_is_mirrored(DecoderState *state, Relation rel)
 		state->last_namespace_is_authlog = name != NULL && strcmp(name, AUTHLOG_SCHEMA) == 0;
 	}
 	return state->last_namespace_is_authlog &&
-		authlog_table_is_mirrored(RelationGetRelationName(rel));
+		authlog_table_key_columns(RelationGetRelationName(rel)) != NULL;
 }
 
 static void
@@ -261,50 +253,24 @@ note_change(LogicalDecodingContext *ctx, DecoderState *state, ReorderBufferTXN *
 	state->txn_has_changes = true;
 }
 
-/* The key columns ("_id") of a row: the table's replica identity. */
-static void
-append_key(bson_t *parent, const char *name, TupleDesc desc, Bitmapset *key_columns,
-		   Datum *values, bool *nulls)
-{
-	bson_t		key;
-	int			i;
-
-	MESSAGE_CHECK(bson_append_document_begin(parent, name, -1, &key));
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (att->attisdropped ||
-			!bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, key_columns))
-			continue;
-		row_bson_append_datum(&key, NameStr(att->attname), att->atttypid,
-							  values[i], nulls[i]);
-	}
-	MESSAGE_CHECK(bson_append_document_end(parent, &key));
-}
-
 static void
 decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			   Relation relation, ReorderBufferChange *change)
 {
 	DecoderState *state = ctx->output_plugin_private;
 	TupleDesc	desc = RelationGetDescr(relation);
+	const char *const *key_columns;
 	HeapTuple	row;
 	HeapTuple	key_row;
 	const char *op;
 	MemoryContext old;
-	Bitmapset  *key_columns;
 	Datum	   *values;
 	bool	   *nulls;
-	Datum	   *key_values;
-	bool	   *key_nulls;
-	bson_t		doc;
-	int			i;
-	int			unchanged_count = 0;
-	bson_t		unchanged;
+	List	   *unchanged = NIL;
 
 	if (!relation_is_mirrored(state, relation))
 		return;
+	key_columns = authlog_table_key_columns(RelationGetRelationName(relation));
 	note_change(ctx, state, txn);
 
 	old = MemoryContextSwitchTo(state->change_context);
@@ -337,65 +303,41 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 						RelationGetRelationName(relation)),
 				 errhint("The table's replica identity must be its primary key.")));
 
-	key_columns = RelationGetIndexAttrBitmap(relation, INDEX_ATTR_BITMAP_IDENTITY_KEY);
-	key_values = palloc(desc->natts * sizeof(Datum));
-	key_nulls = palloc(desc->natts * sizeof(bool));
-	heap_deform_tuple(key_row, desc, key_values, key_nulls);
+	values = palloc(desc->natts * sizeof(Datum));
+	nulls = palloc(desc->natts * sizeof(bool));
 
 	bson_reinit(&state->message);
 	MESSAGE_CHECK(bson_append_utf8(&state->message, "op", -1, op, -1));
 	MESSAGE_CHECK(bson_append_utf8(&state->message, "table", -1,
 								   RelationGetRelationName(relation), -1));
 	append_transaction_fields(&state->message, txn);
-	append_key(&state->message, "_id", desc, key_columns, key_values, key_nulls);
+	heap_deform_tuple(key_row, desc, values, nulls);
+	row_bson_append_key(&state->message, "_id", desc, values, nulls, key_columns);
 
 	if (row != NULL)
 	{
-		values = palloc(desc->natts * sizeof(Datum));
-		nulls = palloc(desc->natts * sizeof(bool));
-		heap_deform_tuple(row, desc, values, nulls);
-
-		MESSAGE_CHECK(bson_append_document_begin(&state->message, "doc", -1, &doc));
-		append_key(&doc, "_id", desc, key_columns, key_values, key_nulls);
-		for (i = 0; i < desc->natts; i++)
+		if (row != key_row)
+			heap_deform_tuple(row, desc, values, nulls);
+		row_bson_append_row(&state->message, "doc", desc, values, nulls,
+							key_columns, &unchanged);
+		if (unchanged != NIL)
 		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
+			bson_t		array;
+			ListCell   *lc;
+			uint32		index = 0;
 
-			if (att->attisdropped)
-				continue;
-			/* an update leaves unchanged TOASTed values out of the new row */
-			if (!nulls[i] && att->attlen == -1 &&
-				VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(values[i])))
+			MESSAGE_CHECK(bson_append_array_begin(&state->message, "unchanged", -1, &array));
+			foreach(lc, unchanged)
 			{
-				unchanged_count++;
-				continue;
-			}
-			row_bson_append_datum(&doc, NameStr(att->attname), att->atttypid,
-								  values[i], nulls[i]);
-		}
-		MESSAGE_CHECK(bson_append_document_end(&state->message, &doc));
-
-		if (unchanged_count > 0)
-		{
-			int			index = 0;
-
-			MESSAGE_CHECK(bson_append_array_begin(&state->message, "unchanged", -1, &unchanged));
-			for (i = 0; i < desc->natts; i++)
-			{
-				Form_pg_attribute att = TupleDescAttr(desc, i);
 				char		index_buf[16];
 				const char *index_key;
-				size_t		index_len;
+				size_t		index_len = bson_uint32_to_string(index++, &index_key,
+															  index_buf, sizeof(index_buf));
 
-				if (att->attisdropped || nulls[i] || att->attlen != -1 ||
-					!VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(values[i])))
-					continue;
-				index_len = bson_uint32_to_string(index++, &index_key,
-												  index_buf, sizeof(index_buf));
-				MESSAGE_CHECK(bson_append_utf8(&unchanged, index_key, (int) index_len,
-											   NameStr(att->attname), -1));
+				MESSAGE_CHECK(bson_append_utf8(&array, index_key, (int) index_len,
+											   (const char *) lfirst(lc), -1));
 			}
-			MESSAGE_CHECK(bson_append_array_end(&state->message, &unchanged));
+			MESSAGE_CHECK(bson_append_array_end(&state->message, &array));
 		}
 	}
 

@@ -836,6 +836,7 @@ authlog_record_login(PG_FUNCTION_ARGS)
 		update_account(tenant, organisation, user, now, &outcome.after,
 					   !success, ip, ip_null);
 
+	mirror_note_write();
 	result.decision = outcome.decision;
 	result.failed_login_attempts = outcome.after.failed_login_attempts;
 	result.has_locked_until = outcome.after.is_locked;
@@ -899,6 +900,7 @@ authlog_reset_lockout(PG_FUNCTION_ARGS)
 		update_account(tenant, organisation, user, now, &cleared, false, (Datum) 0, true);
 	}
 
+	mirror_note_write();
 	SPI_finish();
 	result = palloc(sizeof(pg_uuid_t));
 	*result = log_id;

@@ -32,6 +32,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
@@ -397,6 +398,107 @@ row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
 				break;
 			}
 	}
+}
+
+
+/*
+ * The key of a row, {key columns in table order}, as document "name".
+ * key_columns lists the names of the columns that identify a row.
+ */
+void
+row_bson_append_key(bson_t *out, const char *name, TupleDesc desc,
+					Datum *values, bool *nulls, const char *const *key_columns)
+{
+	bson_t		key;
+	int			i;
+
+	BSON_CHECK(bson_append_document_begin(out, name, -1, &key));
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *const *column;
+
+		if (att->attisdropped)
+			continue;
+		for (column = key_columns; *column != NULL; column++)
+		{
+			if (strcmp(*column, NameStr(att->attname)) == 0)
+			{
+				row_bson_append_datum(&key, NameStr(att->attname), att->atttypid,
+									  values[i], nulls[i]);
+				break;
+			}
+		}
+	}
+	BSON_CHECK(bson_append_document_end(out, &key));
+}
+
+/* A varlena value an UPDATE's new row left out because it did not change. */
+static bool
+is_unchanged_toast(Form_pg_attribute att, Datum value, bool isnull)
+{
+	return !isnull && att->attlen == -1 &&
+		VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(value));
+}
+
+/*
+ * A row as the document the store holds: {_id: key, every column}.  This
+ * one function builds the document for the decoder, the resync and
+ * mirror_verify, so all three agree byte for byte.  Columns whose value is
+ * an unchanged TOAST pointer are left out and their names appended to
+ * *unchanged (which may be NULL when the caller has none to expect).
+ */
+void
+row_bson_append_row(bson_t *out, const char *name, TupleDesc desc,
+					Datum *values, bool *nulls, const char *const *key_columns,
+					List **unchanged)
+{
+	bson_t		doc;
+
+	BSON_CHECK(bson_append_document_begin(out, name, -1, &doc));
+	row_bson_append_row_fields(&doc, desc, values, nulls, key_columns, unchanged);
+	BSON_CHECK(bson_append_document_end(out, &doc));
+}
+
+/* The fields of a row's document, appended to an open document. */
+void
+row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *values, bool *nulls,
+						   const char *const *key_columns, List **unchanged)
+{
+	int			i;
+
+	row_bson_append_key(doc, "_id", desc, values, nulls, key_columns);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		if (is_unchanged_toast(att, values[i], nulls[i]))
+		{
+			if (unchanged == NULL)
+				elog(ERROR, "authlog: unexpected unchanged TOAST value in column \"%s\"",
+					 NameStr(att->attname));
+			*unchanged = lappend(*unchanged, NameStr(att->attname));
+			continue;
+		}
+		row_bson_append_datum(doc, NameStr(att->attname), att->atttypid,
+							  values[i], nulls[i]);
+	}
+}
+
+/* The columns that identify a row of each mirrored table; NULL if not mirrored. */
+const char *const *
+authlog_table_key_columns(const char *relname)
+{
+	static const char *const auth_logs_key[] = {"tenant_id", "log_id", NULL};
+	static const char *const account_lockouts_key[] = {"tenant_id", "user_id", NULL};
+
+	if (strcmp(relname, "auth_logs") == 0)
+		return auth_logs_key;
+	if (strcmp(relname, "account_lockouts") == 0)
+		return account_lockouts_key;
+	return NULL;
 }
 
 

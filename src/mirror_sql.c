@@ -1,0 +1,482 @@
+/*-------------------------------------------------------------------------
+ *
+ * mirror_sql.c
+ *	  The SQL face of the mirror: its status, waiting for it to catch up,
+ *	  comparing the store with PostgreSQL, and reading the store.
+ *
+ *	  These run in ordinary backends.  Functions that talk to the store open
+ *	  a short-lived client of their own (mongo_sink_connect_for_backend),
+ *	  closed with the calling function's memory context.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "storage/spin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/pg_lsn.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "authlog.h"
+
+PG_FUNCTION_INFO_V1(authlog_mirror_worker_status);
+PG_FUNCTION_INFO_V1(authlog_mirror_sync);
+PG_FUNCTION_INFO_V1(authlog_mirror_verify);
+PG_FUNCTION_INFO_V1(authlog_mirror_find);
+
+static const char *const mirror_state_names[] = {
+	[MIRROR_STARTING] = "starting",
+	[MIRROR_DISABLED] = "disabled",
+	[MIRROR_STREAMING] = "streaming",
+	[MIRROR_BACKING_OFF] = "backing_off",
+	[MIRROR_RESYNCING] = "resyncing",
+	[MIRROR_PAUSED] = "paused",
+};
+
+static void
+require_mirror_shared(void)
+{
+	if (authlog_mirror_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the authlog mirror is not running in this server"),
+				 errhint("Add authlog to shared_preload_libraries and restart the server.")));
+}
+
+/*
+ * authlog.mirror_worker_status(): what the worker reports through shared
+ * memory; the mirror_status view adds what the slot says.
+ */
+Datum
+authlog_mirror_worker_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[11];
+	bool		nulls[11];
+	MirrorShared copy;
+
+	require_mirror_shared();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "authlog: mirror_worker_status must return a composite type");
+	desc = BlessTupleDesc(desc);
+
+	SpinLockAcquire(&authlog_mirror_shared->mutex);
+	memcpy(&copy, authlog_mirror_shared, sizeof(MirrorShared));
+	SpinLockRelease(&authlog_mirror_shared->mutex);
+
+	memset(nulls, false, sizeof(nulls));
+	values[0] = CStringGetTextDatum(authlog_mirror_slot_name);
+	values[1] = CStringGetTextDatum(authlog_mirror_uri == NULL || authlog_mirror_uri[0] == '\0'
+									? "disabled" : mirror_state_names[copy.state]);
+	values[2] = Int32GetDatum(copy.pid);
+	nulls[2] = copy.pid == 0;
+	values[3] = LSNGetDatum(copy.confirmed_lsn);
+	nulls[3] = copy.confirmed_lsn == InvalidXLogRecPtr;
+	values[4] = BoolGetDatum(copy.caught_up);
+	values[5] = TimestampTzGetDatum(copy.applied_commit_time);
+	nulls[5] = copy.applied_commit_time == 0;
+	values[6] = Int64GetDatum((int64) copy.documents_written);
+	values[7] = Int64GetDatum((int64) copy.documents_refused);
+	values[8] = Int64GetDatum((int64) copy.batches);
+	values[9] = CStringGetTextDatum(copy.last_error);
+	nulls[9] = copy.last_error[0] == '\0';
+	values[10] = TimestampTzGetDatum(copy.last_error_at);
+	nulls[10] = copy.last_error_at == 0;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * authlog.mirror_sync(timeout): wait until everything committed before the
+ * call is acknowledged by the store; returns the documents applied
+ * meanwhile, or raises an error naming what held the mirror back.
+ */
+Datum
+authlog_mirror_sync(PG_FUNCTION_ARGS)
+{
+	Interval   *timeout = PG_GETARG_INTERVAL_P(0);
+	int64		timeout_us;
+	TimestampTz deadline;
+	XLogRecPtr	target;
+	uint64		written_before;
+
+	require_mirror_shared();
+	if (authlog_mirror_uri == NULL || authlog_mirror_uri[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the authlog mirror is disabled"),
+				 errhint("Set authlog.mirror_uri in postgresql.conf and reload.")));
+	timeout_us = timeout->time + (int64) timeout->day * USECS_PER_DAY +
+		(int64) timeout->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	if (timeout_us < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must not be negative")));
+	deadline = GetCurrentTimestamp() + timeout_us;
+
+	/* everything committed so far, asynchronous commits included, on disk */
+	target = GetXLogInsertRecPtr();
+	XLogFlush(target);
+
+	SpinLockAcquire(&authlog_mirror_shared->mutex);
+	written_before = authlog_mirror_shared->documents_written;
+	SpinLockRelease(&authlog_mirror_shared->mutex);
+
+	for (;;)
+	{
+		XLogRecPtr	confirmed;
+		uint64		written;
+		MirrorState state;
+		char		last_error[sizeof(authlog_mirror_shared->last_error)];
+
+		SpinLockAcquire(&authlog_mirror_shared->mutex);
+		confirmed = authlog_mirror_shared->confirmed_lsn;
+		written = authlog_mirror_shared->documents_written;
+		state = authlog_mirror_shared->state;
+		strlcpy(last_error, authlog_mirror_shared->last_error, sizeof(last_error));
+		authlog_mirror_shared->sync_requested = true;
+		SpinLockRelease(&authlog_mirror_shared->mutex);
+
+		if (confirmed >= target)
+			PG_RETURN_INT64((int64) (written - written_before));
+		if (GetCurrentTimestamp() >= deadline)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the authlog mirror did not catch up within the timeout"),
+					 errdetail("The mirror is %s at %X/%X, waiting for %X/%X.%s%s",
+							   mirror_state_names[state], LSN_FORMAT_ARGS(confirmed),
+							   LSN_FORMAT_ARGS(target),
+							   last_error[0] ? " Last error: " : "", last_error),
+					 errhint("See authlog.mirror_status.")));
+		mirror_wake_worker();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+
+/* ---------- mirror_verify ---------- */
+
+/* A BSON value's bytes as a hash key */
+typedef struct BsonKey
+{
+	const uint8 *data;
+	uint32		len;
+} BsonKey;
+
+typedef struct StoreEntry
+{
+	BsonKey		key;			/* the document's _id */
+	const bson_t *document;
+	const char *reason;			/* for dead letters */
+	bool		seen;
+} StoreEntry;
+
+static uint32
+bson_key_hash(const void *key, Size keysize)
+{
+	const BsonKey *k = key;
+
+	return hash_bytes(k->data, k->len);
+}
+
+static int
+bson_key_match(const void *a, const void *b, Size keysize)
+{
+	const BsonKey *x = a;
+	const BsonKey *y = b;
+
+	if (x->len != y->len)
+		return 1;
+	return memcmp(x->data, y->data, x->len);
+}
+
+static HTAB *
+new_key_table(const char *name)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(BsonKey);
+	ctl.entrysize = sizeof(StoreEntry);
+	ctl.hash = bson_key_hash;
+	ctl.match = bson_key_match;
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
+/* The bytes of a sub-document of doc, or false */
+static bool
+subdocument_key(const bson_t *doc, const char *field, BsonKey *key)
+{
+	bson_iter_t iter;
+	const uint8_t *data;
+	uint32_t	len;
+
+	if (!bson_iter_init_find(&iter, doc, field) || !BSON_ITER_HOLDS_DOCUMENT(&iter))
+		return false;
+	bson_iter_document(&iter, &len, &data);
+	key->data = data;
+	key->len = len;
+	return true;
+}
+
+static Datum
+bson_bytes_to_jsonb(const uint8 *data, uint32 len)
+{
+	bson_t		b;
+	char	   *json;
+	Datum		result;
+
+	if (!bson_init_static(&b, data, len))
+		return (Datum) 0;
+	json = bson_as_canonical_extended_json(&b, NULL);
+	if (json == NULL)
+		elog(ERROR, "authlog: could not convert a document to JSON");
+	PG_TRY();
+	{
+		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	}
+	PG_FINALLY();
+	{
+		bson_free(json);
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static void
+report_difference(ReturnSetInfo *rsinfo, const char *tenant, const char *collection,
+				  const BsonKey *id, const char *problem)
+{
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	values[0] = tenant ? CStringGetTextDatum(tenant) : (Datum) 0;
+	nulls[0] = tenant == NULL;
+	values[1] = CStringGetTextDatum(collection);
+	values[2] = bson_bytes_to_jsonb(id->data, id->len);
+	values[3] = CStringGetTextDatum(problem);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+static const char *
+document_tenant(const bson_t *doc)
+{
+	bson_iter_t iter;
+
+	if (bson_iter_init_find(&iter, doc, "tenant_id") && BSON_ITER_HOLDS_UTF8(&iter))
+		return pstrdup(bson_iter_utf8(&iter, NULL));
+	return NULL;
+}
+
+static void
+verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, const char *collection,
+				  text *tenant)
+{
+	const char *const *key_columns = authlog_table_key_columns(collection);
+	bson_t		filter = BSON_INITIALIZER;
+	bson_t		letters_filter = BSON_INITIALIZER;
+	bson_t	   *store_docs;
+	bson_t	   *letters;
+	bson_error_t error;
+	int			nstore;
+	int			nletters = 0;
+	int			i;
+	HTAB	   *store;
+	HTAB	   *refused;
+	StoreEntry *entry;
+	HASH_SEQ_STATUS seq;
+	Portal		portal;
+	SPIPlanPtr	plan;
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	bson_t		built = BSON_INITIALIZER;
+
+	BSON_APPEND_UTF8(&letters_filter, "table", collection);
+	if (tenant)
+	{
+		BSON_APPEND_UTF8(&filter, "tenant_id", text_to_cstring(tenant));
+		BSON_APPEND_UTF8(&letters_filter, "tenant_id", text_to_cstring(tenant));
+	}
+	nstore = mongo_sink_find(sink, collection, &filter, &store_docs, &error);
+	if (nstore >= 0)
+		nletters = mongo_sink_find(sink, "dead_letters", &letters_filter, &letters, &error);
+	bson_destroy(&filter);
+	bson_destroy(&letters_filter);
+	if (nstore < 0 || nletters < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not read the document store"),
+				 errdetail("%s", error.message)));
+
+	store = new_key_table("authlog verify store");
+	for (i = 0; i < nstore; i++)
+	{
+		BsonKey		key;
+		bool		found;
+
+		if (!subdocument_key(&store_docs[i], "_id", &key))
+			continue;
+		entry = hash_search(store, &key, HASH_ENTER, &found);
+		entry->document = &store_docs[i];
+		entry->seen = false;
+	}
+	refused = new_key_table("authlog verify dead letters");
+	for (i = 0; i < nletters; i++)
+	{
+		BsonKey		key;
+		bool		found;
+		bson_iter_t iter;
+
+		if (!subdocument_key(&letters[i], "key", &key))
+			continue;
+		entry = hash_search(refused, &key, HASH_ENTER, &found);
+		entry->reason = "refused by the store";
+		if (bson_iter_init_find(&iter, &letters[i], "reason") && BSON_ITER_HOLDS_UTF8(&iter))
+			entry->reason = psprintf("refused by the store, kept in dead_letters: %s",
+									 bson_iter_utf8(&iter, NULL));
+	}
+
+	plan = SPI_prepare(psprintf("SELECT * FROM authlog.%s%s", collection,
+								tenant ? " WHERE tenant_id = $1" : ""),
+					   tenant ? 1 : 0, types);
+	if (plan == NULL)
+		elog(ERROR, "authlog: could not read authlog.%s", collection);
+	args[0] = PointerGetDatum(tenant);
+	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
+	PG_TRY();
+	{
+		for (;;)
+		{
+			uint64		r;
+
+			SPI_cursor_fetch(portal, true, 1000);
+			if (SPI_processed == 0)
+				break;
+			for (r = 0; r < SPI_processed; r++)
+			{
+				TupleDesc	desc = SPI_tuptable->tupdesc;
+				Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+				bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+				BsonKey		key;
+				StoreEntry *found;
+
+				CHECK_FOR_INTERRUPTS();
+				heap_deform_tuple(SPI_tuptable->vals[r], desc, values, nulls);
+				bson_reinit(&built);
+				row_bson_append_row_fields(&built, desc, values, nulls, key_columns, NULL);
+				if (!subdocument_key(&built, "_id", &key))
+					continue;
+				found = hash_search(store, &key, HASH_FIND, NULL);
+				if (found == NULL)
+				{
+					StoreEntry *letter = hash_search(refused, &key, HASH_FIND, NULL);
+
+					report_difference(rsinfo, document_tenant(&built), collection, &key,
+									  letter ? letter->reason : "missing from the store");
+				}
+				else
+				{
+					found->seen = true;
+					if (found->document->len != built.len ||
+						memcmp(bson_get_data(found->document), bson_get_data(&built), built.len) != 0)
+						report_difference(rsinfo, document_tenant(&built), collection, &key,
+										  "differs from PostgreSQL");
+				}
+				pfree(values);
+				pfree(nulls);
+			}
+			SPI_freetuptable(SPI_tuptable);
+		}
+	}
+	PG_FINALLY();
+	{
+		bson_destroy(&built);
+	}
+	PG_END_TRY();
+	SPI_cursor_close(portal);
+
+	hash_seq_init(&seq, store);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		if (!entry->seen)
+			report_difference(rsinfo, document_tenant(entry->document), collection,
+							  &entry->key, "in the store but not in PostgreSQL");
+}
+
+/*
+ * authlog.mirror_verify(tenant_id): every difference between PostgreSQL
+ * and the store, one row each; none when they hold the same documents.
+ * Each row of auth_logs and account_lockouts is built into the document
+ * the mirror would write (the same code as the decoder) and compared byte
+ * for byte with the store's.
+ */
+Datum
+authlog_mirror_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *tenant = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
+	MongoSink  *sink;
+
+	InitMaterializedSRF(fcinfo, 0);
+	sink = mongo_sink_connect_for_backend();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "authlog: SPI_connect failed");
+	verify_collection(rsinfo, sink, "auth_logs", tenant);
+	verify_collection(rsinfo, sink, "account_lockouts", tenant);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * authlog.mirror_find(collection, filter jsonb): documents of the store,
+ * as canonical Extended JSON.  The filter is MongoDB Extended JSON.
+ */
+Datum
+authlog_mirror_find(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *collection = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *filter_json = PG_ARGISNULL(1) ? "{}" :
+		DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(1)));
+	bson_t		filter;
+	bson_error_t error;
+	bson_t	   *documents;
+	int			count;
+	int			i;
+	MongoSink  *sink;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (!bson_init_from_json(&filter, filter_json, -1, &error))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid filter for the document store"),
+				 errdetail("%s", error.message)));
+	sink = mongo_sink_connect_for_backend();
+	count = mongo_sink_find(sink, collection, &filter, &documents, &error);
+	bson_destroy(&filter);
+	if (count < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not read the document store"),
+				 errdetail("%s", error.message)));
+	for (i = 0; i < count; i++)
+	{
+		Datum		value = bson_bytes_to_jsonb(bson_get_data(&documents[i]), documents[i].len);
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	return (Datum) 0;
+}

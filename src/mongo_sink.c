@@ -1,0 +1,672 @@
+/*-------------------------------------------------------------------------
+ *
+ * mongo_sink.c
+ *	  The document store, through libmongoc: connect, apply change messages
+ *	  as ordered bulks of idempotent upserts, set refused documents aside,
+ *	  create indexes, read documents back.
+ *
+ *	  Only commands MongoDB itself supports are used, so the same code runs
+ *	  against MongoDB, a sharded cluster or FerretDB.  One single-threaded
+ *	  mongoc_client_t per sink (a pool would start threads in a backend).
+ *	  Functions report failure through a bson_error_t and release every
+ *	  libmongoc object on every path, so a caller may turn a failure into an
+ *	  ERROR without leaking; the only ereports are out-of-memory from palloc
+ *	  and mongo_sink_connect_for_backend's own.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <mongoc/mongoc.h>
+
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+
+#include "authlog.h"
+
+struct MongoSink
+{
+	mongoc_client_t *client;
+	char	   *database;
+};
+
+static bool mongoc_initialized = false;
+
+/* Route libmongoc's own log lines to the server log, at DEBUG levels. */
+static void
+mongo_log_handler(mongoc_log_level_t level, const char *domain,
+				  const char *message, void *user_data)
+{
+	if (level <= MONGOC_LOG_LEVEL_WARNING)
+		elog(DEBUG1, "authlog: libmongoc %s: %s", domain, message);
+}
+
+static void
+ensure_mongoc_initialized(void)
+{
+	if (!mongoc_initialized)
+	{
+		mongoc_init();
+		mongoc_log_set_handler(mongo_log_handler, NULL);
+		mongoc_initialized = true;
+	}
+}
+
+/* Set a URI option unless the DBA's URI sets it already. */
+static void
+default_uri_timeout(mongoc_uri_t *uri, const char *option, int32_t ms)
+{
+	if (!mongoc_uri_has_option(uri, option))
+		mongoc_uri_set_option_as_int32(uri, option, ms);
+}
+
+MongoSink *
+mongo_sink_connect(const char *uri_string, const char *database, bson_error_t *error)
+{
+	mongoc_uri_t *uri;
+	mongoc_client_t *client;
+	MongoSink  *sink;
+
+	ensure_mongoc_initialized();
+	uri = mongoc_uri_new_with_error(uri_string, error);
+	if (uri == NULL)
+		return NULL;
+
+	/*
+	 * Short timeouts: a dead store must never hold a backend or the worker
+	 * past SIGTERM for long.
+	 */
+	default_uri_timeout(uri, MONGOC_URI_CONNECTTIMEOUTMS, 1000);
+	default_uri_timeout(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 1000);
+	default_uri_timeout(uri, MONGOC_URI_SOCKETTIMEOUTMS, 10000);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTRYONCE))
+		mongoc_uri_set_option_as_bool(uri, MONGOC_URI_SERVERSELECTIONTRYONCE, true);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_APPNAME))
+		mongoc_uri_set_appname(uri, "authlog");
+
+	client = mongoc_client_new_from_uri_with_error(uri, error);
+	mongoc_uri_destroy(uri);
+	if (client == NULL)
+		return NULL;
+	mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+
+	sink = malloc(sizeof(MongoSink));
+	if (sink == NULL)
+	{
+		mongoc_client_destroy(client);
+		bson_set_error(error, MONGOC_ERROR_CLIENT, 0, "out of memory");
+		return NULL;
+	}
+	sink->client = client;
+	sink->database = strdup(database);
+	if (sink->database == NULL)
+	{
+		mongo_sink_close(sink);
+		bson_set_error(error, MONGOC_ERROR_CLIENT, 0, "out of memory");
+		return NULL;
+	}
+	return sink;
+}
+
+void
+mongo_sink_close(MongoSink *sink)
+{
+	if (sink == NULL)
+		return;
+	if (sink->client)
+		mongoc_client_destroy(sink->client);
+	free(sink->database);
+	free(sink);
+}
+
+static void
+close_sink_callback(void *arg)
+{
+	mongo_sink_close((MongoSink *) arg);
+}
+
+/*
+ * A sink for a normal backend (mirror_verify, mirror_find): connected to
+ * authlog.mirror_uri and closed when the current memory context is reset,
+ * so an ERROR anywhere afterwards cannot leak it.
+ */
+MongoSink *
+mongo_sink_connect_for_backend(void)
+{
+	bson_error_t error;
+	MongoSink  *sink;
+	MemoryContextCallback *callback;
+
+	if (authlog_mirror_uri == NULL || authlog_mirror_uri[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("authlog.mirror_uri is not set"),
+				 errhint("Set authlog.mirror_uri in postgresql.conf to the document store's connection string.")));
+	sink = mongo_sink_connect(authlog_mirror_uri, authlog_mirror_database, &error);
+	if (sink == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not connect to the document store"),
+				 errdetail("%s", error.message)));
+	callback = palloc(sizeof(MemoryContextCallback));
+	callback->func = close_sink_callback;
+	callback->arg = sink;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, callback);
+	return sink;
+}
+
+/*
+ * Errors that say nothing about the document: the store is unreachable,
+ * overloaded or did not confirm the write concern.  The batch is retried.
+ */
+bool
+mongo_sink_error_is_transient(const bson_error_t *error)
+{
+	switch (error->domain)
+	{
+		case MONGOC_ERROR_STREAM:
+		case MONGOC_ERROR_SERVER_SELECTION:
+		case MONGOC_ERROR_WRITE_CONCERN:
+		case MONGOC_ERROR_PROTOCOL:
+		case MONGOC_ERROR_CLIENT:
+			return true;
+		default:
+			return false;
+	}
+}
+
+bool
+mongo_sink_ping(MongoSink *sink, bson_error_t *error)
+{
+	bson_t		command = BSON_INITIALIZER;
+	bool		ok;
+
+	BSON_APPEND_INT32(&command, "ping", 1);
+	ok = mongoc_client_command_simple(sink->client, "admin", &command, NULL, NULL, error);
+	bson_destroy(&command);
+	return ok;
+}
+
+/*
+ * The indexes an investigator needs: per tenant by user, by IP, by event,
+ * each by time.  One createIndexes command per index: FerretDB 1.24 drops
+ * the connection when one command names several indexes that all exist.
+ */
+bool
+mongo_sink_ensure_indexes(MongoSink *sink, bson_error_t *error)
+{
+	static const char *const index_fields[][2] = {
+		{"tenant_user_time", "user_id"},
+		{"tenant_ip_time", "ip_address"},
+		{"tenant_event_time", "event_type"},
+	};
+	mongoc_database_t *database = mongoc_client_get_database(sink->client, sink->database);
+	bool		ok = true;
+	int			i;
+
+	for (i = 0; i < (int) lengthof(index_fields) && ok; i++)
+	{
+		bson_t		command = BSON_INITIALIZER;
+		bson_t		indexes;
+		bson_t		index;
+		bson_t		key;
+		bson_t		reply;
+
+		BSON_APPEND_UTF8(&command, "createIndexes", "auth_logs");
+		BSON_APPEND_ARRAY_BEGIN(&command, "indexes", &indexes);
+		BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+		BSON_APPEND_DOCUMENT_BEGIN(&index, "key", &key);
+		BSON_APPEND_INT32(&key, "tenant_id", 1);
+		BSON_APPEND_INT32(&key, index_fields[i][1], 1);
+		BSON_APPEND_INT32(&key, "occurred_at", 1);
+		bson_append_document_end(&index, &key);
+		BSON_APPEND_UTF8(&index, "name", index_fields[i][0]);
+		bson_append_document_end(&indexes, &index);
+		bson_append_array_end(&command, &indexes);
+
+		ok = mongoc_database_write_command_with_opts(database, &command, NULL, &reply, error);
+		bson_destroy(&reply);
+		bson_destroy(&command);
+	}
+	mongoc_database_destroy(database);
+	return ok;
+}
+
+static bool
+write_concern_opts(bson_t *opts, const char *write_concern)
+{
+	mongoc_write_concern_t *concern = mongoc_write_concern_new();
+	char	   *end;
+	long		w;
+	bool		ok;
+
+	if (strcmp(write_concern, "majority") == 0)
+		mongoc_write_concern_set_w(concern, MONGOC_WRITE_CONCERN_W_MAJORITY);
+	else
+	{
+		w = strtol(write_concern, &end, 10);
+		if (*end != '\0' || w < 0)
+		{
+			mongoc_write_concern_destroy(concern);
+			return false;
+		}
+		mongoc_write_concern_set_w(concern, (int32_t) w);
+	}
+	ok = mongoc_write_concern_append(concern, opts);
+	mongoc_write_concern_destroy(concern);
+	return ok;
+}
+
+/* What one change message asks of the store. */
+typedef struct MessageParts
+{
+	const char *op;
+	const char *table;
+	bson_t		id;
+	bson_t		doc;
+	bool		has_doc;
+	bool		has_unchanged;
+} MessageParts;
+
+static bool
+read_message(const bson_t *message, MessageParts *parts)
+{
+	bson_iter_t iter;
+
+	memset(parts, 0, sizeof(MessageParts));
+	if (!bson_iter_init(&iter, message))
+		return false;
+	while (bson_iter_next(&iter))
+	{
+		const char *key = bson_iter_key(&iter);
+		const uint8_t *data;
+		uint32_t	len;
+
+		if (strcmp(key, "op") == 0 && BSON_ITER_HOLDS_UTF8(&iter))
+			parts->op = bson_iter_utf8(&iter, NULL);
+		else if (strcmp(key, "table") == 0 && BSON_ITER_HOLDS_UTF8(&iter))
+			parts->table = bson_iter_utf8(&iter, NULL);
+		else if (strcmp(key, "_id") == 0 && BSON_ITER_HOLDS_DOCUMENT(&iter))
+		{
+			bson_iter_document(&iter, &len, &data);
+			if (!bson_init_static(&parts->id, data, len))
+				return false;
+		}
+		else if (strcmp(key, "doc") == 0 && BSON_ITER_HOLDS_DOCUMENT(&iter))
+		{
+			bson_iter_document(&iter, &len, &data);
+			if (!bson_init_static(&parts->doc, data, len))
+				return false;
+			parts->has_doc = true;
+		}
+		else if (strcmp(key, "unchanged") == 0)
+			parts->has_unchanged = true;
+	}
+	return parts->op != NULL;
+}
+
+/* The message's collection: its table; begin/commit markers have none. */
+static const char *
+message_collection(const MessageParts *parts)
+{
+	if (strcmp(parts->op, "begin") == 0 || strcmp(parts->op, "commit") == 0)
+		return NULL;
+	return parts->table;
+}
+
+/* Queue one message on its collection's bulk; false with *error if it cannot be. */
+static bool
+queue_message(mongoc_bulk_operation_t *bulk, const MessageParts *parts,
+			  bson_error_t *error)
+{
+	bson_t		selector = BSON_INITIALIZER;
+	bson_t		upsert = BSON_INITIALIZER;
+	bool		ok;
+
+	BSON_APPEND_BOOL(&upsert, "upsert", true);
+	if (strcmp(parts->op, "truncate") != 0)
+		BSON_APPEND_DOCUMENT(&selector, "_id", &parts->id);
+
+	if ((strcmp(parts->op, "insert") == 0 || strcmp(parts->op, "update") == 0) &&
+		parts->has_doc)
+	{
+		if (parts->doc.len > STORE_MAX_DOCUMENT_SIZE)
+		{
+			bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
+						   "document of %u bytes exceeds the store's limit of %d bytes",
+						   parts->doc.len, STORE_MAX_DOCUMENT_SIZE);
+			ok = false;
+		}
+		else if (!parts->has_unchanged)
+			ok = mongoc_bulk_operation_replace_one_with_opts(bulk, &selector, &parts->doc,
+															 &upsert, error);
+		else
+		{
+			/* unchanged TOASTed columns are absent: $set the rest, keep them */
+			bson_t		update = BSON_INITIALIZER;
+			bson_t		set;
+			bson_iter_t iter;
+
+			BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+			if (bson_iter_init(&iter, &parts->doc))
+				while (bson_iter_next(&iter))
+					if (strcmp(bson_iter_key(&iter), "_id") != 0)
+						bson_append_iter(&set, NULL, 0, &iter);
+			bson_append_document_end(&update, &set);
+			ok = mongoc_bulk_operation_update_one_with_opts(bulk, &selector, &update,
+															&upsert, error);
+			bson_destroy(&update);
+		}
+	}
+	else if (strcmp(parts->op, "delete") == 0)
+		ok = mongoc_bulk_operation_remove_one_with_opts(bulk, &selector, NULL, error);
+	else if (strcmp(parts->op, "truncate") == 0)
+		ok = mongoc_bulk_operation_remove_many_with_opts(bulk, &selector, NULL, error);
+	else
+	{
+		bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
+					   "change message with unknown op \"%s\"", parts->op);
+		ok = false;
+	}
+	bson_destroy(&selector);
+	bson_destroy(&upsert);
+	return ok;
+}
+
+/* writeErrors[0].index of a bulk reply, or -1 */
+static int
+first_write_error_index(const bson_t *reply)
+{
+	bson_iter_t iter;
+	bson_iter_t child;
+
+	if (bson_iter_init_find(&iter, reply, "writeErrors") &&
+		BSON_ITER_HOLDS_ARRAY(&iter) &&
+		bson_iter_recurse(&iter, &child) && bson_iter_next(&child) &&
+		BSON_ITER_HOLDS_DOCUMENT(&child))
+	{
+		bson_iter_t error;
+
+		if (bson_iter_recurse(&child, &error) && bson_iter_find(&error, "index"))
+			return (int) bson_iter_as_int64(&error);
+	}
+	return -1;
+}
+
+/*
+ * Apply change messages to the store: one ordered bulk per collection, in
+ * message order within it (the collections are independent, so their
+ * relative order does not matter).  Messages with skip[i] set are left out.
+ *
+ * Returns true when the store acknowledged every write.  Otherwise
+ * *failed_message is the message the store refused (-1 when the failure is
+ * not about one message) and *error says why; everything before it in its
+ * collection is applied, and applying the batch again is harmless.
+ */
+bool
+mongo_sink_apply(MongoSink *sink, const bson_t *messages, int nmessages,
+				 const bool *skip, const char *write_concern,
+				 int *failed_message, int64 *documents, bson_error_t *error)
+{
+	static const char *const collections[] = {"auth_logs", "account_lockouts"};
+	bson_t		opts = BSON_INITIALIZER;
+	int			c;
+	bool		ok = true;
+
+	*failed_message = -1;
+	*documents = 0;
+	BSON_APPEND_BOOL(&opts, "ordered", true);
+	if (!write_concern_opts(&opts, write_concern))
+	{
+		bson_destroy(&opts);
+		bson_set_error(error, MONGOC_ERROR_COMMAND, MONGOC_ERROR_COMMAND_INVALID_ARG,
+					   "invalid write concern \"%s\"", write_concern);
+		return false;
+	}
+
+	for (c = 0; c < (int) lengthof(collections) && ok; c++)
+	{
+		mongoc_collection_t *collection;
+		mongoc_bulk_operation_t *bulk;
+		int		   *origin = malloc(sizeof(int) * (nmessages > 0 ? nmessages : 1));
+		int			queued = 0;
+		int			i;
+		bson_t		reply;
+
+		if (origin == NULL)
+		{
+			bson_set_error(error, MONGOC_ERROR_CLIENT, 0, "out of memory");
+			ok = false;
+			break;
+		}
+		collection = mongoc_client_get_collection(sink->client, sink->database, collections[c]);
+		bulk = mongoc_collection_create_bulk_operation_with_opts(collection, &opts);
+		for (i = 0; i < nmessages && ok; i++)
+		{
+			MessageParts parts;
+			const char *name;
+
+			if (skip != NULL && skip[i])
+				continue;
+			if (!read_message(&messages[i], &parts))
+			{
+				bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
+							   "unreadable change message");
+				*failed_message = i;
+				ok = false;
+				break;
+			}
+			name = message_collection(&parts);
+			if (name == NULL || strcmp(name, collections[c]) != 0)
+				continue;
+			if (!queue_message(bulk, &parts, error))
+			{
+				*failed_message = i;
+				ok = false;
+				break;
+			}
+			origin[queued++] = i;
+		}
+
+		if (ok && queued > 0)
+		{
+			if (mongoc_bulk_operation_execute(bulk, &reply, error) == 0)
+			{
+				int			index = first_write_error_index(&reply);
+
+				ok = false;
+				if (index >= 0 && index < queued)
+					*failed_message = origin[index];
+			}
+			else
+				*documents += queued;
+			bson_destroy(&reply);
+		}
+		mongoc_bulk_operation_destroy(bulk);
+		mongoc_collection_destroy(collection);
+		free(origin);
+	}
+	bson_destroy(&opts);
+	return ok;
+}
+
+/*
+ * Upsert whole documents (the resync's copy of the tables): each document
+ * replaces the one with its _id.
+ */
+bool
+mongo_sink_upsert_documents(MongoSink *sink, const char *collection_name,
+							const bson_t *documents, int ndocuments,
+							const char *write_concern, bson_error_t *error)
+{
+	mongoc_collection_t *collection;
+	mongoc_bulk_operation_t *bulk;
+	bson_t		opts = BSON_INITIALIZER;
+	bson_t		upsert = BSON_INITIALIZER;
+	bson_t		reply;
+	bool		ok = true;
+	int			i;
+
+	if (ndocuments == 0)
+		return true;
+	BSON_APPEND_BOOL(&opts, "ordered", true);
+	BSON_APPEND_BOOL(&upsert, "upsert", true);
+	if (!write_concern_opts(&opts, write_concern))
+	{
+		bson_destroy(&opts);
+		bson_destroy(&upsert);
+		bson_set_error(error, MONGOC_ERROR_COMMAND, MONGOC_ERROR_COMMAND_INVALID_ARG,
+					   "invalid write concern \"%s\"", write_concern);
+		return false;
+	}
+	collection = mongoc_client_get_collection(sink->client, sink->database, collection_name);
+	bulk = mongoc_collection_create_bulk_operation_with_opts(collection, &opts);
+	for (i = 0; i < ndocuments && ok; i++)
+	{
+		bson_t		selector = BSON_INITIALIZER;
+		bson_iter_t iter;
+
+		if (bson_iter_init_find(&iter, &documents[i], "_id"))
+			bson_append_iter(&selector, "_id", -1, &iter);
+		if (documents[i].len > STORE_MAX_DOCUMENT_SIZE)
+		{
+			/* the caller sets such documents aside before calling */
+			bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
+						   "document of %u bytes exceeds the store's limit", documents[i].len);
+			ok = false;
+		}
+		else
+			ok = mongoc_bulk_operation_replace_one_with_opts(bulk, &selector, &documents[i],
+															 &upsert, error);
+		bson_destroy(&selector);
+	}
+	if (ok)
+	{
+		ok = mongoc_bulk_operation_execute(bulk, &reply, error) != 0;
+		bson_destroy(&reply);
+	}
+	mongoc_bulk_operation_destroy(bulk);
+	mongoc_collection_destroy(collection);
+	bson_destroy(&opts);
+	bson_destroy(&upsert);
+	return ok;
+}
+
+/*
+ * Set a refused message aside in the dead_letters collection, keyed by its
+ * table, key and commit position, with the reason and the encoded original
+ * (or, when the original is too large to be stored, its size and SHA-256:
+ * the row itself stays in PostgreSQL).
+ */
+bool
+mongo_sink_dead_letter(MongoSink *sink, const bson_t *message, const char *reason,
+					   bson_error_t *error)
+{
+	MessageParts parts;
+	bson_t		letter = BSON_INITIALIZER;
+	bson_t		key;
+	bson_t		upsert = BSON_INITIALIZER;
+	bson_iter_t iter;
+	int64		commit_lsn = 0;
+	mongoc_collection_t *collection;
+	bool		ok;
+
+	if (!read_message(message, &parts))
+		memset(&parts, 0, sizeof(parts));
+	if (bson_iter_init_find(&iter, message, "commit_lsn"))
+		commit_lsn = bson_iter_as_int64(&iter);
+
+	BSON_APPEND_DOCUMENT_BEGIN(&letter, "_id", &key);
+	BSON_APPEND_UTF8(&key, "table", parts.table ? parts.table : "");
+	if (parts.id.len > 0)
+		BSON_APPEND_DOCUMENT(&key, "key", &parts.id);
+	BSON_APPEND_INT64(&key, "commit_lsn", commit_lsn);
+	bson_append_document_end(&letter, &key);
+	BSON_APPEND_UTF8(&letter, "table", parts.table ? parts.table : "");
+	if (parts.id.len > 0)
+	{
+		bson_iter_t id_iter;
+
+		/* the tenant, so that mirror_verify can report it per tenant */
+		if (bson_iter_init_find(&id_iter, &parts.id, "tenant_id") && BSON_ITER_HOLDS_UTF8(&id_iter))
+			BSON_APPEND_UTF8(&letter, "tenant_id", bson_iter_utf8(&id_iter, NULL));
+		BSON_APPEND_DOCUMENT(&letter, "key", &parts.id);
+	}
+	BSON_APPEND_INT64(&letter, "commit_lsn", commit_lsn);
+	BSON_APPEND_UTF8(&letter, "reason", reason);
+	BSON_APPEND_DATE_TIME(&letter, "refused_at", (int64) (time(NULL)) * 1000);
+	BSON_APPEND_INT32(&letter, "size", (int32) message->len);
+	if (message->len < STORE_MAX_DOCUMENT_SIZE - 64 * 1024)
+		BSON_APPEND_BINARY(&letter, "message", BSON_SUBTYPE_BINARY,
+						   bson_get_data(message), message->len);
+	else
+	{
+		uint8		digest[PG_SHA256_DIGEST_LENGTH];
+		pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+		if (ctx != NULL && pg_cryptohash_init(ctx) == 0 &&
+			pg_cryptohash_update(ctx, bson_get_data(message), message->len) == 0 &&
+			pg_cryptohash_final(ctx, digest, sizeof(digest)) == 0)
+			BSON_APPEND_BINARY(&letter, "message_sha256", BSON_SUBTYPE_BINARY,
+							   digest, sizeof(digest));
+		pg_cryptohash_free(ctx);
+	}
+
+	BSON_APPEND_BOOL(&upsert, "upsert", true);
+	collection = mongoc_client_get_collection(sink->client, sink->database, "dead_letters");
+	{
+		bson_t		selector_only = BSON_INITIALIZER;
+		bson_iter_t id_iter;
+
+		if (bson_iter_init_find(&id_iter, &letter, "_id"))
+			bson_append_iter(&selector_only, "_id", -1, &id_iter);
+		ok = mongoc_collection_replace_one(collection, &selector_only, &letter, &upsert,
+										   NULL, error);
+		bson_destroy(&selector_only);
+	}
+	mongoc_collection_destroy(collection);
+	bson_destroy(&letter);
+	bson_destroy(&upsert);
+	return ok;
+}
+
+/*
+ * Every document of a collection matching filter, copied into palloc'd
+ * BSON (the caller's memory context), so that no libmongoc cursor is open
+ * while the caller works on them.  Returns the count, or -1 with *error.
+ */
+int
+mongo_sink_find(MongoSink *sink, const char *collection_name, const bson_t *filter,
+				bson_t **documents, bson_error_t *error)
+{
+	mongoc_collection_t *collection;
+	mongoc_cursor_t *cursor;
+	const bson_t *document;
+	int			count = 0;
+	int			allocated = 64;
+	bson_t	   *found = palloc(sizeof(bson_t) * allocated);
+	bool		failed;
+
+	collection = mongoc_client_get_collection(sink->client, sink->database, collection_name);
+	cursor = mongoc_collection_find_with_opts(collection, filter, NULL, NULL);
+	while (mongoc_cursor_next(cursor, &document))
+	{
+		uint8_t    *copy;
+
+		if (count == allocated)
+		{
+			allocated *= 2;
+			found = repalloc(found, sizeof(bson_t) * allocated);
+		}
+		copy = palloc(document->len);
+		memcpy(copy, bson_get_data(document), document->len);
+		if (!bson_init_static(&found[count], copy, document->len))
+			continue;
+		count++;
+	}
+	failed = mongoc_cursor_error(cursor, error);
+	mongoc_cursor_destroy(cursor);
+	mongoc_collection_destroy(collection);
+	*documents = found;
+	return failed ? -1 : count;
+}
