@@ -29,9 +29,9 @@ int			authlog_max_lockout_duration_s = 24 * 60 * 60;
 int			authlog_max_user_agent_length = 1024;
 int			authlog_max_metadata_depth = 32;
 char	   *authlog_mirror_uri = NULL;
-char	   *authlog_mirror_dbname = NULL;
+char	   *authlog_mirror_dbname = "postgres";
 char	   *authlog_mirror_database = NULL;
-char	   *authlog_mirror_slot_name = NULL;
+char	   *authlog_mirror_slot_name = "authlog_mirror";
 char	   *authlog_mirror_write_concern = NULL;
 int			authlog_mirror_batch_size = 1000;
 int			authlog_mirror_idle_advance_ms = 5000;
@@ -125,29 +125,12 @@ _PG_init(void)
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 
-	/* The worker connects to one database, the one holding the extension. */
-	DefineCustomStringVariable("authlog.mirror_dbname",
-							   "PostgreSQL database whose authlog tables the mirror worker streams.",
-							   "The extension must be installed there. Takes effect at server start.",
-							   &authlog_mirror_dbname,
-							   "postgres",
-							   PGC_POSTMASTER, 0,
-							   NULL, NULL, NULL);
-
 	DefineCustomStringVariable("authlog.mirror_database",
 							   "Database of the document store the mirror writes to.",
 							   "It holds the collections auth_logs, account_lockouts and dead_letters.",
 							   &authlog_mirror_database,
 							   "authlog",
 							   PGC_SIGHUP, 0,
-							   NULL, NULL, NULL);
-
-	DefineCustomStringVariable("authlog.mirror_slot_name",
-							   "Name of the logical replication slot the mirror worker reads.",
-							   "The worker creates it, with the authlog output plugin, when it is missing. Takes effect at server start.",
-							   &authlog_mirror_slot_name,
-							   "authlog_mirror",
-							   PGC_POSTMASTER, 0,
 							   NULL, NULL, NULL);
 
 	/* The slot advances only past what the store acknowledged at this concern. */
@@ -197,12 +180,32 @@ _PG_init(void)
 							 PGC_SIGHUP, GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 
-	MarkGUCPrefixReserved("authlog");
-
-	/* The mirror needs shared memory and a worker: only when preloaded. */
+	/*
+	 * The mirror needs shared memory and a worker: only when preloaded.  Its
+	 * start-time settings can only be defined then, too.
+	 */
 	if (process_shared_preload_libraries_in_progress)
 	{
+		/* The worker connects to one database, the one holding the extension. */
+		DefineCustomStringVariable("authlog.mirror_dbname",
+								   "PostgreSQL database whose authlog tables the mirror worker streams.",
+								   "The extension must be installed there. Takes effect at server start.",
+								   &authlog_mirror_dbname,
+								   "postgres",
+								   PGC_POSTMASTER, 0,
+								   NULL, NULL, NULL);
+
+		DefineCustomStringVariable("authlog.mirror_slot_name",
+								   "Name of the logical replication slot the mirror worker reads.",
+								   "The worker creates it, with the authlog output plugin, when it is missing. Takes effect at server start.",
+								   &authlog_mirror_slot_name,
+								   "authlog_mirror",
+								   PGC_POSTMASTER, 0,
+								   NULL, NULL, NULL);
+
 		mirror_register();
 		mirror_register_xact_callback();
 	}
+
+	MarkGUCPrefixReserved("authlog");
 }

@@ -144,16 +144,13 @@ extern void mongo_sink_close(MongoSink *sink);
 extern bool mongo_sink_error_is_transient(const bson_error_t *error);
 extern bool mongo_sink_ping(MongoSink *sink, bson_error_t *error);
 extern bool mongo_sink_ensure_indexes(MongoSink *sink, bson_error_t *error);
-extern bool mongo_sink_apply(MongoSink *sink, const bson_t *messages, int nmessages,
+extern bool mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 							 const bool *skip, const char *write_concern,
 							 int *failed_message, int64 *documents, bson_error_t *error);
-extern bool mongo_sink_upsert_documents(MongoSink *sink, const char *collection,
-										const bson_t *documents, int ndocuments,
-										const char *write_concern, bson_error_t *error);
 extern bool mongo_sink_dead_letter(MongoSink *sink, const bson_t *message,
 								   const char *reason, bson_error_t *error);
 extern int	mongo_sink_find(MongoSink *sink, const char *collection, const bson_t *filter,
-							bson_t **documents, bson_error_t *error);
+							bson_t ***documents, bson_error_t *error);
 
 /* mirror.c: what the worker reports, in shared memory */
 typedef enum MirrorState

@@ -381,7 +381,7 @@ step_finish_resync(void *arg)
 /* Messages of one batch, as views into bytes kept in batch_context. */
 typedef struct MirrorBatch
 {
-	bson_t	   *messages;
+	bson_t	  **messages;		/* each palloc'd alone: a static bson_t must not move */
 	bool	   *skip;
 	int			count;
 	int			allocated;
@@ -398,22 +398,25 @@ static void
 batch_add(MirrorBatch *batch, const char *data, int len)
 {
 	uint8	   *copy;
+	bson_t	   *message;
 	bson_iter_t iter;
 
 	if (batch->count == batch->allocated)
 	{
 		batch->allocated = Max(64, batch->allocated * 2);
 		batch->messages = batch->messages
-			? repalloc(batch->messages, sizeof(bson_t) * batch->allocated)
-			: palloc(sizeof(bson_t) * batch->allocated);
+			? repalloc(batch->messages, sizeof(bson_t *) * batch->allocated)
+			: palloc(sizeof(bson_t *) * batch->allocated);
 	}
 	copy = palloc(len);
 	memcpy(copy, data, len);
-	if (!bson_init_static(&batch->messages[batch->count], copy, len))
+	message = palloc(sizeof(bson_t));
+	if (!bson_init_static(message, copy, len))
 		elog(ERROR, "authlog mirror: the output plugin produced an invalid message");
-	if (bson_iter_init_find(&iter, &batch->messages[batch->count], "end_lsn"))
+	batch->messages[batch->count] = message;
+	if (bson_iter_init_find(&iter, message, "end_lsn"))
 		batch->end_lsn = Max(batch->end_lsn, (XLogRecPtr) bson_iter_as_int64(&iter));
-	if (bson_iter_init_find(&iter, &batch->messages[batch->count], "commit_time_us"))
+	if (bson_iter_init_find(&iter, message, "commit_time_us"))
 		batch->commit_time = bson_iter_as_int64(&iter) -
 			((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
 	batch->count++;
@@ -497,7 +500,7 @@ apply_batch(MirrorBatch *batch)
 			return false;
 
 		/* the store refused this document: set it aside, go on without it */
-		if (!mongo_sink_dead_letter(sink, &batch->messages[failed],
+		if (!mongo_sink_dead_letter(sink, batch->messages[failed],
 									batch->store_error.message, &batch->store_error))
 			return false;
 		ereport(WARNING,
@@ -589,11 +592,14 @@ stream_round(bool woken)
 				return report_failure("could not advance the logical slot", step_error);
 			}
 			last_advance = GetCurrentTimestamp();
+			report_success();
 			record_applied(&batch, batch.flush_before, true);
 		}
 		else
+		{
+			report_success();
 			record_applied(&batch, InvalidXLogRecPtr, true);
-		report_success();
+		}
 
 		/* a commit woke us but its WAL is not flushed yet (asynchronous commit) */
 		if (woken && flush_retries++ < 10)
@@ -618,8 +624,8 @@ stream_round(bool woken)
 		return report_failure("could not advance the logical slot", step_error);
 	}
 	last_advance = GetCurrentTimestamp();
-	record_applied(&batch, batch.end_lsn, false);
 	report_success();
+	record_applied(&batch, batch.end_lsn, false);
 	return 0;
 }
 

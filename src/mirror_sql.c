@@ -288,8 +288,8 @@ verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, const char *collection
 	const char *const *key_columns = authlog_table_key_columns(collection);
 	bson_t		filter = BSON_INITIALIZER;
 	bson_t		letters_filter = BSON_INITIALIZER;
-	bson_t	   *store_docs;
-	bson_t	   *letters;
+	bson_t	  **store_docs;
+	bson_t	  **letters;
 	bson_error_t error;
 	int			nstore;
 	int			nletters = 0;
@@ -327,10 +327,10 @@ verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, const char *collection
 		BsonKey		key;
 		bool		found;
 
-		if (!subdocument_key(&store_docs[i], "_id", &key))
+		if (!subdocument_key(store_docs[i], "_id", &key))
 			continue;
 		entry = hash_search(store, &key, HASH_ENTER, &found);
-		entry->document = &store_docs[i];
+		entry->document = store_docs[i];
 		entry->seen = false;
 	}
 	refused = new_key_table("authlog verify dead letters");
@@ -340,11 +340,11 @@ verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, const char *collection
 		bool		found;
 		bson_iter_t iter;
 
-		if (!subdocument_key(&letters[i], "key", &key))
+		if (!subdocument_key(letters[i], "key", &key))
 			continue;
 		entry = hash_search(refused, &key, HASH_ENTER, &found);
 		entry->reason = "refused by the store";
-		if (bson_iter_init_find(&iter, &letters[i], "reason") && BSON_ITER_HOLDS_UTF8(&iter))
+		if (bson_iter_init_find(&iter, letters[i], "reason") && BSON_ITER_HOLDS_UTF8(&iter))
 			entry->reason = psprintf("refused by the store, kept in dead_letters: %s",
 									 bson_iter_utf8(&iter, NULL));
 	}
@@ -452,7 +452,7 @@ authlog_mirror_find(PG_FUNCTION_ARGS)
 		DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(1)));
 	bson_t		filter;
 	bson_error_t error;
-	bson_t	   *documents;
+	bson_t	  **documents;
 	int			count;
 	int			i;
 	MongoSink  *sink;
@@ -473,7 +473,7 @@ authlog_mirror_find(PG_FUNCTION_ARGS)
 				 errdetail("%s", error.message)));
 	for (i = 0; i < count; i++)
 	{
-		Datum		value = bson_bytes_to_jsonb(bson_get_data(&documents[i]), documents[i].len);
+		Datum		value = bson_bytes_to_jsonb(bson_get_data(documents[i]), documents[i]->len);
 		bool		isnull = false;
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);

@@ -373,43 +373,84 @@ queue_message(mongoc_bulk_operation_t *bulk, const MessageParts *parts,
 	return ok;
 }
 
-/* writeErrors[0].index of a bulk reply, or -1 */
-static int
-first_write_error_index(const bson_t *reply)
+/* writeErrors[0] of a bulk reply: its index and code, or false */
+static bool
+first_write_error(const bson_t *reply, int *index, int *code)
 {
 	bson_iter_t iter;
 	bson_iter_t child;
+	bson_iter_t error;
 
-	if (bson_iter_init_find(&iter, reply, "writeErrors") &&
-		BSON_ITER_HOLDS_ARRAY(&iter) &&
-		bson_iter_recurse(&iter, &child) && bson_iter_next(&child) &&
-		BSON_ITER_HOLDS_DOCUMENT(&child))
-	{
-		bson_iter_t error;
+	if (!bson_iter_init_find(&iter, reply, "writeErrors") ||
+		!BSON_ITER_HOLDS_ARRAY(&iter) ||
+		!bson_iter_recurse(&iter, &child) || !bson_iter_next(&child) ||
+		!BSON_ITER_HOLDS_DOCUMENT(&child))
+		return false;
+	*index = -1;
+	*code = 0;
+	if (bson_iter_recurse(&child, &error) && bson_iter_find(&error, "index"))
+		*index = (int) bson_iter_as_int64(&error);
+	if (bson_iter_recurse(&child, &error) && bson_iter_find(&error, "code"))
+		*code = (int) bson_iter_as_int64(&error);
+	return *index >= 0;
+}
 
-		if (bson_iter_recurse(&child, &error) && bson_iter_find(&error, "index"))
-			return (int) bson_iter_as_int64(&error);
-	}
-	return -1;
+#define DUPLICATE_KEY_ERROR 11000
+
+/*
+ * Operations per bulk.  Inserts go in large bulks; other writes in small
+ * ones, because FerretDB 1.24 stalls on an update command with about a
+ * hundred updates (MongoDB does not mind either way).
+ */
+#define INSERTS_PER_BULK 1000
+#define WRITES_PER_BULK 50
+
+static bool
+is_plain_insert(const MessageParts *parts)
+{
+	return strcmp(parts->op, "insert") == 0 && parts->has_doc &&
+		parts->doc.len <= STORE_MAX_DOCUMENT_SIZE;
+}
+
+/* Execute one bulk; on failure, *failed_op is the refused operation's index or -1. */
+static bool
+execute_bulk(mongoc_bulk_operation_t *bulk, int *failed_op, int *failed_code,
+			 bson_error_t *error)
+{
+	bson_t		reply;
+	bool		ok = mongoc_bulk_operation_execute(bulk, &reply, error) != 0;
+
+	*failed_op = -1;
+	*failed_code = 0;
+	if (!ok)
+		(void) first_write_error(&reply, failed_op, failed_code);
+	bson_destroy(&reply);
+	return ok;
 }
 
 /*
- * Apply change messages to the store: one ordered bulk per collection, in
- * message order within it (the collections are independent, so their
- * relative order does not matter).  Messages with skip[i] set are left out.
+ * Apply change messages to the store, per collection in message order (the
+ * collections are independent, so their relative order does not matter).
+ * An insert is sent as an insert, the store's fastest write; one that finds
+ * its document already there (a batch replayed after a crash) becomes a
+ * replacement.  Updates replace the document, or $set the fields it has
+ * when TOASTed columns were left out; deletes delete.  Messages with
+ * skip[i] set are left out.
  *
  * Returns true when the store acknowledged every write.  Otherwise
  * *failed_message is the message the store refused (-1 when the failure is
- * not about one message) and *error says why; everything before it in its
- * collection is applied, and applying the batch again is harmless.
+ * not about one message) and *error says why; applying the batch again is
+ * harmless.
  */
 bool
-mongo_sink_apply(MongoSink *sink, const bson_t *messages, int nmessages,
+mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 				 const bool *skip, const char *write_concern,
 				 int *failed_message, int64 *documents, bson_error_t *error)
 {
 	static const char *const collections[] = {"auth_logs", "account_lockouts"};
 	bson_t		opts = BSON_INITIALIZER;
+	MessageParts *parts = NULL;
+	int		   *origin = NULL;
 	int			c;
 	bool		ok = true;
 
@@ -423,132 +464,106 @@ mongo_sink_apply(MongoSink *sink, const bson_t *messages, int nmessages,
 					   "invalid write concern \"%s\"", write_concern);
 		return false;
 	}
-
-	for (c = 0; c < (int) lengthof(collections) && ok; c++)
+	parts = malloc(sizeof(MessageParts) * Max(nmessages, 1));
+	origin = malloc(sizeof(int) * Max(nmessages, 1));
+	if (parts == NULL || origin == NULL)
 	{
-		mongoc_collection_t *collection;
-		mongoc_bulk_operation_t *bulk;
-		int		   *origin = malloc(sizeof(int) * (nmessages > 0 ? nmessages : 1));
-		int			queued = 0;
-		int			i;
-		bson_t		reply;
-
-		if (origin == NULL)
-		{
-			bson_set_error(error, MONGOC_ERROR_CLIENT, 0, "out of memory");
-			ok = false;
-			break;
-		}
-		collection = mongoc_client_get_collection(sink->client, sink->database, collections[c]);
-		bulk = mongoc_collection_create_bulk_operation_with_opts(collection, &opts);
-		for (i = 0; i < nmessages && ok; i++)
-		{
-			MessageParts parts;
-			const char *name;
-
-			if (skip != NULL && skip[i])
-				continue;
-			if (!read_message(&messages[i], &parts))
-			{
-				bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
-							   "unreadable change message");
-				*failed_message = i;
-				ok = false;
-				break;
-			}
-			name = message_collection(&parts);
-			if (name == NULL || strcmp(name, collections[c]) != 0)
-				continue;
-			if (!queue_message(bulk, &parts, error))
-			{
-				*failed_message = i;
-				ok = false;
-				break;
-			}
-			origin[queued++] = i;
-		}
-
-		if (ok && queued > 0)
-		{
-			if (mongoc_bulk_operation_execute(bulk, &reply, error) == 0)
-			{
-				int			index = first_write_error_index(&reply);
-
-				ok = false;
-				if (index >= 0 && index < queued)
-					*failed_message = origin[index];
-			}
-			else
-				*documents += queued;
-			bson_destroy(&reply);
-		}
-		mongoc_bulk_operation_destroy(bulk);
-		mongoc_collection_destroy(collection);
-		free(origin);
+		bson_set_error(error, MONGOC_ERROR_CLIENT, 0, "out of memory");
+		ok = false;
 	}
-	bson_destroy(&opts);
-	return ok;
-}
-
-/*
- * Upsert whole documents (the resync's copy of the tables): each document
- * replaces the one with its _id.
- */
-bool
-mongo_sink_upsert_documents(MongoSink *sink, const char *collection_name,
-							const bson_t *documents, int ndocuments,
-							const char *write_concern, bson_error_t *error)
-{
-	mongoc_collection_t *collection;
-	mongoc_bulk_operation_t *bulk;
-	bson_t		opts = BSON_INITIALIZER;
-	bson_t		upsert = BSON_INITIALIZER;
-	bson_t		reply;
-	bool		ok = true;
-	int			i;
-
-	if (ndocuments == 0)
-		return true;
-	BSON_APPEND_BOOL(&opts, "ordered", true);
-	BSON_APPEND_BOOL(&upsert, "upsert", true);
-	if (!write_concern_opts(&opts, write_concern))
+	for (c = 0; ok && c < nmessages; c++)
 	{
-		bson_destroy(&opts);
-		bson_destroy(&upsert);
-		bson_set_error(error, MONGOC_ERROR_COMMAND, MONGOC_ERROR_COMMAND_INVALID_ARG,
-					   "invalid write concern \"%s\"", write_concern);
-		return false;
-	}
-	collection = mongoc_client_get_collection(sink->client, sink->database, collection_name);
-	bulk = mongoc_collection_create_bulk_operation_with_opts(collection, &opts);
-	for (i = 0; i < ndocuments && ok; i++)
-	{
-		bson_t		selector = BSON_INITIALIZER;
-		bson_iter_t iter;
-
-		if (bson_iter_init_find(&iter, &documents[i], "_id"))
-			bson_append_iter(&selector, "_id", -1, &iter);
-		if (documents[i].len > STORE_MAX_DOCUMENT_SIZE)
+		if ((skip == NULL || !skip[c]) && !read_message(messages[c], &parts[c]))
 		{
-			/* the caller sets such documents aside before calling */
 			bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
-						   "document of %u bytes exceeds the store's limit", documents[i].len);
+						   "unreadable change message");
+			*failed_message = c;
 			ok = false;
 		}
-		else
-			ok = mongoc_bulk_operation_replace_one_with_opts(bulk, &selector, &documents[i],
-															 &upsert, error);
-		bson_destroy(&selector);
 	}
-	if (ok)
+
+	for (c = 0; ok && c < (int) lengthof(collections); c++)
 	{
-		ok = mongoc_bulk_operation_execute(bulk, &reply, error) != 0;
-		bson_destroy(&reply);
+		mongoc_collection_t *collection =
+			mongoc_client_get_collection(sink->client, sink->database, collections[c]);
+		int			next = 0;
+
+		while (ok && next < nmessages)
+		{
+			mongoc_bulk_operation_t *bulk;
+			int			queued = 0;
+			bool		inserts = false;
+			int			failed_op;
+			int			failed_code;
+			int			i;
+
+			bulk = mongoc_collection_create_bulk_operation_with_opts(collection, &opts);
+			for (i = next; i < nmessages; i++)
+			{
+				const char *name;
+
+				if (skip != NULL && skip[i])
+					continue;
+				name = message_collection(&parts[i]);
+				if (name == NULL || strcmp(name, collections[c]) != 0)
+					continue;
+				if (queued == 0)
+					inserts = is_plain_insert(&parts[i]);
+				else if (is_plain_insert(&parts[i]) != inserts ||
+						 queued >= (inserts ? INSERTS_PER_BULK : WRITES_PER_BULK))
+					break;
+				if (inserts)
+					ok = mongoc_bulk_operation_insert_with_opts(bulk, &parts[i].doc, NULL, error);
+				else
+					ok = queue_message(bulk, &parts[i], error);
+				if (!ok)
+				{
+					*failed_message = i;
+					break;
+				}
+				origin[queued++] = i;
+			}
+			next = i;
+
+			if (ok && queued > 0 && !execute_bulk(bulk, &failed_op, &failed_code, error))
+			{
+				if (inserts && failed_code == DUPLICATE_KEY_ERROR && failed_op >= 0)
+				{
+					/* already there: a replayed insert; replace it, go on after it */
+					int			replayed = origin[failed_op];
+					int			replace_failed_op;
+					int			replace_failed_code;
+					mongoc_bulk_operation_t *replace =
+						mongoc_collection_create_bulk_operation_with_opts(collection, &opts);
+
+					*documents += failed_op;	/* the ones before it went in */
+					ok = queue_message(replace, &parts[replayed], error) &&
+						execute_bulk(replace, &replace_failed_op, &replace_failed_code, error);
+					mongoc_bulk_operation_destroy(replace);
+					if (ok)
+					{
+						*documents += 1;
+						next = replayed + 1;
+					}
+					else
+						*failed_message = replayed;
+				}
+				else
+				{
+					ok = false;
+					if (failed_op >= 0 && failed_op < queued)
+						*failed_message = origin[failed_op];
+				}
+			}
+			else if (ok)
+				*documents += queued;
+			mongoc_bulk_operation_destroy(bulk);
+		}
+		mongoc_collection_destroy(collection);
 	}
-	mongoc_bulk_operation_destroy(bulk);
-	mongoc_collection_destroy(collection);
+	free(parts);
+	free(origin);
 	bson_destroy(&opts);
-	bson_destroy(&upsert);
 	return ok;
 }
 
@@ -637,14 +652,14 @@ mongo_sink_dead_letter(MongoSink *sink, const bson_t *message, const char *reaso
  */
 int
 mongo_sink_find(MongoSink *sink, const char *collection_name, const bson_t *filter,
-				bson_t **documents, bson_error_t *error)
+				bson_t ***documents, bson_error_t *error)
 {
 	mongoc_collection_t *collection;
 	mongoc_cursor_t *cursor;
 	const bson_t *document;
 	int			count = 0;
 	int			allocated = 64;
-	bson_t	   *found = palloc(sizeof(bson_t) * allocated);
+	bson_t	  **found = palloc(sizeof(bson_t *) * allocated);
 	bool		failed;
 
 	collection = mongoc_client_get_collection(sink->client, sink->database, collection_name);
@@ -656,11 +671,13 @@ mongo_sink_find(MongoSink *sink, const char *collection_name, const bson_t *filt
 		if (count == allocated)
 		{
 			allocated *= 2;
-			found = repalloc(found, sizeof(bson_t) * allocated);
+			found = repalloc(found, sizeof(bson_t *) * allocated);
 		}
+		/* a static bson_t points into itself: it must never move, so one palloc each */
+		found[count] = palloc(sizeof(bson_t));
 		copy = palloc(document->len);
 		memcpy(copy, bson_get_data(document), document->len);
-		if (!bson_init_static(&found[count], copy, document->len))
+		if (!bson_init_static(found[count], copy, document->len))
 			continue;
 		count++;
 	}

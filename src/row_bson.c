@@ -444,9 +444,10 @@ is_unchanged_toast(Form_pg_attribute att, Datum value, bool isnull)
 /*
  * A row as the document the store holds: {_id: key, every column}.  This
  * one function builds the document for the decoder, the resync and
- * mirror_verify, so all three agree byte for byte.  Columns whose value is
- * an unchanged TOAST pointer are left out and their names appended to
- * *unchanged (which may be NULL when the caller has none to expect).
+ * mirror_verify, so all three agree byte for byte.  When unchanged is not
+ * NULL (a decoded row), columns whose value is an on-disk TOAST pointer were
+ * left out of an UPDATE because they did not change: they are skipped and
+ * their names appended to *unchanged.  Otherwise such values are fetched.
  */
 void
 row_bson_append_row(bson_t *out, const char *name, TupleDesc desc,
@@ -474,11 +475,9 @@ row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *values, bool *nul
 
 		if (att->attisdropped)
 			continue;
-		if (is_unchanged_toast(att, values[i], nulls[i]))
+		/* in a decoded row a TOAST pointer means "unchanged"; elsewhere it is fetched */
+		if (unchanged != NULL && is_unchanged_toast(att, values[i], nulls[i]))
 		{
-			if (unchanged == NULL)
-				elog(ERROR, "authlog: unexpected unchanged TOAST value in column \"%s\"",
-					 NameStr(att->attname));
 			*unchanged = lappend(*unchanged, NameStr(att->attname));
 			continue;
 		}

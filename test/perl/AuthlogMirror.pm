@@ -1,0 +1,110 @@
+# Shared by the mirror's TAP tests: a FerretDB store per test, a cluster
+# that preloads authlog and mirrors to it, and the checks every fault test
+# ends with.
+package AuthlogMirror;
+
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Exporter qw(import);
+
+our @EXPORT = qw(start_store stop_store restart_store new_mirrored_node
+  wait_for_mirror_state record_events verify_mirror);
+
+my $top = abs_path(dirname(__FILE__) . '/../..');
+
+sub start_store
+{
+	my ($name, $port) = @_;
+	my $store = {
+		dir => "${PostgreSQL::Test::Utils::tmp_check}/ferretdb_$name",
+		port => $port // PostgreSQL::Test::Cluster::get_free_port(),
+	};
+	system('bash', "$top/test/ferretdb.sh", 'start', $store->{dir}, $store->{port}) == 0
+	  or BAIL_OUT("FerretDB did not start");
+	return $store;
+}
+
+sub stop_store
+{
+	my ($store) = @_;
+	system('bash', "$top/test/ferretdb.sh", 'stop', $store->{dir});
+}
+
+sub restart_store
+{
+	my ($store) = @_;
+	stop_store($store);
+	system('bash', "$top/test/ferretdb.sh", 'start', $store->{dir}, $store->{port}) == 0
+	  or BAIL_OUT("FerretDB did not restart");
+}
+
+# A cluster with authlog preloaded, mirroring to $store; extra
+# postgresql.conf lines may follow.
+sub new_mirrored_node
+{
+	my ($name, $store, @conf) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(allows_streaming => 'logical');
+	my $settings = `postgres --describe-config 2>/dev/null`;
+	$node->append_conf('postgresql.conf', join("\n",
+		"shared_preload_libraries = 'authlog'",
+		($settings =~ /^output_plugin_libraries/m
+			? "output_plugin_libraries = 'pgoutput, test_decoding, authlog'" : ()),
+		"authlog.mirror_uri = 'mongodb://127.0.0.1:$store->{port}/'",
+		"authlog.mirror_database = 'authlog_$name'",
+		"authlog.mirror_idle_advance = '1s'",
+		"authlog.mirror_max_backoff = '1s'",
+		@conf, ''));
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION authlog');
+	return $node;
+}
+
+sub wait_for_mirror_state
+{
+	my ($node, $state) = @_;
+	$node->poll_query_until('postgres',
+		"SELECT state = '$state' FROM authlog.mirror_status")
+	  or die "the mirror never reached state $state";
+}
+
+# $count failures and successes over a few accounts of $tenant, each in its own transaction
+sub record_events
+{
+	my ($node, $tenant, $count) = @_;
+	$node->safe_psql('postgres', qq{
+		DO \$\$
+		BEGIN
+			FOR n IN 1..$count LOOP
+				PERFORM authlog.record_login('$tenant', 'o' || (n % 2), 'user' || (n % 7), n % 5 = 0,
+					('203.0.113.' || (n % 50))::inet, 'agent', 'web', jsonb_build_object('n', n));
+				COMMIT;
+			END LOOP;
+		END
+		\$\$;});
+}
+
+# The proof each fault test ends with: the store caught up, and holds
+# exactly what PostgreSQL holds, nothing lost, nothing duplicated.
+sub verify_mirror
+{
+	my ($node, $what) = @_;
+	my ($ret, $stdout, $stderr) = $node->psql('postgres',
+		"SELECT authlog.mirror_sync('60s')");
+	is($ret, 0, "$what: the mirror caught up") or diag($stderr);
+	my $differences = $node->safe_psql('postgres',
+		"SELECT tenant_id || ' ' || collection || ' ' || document_id::text || ': ' || problem
+		 FROM authlog.mirror_verify()");
+	is($differences, '', "$what: mirror_verify finds no difference");
+	is($node->safe_psql('postgres', q{
+		SELECT (SELECT count(*) FROM authlog.auth_logs) = (SELECT count(*) FROM authlog.mirror_find('auth_logs'))
+		   AND (SELECT count(*) FROM authlog.account_lockouts) = (SELECT count(*) FROM authlog.mirror_find('account_lockouts'))}),
+		't', "$what: as many documents as rows");
+}
+
+1;
