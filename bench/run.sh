@@ -8,6 +8,7 @@
 #   BENCH_ROUNDS    rounds (default 3)
 #   BENCH_DECODE_ROWS  rows for the decoding benchmark (default 500000)
 #   BENCH_BIG_ROWS  rows of the one-transaction memory test (default 1000000)
+#   BENCH_MIRROR_ROWS  pending events the mirror catches up on (default 200000)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,24 +18,35 @@ if [ "${1:-}" != "--run" ]; then
 	make -s
 	make -s install
 	mkdir -p bench/results
+	# the mirror's store, and the raw libmongoc client it is compared with
+	bash test/ferretdb.sh build
+	store=$(mktemp -d /tmp/authlog-bench-store.XXXXXX)
+	export BENCH_STORE_PORT=$(( 20000 + RANDOM % 20000 ))
+	bash test/ferretdb.sh start "$store" "$BENCH_STORE_PORT"
+	trap 'bash test/ferretdb.sh stop "$store"; rm -rf "$store"' EXIT
+	work=$(mktemp -d /tmp/authlog-bench.XXXXXX)
+	cp -r bench test "$work/"
+	gcc -O2 -o "$work/bench/raw_bulk" bench/raw_bulk.c $(pkg-config --cflags --libs libmongoc-1.0)
 	if [ "$(id -u)" = 0 ]; then
-		work=$(mktemp -d /tmp/authlog-bench.XXXXXX)
-		cp -r bench test "$work/"
 		chown -R postgres: "$work"
 		runuser -u postgres -- env BENCH_SECONDS="${BENCH_SECONDS:-}" BENCH_ROUNDS="${BENCH_ROUNDS:-}" \
 			BENCH_DECODE_ROWS="${BENCH_DECODE_ROWS:-}" BENCH_BIG_ROWS="${BENCH_BIG_ROWS:-}" \
+			BENCH_MIRROR_ROWS="${BENCH_MIRROR_ROWS:-}" BENCH_STORE_PORT="$BENCH_STORE_PORT" \
 			bash "$work/bench/run.sh" --run
-		cp "$work"/bench/results/* bench/results/
-		rm -rf "$work"
-		exit 0
+	else
+		bash "$work/bench/run.sh" --run
 	fi
-	exec bash bench/run.sh --run
+	cp "$work"/bench/results/* bench/results/
+	rm -rf "$work"
+	exit 0
 fi
 
 seconds=${BENCH_SECONDS:-5}
 rounds=${BENCH_ROUNDS:-3}
 decode_rows=${BENCH_DECODE_ROWS:-500000}
 big_rows=${BENCH_BIG_ROWS:-1000000}
+mirror_rows=${BENCH_MIRROR_ROWS:-200000}
+mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results=bench/results
 
@@ -152,6 +164,72 @@ small=$(psql -XAt -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('
 big=$(psql -XAt -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('bench_big', NULL, NULL)" -c "$peak_sql" | tail -1)
 echo "   1,000-row transaction: ${small} MB;  $big_rows-row transaction: ${big} MB  (logical_decoding_work_mem = $(psql -XAtc 'SHOW logical_decoding_work_mem'))"
 psql_q -c "INSERT INTO bench.results VALUES ('memory', '1000-row transaction', 0, '', 1, $small), ('memory', '$big_rows-row transaction', 0, '', 1, $big)"
+
+# ---- the mirror -------------------------------------------------------------
+# A cluster of its own, so the mirror starts from empty tables.
+success_tps=$(psql -XAt -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM bench.results
+	WHERE name = 'record_login success' AND clients = 8")
+mcluster=$(mktemp -d /tmp/authlog-bench-mirror.XXXXXX)
+mport=$(( 20000 + RANDOM % 20000 ))
+uri="mongodb://127.0.0.1:$BENCH_STORE_PORT/"
+bash test/cluster.sh start "$mcluster" "$mport" "authlog.mirror_uri = '$uri'" \
+	"authlog.mirror_database = 'authlog_bench'" "authlog.mirror_idle_advance = '1s'" \
+	"synchronous_commit = off" "shared_buffers = '512MB'" "max_wal_size = '8GB'"
+trap 'bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"; bash test/cluster.sh stop "$mcluster"; rm -rf "$mcluster"' EXIT
+mpsql() { psql -X -q -v ON_ERROR_STOP=1 -h "$mcluster" -p "$mport" "$@"; }
+mpsql -f bench/mirror_setup.sql >/dev/null
+mpsql -c "SELECT authlog.mirror_sync('60s')" >/dev/null
+
+echo
+echo "== mirror catch-up: $mirror_rows pending events (auth_logs inserts, 1,000 a transaction)"
+for round in $(seq 1 "$rounds"); do
+	mpsql -c "ALTER SYSTEM SET authlog.mirror_uri = ''" -c "SELECT pg_reload_conf()" >/dev/null
+	mpsql -c "CALL bench.generate_events($(( mirror_rows / 1000 )), 1000, 'catchup$round')"
+	mpsql -At -c "SELECT encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes('authlog_mirror', NULL, NULL)" \
+		>"$mcluster/pending.hex"
+	head -n 500 "$mcluster/pending.hex" >"$mcluster/sample.hex"
+	started=$(date +%s.%N)
+	mpsql -c "ALTER SYSTEM RESET authlog.mirror_uri" -c "SELECT pg_reload_conf()" >/dev/null
+	mpsql -c "SELECT authlog.mirror_sync('30min')" >/dev/null
+	mirror_rate=$(awk -v n="$mirror_rows" -v t0="$started" -v t1="$(date +%s.%N)" 'BEGIN { print n / (t1 - t0) }')
+	raw_insert=$(bench/raw_bulk "$uri" authlog_raw "insert_$round" insert "$mcluster/pending.hex")
+	raw_upsert=$(bench/raw_bulk "$uri" authlog_raw "upsert_$round" upsert "$mcluster/sample.hex")
+	psql_q -c "INSERT INTO bench.results VALUES
+		('mirror', 'authlog mirror catch-up', 0, '', $round, $mirror_rate),
+		('mirror', 'raw libmongoc ordered bulk insert', 0, '', $round, $raw_insert),
+		('mirror', 'raw libmongoc ordered bulk upsert (replace, first 500)', 0, '', $round, $raw_upsert)"
+done
+psql -X -P footer=off -c "
+	WITH m AS (
+		SELECT name, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS docs_per_s
+		FROM bench.results WHERE section = 'mirror' GROUP BY 1)
+	SELECT m.name AS writer, round(m.docs_per_s::numeric) AS documents_per_second,
+	       round((a.docs_per_s / m.docs_per_s)::numeric, 2) AS \"mirror x this\"
+	FROM m, m a WHERE a.name = 'authlog mirror catch-up'
+	ORDER BY m.docs_per_s DESC"
+
+raw_rate=$(psql -XAt -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM bench.results
+	WHERE name = 'raw libmongoc ordered bulk insert'")
+rate=$(awk -v a="$raw_rate" -v b="$success_tps" 'BEGIN { r = a < b ? a : b; printf "%d", r / 2 }')
+echo
+echo "== mirror lag while record_login runs at $rate logins/s (half the lower of the raw bulk rate and record_login's maximum)"
+sed 's/random(1, 10000)/random(1, 100000000)/' bench/record_success.sql >"$mcluster/fresh_success.sql"
+pgbench -n -h "$mcluster" -p "$mport" -M prepared -c 4 -j 2 -R "$rate" -T 40 -f "$mcluster/fresh_success.sql" postgres \
+	>"$mcluster/pgbench.log" 2>&1 &
+pgbench_pid=$!
+sleep 2
+mpsql -c "CALL bench.probe_lag(300)"
+wait "$pgbench_pid" || true
+mpsql -c "SELECT authlog.mirror_sync('10min')" >/dev/null
+mpsql -P footer=off -c "
+	SELECT count(*) AS probes,
+	       round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p50_ms,
+	       round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p99_ms,
+	       round((1000 * max(seconds))::numeric, 1) AS max_ms,
+	       (SELECT count(*) FROM authlog.mirror_verify()) AS differences_after
+	FROM bench.lag"
+lag=$(mpsql -At -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) || ',' || percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds) FROM bench.lag")
+psql_q -c "INSERT INTO bench.results VALUES ('lag', 'p50 seconds', $rate, '', 1, ${lag%,*}), ('lag', 'p99 seconds', $rate, '', 1, ${lag#*,})"
 
 psql -XA -F ',' -P footer=off -c "SELECT section, name, clients, sync, round, value FROM bench.results ORDER BY section, name, clients, sync, round" \
 	> "$results/bench-$stamp.csv"

@@ -101,3 +101,20 @@ SET ROLE globex_analyst;
 \echo '== What a globex analyst sees of acme (nothing):'
 SELECT count(*) AS acme_rows_visible FROM authlog.auth_logs WHERE tenant_id = 'acme';
 RESET ROLE;
+
+\echo
+\echo '== The mirror: every committed event, in the document store (FerretDB here)'
+SELECT authlog.mirror_sync('60s') >= 0 AS store_caught_up \gset
+SELECT (SELECT count(*) FROM authlog.auth_logs) AS events_in_postgresql,
+       (SELECT count(*) FROM authlog.mirror_find('auth_logs')) AS documents_in_store,
+       (SELECT count(*) FROM authlog.mirror_verify()) AS differences;
+\echo
+\echo '== The CFO lockout as the store holds it:'
+SELECT d ->> 'event_type' AS event_type, d ->> 'ip_address' AS ip,
+       d -> 'failed_login_attempts' ->> '$numberInt' AS failures,
+       d -> 'account_locked_until' -> '$date' ->> '$numberLong' AS locked_until_ms,
+       d -> 'log_id' -> '$binary' ->> 'subType' AS uuid_subtype
+FROM authlog.mirror_find('auth_logs', '{"tenant_id": "acme", "user_id": "cfo", "event_type": "account_locked"}') d;
+\echo
+\echo '== Mirror status:'
+SELECT state, lag_bytes, documents_written, documents_refused, batches FROM authlog.mirror_status;
