@@ -37,6 +37,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# every object depends on the shared header (PGXS does not track headers)
+$(OBJS): src/authlog.h
+
 .PHONY: test demo bench
 test:
 	bash test/run-tests.sh

@@ -168,6 +168,7 @@ typedef struct MirrorShared
 	slock_t		mutex;
 	pid_t		pid;
 	Latch	   *worker_latch;	/* set by commits that wrote authlog rows */
+	XLogRecPtr	wake_lsn;		/* end of the latest such commit */
 	MirrorState state;
 	XLogRecPtr	confirmed_lsn;	/* where the worker last advanced the slot */
 	bool		caught_up;		/* the last peek found nothing pending */

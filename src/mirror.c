@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -66,7 +67,7 @@ static char *step_error = NULL;		/* message of the last failed step */
 
 #define MIRROR_DISABLED_WAIT_MS 10000
 #define MIRROR_MIN_BACKOFF_MS 100
-#define MIRROR_FLUSH_RETRY_MS 20
+#define MIRROR_SYNC_POLL_MS 20
 
 
 /* ---------- shared memory and wakeups ---------- */
@@ -109,8 +110,15 @@ mirror_xact_callback(XactEvent event, void *arg)
 	{
 		Latch	   *latch;
 
+		/*
+		 * Tell the worker where the commit ends: with asynchronous commit
+		 * the record may not be flushed yet, and decoding reads flushed WAL
+		 * only, so the worker flushes up to here before it peeks.
+		 */
 		SpinLockAcquire(&authlog_mirror_shared->mutex);
 		latch = authlog_mirror_shared->worker_latch;
+		if (XactLastCommitEnd > authlog_mirror_shared->wake_lsn)
+			authlog_mirror_shared->wake_lsn = XactLastCommitEnd;
 		SpinLockRelease(&authlog_mirror_shared->mutex);
 		if (latch)
 			SetLatch(latch);
@@ -558,14 +566,22 @@ record_applied(MirrorBatch *batch, XLogRecPtr confirmed, bool caught_up)
  * 0 when more changes may be pending.
  */
 static long
-stream_round(bool woken)
+stream_round(void)
 {
 	MirrorBatch batch;
 	bool		sync_requested;
-	static int	flush_retries = 0;
+	XLogRecPtr	wake_lsn;
 
 	MemoryContextReset(batch_context);
 	memset(&batch, 0, sizeof(batch));
+
+	/* committed authlog changes still only in WAL buffers: flush them to decode them */
+	SpinLockAcquire(&authlog_mirror_shared->mutex);
+	wake_lsn = authlog_mirror_shared->wake_lsn;
+	SpinLockRelease(&authlog_mirror_shared->mutex);
+	if (wake_lsn > GetFlushRecPtr(NULL))
+		XLogFlush(wake_lsn);
+
 	if (!run_step(step_peek, &batch))
 	{
 		slot_ready = false;		/* check the slot again: it may be gone */
@@ -601,13 +617,8 @@ stream_round(bool woken)
 			record_applied(&batch, InvalidXLogRecPtr, true);
 		}
 
-		/* a commit woke us but its WAL is not flushed yet (asynchronous commit) */
-		if (woken && flush_retries++ < 10)
-			return MIRROR_FLUSH_RETRY_MS;
-		flush_retries = 0;
-		return sync_requested ? MIRROR_FLUSH_RETRY_MS : authlog_mirror_idle_advance_ms;
+		return sync_requested ? MIRROR_SYNC_POLL_MS : authlog_mirror_idle_advance_ms;
 	}
-	flush_retries = 0;
 
 	if (!apply_batch(&batch))
 	{
@@ -780,7 +791,7 @@ prepare_slot(void)
 /* ---------- main loop ---------- */
 
 static long
-mirror_round(bool woken)
+mirror_round(void)
 {
 	bson_error_t error;
 
@@ -817,7 +828,7 @@ mirror_round(bool woken)
 		if (wait > 0)
 			return wait;
 	}
-	return stream_round(woken);
+	return stream_round();
 }
 
 static void
@@ -836,7 +847,6 @@ mirror_detach(int code, Datum arg)
 void
 authlog_mirror_main(Datum main_arg)
 {
-	bool		woken = false;
 	TimestampTz retry_at = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -870,18 +880,15 @@ authlog_mirror_main(Datum main_arg)
 			wait_ms = Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), retry_at));
 		else
 		{
-			wait_ms = mirror_round(woken);
+			wait_ms = mirror_round();
 			if (backoff_ms > 0)
 				retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), wait_ms);
 		}
-		woken = false;
 		if (wait_ms > 0)
 		{
-			int			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-									   wait_ms, PG_WAIT_EXTENSION);
-
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 wait_ms, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
-			woken = (rc & WL_LATCH_SET) != 0;
 		}
 	}
 }

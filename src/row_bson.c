@@ -35,6 +35,7 @@
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -322,6 +323,41 @@ row_bson_append_timestamptz(bson_t *out, const char *key, TimestampTz ts)
 }
 
 /*
+ * The output function of a type, looked up once per backend: the decoder
+ * calls it for every inet and enum value.  Types are few, so a short list.
+ */
+static FmgrInfo *
+output_function(Oid typid)
+{
+	typedef struct OutputFunction
+	{
+		Oid			typid;
+		FmgrInfo	flinfo;
+	} OutputFunction;
+	static OutputFunction cache[16];
+	static int	cached = 0;
+	static int	next_victim = 0;
+	OutputFunction *slot;
+	Oid			output_func;
+	bool		is_varlena;
+	int			i;
+
+	for (i = 0; i < cached; i++)
+		if (cache[i].typid == typid)
+			return &cache[i].flinfo;
+
+	getTypeOutputInfo(typid, &output_func, &is_varlena);
+	if (cached < (int) lengthof(cache))
+		slot = &cache[cached++];
+	else
+		slot = &cache[next_victim++ % lengthof(cache)];
+	slot->typid = InvalidOid;	/* complete only once fmgr_info succeeded */
+	fmgr_info_cxt(output_func, &slot->flinfo, TopMemoryContext);
+	slot->typid = typid;
+	return &slot->flinfo;
+}
+
+/*
  * One column value.  Types the tables use have exact mappings; any other
  * type is carried as its text output, which is never lossy.
  */
@@ -385,13 +421,9 @@ row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
 		default:
 			{
 				/* inet, enums and anything else: the type's own text form */
-				Oid			output_func;
-				bool		is_varlena;
-				char	   *str;
+				char	   *str = OutputFunctionCall(output_function(typid), value);
 				int			len;
 
-				getTypeOutputInfo(typid, &output_func, &is_varlena);
-				str = OidOutputFunctionCall(output_func, value);
 				len = strlen(str);
 				str = (char *) utf8_string(str, &len);
 				BSON_CHECK(bson_append_utf8(out, key, -1, str, len));

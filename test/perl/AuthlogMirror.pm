@@ -16,6 +16,13 @@ our @EXPORT = qw(start_store stop_store restart_store new_mirrored_node
   wait_for_mirror_state record_events verify_mirror);
 
 my $top = abs_path(dirname(__FILE__) . '/../..');
+my @stores;
+
+# a test that dies half way still stops its stores
+END
+{
+	stop_store($_) for @stores;
+}
 
 sub start_store
 {
@@ -26,6 +33,7 @@ sub start_store
 	};
 	system('bash', "$top/test/ferretdb.sh", 'start', $store->{dir}, $store->{port}) == 0
 	  or BAIL_OUT("FerretDB did not start");
+	push @stores, $store;
 	return $store;
 }
 
