@@ -85,6 +85,29 @@ main(int argc, char **argv)
 	if (client == NULL)
 		return 1;
 	collection = mongoc_client_get_collection(client, argv[2], argv[3]);
+	{
+		static const char *const fields[] = {"user_id", "ip_address", "event_type"};
+		mongoc_database_t *database = mongoc_client_get_database(client, argv[2]);
+
+		for (i = 0; i < 3; i++)
+		{
+			bson_t	   *command = BCON_NEW("createIndexes", BCON_UTF8(argv[3]),
+										   "indexes", "[", "{", "key", "{",
+										   "tenant_id", BCON_INT32(1), fields[i], BCON_INT32(1),
+										   "occurred_at", BCON_INT32(1), "}",
+										   "name", BCON_UTF8(fields[i]), "}", "]");
+			bson_t		reply;
+
+			if (!mongoc_database_write_command_with_opts(database, command, NULL, &reply, &error))
+			{
+				fprintf(stderr, "raw_bulk: %s\n", error.message);
+				return 1;
+			}
+			bson_destroy(&reply);
+			bson_destroy(command);
+		}
+		mongoc_database_destroy(database);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < ndocs; i += chunk)
 	{

@@ -189,7 +189,9 @@ for round in $(seq 1 "$rounds"); do
 		>"$mcluster/pending.hex"
 	head -n 500 "$mcluster/pending.hex" >"$mcluster/sample.hex"
 	started=$(date +%s.%N)
-	mpsql -c "ALTER SYSTEM RESET authlog.mirror_uri" -c "SELECT pg_reload_conf()" >/dev/null
+	# each round into an empty store database, like the raw client's collection
+	mpsql -c "ALTER SYSTEM RESET authlog.mirror_uri" \
+		-c "ALTER SYSTEM SET authlog.mirror_database = 'authlog_bench_$round'" -c "SELECT pg_reload_conf()" >/dev/null
 	mpsql -c "SELECT authlog.mirror_sync('30min')" >/dev/null
 	mirror_rate=$(awk -v n="$mirror_rows" -v t0="$started" -v t1="$(date +%s.%N)" 'BEGIN { print n / (t1 - t0) }')
 	raw_insert=$(bench/raw_bulk "$uri" authlog_raw "insert_$round" insert "$mcluster/pending.hex")

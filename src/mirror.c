@@ -58,6 +58,7 @@ static bool wake_mirror_at_commit = false;
 /* Worker-local state */
 static MongoSink *sink = NULL;
 static char *sink_uri = NULL;
+static char *sink_database = NULL;
 static bool indexes_ready = false;
 static bool slot_ready = false;
 static int	backoff_ms = 0;
@@ -693,7 +694,8 @@ step_copy_table(void *arg)
 
 				heap_deform_tuple(SPI_tuptable->vals[i], desc, values, nulls);
 				bson_reinit(&message);
-				BSON_APPEND_UTF8(&message, "op", "insert");
+				/* a copy replaces what the store holds: it may be stale */
+				BSON_APPEND_UTF8(&message, "op", "copy");
 				BSON_APPEND_UTF8(&message, "table", copy->table);
 				BSON_APPEND_INT64(&message, "commit_lsn", 0);
 				row_bson_append_key(&message, "_id", desc, values, nulls, key_columns);
@@ -801,7 +803,10 @@ mirror_round(void)
 		set_state(MIRROR_DISABLED);
 		return MIRROR_DISABLED_WAIT_MS;
 	}
-	if (sink != NULL && (sink_uri == NULL || strcmp(sink_uri, authlog_mirror_uri) != 0))
+	/* a reload that changed where to write: connect again */
+	if (sink != NULL &&
+		(sink_uri == NULL || strcmp(sink_uri, authlog_mirror_uri) != 0 ||
+		 sink_database == NULL || strcmp(sink_database, authlog_mirror_database) != 0))
 		close_sink();
 	if (sink == NULL)
 	{
@@ -810,7 +815,10 @@ mirror_round(void)
 			return report_failure("could not connect to the document store", error.message);
 		if (sink_uri)
 			pfree(sink_uri);
+		if (sink_database)
+			pfree(sink_database);
 		sink_uri = MemoryContextStrdup(TopMemoryContext, authlog_mirror_uri);
+		sink_database = MemoryContextStrdup(TopMemoryContext, authlog_mirror_database);
 	}
 	if (!indexes_ready)
 	{

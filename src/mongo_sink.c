@@ -327,8 +327,8 @@ queue_message(mongoc_bulk_operation_t *bulk, const MessageParts *parts,
 	if (strcmp(parts->op, "truncate") != 0)
 		BSON_APPEND_DOCUMENT(&selector, "_id", &parts->id);
 
-	if ((strcmp(parts->op, "insert") == 0 || strcmp(parts->op, "update") == 0) &&
-		parts->has_doc)
+	if ((strcmp(parts->op, "insert") == 0 || strcmp(parts->op, "update") == 0 ||
+		 strcmp(parts->op, "copy") == 0) && parts->has_doc)
 	{
 		if (parts->doc.len > STORE_MAX_DOCUMENT_SIZE)
 		{
@@ -373,29 +373,56 @@ queue_message(mongoc_bulk_operation_t *bulk, const MessageParts *parts,
 	return ok;
 }
 
-/* writeErrors[0] of a bulk reply: its index and code, or false */
+#define DUPLICATE_KEY_ERROR 11000
+
+/*
+ * The first write error of a bulk reply, its index and code; with
+ * skip_duplicates, the first that is not a duplicate key.  False when there
+ * is none.
+ */
 static bool
-first_write_error(const bson_t *reply, int *index, int *code)
+first_write_error(const bson_t *reply, bool skip_duplicates, int *index, int *code)
 {
 	bson_iter_t iter;
 	bson_iter_t child;
-	bson_iter_t error;
 
-	if (!bson_iter_init_find(&iter, reply, "writeErrors") ||
-		!BSON_ITER_HOLDS_ARRAY(&iter) ||
-		!bson_iter_recurse(&iter, &child) || !bson_iter_next(&child) ||
-		!BSON_ITER_HOLDS_DOCUMENT(&child))
-		return false;
 	*index = -1;
 	*code = 0;
-	if (bson_iter_recurse(&child, &error) && bson_iter_find(&error, "index"))
-		*index = (int) bson_iter_as_int64(&error);
-	if (bson_iter_recurse(&child, &error) && bson_iter_find(&error, "code"))
-		*code = (int) bson_iter_as_int64(&error);
-	return *index >= 0;
+	if (!bson_iter_init_find(&iter, reply, "writeErrors") ||
+		!BSON_ITER_HOLDS_ARRAY(&iter) || !bson_iter_recurse(&iter, &child))
+		return false;
+	while (bson_iter_next(&child))
+	{
+		bson_iter_t error;
+		int			this_index = -1;
+		int			this_code = 0;
+
+		if (!BSON_ITER_HOLDS_DOCUMENT(&child))
+			continue;
+		if (bson_iter_recurse(&child, &error) && bson_iter_find(&error, "index"))
+			this_index = (int) bson_iter_as_int64(&error);
+		if (bson_iter_recurse(&child, &error) && bson_iter_find(&error, "code"))
+			this_code = (int) bson_iter_as_int64(&error);
+		if (skip_duplicates && this_code == DUPLICATE_KEY_ERROR)
+			continue;
+		*index = this_index;
+		*code = this_code;
+		return true;
+	}
+	return false;
 }
 
-#define DUPLICATE_KEY_ERROR 11000
+/* Does the reply report write errors, all of them duplicate keys? */
+static bool
+only_duplicates(const bson_t *reply)
+{
+	bson_iter_t iter;
+	int			index;
+	int			code;
+
+	return bson_iter_init_find(&iter, reply, "writeErrors") &&
+		!first_write_error(reply, true, &index, &code);
+}
 
 /*
  * Operations per bulk.  Inserts go in large bulks; other writes in small
@@ -412,18 +439,28 @@ is_plain_insert(const MessageParts *parts)
 		parts->doc.len <= STORE_MAX_DOCUMENT_SIZE;
 }
 
-/* Execute one bulk; on failure, *failed_op is the refused operation's index or -1. */
+/*
+ * Execute one bulk.  With inserts_only, it is unordered and duplicate keys
+ * are not failures: an insert whose document is there already is a replay
+ * of the same committed row, and every change after it is replayed too.
+ * On failure, *failed_op is the refused operation's index or -1.
+ */
 static bool
-execute_bulk(mongoc_bulk_operation_t *bulk, int *failed_op, int *failed_code,
+execute_bulk(mongoc_bulk_operation_t *bulk, bool inserts_only, int *failed_op,
 			 bson_error_t *error)
 {
 	bson_t		reply;
 	bool		ok = mongoc_bulk_operation_execute(bulk, &reply, error) != 0;
+	int			code;
 
 	*failed_op = -1;
-	*failed_code = 0;
 	if (!ok)
-		(void) first_write_error(&reply, failed_op, failed_code);
+	{
+		if (inserts_only && only_duplicates(&reply))
+			ok = true;
+		else
+			(void) first_write_error(&reply, inserts_only, failed_op, &code);
+	}
 	bson_destroy(&reply);
 	return ok;
 }
@@ -431,11 +468,11 @@ execute_bulk(mongoc_bulk_operation_t *bulk, int *failed_op, int *failed_code,
 /*
  * Apply change messages to the store, per collection in message order (the
  * collections are independent, so their relative order does not matter).
- * An insert is sent as an insert, the store's fastest write; one that finds
- * its document already there (a batch replayed after a crash) becomes a
- * replacement.  Updates replace the document, or $set the fields it has
- * when TOASTed columns were left out; deletes delete.  Messages with
- * skip[i] set are left out.
+ * Runs of inserts go as unordered bulks of inserts, the store's fastest
+ * write (a document already there is a replay and is left as it is);
+ * updates and the resync's copies replace the document, or $set the fields
+ * an update has when TOASTed columns were left out; deletes delete.
+ * Messages with skip[i] set are left out.
  *
  * Returns true when the store acknowledged every write.  Otherwise
  * *failed_message is the message the store refused (-1 when the failure is
@@ -449,6 +486,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 {
 	static const char *const collections[] = {"auth_logs", "account_lockouts"};
 	bson_t		opts = BSON_INITIALIZER;
+	bson_t		unordered = BSON_INITIALIZER;
 	MessageParts *parts = NULL;
 	int		   *origin = NULL;
 	int			c;
@@ -482,6 +520,10 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 		}
 	}
 
+	BSON_APPEND_BOOL(&unordered, "ordered", false);
+	if (!write_concern_opts(&unordered, write_concern))
+		ok = false;
+
 	for (c = 0; ok && c < (int) lengthof(collections); c++)
 	{
 		mongoc_collection_t *collection =
@@ -490,14 +532,12 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 
 		while (ok && next < nmessages)
 		{
-			mongoc_bulk_operation_t *bulk;
+			mongoc_bulk_operation_t *bulk = NULL;
 			int			queued = 0;
 			bool		inserts = false;
 			int			failed_op;
-			int			failed_code;
 			int			i;
 
-			bulk = mongoc_collection_create_bulk_operation_with_opts(collection, &opts);
 			for (i = next; i < nmessages; i++)
 			{
 				const char *name;
@@ -508,7 +548,11 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 				if (name == NULL || strcmp(name, collections[c]) != 0)
 					continue;
 				if (queued == 0)
+				{
 					inserts = is_plain_insert(&parts[i]);
+					bulk = mongoc_collection_create_bulk_operation_with_opts(collection,
+																			 inserts ? &unordered : &opts);
+				}
 				else if (is_plain_insert(&parts[i]) != inserts ||
 						 queued >= (inserts ? INSERTS_PER_BULK : WRITES_PER_BULK))
 					break;
@@ -525,29 +569,10 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 			}
 			next = i;
 
-			if (ok && queued > 0 && !execute_bulk(bulk, &failed_op, &failed_code, error))
+			if (ok && queued > 0)
 			{
-				if (inserts && failed_code == DUPLICATE_KEY_ERROR && failed_op >= 0)
-				{
-					/* already there: a replayed insert; replace it, go on after it */
-					int			replayed = origin[failed_op];
-					int			replace_failed_op;
-					int			replace_failed_code;
-					mongoc_bulk_operation_t *replace =
-						mongoc_collection_create_bulk_operation_with_opts(collection, &opts);
-
-					*documents += failed_op;	/* the ones before it went in */
-					ok = queue_message(replace, &parts[replayed], error) &&
-						execute_bulk(replace, &replace_failed_op, &replace_failed_code, error);
-					mongoc_bulk_operation_destroy(replace);
-					if (ok)
-					{
-						*documents += 1;
-						next = replayed + 1;
-					}
-					else
-						*failed_message = replayed;
-				}
+				if (execute_bulk(bulk, inserts, &failed_op, error))
+					*documents += queued;
 				else
 				{
 					ok = false;
@@ -555,15 +580,15 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 						*failed_message = origin[failed_op];
 				}
 			}
-			else if (ok)
-				*documents += queued;
-			mongoc_bulk_operation_destroy(bulk);
+			if (bulk)
+				mongoc_bulk_operation_destroy(bulk);
 		}
 		mongoc_collection_destroy(collection);
 	}
 	free(parts);
 	free(origin);
 	bson_destroy(&opts);
+	bson_destroy(&unordered);
 	return ok;
 }
 

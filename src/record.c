@@ -73,12 +73,15 @@ static const char *lock_account_sql =
 " WHERE tenant_id = $1 AND user_id = $2"
 " FOR UPDATE";
 
+/* Parameters of the two statements that write an account's row */
+#define ACCOUNT_NPARAMS 10
+
 /* A first failure creates the account's row with its state after the failure. */
 static const char *create_account_sql =
 "INSERT INTO authlog.account_lockouts (tenant_id, user_id, organisation_id,"
 " failed_login_attempts, first_failed_at, last_failed_at, last_failed_ip,"
 " account_locked_until, lockout_count, updated_at)"
-" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6)"
+" VALUES ($1, $2, $3, $4, $5, $8, $10, $6, $7, $8)"
 " ON CONFLICT (tenant_id, user_id) DO NOTHING";
 
 static const char *delete_account_sql =
@@ -181,11 +184,7 @@ prepare_write_plans(Oid auth_path_type)
 		TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID
 	};
 	Oid			lock_types[2] = {TEXTOID, TEXTOID};
-	Oid			create_types[9] = {
-		TEXTOID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-		INETOID, TIMESTAMPTZOID, INT4OID
-	};
-	Oid			update_types[10] = {
+	Oid			account_types[ACCOUNT_NPARAMS] = {
 		TEXTOID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 		INT4OID, TIMESTAMPTZOID, BOOLOID, INETOID
 	};
@@ -204,8 +203,8 @@ prepare_write_plans(Oid auth_path_type)
 	insert_event_auth_path_type = event_types[EV_AUTH_PATH];
 	prepare_saved(&insert_event_plan, insert_event_sql, EVENT_NCOLS, event_types);
 	prepare_saved(&lock_account_plan, lock_account_sql, 2, lock_types);
-	prepare_saved(&create_account_plan, create_account_sql, 9, create_types);
-	prepare_saved(&update_account_plan, update_account_sql, 10, update_types);
+	prepare_saved(&create_account_plan, create_account_sql, ACCOUNT_NPARAMS, account_types);
+	prepare_saved(&update_account_plan, update_account_sql, ACCOUNT_NPARAMS, account_types);
 	prepare_saved(&count_retry_plan, count_retry_sql, 2, retry_types);
 }
 
@@ -468,6 +467,34 @@ lock_account(text *tenant, text *user, LockoutState *state)
 }
 
 /*
+ * The parameters create_account_sql and update_account_sql share: the
+ * account, its state, the time and, for a failure, the IP it came from.
+ */
+static void
+pack_account_params(Datum *values, char *nulls, text *tenant, text *organisation,
+					text *user, TimestampTz now, const LockoutState *state,
+					bool failed, Datum ip, bool ip_null)
+{
+	memset(nulls, ' ', ACCOUNT_NPARAMS);
+	values[0] = PointerGetDatum(tenant);
+	values[1] = PointerGetDatum(user);
+	values[2] = PointerGetDatum(organisation);
+	values[3] = Int32GetDatum(state->failed_login_attempts);
+	values[4] = TimestampTzGetDatum(state->first_failed_at);
+	if (!state->has_first_failed)
+		nulls[4] = 'n';
+	values[5] = TimestampTzGetDatum(state->locked_until);
+	if (!state->is_locked)
+		nulls[5] = 'n';
+	values[6] = Int32GetDatum(state->lockout_count);
+	values[7] = TimestampTzGetDatum(now);
+	values[8] = BoolGetDatum(failed);
+	values[9] = ip;
+	if (ip_null)
+		nulls[9] = 'n';
+}
+
+/*
  * Create the row of an account seen for the first time, with its state
  * after its first failure.  Returns false when another session created it
  * first: the insert waited for that session, and the caller must lock the
@@ -477,25 +504,11 @@ static bool
 create_account(text *tenant, text *organisation, text *user, TimestampTz now,
 			   const LockoutState *state, Datum ip, bool ip_null)
 {
-	Datum		values[9];
-	char		nulls[9];
+	Datum		values[ACCOUNT_NPARAMS];
+	char		nulls[ACCOUNT_NPARAMS];
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = PointerGetDatum(tenant);
-	values[1] = PointerGetDatum(user);
-	values[2] = PointerGetDatum(organisation);
-	values[3] = Int32GetDatum(state->failed_login_attempts);
-	values[4] = TimestampTzGetDatum(state->first_failed_at);
-	if (!state->has_first_failed)
-		nulls[4] = 'n';
-	values[5] = TimestampTzGetDatum(now);
-	values[6] = ip;
-	if (ip_null)
-		nulls[6] = 'n';
-	values[7] = TimestampTzGetDatum(state->locked_until);
-	if (!state->is_locked)
-		nulls[7] = 'n';
-	values[8] = Int32GetDatum(state->lockout_count);
+	pack_account_params(values, nulls, tenant, organisation, user, now, state,
+						true, ip, ip_null);
 	execute_plan(create_account_plan, values, nulls, false, SPI_OK_INSERT);
 	return SPI_processed == 1;
 }
@@ -515,26 +528,11 @@ static void
 update_account(text *tenant, text *organisation, text *user, TimestampTz now,
 			   const LockoutState *state, bool failed, Datum ip, bool ip_null)
 {
-	Datum		values[10];
-	char		nulls[10];
+	Datum		values[ACCOUNT_NPARAMS];
+	char		nulls[ACCOUNT_NPARAMS];
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = PointerGetDatum(tenant);
-	values[1] = PointerGetDatum(user);
-	values[2] = PointerGetDatum(organisation);
-	values[3] = Int32GetDatum(state->failed_login_attempts);
-	values[4] = TimestampTzGetDatum(state->first_failed_at);
-	if (!state->has_first_failed)
-		nulls[4] = 'n';
-	values[5] = TimestampTzGetDatum(state->locked_until);
-	if (!state->is_locked)
-		nulls[5] = 'n';
-	values[6] = Int32GetDatum(state->lockout_count);
-	values[7] = TimestampTzGetDatum(now);
-	values[8] = BoolGetDatum(failed);
-	values[9] = ip;
-	if (ip_null)
-		nulls[9] = 'n';
+	pack_account_params(values, nulls, tenant, organisation, user, now, state,
+						failed, ip, ip_null);
 	execute_plan(update_account_plan, values, nulls, false, SPI_OK_UPDATE);
 }
 
