@@ -223,12 +223,13 @@ sleep 2
 mpsql -c "CALL bench.probe_lag(300)"
 wait "$pgbench_pid" || true
 mpsql -c "SELECT authlog.mirror_sync('10min')" >/dev/null
+# (the catch-up rounds wrote to store databases of their own: only this phase's tenants are compared)
 mpsql -P footer=off -c "
 	SELECT count(*) AS probes,
 	       round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p50_ms,
 	       round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p99_ms,
 	       round((1000 * max(seconds))::numeric, 1) AS max_ms,
-	       (SELECT count(*) FROM authlog.mirror_verify()) AS differences_after
+	       (SELECT count(*) FROM authlog.mirror_verify() WHERE tenant_id NOT LIKE 'catchup%') AS differences_after
 	FROM bench.lag"
 lag=$(mpsql -At -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) || ',' || percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds) FROM bench.lag")
 psql_q -c "INSERT INTO bench.results VALUES ('lag', 'p50 seconds', $rate, '', 1, ${lag%,*}), ('lag', 'p99 seconds', $rate, '', 1, ${lag#*,})"
