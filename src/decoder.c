@@ -21,14 +21,12 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
-#include "nodes/bitmapset.h"
 #include "replication/logical.h"
 #include "replication/output_plugin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/relcache.h"
 
 #include "authlog.h"
 
