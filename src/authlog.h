@@ -147,6 +147,7 @@ extern bool mongo_sink_ensure_indexes(MongoSink *sink, bson_error_t *error);
 extern bool mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 							 const bool *skip, const char *write_concern,
 							 int *failed_message, int64 *documents, bson_error_t *error);
+extern bool mongo_sink_drop_mirrored_collections(MongoSink *sink, bson_error_t *error);
 extern bool mongo_sink_dead_letter(MongoSink *sink, const bson_t *message,
 								   const char *reason, bson_error_t *error);
 extern int	mongo_sink_find(MongoSink *sink, const char *collection, const bson_t *filter,

@@ -694,8 +694,7 @@ step_copy_table(void *arg)
 
 				heap_deform_tuple(SPI_tuptable->vals[i], desc, values, nulls);
 				bson_reinit(&message);
-				/* a copy replaces what the store holds: it may be stale */
-				BSON_APPEND_UTF8(&message, "op", "copy");
+				BSON_APPEND_UTF8(&message, "op", "insert");
 				BSON_APPEND_UTF8(&message, "table", copy->table);
 				BSON_APPEND_INT64(&message, "commit_lsn", 0);
 				row_bson_append_key(&message, "_id", desc, values, nulls, key_columns);
@@ -762,6 +761,20 @@ prepare_slot(void)
 	}
 	if (!check.slot_exists && !run_step(step_create_slot, NULL))
 		return report_failure("could not create the mirror's logical slot", step_error);
+
+	/* copy into empty collections: inserts only, and nothing stale survives */
+	{
+		bson_error_t error;
+
+		if (!mongo_sink_drop_mirrored_collections(sink, &error) ||
+			!mongo_sink_ensure_indexes(sink, &error))
+		{
+			if (mongo_sink_error_is_transient(&error))
+				close_sink();
+			return report_failure("could not empty the store's collections for a resync",
+								  error.message);
+		}
+	}
 
 	for (i = 0; i < (int) lengthof(tables); i++)
 	{

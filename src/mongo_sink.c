@@ -327,8 +327,8 @@ queue_message(mongoc_bulk_operation_t *bulk, const MessageParts *parts,
 	if (strcmp(parts->op, "truncate") != 0)
 		BSON_APPEND_DOCUMENT(&selector, "_id", &parts->id);
 
-	if ((strcmp(parts->op, "insert") == 0 || strcmp(parts->op, "update") == 0 ||
-		 strcmp(parts->op, "copy") == 0) && parts->has_doc)
+	if ((strcmp(parts->op, "insert") == 0 || strcmp(parts->op, "update") == 0) &&
+		parts->has_doc)
 	{
 		if (parts->doc.len > STORE_MAX_DOCUMENT_SIZE)
 		{
@@ -470,8 +470,8 @@ execute_bulk(mongoc_bulk_operation_t *bulk, bool inserts_only, int *failed_op,
  * collections are independent, so their relative order does not matter).
  * Runs of inserts go as unordered bulks of inserts, the store's fastest
  * write (a document already there is a replay and is left as it is);
- * updates and the resync's copies replace the document, or $set the fields
- * an update has when TOASTed columns were left out; deletes delete.
+ * updates replace the document, or $set the fields an update has when
+ * TOASTed columns were left out; deletes delete.
  * Messages with skip[i] set are left out.
  *
  * Returns true when the store acknowledged every write.  Otherwise
@@ -590,6 +590,32 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 	bson_destroy(&opts);
 	bson_destroy(&unordered);
 	return ok;
+}
+
+/*
+ * Empty the mirrored collections before a resync copies the tables again:
+ * PostgreSQL is the system of record, and copying into empty collections
+ * needs only inserts (replacing by a compound _id is a full scan on some
+ * stores).  Dead letters are kept.
+ */
+bool
+mongo_sink_drop_mirrored_collections(MongoSink *sink, bson_error_t *error)
+{
+	static const char *const collections[] = {"auth_logs", "account_lockouts"};
+	int			c;
+
+	for (c = 0; c < (int) lengthof(collections); c++)
+	{
+		mongoc_collection_t *collection =
+			mongoc_client_get_collection(sink->client, sink->database, collections[c]);
+		bool		ok = mongoc_collection_drop_with_opts(collection, NULL, error);
+
+		mongoc_collection_destroy(collection);
+		/* a collection that does not exist yet is fine (NamespaceNotFound) */
+		if (!ok && error->code != 26 && strstr(error->message, "ns not found") == NULL)
+			return false;
+	}
+	return true;
 }
 
 /*
