@@ -40,7 +40,12 @@ include $(PGXS)
 # every object depends on the shared header (PGXS does not track headers)
 $(OBJS): src/authlog.h
 
-.PHONY: test demo bench
+# What the test, demo and bench drivers need first: authlog installed, and
+# the FerretDB binary the mirror's tests and demo run (built once, cached).
+prepare: all install
+	bash test/ferretdb.sh build
+
+.PHONY: prepare test demo bench
 test:
 	bash test/run-tests.sh
 

@@ -15,11 +15,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 if [ "${1:-}" != "--run" ]; then
-	make -s
-	make -s install
+	make -s prepare
 	mkdir -p bench/results
 	# the mirror's store, and the raw libmongoc client it is compared with
-	bash test/ferretdb.sh build
 	store=$(mktemp -d /tmp/authlog-bench-store.XXXXXX)
 	export BENCH_STORE_PORT=$(( 20000 + RANDOM % 20000 ))
 	bash test/ferretdb.sh start "$store" "$BENCH_STORE_PORT"

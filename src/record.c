@@ -914,19 +914,26 @@ authlog_reset_lockout(PG_FUNCTION_ARGS)
  * the tenants and organisations granted to them.
  */
 static bool
-caller_may_see(Oid caller, text *tenant, Datum organisation, bool organisation_null)
+caller_may_see(FunctionCallInfo fcinfo, Oid caller, text *tenant, Datum organisation,
+			   bool organisation_null)
 {
 	Oid			reader_types[3] = {TEXTOID, TEXTOID, OIDOID};
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
-	Oid			record_login_oid;
+	Oid		   *record_login_oid = (Oid *) fcinfo->flinfo->fn_extra;
 
 	if (superuser_arg(caller))
 		return true;
-	record_login_oid = DatumGetObjectId(
-										DirectFunctionCall1(regprocedurein,
-															CStringGetDatum("authlog.record_login(text,text,text,boolean,inet,text,authlog.auth_path,jsonb,uuid,timestamptz)")));
-	if (pg_proc_aclcheck(record_login_oid, caller, ACL_EXECUTE) == ACLCHECK_OK)
+	/* looked up once per call site: the service calls this on the login path */
+	if (record_login_oid == NULL)
+	{
+		record_login_oid = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid));
+		*record_login_oid = DatumGetObjectId(
+											 DirectFunctionCall1(regprocedurein,
+																 CStringGetDatum("authlog.record_login(text,text,text,boolean,inet,text,authlog.auth_path,jsonb,uuid,timestamptz)")));
+		fcinfo->flinfo->fn_extra = record_login_oid;
+	}
+	if (pg_proc_aclcheck(*record_login_oid, caller, ACL_EXECUTE) == ACLCHECK_OK)
 		return true;
 
 	prepare_saved(&reader_covers_plan, reader_covers_sql, 3, reader_types);
@@ -978,7 +985,7 @@ authlog_lockout_status(PG_FUNCTION_ARGS)
 									 &organisation_null);
 	}
 	lockout_policy_for_tenant(tenant, &policy);
-	visible = caller_may_see(caller, tenant, organisation, organisation_null);
+	visible = caller_may_see(fcinfo, caller, tenant, organisation, organisation_null);
 	SPI_finish();
 
 	/* A tenant the caller may not read yields no rows, not an error. */

@@ -10,9 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 if [ "${1:-}" != "--run" ]; then
-	make -s
-	make -s install
-	bash test/ferretdb.sh build
+	make -s prepare
 	store=$(mktemp -d /tmp/authlog-demo-store.XXXXXX)
 	store_port=$(( 20000 + RANDOM % 20000 ))
 	bash test/ferretdb.sh start "$store" "$store_port"

@@ -9,10 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 if [ "${1:-}" != "--suites" ]; then
-	make -s
-	make -s install
-	# the mirror's TAP tests run against a real FerretDB (built once, cached in build/)
-	bash test/ferretdb.sh build
+	make -s prepare
 	if [ "$(id -u)" = 0 ]; then
 		work=$(mktemp -d /tmp/authlog-test.XXXXXX)
 		tar -C "$top" --exclude=.git -cf - . | tar -C "$work" -xf -
