@@ -13,7 +13,8 @@ OBJS = \
 	src/mongo_sink.o \
 	src/policy.o \
 	src/record.o \
-	src/row_bson.o
+	src/row_bson.o \
+	src/stats.o
 DATA = authlog--1.0.sql
 PGFILEDESC = "authlog - authentication audit log with lockout policy"
 
@@ -23,7 +24,8 @@ SHLIB_LINK = $(shell pkg-config --libs libmongoc-1.0)
 # One file per behaviour; each states it in its first line.
 REGRESS = install threshold locked_refusal expiry success_clears admin_reset \
 	progressive retry paths bad_input user_agent policy rls privileges \
-	search_path append_only decoder decoder_types decoder_toast
+	search_path append_only decoder decoder_types decoder_toast \
+	investigation investigation_plans stat_events
 
 ISOLATION = concurrent_failures retry_race policy_change
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output

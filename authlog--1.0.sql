@@ -65,7 +65,7 @@ COMMENT ON COLUMN authlog.auth_logs.retry_count IS
 
 CREATE INDEX auth_logs_user_time ON authlog.auth_logs (tenant_id, user_id, occurred_at);
 CREATE INDEX auth_logs_ip_time ON authlog.auth_logs (tenant_id, ip_address, occurred_at);
-CREATE INDEX auth_logs_event_time ON authlog.auth_logs (tenant_id, event_type, occurred_at);
+CREATE INDEX auth_logs_tenant_time ON authlog.auth_logs (tenant_id, occurred_at);
 
 CREATE TABLE authlog.account_lockouts (
 	tenant_id text NOT NULL,
@@ -187,13 +187,14 @@ CREATE FUNCTION authlog.reset_lockout(
 	user_id text,
 	actor text,
 	reason text DEFAULT NULL,
-	log_id uuid DEFAULT NULL)
+	log_id uuid DEFAULT NULL,
+	occurred_at timestamptz DEFAULT pg_catalog.now())
 RETURNS uuid
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'authlog_reset_lockout';
-COMMENT ON FUNCTION authlog.reset_lockout(text, text, text, text, text, uuid) IS
-	'Help-desk unlock: clears the account''s failures and lock and records a lockout_reset event (reason admin) with the actor, the note and what was cleared.';
+COMMENT ON FUNCTION authlog.reset_lockout(text, text, text, text, text, uuid, timestamptz) IS
+	'Help-desk unlock: clears the account''s failures and lock and records a lockout_reset event (reason admin) with the actor, the note, what was cleared and when the help desk acted (occurred_at, evidence only).';
 
 CREATE FUNCTION authlog.lockout_status(tenant_id text, user_id text)
 RETURNS TABLE (failed_login_attempts integer, account_locked_until timestamptz, locked boolean)
@@ -266,6 +267,417 @@ $$;
 COMMENT ON FUNCTION authlog.set_lockout_policy(text, integer, interval, interval, numeric, interval) IS
 	'Sets a tenant''s lockout policy: threshold (1 to 100, NIST SP 800-63B), failure window, lockout duration, backoff factor per consecutive lockout and the cap on a lockout''s length.';
 
+-- Investigation ----------------------------------------------------------------
+-- Every function here is SECURITY INVOKER, so row-level security scopes each
+-- answer to what the caller may read: a tenant it may not read yields no rows.
+-- Their bodies are SQL-standard (BEGIN ATOMIC): names are bound when the
+-- extension is created, so no search_path at call time can capture them, and
+-- the planner inlines them into the caller's query, so the arguments reach
+-- the indexes.  Periods are [since, until) on occurred_at; NULL leaves that
+-- end open.
+
+-- Ordering events written by one call (they share occurred_at and recorded_at):
+-- an expired lock is cleared before the attempt is judged, and a lock or a
+-- success's reset follows the attempt that caused it.
+CREATE FUNCTION authlog.event_rank(event_type authlog.event_type, reason text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+	WHEN event_type = 'lockout_reset' AND reason = 'expired' THEN 0
+	WHEN event_type IN ('account_locked', 'lockout_reset') AND reason IS DISTINCT FROM 'admin' THEN 2
+	ELSE 1
+END;
+COMMENT ON FUNCTION authlog.event_rank(authlog.event_type, text) IS
+	'Order of the events one call writes: 0 an expired lock''s reset, 1 the attempt (or an admin reset), 2 the lock or reset the attempt caused.';
+
+-- The canonical text of an event: what export_events digests (and what a
+-- verifier recomputes).  Every column but retry_count, which is bookkeeping;
+-- timestamps in UTC to the microsecond, so no session setting changes it.
+CREATE FUNCTION authlog.event_canonical(event authlog.auth_logs) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.jsonb_build_array(
+	event.tenant_id, event.log_id, event.organisation_id, event.user_id, event.event_type,
+	event.ip_address, event.user_agent, event.auth_path,
+	pg_catalog.to_char(event.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+	pg_catalog.to_char(event.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+	event.metadata, event.reason, event.actor, event.decision, event.failed_login_attempts,
+	pg_catalog.to_char(event.account_locked_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+)::text;
+COMMENT ON FUNCTION authlog.event_canonical(authlog.auth_logs) IS
+	'The canonical text of an event that export_events digests: a JSON array of every column but retry_count, in table order, timestamps in UTC to the microsecond.';
+
+CREATE FUNCTION authlog.sha256_chain_step(digest bytea, canonical text) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.sha256(coalesce(digest, '\x'::bytea) || pg_catalog.convert_to(canonical, 'UTF8'));
+COMMENT ON FUNCTION authlog.sha256_chain_step(bytea, text) IS
+	'One link of the export digest chain: SHA-256 of the previous digest (none for the first row) followed by the row''s canonical text in UTF-8.';
+
+CREATE AGGREGATE authlog.sha256_chain(text) (
+	SFUNC = authlog.sha256_chain_step,
+	STYPE = bytea
+);
+COMMENT ON AGGREGATE authlog.sha256_chain(text) IS
+	'SHA-256 digest chained over canonical texts in aggregate order; as a window function, the running digest of an export.';
+
+CREATE TYPE authlog.timeline_entry AS (
+	occurred_at timestamptz,
+	event_type authlog.event_type,
+	user_id text,
+	organisation_id text,
+	ip_address inet,
+	user_agent text,
+	auth_path authlog.auth_path,
+	decision text,
+	reason text,
+	actor text,
+	failed_login_attempts integer,
+	account_locked_until timestamptz,
+	locked boolean,
+	log_id uuid,
+	recorded_at timestamptz,
+	metadata jsonb
+);
+COMMENT ON TYPE authlog.timeline_entry IS
+	'One event of incident_timeline, with the account''s failure count and lock after it (locked: a lock was in force after the event).';
+
+CREATE FUNCTION authlog.incident_timeline(
+	tenant_id text,
+	since timestamptz,
+	until timestamptz,
+	user_id text DEFAULT NULL,
+	ip_address inet DEFAULT NULL)
+RETURNS SETOF authlog.timeline_entry
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT l.occurred_at, l.event_type, l.user_id, l.organisation_id, l.ip_address,
+	       l.user_agent, l.auth_path, l.decision, l.reason, l.actor,
+	       l.failed_login_attempts, l.account_locked_until,
+	       coalesce(l.account_locked_until > l.recorded_at, false),
+	       l.log_id, l.recorded_at, l.metadata
+	FROM authlog.auth_logs l
+	WHERE l.tenant_id = incident_timeline.tenant_id
+	  AND l.occurred_at >= coalesce(incident_timeline.since, '-infinity')
+	  AND l.occurred_at < coalesce(incident_timeline.until, 'infinity')
+	  AND (incident_timeline.user_id IS NULL OR l.user_id = incident_timeline.user_id)
+	  AND (incident_timeline.ip_address IS NULL OR l.ip_address = incident_timeline.ip_address)
+	ORDER BY l.occurred_at, l.recorded_at, authlog.event_rank(l.event_type, l.reason), l.log_id;
+END;
+COMMENT ON FUNCTION authlog.incident_timeline(text, timestamptz, timestamptz, text, inet) IS
+	'Every event of a tenant in [since, until), optionally of one account and/or one IP address, in order, with the failure count and lock state after each.';
+
+CREATE TYPE authlog.targeted_account AS (
+	user_id text,
+	organisation_id text,
+	failures bigint,
+	refused_by_lock bigint,
+	distinct_ips bigint,
+	lockouts bigint,
+	first_attempt timestamptz,
+	last_attempt timestamptz,
+	success_after_failures boolean
+);
+COMMENT ON TYPE authlog.targeted_account IS
+	'One account of targeted_accounts: failed attempts (refused_by_lock of them made while locked), distinct source IPs of the failures, lockouts, first and last attempt, and whether a success followed the first failure.';
+
+CREATE FUNCTION authlog.targeted_accounts(tenant_id text, since timestamptz, until timestamptz)
+RETURNS SETOF authlog.targeted_account
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT l.user_id, l.organisation_id,
+	       count(*) FILTER (WHERE l.event_type = 'login_failed'),
+	       count(*) FILTER (WHERE l.event_type = 'login_failed' AND l.reason = 'account_locked'),
+	       count(DISTINCT l.ip_address) FILTER (WHERE l.event_type = 'login_failed'),
+	       count(*) FILTER (WHERE l.event_type = 'account_locked'),
+	       min(l.occurred_at) FILTER (WHERE l.event_type IN ('login_failed', 'login_success')),
+	       max(l.occurred_at) FILTER (WHERE l.event_type IN ('login_failed', 'login_success')),
+	       coalesce(max(l.occurred_at) FILTER (WHERE l.event_type = 'login_success')
+	                           > min(l.occurred_at) FILTER (WHERE l.event_type = 'login_failed'), false)
+	FROM authlog.auth_logs l
+	WHERE l.tenant_id = targeted_accounts.tenant_id
+	  AND l.occurred_at >= coalesce(targeted_accounts.since, '-infinity')
+	  AND l.occurred_at < coalesce(targeted_accounts.until, 'infinity')
+	GROUP BY l.organisation_id, l.user_id
+	HAVING count(*) FILTER (WHERE l.event_type = 'login_failed') > 0
+	ORDER BY 3 DESC, l.user_id, l.organisation_id;
+END;
+COMMENT ON FUNCTION authlog.targeted_accounts(text, timestamptz, timestamptz) IS
+	'One row per account with failed attempts in [since, until): failures, distinct IPs, lockouts, first and last attempt, and whether a success followed the failures; most failures first.';
+
+CREATE TYPE authlog.attacking_source AS (
+	kind text,
+	source inet,
+	addresses bigint,
+	failures bigint,
+	accounts_tried bigint,
+	successes bigint,
+	lockouts_caused bigint,
+	first_seen timestamptz,
+	last_seen timestamptz
+);
+COMMENT ON TYPE authlog.attacking_source IS
+	'One source of attacking_ips: kind address (one IP) or network (an IPv4 /24 or IPv6 /64 holding several of the IPs seen), its failures, distinct accounts those failures tried, successes, lockouts its failures triggered, and when it was first and last seen.';
+
+CREATE FUNCTION authlog.attacking_ips(tenant_id text, since timestamptz, until timestamptz,
+									  min_failures integer DEFAULT 10)
+RETURNS SETOF authlog.attacking_source
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+	WITH e AS (
+		SELECT l.ip_address AS address,
+		       pg_catalog.network(pg_catalog.set_masklen(l.ip_address,
+		           CASE pg_catalog.family(l.ip_address) WHEN 4 THEN 24 ELSE 64 END))::inet AS network,
+		       l.event_type, l.user_id, l.occurred_at
+		FROM authlog.auth_logs l
+		WHERE l.tenant_id = attacking_ips.tenant_id
+		  AND l.occurred_at >= coalesce(attacking_ips.since, '-infinity')
+		  AND l.occurred_at < coalesce(attacking_ips.until, 'infinity')
+		  AND l.ip_address IS NOT NULL
+	)
+	SELECT CASE WHEN GROUPING(e.address) = 0 THEN 'address' ELSE 'network' END,
+	       coalesce(e.address, e.network),
+	       count(DISTINCT e.address),
+	       count(*) FILTER (WHERE e.event_type = 'login_failed'),
+	       count(DISTINCT e.user_id) FILTER (WHERE e.event_type = 'login_failed'),
+	       count(*) FILTER (WHERE e.event_type = 'login_success'),
+	       count(*) FILTER (WHERE e.event_type = 'account_locked'),
+	       min(e.occurred_at), max(e.occurred_at)
+	FROM e
+	GROUP BY GROUPING SETS ((e.address), (e.network))
+	HAVING count(*) FILTER (WHERE e.event_type = 'login_failed') >= attacking_ips.min_failures
+	   AND (GROUPING(e.address) = 0 OR count(DISTINCT e.address) > 1)
+	ORDER BY 4 DESC, 1, 2;
+END;
+COMMENT ON FUNCTION authlog.attacking_ips(text, timestamptz, timestamptz, integer) IS
+	'One row per IP address, and per /24 (IPv4) or /64 (IPv6) network of several addresses, with at least min_failures failed attempts in [since, until): failures, accounts tried, successes, lockouts caused; the credential-stuffing signature.';
+
+CREATE TYPE authlog.likely_compromise AS (
+	user_id text,
+	organisation_id text,
+	success_at timestamptz,
+	success_ip inet,
+	success_user_agent text,
+	success_log_id uuid,
+	failures bigint,
+	failure_ips inet[],
+	first_failure_at timestamptz,
+	last_failure_at timestamptz,
+	from_failing_ip boolean
+);
+COMMENT ON TYPE authlog.likely_compromise IS
+	'A successful login of success_after_failures, the failures that preceded it (count, distinct IPs, first and last), and whether it came from one of those IPs.';
+
+CREATE FUNCTION authlog.success_after_failures(tenant_id text, since timestamptz, until timestamptz,
+											   min_failures integer DEFAULT 3,
+											   within interval DEFAULT '1 hour')
+RETURNS SETOF authlog.likely_compromise
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT s.user_id, s.organisation_id, s.occurred_at, s.ip_address, s.user_agent, s.log_id,
+	       f.failures, f.failure_ips, f.first_failure_at, f.last_failure_at,
+	       coalesce(s.ip_address = ANY (f.failure_ips), false)
+	FROM authlog.auth_logs s
+	CROSS JOIN LATERAL (
+		-- failures since the account's previous success, and within `within`
+		SELECT count(*) AS failures,
+		       array_agg(DISTINCT x.ip_address ORDER BY x.ip_address)
+		           FILTER (WHERE x.ip_address IS NOT NULL) AS failure_ips,
+		       min(x.occurred_at) AS first_failure_at,
+		       max(x.occurred_at) AS last_failure_at
+		FROM authlog.auth_logs x
+		WHERE x.tenant_id = s.tenant_id
+		  AND x.user_id = s.user_id
+		  AND x.event_type = 'login_failed'
+		  AND x.occurred_at >= s.occurred_at - success_after_failures.within
+		  AND x.occurred_at < s.occurred_at
+		  AND x.occurred_at > coalesce(
+		        (SELECT max(p.occurred_at) FROM authlog.auth_logs p
+		         WHERE p.tenant_id = s.tenant_id AND p.user_id = s.user_id
+		           AND p.event_type = 'login_success'
+		           AND p.occurred_at >= s.occurred_at - success_after_failures.within
+		           AND p.occurred_at < s.occurred_at),
+		        '-infinity')
+	) f
+	WHERE s.tenant_id = success_after_failures.tenant_id
+	  AND s.event_type = 'login_success'
+	  AND s.occurred_at >= coalesce(success_after_failures.since, '-infinity')
+	  AND s.occurred_at < coalesce(success_after_failures.until, 'infinity')
+	  AND f.failures >= success_after_failures.min_failures
+	ORDER BY s.occurred_at, s.user_id, s.log_id;
+END;
+COMMENT ON FUNCTION authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval) IS
+	'One row per successful login in [since, until) that followed at least min_failures failures of the same account within `within` (counted since its previous success), with the failures'' IPs and whether the success came from one of them: the likely compromises.';
+
+CREATE TYPE authlog.lockout_trace_entry AS (
+	attempt integer,
+	occurred_at timestamptz,
+	ip_address inet,
+	user_agent text,
+	auth_path authlog.auth_path,
+	decision text,
+	log_id uuid,
+	lock_log_id uuid,
+	locked_at timestamptz,
+	locked_until timestamptz,
+	lock_in_force boolean
+);
+COMMENT ON TYPE authlog.lockout_trace_entry IS
+	'One failure of lockout_trace (attempt: its place in the series, 1 to the threshold), with the lock it led to and whether that lock was in force at the time asked about.';
+
+CREATE FUNCTION authlog.lockout_trace(tenant_id text, user_id text, at timestamptz DEFAULT pg_catalog.now())
+RETURNS SETOF authlog.lockout_trace_entry
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+	WITH lock AS (
+		SELECT k.tenant_id, k.user_id, k.log_id, k.occurred_at, k.account_locked_until
+		FROM authlog.auth_logs k
+		WHERE k.tenant_id = lockout_trace.tenant_id
+		  AND k.user_id = lockout_trace.user_id
+		  AND k.event_type = 'account_locked'
+		  AND k.occurred_at <= lockout_trace.at
+		ORDER BY k.occurred_at DESC, k.recorded_at DESC
+		LIMIT 1
+	),
+	-- the counted failures before the lock, latest first; a series holds at
+	-- most 100 (the highest threshold) and starts at the one that counted 1
+	before_lock AS (
+		SELECT f.*, row_number() OVER (ORDER BY f.occurred_at DESC, f.recorded_at DESC,
+		                                        f.failed_login_attempts DESC) AS back
+		FROM lock
+		CROSS JOIN LATERAL (
+			SELECT x.occurred_at, x.recorded_at, x.failed_login_attempts, x.ip_address,
+			       x.user_agent, x.auth_path, x.decision, x.log_id
+			FROM authlog.auth_logs x
+			WHERE x.tenant_id = lock.tenant_id
+			  AND x.user_id = lock.user_id
+			  AND x.event_type = 'login_failed'
+			  AND x.reason IS NULL
+			  AND x.occurred_at <= lock.occurred_at
+			ORDER BY x.occurred_at DESC, x.recorded_at DESC, x.failed_login_attempts DESC
+			LIMIT 100
+		) f
+	)
+	SELECT b.failed_login_attempts, b.occurred_at, b.ip_address, b.user_agent, b.auth_path,
+	       b.decision, b.log_id, lock.log_id, lock.occurred_at, lock.account_locked_until,
+	       lock.account_locked_until > lockout_trace.at
+	       AND NOT EXISTS (SELECT 1 FROM authlog.auth_logs r
+	                       WHERE r.tenant_id = lock.tenant_id
+	                         AND r.user_id = lock.user_id
+	                         AND r.event_type = 'lockout_reset'
+	                         AND r.occurred_at >= lock.occurred_at
+	                         AND r.occurred_at <= lockout_trace.at
+	                         AND r.log_id <> lock.log_id)
+	FROM before_lock b, lock
+	WHERE b.back <= (SELECT min(s.back) FROM before_lock s WHERE s.failed_login_attempts = 1)
+	ORDER BY b.back DESC;
+END;
+COMMENT ON FUNCTION authlog.lockout_trace(text, text, timestamptz) IS
+	'The failures (IP, user agent, path, time) that led to the account''s lockout in force at `at`, or else to its latest lockout before `at`, first failure first.';
+
+CREATE TYPE authlog.compliance_day AS (
+	day date,
+	event_type authlog.event_type,
+	events bigint,
+	users bigint,
+	ip_addresses bigint,
+	lockouts bigint,
+	resets bigint,
+	admin_resets bigint,
+	reset_by text[]
+);
+COMMENT ON TYPE authlog.compliance_day IS
+	'One day (UTC) and event type of compliance_report; event_type NULL is the whole day.  lockouts and resets count account_locked and lockout_reset events, reset_by lists the help-desk actors.';
+
+CREATE FUNCTION authlog.compliance_report(tenant_id text, since timestamptz, until timestamptz)
+RETURNS SETOF authlog.compliance_day
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT (l.occurred_at AT TIME ZONE 'UTC')::date, l.event_type,
+	       count(*), count(DISTINCT l.user_id), count(DISTINCT l.ip_address),
+	       count(*) FILTER (WHERE l.event_type = 'account_locked'),
+	       count(*) FILTER (WHERE l.event_type = 'lockout_reset'),
+	       count(*) FILTER (WHERE l.event_type = 'lockout_reset' AND l.reason = 'admin'),
+	       coalesce(array_agg(DISTINCT l.actor ORDER BY l.actor) FILTER (WHERE l.actor IS NOT NULL), '{}')
+	FROM authlog.auth_logs l
+	WHERE l.tenant_id = compliance_report.tenant_id
+	  AND l.occurred_at >= coalesce(compliance_report.since, '-infinity')
+	  AND l.occurred_at < coalesce(compliance_report.until, 'infinity')
+	GROUP BY GROUPING SETS (((l.occurred_at AT TIME ZONE 'UTC')::date, l.event_type),
+	                        ((l.occurred_at AT TIME ZONE 'UTC')::date))
+	ORDER BY 1, 2 NULLS LAST;
+END;
+COMMENT ON FUNCTION authlog.compliance_report(text, timestamptz, timestamptz) IS
+	'Audit evidence per day (UTC) and event type in [since, until), with a row for the whole day: events, distinct users and IPs, lockouts, resets, admin resets and who reset.';
+
+CREATE TYPE authlog.exported_event AS (
+	seq bigint,
+	tenant_id text,
+	log_id uuid,
+	organisation_id text,
+	user_id text,
+	event_type authlog.event_type,
+	ip_address inet,
+	user_agent text,
+	auth_path authlog.auth_path,
+	occurred_at timestamptz,
+	recorded_at timestamptz,
+	metadata jsonb,
+	reason text,
+	actor text,
+	decision text,
+	failed_login_attempts integer,
+	account_locked_until timestamptz,
+	retry_count integer,
+	canonical text,
+	digest text
+);
+COMMENT ON TYPE authlog.exported_event IS
+	'One event of export_events: its place, its columns, its canonical text, and the SHA-256 digest (hex) chained over the canonical texts of the export up to and including it.';
+
+CREATE FUNCTION authlog.export_events(tenant_id text, since timestamptz, until timestamptz)
+RETURNS SETOF authlog.exported_event
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT row_number() OVER w,
+	       l.tenant_id, l.log_id, l.organisation_id, l.user_id, l.event_type, l.ip_address,
+	       l.user_agent, l.auth_path, l.occurred_at, l.recorded_at, l.metadata, l.reason,
+	       l.actor, l.decision, l.failed_login_attempts, l.account_locked_until, l.retry_count,
+	       authlog.event_canonical(l),
+	       pg_catalog.encode(authlog.sha256_chain(authlog.event_canonical(l)) OVER w, 'hex')
+	FROM authlog.auth_logs l
+	WHERE l.tenant_id = export_events.tenant_id
+	  AND l.occurred_at >= coalesce(export_events.since, '-infinity')
+	  AND l.occurred_at < coalesce(export_events.until, 'infinity')
+	WINDOW w AS (ORDER BY l.occurred_at, l.recorded_at, authlog.event_rank(l.event_type, l.reason), l.log_id
+	             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+	ORDER BY 1;
+END;
+COMMENT ON FUNCTION authlog.export_events(text, timestamptz, timestamptz) IS
+	'Every event of a tenant in [since, until) in a stable order (occurred_at, recorded_at, event_rank, log_id), each with its canonical text and the running SHA-256 digest of the export so far: the last digest fixes the whole set.';
+
+-- Real-time metrics ---------------------------------------------------------------
+
+CREATE FUNCTION authlog.stat_events_readable(
+	OUT tenant_id text, OUT organisation_id text, OUT event_type text,
+	OUT events bigint, OUT last_minute bigint, OUT last_hour bigint,
+	OUT stats_reset timestamptz)
+RETURNS SETOF record
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'authlog_stat_events';
+COMMENT ON FUNCTION authlog.stat_events_readable() IS
+	'The shared-memory event counters of the tenants and organisations the caller may read (all of them for members of pg_read_all_stats); read authlog.stat_events instead.';
+
+CREATE VIEW authlog.stat_events AS
+	SELECT s.tenant_id, s.organisation_id, s.event_type::authlog.event_type AS event_type,
+	       s.events, s.last_minute, s.last_hour, s.stats_reset
+	FROM authlog.stat_events_readable() s;
+COMMENT ON VIEW authlog.stat_events IS
+	'Committed events per tenant, organisation and event type since the last stat_reset, in the last minute and in the last hour (retries not counted), from shared memory: reading it scans no table.  Shows only what the caller may read.';
+
+CREATE FUNCTION authlog.stat_reset() RETURNS void
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'authlog_stat_reset';
+COMMENT ON FUNCTION authlog.stat_reset() IS
+	'Sets every counter of authlog.stat_events back to zero and its stats_reset to now.';
+
 -- The mirror's document rules ---------------------------------------------------
 
 CREATE FUNCTION authlog.jsonb_to_bson(value jsonb) RETURNS bytea
@@ -294,7 +706,8 @@ CREATE FUNCTION authlog.mirror_worker_status(
 	OUT slot_name text, OUT state text, OUT pid integer, OUT confirmed_lsn pg_lsn,
 	OUT caught_up boolean, OUT applied_commit_time timestamptz,
 	OUT documents_written bigint, OUT documents_refused bigint, OUT batches bigint,
-	OUT last_error text, OUT last_error_at timestamptz)
+	OUT last_error text, OUT last_error_at timestamptz,
+	OUT lockouts_notified bigint, OUT notifications_failed bigint)
 LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'authlog_mirror_worker_status';
 COMMENT ON FUNCTION authlog.mirror_worker_status() IS
@@ -312,6 +725,8 @@ CREATE VIEW authlog.mirror_status AS
 	       w.documents_written,
 	       w.documents_refused,
 	       w.batches,
+	       w.lockouts_notified,
+	       w.notifications_failed,
 	       w.last_error,
 	       w.last_error_at,
 	       w.pid,
@@ -319,7 +734,7 @@ CREATE VIEW authlog.mirror_status AS
 	FROM authlog.mirror_worker_status() w
 	LEFT JOIN pg_catalog.pg_replication_slots s ON s.slot_name OPERATOR(pg_catalog.=) w.slot_name;
 COMMENT ON VIEW authlog.mirror_status IS
-	'One row: the mirror''s state (streaming, backing_off, resyncing, disabled), how far the store lags, WAL the slot retains, documents written and refused, and the last error.';
+	'One row: the mirror''s state (streaming, backing_off, resyncing, disabled), how far the store lags, WAL the slot retains, documents written and refused, lockouts announced with NOTIFY authlog_lockout (and any that could not be), and the last error.';
 
 CREATE FUNCTION authlog.mirror_sync(timeout interval DEFAULT '30s') RETURNS bigint
 LANGUAGE c VOLATILE STRICT
@@ -350,12 +765,37 @@ AS $$
 BEGIN
 	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA authlog TO %I', role);
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.record_login(text, text, text, boolean, inet, text, authlog.auth_path, jsonb, uuid, timestamptz) TO %I', role);
-	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.reset_lockout(text, text, text, text, text, uuid) TO %I', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.reset_lockout(text, text, text, text, text, uuid, timestamptz) TO %I', role);
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.lockout_status(text, text) TO %I', role);
 END
 $$;
 COMMENT ON FUNCTION authlog.grant_service(regrole) IS
 	'Gives a role what the auth service needs (schema usage, EXECUTE on record_login, reset_lockout and lockout_status) and nothing else: no table access.';
+
+-- What a reader is given, in one place for grant_reader and revoke_reader.
+CREATE FUNCTION authlog.reader_relations() RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN 'authlog.auth_logs, authlog.account_lockouts, authlog.reader_scope, authlog.stat_events';
+COMMENT ON FUNCTION authlog.reader_relations() IS
+	'The relations grant_reader gives SELECT on.';
+
+CREATE FUNCTION authlog.reader_functions() RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN 'authlog.lockout_status(text, text), '
+	'authlog.incident_timeline(text, timestamptz, timestamptz, text, inet), '
+	'authlog.targeted_accounts(text, timestamptz, timestamptz), '
+	'authlog.attacking_ips(text, timestamptz, timestamptz, integer), '
+	'authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval), '
+	'authlog.lockout_trace(text, text, timestamptz), '
+	'authlog.compliance_report(text, timestamptz, timestamptz), '
+	'authlog.export_events(text, timestamptz, timestamptz), '
+	'authlog.event_rank(authlog.event_type, text), '
+	'authlog.event_canonical(authlog.auth_logs), '
+	'authlog.sha256_chain_step(bytea, text), '
+	'authlog.sha256_chain(text), '
+	'authlog.stat_events_readable()';
+COMMENT ON FUNCTION authlog.reader_functions() IS
+	'The functions grant_reader gives EXECUTE on: lockout_status, the investigation functions and what they call, and the metrics.';
 
 CREATE FUNCTION authlog.grant_reader(role regrole, tenant_id text, organisation_id text DEFAULT NULL)
 RETURNS void
@@ -372,8 +812,8 @@ BEGIN
 		VALUES (grant_reader.role, grant_reader.tenant_id, grant_reader.organisation_id)
 		ON CONFLICT DO NOTHING;
 	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA authlog TO %I', role);
-	EXECUTE pg_catalog.format('GRANT SELECT ON authlog.auth_logs, authlog.account_lockouts, authlog.reader_scope TO %I', role);
-	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.lockout_status(text, text) TO %I', role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %I', authlog.reader_relations(), role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO %I', authlog.reader_functions(), role);
 END
 $$;
 COMMENT ON FUNCTION authlog.grant_reader(regrole, text, text) IS
@@ -393,8 +833,8 @@ BEGIN
 			   AND g.organisation_id IS NOT DISTINCT FROM revoke_reader.organisation_id));
 	IF NOT EXISTS (SELECT 1 FROM authlog.reader_grants g
 				   WHERE g.role OPERATOR(pg_catalog.=) revoke_reader.role) THEN
-		EXECUTE pg_catalog.format('REVOKE SELECT ON authlog.auth_logs, authlog.account_lockouts, authlog.reader_scope FROM %I', role);
-		EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION authlog.lockout_status(text, text) FROM %I', role);
+		EXECUTE pg_catalog.format('REVOKE SELECT ON %s FROM %I', authlog.reader_relations(), role);
+		EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM %I', authlog.reader_functions(), role);
 		EXECUTE pg_catalog.format('REVOKE USAGE ON SCHEMA authlog FROM %I', role);
 	END IF;
 END

@@ -3,8 +3,8 @@
  * authlog.c
  *	  Module entry point: declares every authlog GUC, in one place.
  *
- *	  The write path needs only CREATE EXTENSION; nothing here requires
- *	  shared_preload_libraries.  Policy GUCs are PGC_SUSET so that a caller
+ *	  The write path needs only CREATE EXTENSION; the mirror and the event
+ *	  counters need shared_preload_libraries.  Policy GUCs are PGC_SUSET so that a caller
  *	  can never raise its own threshold with SET.
  *
  *-------------------------------------------------------------------------
@@ -203,8 +203,21 @@ _PG_init(void)
 								   PGC_POSTMASTER, 0,
 								   NULL, NULL, NULL);
 
+		/*
+		 * Room for the event counters of this many tenant/organisation pairs;
+		 * events of pairs beyond it are counted together, not lost.
+		 */
+		DefineCustomIntVariable("authlog.stat_max_entries",
+								"Tenant and organisation pairs whose events authlog.stat_events counts separately.",
+								"Each takes about 4 kB of shared memory. Events of pairs beyond this are counted in a row with NULL tenant_id that members of pg_read_all_stats see. Takes effect at server start.",
+								&authlog_stat_max_entries,
+								1000, 10, 1000000,
+								PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
+
 		mirror_register();
 		mirror_register_xact_callback();
+		stats_register();
 	}
 
 	MarkGUCPrefixReserved("authlog");

@@ -177,6 +177,8 @@ typedef struct MirrorShared
 	uint64		documents_written;
 	uint64		documents_refused;
 	uint64		batches;
+	uint64		lockouts_notified;	/* NOTIFY authlog_lockout sent */
+	uint64		notifications_failed;	/* lockouts whose NOTIFY could not be sent */
 	TimestampTz last_error_at;
 	char		last_error[1024];
 	bool		sync_requested; /* mirror_sync waits: advance without delay */
@@ -187,6 +189,12 @@ extern void mirror_register(void);
 extern void mirror_register_xact_callback(void);
 extern void mirror_note_write(void);
 extern void mirror_wake_worker(void);
+
+/* stats.c */
+extern int	authlog_stat_max_entries;
+extern void stats_register(void);
+extern void stats_note_event(text *tenant_id, text *organisation_id,
+							 const char *event_type);
 
 /* record.c */
 extern bool authlog_log_rewrite_allowed;

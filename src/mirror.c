@@ -399,6 +399,7 @@ typedef struct MirrorBatch
 	XLogRecPtr	flush_before;	/* WAL flushed before the peek started */
 	int64		documents;
 	int64		refused;
+	int64		lockouts;		/* account_locked events announced */
 	bool		store_failed;
 	bson_error_t store_error;
 } MirrorBatch;
@@ -455,6 +456,58 @@ step_peek(void *arg)
 		batch_add(batch, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
 	}
 	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * NOTIFY authlog_lockout for each account_locked the batch inserts, with the
+ * log_id alone as payload: LISTEN checks no privilege, so listeners read the
+ * row itself under row-level security.  Sent here, from the stream, never
+ * from the login's transaction: a listener that stops reading can fill the
+ * notification queue and fail this step, but never a login.
+ */
+static bool
+step_notify_lockouts(void *arg)
+{
+	MirrorBatch *batch = arg;
+	Oid			types[1] = {TEXTOID};
+	int			i;
+
+	batch->lockouts = 0;
+	for (i = 0; i < batch->count; i++)
+	{
+		bson_iter_t iter;
+		bson_iter_t field;
+		const bson_value_t *log_id;
+		pg_uuid_t	uuid;
+		Datum		payload;
+
+		if (!bson_iter_init_find(&iter, batch->messages[i], "op") ||
+			!BSON_ITER_HOLDS_UTF8(&iter) || strcmp(bson_iter_utf8(&iter, NULL), "insert") != 0)
+			continue;
+		if (!bson_iter_init_find(&iter, batch->messages[i], "table") ||
+			strcmp(bson_iter_utf8(&iter, NULL), "auth_logs") != 0)
+			continue;
+		if (!bson_iter_init(&iter, batch->messages[i]) ||
+			!bson_iter_find_descendant(&iter, "doc.event_type", &field) ||
+			!BSON_ITER_HOLDS_UTF8(&field) ||
+			strcmp(bson_iter_utf8(&field, NULL), "account_locked") != 0)
+			continue;
+		if (!bson_iter_init(&iter, batch->messages[i]) ||
+			!bson_iter_find_descendant(&iter, "doc.log_id", &field) ||
+			!BSON_ITER_HOLDS_BINARY(&field))
+			elog(ERROR, "authlog mirror: an account_locked message has no log_id");
+		log_id = bson_iter_value(&field);
+		if (log_id->value.v_binary.data_len != UUID_LEN)
+			elog(ERROR, "authlog mirror: an account_locked message has a malformed log_id");
+		memcpy(uuid.data, log_id->value.v_binary.data, UUID_LEN);
+		payload = DirectFunctionCall1(uuid_out, UUIDPGetDatum(&uuid));
+		payload = CStringGetTextDatum(DatumGetCString(payload));
+		if (SPI_execute_with_args("SELECT pg_catalog.pg_notify('authlog_lockout', $1)",
+								  1, types, &payload, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "authlog mirror: could not send NOTIFY authlog_lockout");
+		batch->lockouts++;
+	}
 	return true;
 }
 
@@ -549,6 +602,7 @@ record_applied(MirrorBatch *batch, XLogRecPtr confirmed, bool caught_up)
 	authlog_mirror_shared->confirmed_lsn = Max(authlog_mirror_shared->confirmed_lsn, confirmed);
 	authlog_mirror_shared->documents_written += batch->documents;
 	authlog_mirror_shared->documents_refused += batch->refused;
+	authlog_mirror_shared->lockouts_notified += batch->lockouts;
 	if (batch->count > 0)
 	{
 		authlog_mirror_shared->batches++;
@@ -627,6 +681,23 @@ stream_round(void)
 			close_sink();
 		return report_failure("the document store did not acknowledge a batch",
 							  batch.store_error.message);
+	}
+
+	/*
+	 * Announce lockouts once the store has them and before the slot moves
+	 * past them: a crash in between announces them again, never not at all.
+	 * Failing to announce must not stop the mirror, which keeps WAL from
+	 * piling up: it is logged and counted instead.
+	 */
+	if (!run_step(step_notify_lockouts, &batch))
+	{
+		ereport(WARNING,
+				(errmsg("authlog mirror: could not send NOTIFY authlog_lockout for the lockouts of a batch"),
+				 errdetail("%s", step_error)));
+		SpinLockAcquire(&authlog_mirror_shared->mutex);
+		authlog_mirror_shared->notifications_failed += batch.lockouts;
+		SpinLockRelease(&authlog_mirror_shared->mutex);
+		batch.lockouts = 0;
 	}
 
 	pause_before_advance_for_tests();

@@ -62,8 +62,8 @@ Datum
 authlog_mirror_worker_status(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
-	Datum		values[11];
-	bool		nulls[11];
+	Datum		values[13];
+	bool		nulls[13];
 	MirrorShared copy;
 
 	require_mirror_shared();
@@ -93,6 +93,8 @@ authlog_mirror_worker_status(PG_FUNCTION_ARGS)
 	nulls[9] = copy.last_error[0] == '\0';
 	values[10] = TimestampTzGetDatum(copy.last_error_at);
 	nulls[10] = copy.last_error_at == 0;
+	values[11] = Int64GetDatum((int64) copy.lockouts_notified);
+	values[12] = Int64GetDatum((int64) copy.notifications_failed);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 

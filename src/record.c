@@ -50,6 +50,7 @@ typedef struct EventRow
 {
 	Datum		values[EVENT_NCOLS];
 	char		nulls[EVENT_NCOLS];
+	const char *event_type;		/* for the event counters */
 } EventRow;
 
 enum
@@ -348,6 +349,7 @@ event_row_init(EventRow *row, text *tenant, const pg_uuid_t *log_id,
 			   TimestampTz now)
 {
 	memset(row->nulls, 'n', EVENT_NCOLS);
+	row->event_type = event_type;
 	row->values[EV_TENANT] = PointerGetDatum(tenant);
 	row->values[EV_LOG_ID] = UUIDPGetDatum(log_id);
 	row->values[EV_ORGANISATION] = PointerGetDatum(organisation);
@@ -382,7 +384,11 @@ static bool
 insert_event(EventRow *row)
 {
 	execute_plan(insert_event_plan, row->values, row->nulls, false, SPI_OK_INSERT);
-	return SPI_processed == 1;
+	if (SPI_processed != 1)
+		return false;
+	stats_note_event(DatumGetTextPP(row->values[EV_TENANT]),
+					 DatumGetTextPP(row->values[EV_ORGANISATION]), row->event_type);
+	return true;
 }
 
 /* Insert an event implied by another; its id is derived, so it is new. */
@@ -656,6 +662,23 @@ attempt_metadata(Jsonb *metadata, int user_agent_length)
 							   jsonb_from_text(&buf));
 }
 
+/* The caller's time of an event: evidence only, so any finite time will do. */
+static TimestampTz
+validated_occurred_at(FunctionCallInfo fcinfo, int argno)
+{
+	TimestampTz occurred_at;
+
+	reject_null(fcinfo, argno, "occurred_at",
+				"Omit the argument to use the transaction time.");
+	occurred_at = PG_GETARG_TIMESTAMPTZ(argno);
+	if (TIMESTAMP_NOT_FINITE(occurred_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("occurred_at must be a finite timestamp"),
+				 errhint("Pass the time the event happened, or omit it to use the transaction time.")));
+	return occurred_at;
+}
+
 Datum
 authlog_record_login(PG_FUNCTION_ARGS)
 {
@@ -685,14 +708,7 @@ authlog_record_login(PG_FUNCTION_ARGS)
 	reject_null(fcinfo, 6, "auth_path",
 				"Pass the path the attempt came through: web, mobile, api or sso.");
 	metadata = validated_metadata(fcinfo, 7);
-	reject_null(fcinfo, 9, "occurred_at",
-				"Omit the argument to use the transaction time.");
-	occurred_at = PG_GETARG_TIMESTAMPTZ(9);
-	if (TIMESTAMP_NOT_FINITE(occurred_at))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("occurred_at must be a finite timestamp"),
-				 errhint("Pass the time the attempt was made, or omit it to use the transaction time.")));
+	occurred_at = validated_occurred_at(fcinfo, 9);
 	if (!ip_null)
 		ip = PG_GETARG_DATUM(4);
 	if (!PG_ARGISNULL(5))
@@ -861,6 +877,8 @@ authlog_reset_lockout(PG_FUNCTION_ARGS)
 	LockoutState cleared;
 	EventRow	row;
 
+	TimestampTz occurred_at = validated_occurred_at(fcinfo, 6);
+
 	if (PG_ARGISNULL(5))
 		event_id_random(&log_id);
 	else
@@ -874,6 +892,7 @@ authlog_reset_lockout(PG_FUNCTION_ARGS)
 
 	/* The help-desk action is evidence even when nothing was set. */
 	event_row_init(&row, tenant, &log_id, organisation, user, "lockout_reset", now);
+	event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
 	event_row_set(&row, EV_REASON, CStringGetTextDatum("admin"));
 	event_row_set(&row, EV_ACTOR, PointerGetDatum(actor));
 	event_row_set(&row, EV_METADATA,

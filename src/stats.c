@@ -1,0 +1,519 @@
+/*-------------------------------------------------------------------------
+ *
+ * stats.c
+ *	  Real-time event counters for the security dashboard: committed events
+ *	  per tenant, organisation and event type, in shared memory.
+ *
+ *	  The write path notes each event it inserts in a backend-local table;
+ *	  the counts reach shared memory when the transaction commits and are
+ *	  dropped when it (or the subtransaction that wrote them) aborts, so a
+ *	  rolled-back login is never counted and a retry, which inserts nothing,
+ *	  is not either.  Reading the counters scans no table.  Needs
+ *	  shared_preload_libraries; without it the write path counts nothing and
+ *	  the view says why.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "authlog.h"
+
+PG_FUNCTION_INFO_V1(authlog_stat_events);
+PG_FUNCTION_INFO_V1(authlog_stat_reset);
+
+/* An id of up to AUTHLOG_MAX_ID_LENGTH characters, in bytes, with its NUL */
+#define STAT_ID_BYTES (AUTHLOG_MAX_ID_LENGTH * MAX_MULTIBYTE_CHAR_LEN + 1)
+
+/* the last minute at one-second resolution, the last hour at one-minute */
+#define STAT_SLOTS 60
+
+static const char *const stat_event_types[] = {
+	"login_failed", "account_locked", "login_success", "lockout_reset"
+};
+#define STAT_EVENT_TYPES lengthof(stat_event_types)
+
+typedef struct StatKey
+{
+	char		tenant_id[STAT_ID_BYTES];
+	char		organisation_id[STAT_ID_BYTES];
+} StatKey;
+
+typedef struct StatCounter
+{
+	uint64		events;
+	uint32		per_second[STAT_SLOTS];
+	uint32		per_minute[STAT_SLOTS];
+} StatCounter;
+
+typedef struct StatEntry
+{
+	StatKey		key;
+	int64		last_second;	/* the newest second the rings hold */
+	StatCounter counters[STAT_EVENT_TYPES];
+} StatEntry;
+
+typedef struct StatShared
+{
+	LWLock	   *lock;
+	TimestampTz stats_reset;
+	uint64		overflow[STAT_EVENT_TYPES];	/* events of keys that found no room */
+} StatShared;
+
+/* Counts a transaction has not committed yet, per key and subtransaction level */
+typedef struct PendingKey
+{
+	StatKey		key;
+	int			nest_level;
+} PendingKey;
+
+typedef struct PendingEntry
+{
+	PendingKey	key;
+	uint32		counts[STAT_EVENT_TYPES];
+} PendingEntry;
+
+int			authlog_stat_max_entries = 1000;
+
+static StatShared *stat_shared = NULL;
+static HTAB *stat_table = NULL;
+static HTAB *pending = NULL;	/* lives in TopTransactionContext */
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+stats_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(StatShared)));
+	RequestAddinShmemSpace(hash_estimate_size(authlog_stat_max_entries, sizeof(StatEntry)));
+	RequestNamedLWLockTranche("authlog stats", 1);
+}
+
+static void
+stats_shmem_startup(void)
+{
+	HASHCTL		info;
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	stat_shared = ShmemInitStruct("authlog stats", sizeof(StatShared), &found);
+	if (!found)
+	{
+		memset(stat_shared, 0, sizeof(StatShared));
+		stat_shared->lock = &(GetNamedLWLockTranche("authlog stats"))->lock;
+		stat_shared->stats_reset = GetCurrentTimestamp();
+	}
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(StatKey);
+	info.entrysize = sizeof(StatEntry);
+	stat_table = ShmemInitHash("authlog stats entries",
+							   authlog_stat_max_entries, authlog_stat_max_entries,
+							   &info, HASH_ELEM | HASH_BLOBS);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static int
+stat_event_type_index(const char *event_type)
+{
+	int			i;
+
+	for (i = 0; i < STAT_EVENT_TYPES; i++)
+		if (strcmp(stat_event_types[i], event_type) == 0)
+			return i;
+	elog(ERROR, "authlog: unknown event type \"%s\"", event_type);
+	return -1;					/* keep the compiler quiet */
+}
+
+static void
+stat_key_fill(StatKey *key, text *tenant_id, text *organisation_id)
+{
+	int			len;
+
+	/* zeroed: the key is hashed and compared as bytes */
+	memset(key, 0, sizeof(StatKey));
+	len = Min(VARSIZE_ANY_EXHDR(tenant_id), STAT_ID_BYTES - 1);
+	memcpy(key->tenant_id, VARDATA_ANY(tenant_id), len);
+	len = Min(VARSIZE_ANY_EXHDR(organisation_id), STAT_ID_BYTES - 1);
+	memcpy(key->organisation_id, VARDATA_ANY(organisation_id), len);
+}
+
+/*
+ * Note one inserted event, to be counted if the transaction commits.  Called
+ * by the write path; does nothing unless authlog is preloaded.
+ */
+void
+stats_note_event(text *tenant_id, text *organisation_id, const char *event_type)
+{
+	PendingKey	key;
+	PendingEntry *entry;
+	bool		found;
+
+	if (stat_shared == NULL)
+		return;
+	if (pending == NULL)
+	{
+		HASHCTL		info;
+
+		memset(&info, 0, sizeof(info));
+		info.keysize = sizeof(PendingKey);
+		info.entrysize = sizeof(PendingEntry);
+		info.hcxt = TopTransactionContext;
+		pending = hash_create("authlog pending stats", 16, &info,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	stat_key_fill(&key.key, tenant_id, organisation_id);
+	key.nest_level = GetCurrentTransactionNestLevel();
+	entry = hash_search(pending, &key, HASH_ENTER, &found);
+	if (!found)
+		memset(entry->counts, 0, sizeof(entry->counts));
+	entry->counts[stat_event_type_index(event_type)]++;
+}
+
+/* Move the entry's rings forward to `second`, zeroing the slots they pass. */
+static void
+stat_entry_advance(StatEntry *entry, int64 second)
+{
+	int64		old_minute = entry->last_second / SECS_PER_MINUTE;
+	int64		new_minute = second / SECS_PER_MINUTE;
+	int64		s;
+	int			t;
+
+	if (second <= entry->last_second)
+		return;
+	for (s = entry->last_second + 1; s <= second && s <= entry->last_second + STAT_SLOTS; s++)
+		for (t = 0; t < STAT_EVENT_TYPES; t++)
+			entry->counters[t].per_second[s % STAT_SLOTS] = 0;
+	for (s = old_minute + 1; s <= new_minute && s <= old_minute + STAT_SLOTS; s++)
+		for (t = 0; t < STAT_EVENT_TYPES; t++)
+			entry->counters[t].per_minute[s % STAT_SLOTS] = 0;
+	entry->last_second = second;
+}
+
+static int64
+stat_now_second(void)
+{
+	return (int64) (GetCurrentTimestamp() / USECS_PER_SEC);
+}
+
+/*
+ * Add the committed transaction's counts.  Runs inside commit: nothing here
+ * may raise an error, so a key without room counts as overflow.
+ */
+static void
+stats_publish_pending(void)
+{
+	HASH_SEQ_STATUS seq;
+	PendingEntry *p;
+	int64		second = stat_now_second();
+
+	LWLockAcquire(stat_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&seq, pending);
+	while ((p = hash_seq_search(&seq)) != NULL)
+	{
+		StatEntry  *entry;
+		bool		found;
+		int			t;
+
+		entry = hash_search(stat_table, &p->key.key, HASH_ENTER_NULL, &found);
+		if (entry == NULL)
+		{
+			for (t = 0; t < STAT_EVENT_TYPES; t++)
+				stat_shared->overflow[t] += p->counts[t];
+			continue;
+		}
+		if (!found)
+		{
+			memset(entry->counters, 0, sizeof(entry->counters));
+			entry->last_second = second;
+		}
+		stat_entry_advance(entry, second);
+		for (t = 0; t < STAT_EVENT_TYPES; t++)
+		{
+			/* a commit stamped just before a newer one still lands in its slot */
+			int64		s = Min(second, entry->last_second);
+
+			entry->counters[t].events += p->counts[t];
+			if (s > entry->last_second - STAT_SLOTS)
+				entry->counters[t].per_second[s % STAT_SLOTS] += p->counts[t];
+			entry->counters[t].per_minute[(s / SECS_PER_MINUTE) % STAT_SLOTS] += p->counts[t];
+		}
+	}
+	LWLockRelease(stat_shared->lock);
+}
+
+static void
+stats_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+			if (pending != NULL)
+				stats_publish_pending();
+			pending = NULL;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+
+			/*
+			 * A prepared transaction may still roll back, and its commit
+			 * runs in another backend: its events are not counted.
+			 */
+			pending = NULL;
+			break;
+		default:
+			break;
+	}
+}
+
+/* Counts of an aborted subtransaction go; those of a committed one move up. */
+static void
+stats_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	HASH_SEQ_STATUS seq;
+	PendingEntry *p;
+	List	   *moved = NIL;
+	ListCell   *lc;
+
+	if (pending == NULL ||
+		(event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB))
+		return;
+
+	hash_seq_init(&seq, pending);
+	while ((p = hash_seq_search(&seq)) != NULL)
+	{
+		if (p->key.nest_level < level)
+			continue;
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+		{
+			PendingEntry *copy = MemoryContextAlloc(TopTransactionContext, sizeof(PendingEntry));
+
+			memcpy(copy, p, sizeof(PendingEntry));
+			copy->key.nest_level = level - 1;
+			moved = lappend(moved, copy);
+		}
+		(void) hash_search(pending, &p->key, HASH_REMOVE, NULL);
+	}
+	foreach(lc, moved)
+	{
+		PendingEntry *copy = lfirst(lc);
+		PendingEntry *parent;
+		bool		found;
+		int			t;
+
+		parent = hash_search(pending, &copy->key, HASH_ENTER, &found);
+		if (!found)
+			memset(parent->counts, 0, sizeof(parent->counts));
+		for (t = 0; t < STAT_EVENT_TYPES; t++)
+			parent->counts[t] += copy->counts[t];
+	}
+}
+
+/* Called from _PG_init while shared_preload_libraries is processed. */
+void
+stats_register(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = stats_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = stats_shmem_startup;
+	RegisterXactCallback(stats_xact_callback, NULL);
+	RegisterSubXactCallback(stats_subxact_callback, NULL);
+}
+
+static void
+stats_require_shared_memory(void)
+{
+	if (stat_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("authlog event statistics are not available"),
+				 errdetail("The counters live in shared memory, which authlog gets only when the server preloads it."),
+				 errhint("Add authlog to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/* A tenant and organisation the caller may read, from authlog.reader_scope */
+typedef struct ReadableScope
+{
+	char	   *tenant_id;
+	char	   *organisation_id;	/* NULL: every organisation */
+} ReadableScope;
+
+static List *
+stats_readable_scopes(void)
+{
+	List	   *scopes = NIL;
+	MemoryContext caller = CurrentMemoryContext;
+	uint64		i;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "authlog: SPI_connect failed");
+	/* runs as the caller: reader_scope shows the caller's own grants */
+	if (SPI_execute("SELECT tenant_id, organisation_id FROM authlog.reader_scope",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "authlog: could not read authlog.reader_scope");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext old = MemoryContextSwitchTo(caller);
+		ReadableScope *scope = palloc(sizeof(ReadableScope));
+
+		scope->tenant_id = SPI_getvalue(tuple, desc, 1);
+		scope->organisation_id = SPI_getvalue(tuple, desc, 2);
+		scopes = lappend(scopes, scope);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return scopes;
+}
+
+static bool
+stats_key_readable(const StatKey *key, List *scopes)
+{
+	ListCell   *lc;
+
+	foreach(lc, scopes)
+	{
+		ReadableScope *scope = lfirst(lc);
+
+		if (strcmp(scope->tenant_id, key->tenant_id) == 0 &&
+			(scope->organisation_id == NULL ||
+			 strcmp(scope->organisation_id, key->organisation_id) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Events counted in the last STAT_SLOTS slots up to `now`, of a ring ending at `last` */
+static uint64
+stat_ring_sum(const uint32 *ring, int64 last, int64 now)
+{
+	uint64		sum = 0;
+	int64		s;
+
+	for (s = last; s > last - STAT_SLOTS; s--)
+		if (s <= now && s > now - STAT_SLOTS)
+			sum += ring[s % STAT_SLOTS];
+	return sum;
+}
+
+static void
+stats_emit_row(Tuplestorestate *store, TupleDesc desc, const char *tenant_id,
+			   const char *organisation_id, int t, uint64 events,
+			   uint64 last_minute, uint64 last_hour, TimestampTz stats_reset)
+{
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+
+	if (tenant_id)
+		values[0] = CStringGetTextDatum(tenant_id);
+	else
+		nulls[0] = true;
+	if (organisation_id)
+		values[1] = CStringGetTextDatum(organisation_id);
+	else
+		nulls[1] = true;
+	values[2] = CStringGetTextDatum(stat_event_types[t]);
+	values[3] = Int64GetDatum((int64) events);
+	values[4] = Int64GetDatum((int64) last_minute);
+	values[5] = Int64GetDatum((int64) last_hour);
+	values[6] = TimestampTzGetDatum(stats_reset);
+	tuplestore_putvalues(store, desc, values, nulls);
+}
+
+/*
+ * The counters of every key the caller may read.  Members of
+ * pg_read_all_stats see every key, and a row with NULL tenant and
+ * organisation for events of keys that found no room in shared memory.
+ */
+Datum
+authlog_stat_events(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		read_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	List	   *scopes = NIL;
+	HASH_SEQ_STATUS seq;
+	StatEntry  *entry;
+	int64		now_second;
+	TimestampTz stats_reset;
+	uint64		overflow[STAT_EVENT_TYPES];
+	int			t;
+
+	stats_require_shared_memory();
+	InitMaterializedSRF(fcinfo, 0);
+	if (!read_all)
+		scopes = stats_readable_scopes();
+
+	now_second = stat_now_second();
+	LWLockAcquire(stat_shared->lock, LW_SHARED);
+	stats_reset = stat_shared->stats_reset;
+	memcpy(overflow, stat_shared->overflow, sizeof(overflow));
+	hash_seq_init(&seq, stat_table);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		if (!read_all && !stats_key_readable(&entry->key, scopes))
+			continue;
+		for (t = 0; t < STAT_EVENT_TYPES; t++)
+		{
+			const StatCounter *c = &entry->counters[t];
+
+			if (c->events == 0)
+				continue;
+			stats_emit_row(rsinfo->setResult, rsinfo->setDesc,
+						   entry->key.tenant_id, entry->key.organisation_id, t,
+						   c->events,
+						   stat_ring_sum(c->per_second, entry->last_second, now_second),
+						   stat_ring_sum(c->per_minute, entry->last_second / SECS_PER_MINUTE,
+										 now_second / SECS_PER_MINUTE),
+						   stats_reset);
+		}
+	}
+	LWLockRelease(stat_shared->lock);
+
+	if (read_all)
+		for (t = 0; t < STAT_EVENT_TYPES; t++)
+			if (overflow[t] > 0)
+				stats_emit_row(rsinfo->setResult, rsinfo->setDesc, NULL, NULL, t,
+							   overflow[t], 0, 0, stats_reset);
+	return (Datum) 0;
+}
+
+Datum
+authlog_stat_reset(PG_FUNCTION_ARGS)
+{
+	HASH_SEQ_STATUS seq;
+	StatEntry  *entry;
+
+	stats_require_shared_memory();
+	LWLockAcquire(stat_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&seq, stat_table);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		(void) hash_search(stat_table, &entry->key, HASH_REMOVE, NULL);
+	memset(stat_shared->overflow, 0, sizeof(stat_shared->overflow));
+	stat_shared->stats_reset = GetCurrentTimestamp();
+	LWLockRelease(stat_shared->lock);
+	PG_RETURN_VOID();
+}
