@@ -129,6 +129,8 @@ COMMENT ON VIEW authlog.reader_scope IS
 	'The tenants and organisations the current role may read; row-level security on the data tables is defined by it.';
 
 -- Row-level security -------------------------------------------------------
+-- Uncorrelated subqueries: each runs once per query and is probed as a hash
+-- table, rather than once per row.
 
 ALTER TABLE authlog.auth_logs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE authlog.auth_logs FORCE ROW LEVEL SECURITY;
@@ -136,16 +138,18 @@ ALTER TABLE authlog.account_lockouts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE authlog.account_lockouts FORCE ROW LEVEL SECURITY;
 
 CREATE POLICY auth_logs_reader ON authlog.auth_logs FOR SELECT
-	USING (EXISTS (SELECT 1 FROM authlog.reader_scope s
-				   WHERE s.tenant_id OPERATOR(pg_catalog.=) auth_logs.tenant_id
-				     AND (s.organisation_id IS NULL
-						  OR s.organisation_id OPERATOR(pg_catalog.=) auth_logs.organisation_id)));
+	USING (auth_logs.tenant_id OPERATOR(pg_catalog.=) ANY
+			   (SELECT s.tenant_id FROM authlog.reader_scope s WHERE s.organisation_id IS NULL)
+		   OR (auth_logs.tenant_id, auth_logs.organisation_id) OPERATOR(pg_catalog.=) ANY
+			   (SELECT s.tenant_id, s.organisation_id FROM authlog.reader_scope s
+				WHERE s.organisation_id IS NOT NULL));
 
 CREATE POLICY account_lockouts_reader ON authlog.account_lockouts FOR SELECT
-	USING (EXISTS (SELECT 1 FROM authlog.reader_scope s
-				   WHERE s.tenant_id OPERATOR(pg_catalog.=) account_lockouts.tenant_id
-				     AND (s.organisation_id IS NULL
-						  OR s.organisation_id OPERATOR(pg_catalog.=) account_lockouts.organisation_id)));
+	USING (account_lockouts.tenant_id OPERATOR(pg_catalog.=) ANY
+			   (SELECT s.tenant_id FROM authlog.reader_scope s WHERE s.organisation_id IS NULL)
+		   OR (account_lockouts.tenant_id, account_lockouts.organisation_id) OPERATOR(pg_catalog.=) ANY
+			   (SELECT s.tenant_id, s.organisation_id FROM authlog.reader_scope s
+				WHERE s.organisation_id IS NOT NULL));
 
 -- Append-only ----------------------------------------------------------------
 
@@ -273,8 +277,10 @@ COMMENT ON FUNCTION authlog.set_lockout_policy(text, integer, interval, interval
 -- Their bodies are SQL-standard (BEGIN ATOMIC): names are bound when the
 -- extension is created, so no search_path at call time can capture them, and
 -- the planner inlines them into the caller's query, so the arguments reach
--- the indexes.  Periods are [since, until) on occurred_at; NULL leaves that
--- end open.
+-- the indexes.  Periods are [since, until) on occurred_at.  Their quals use
+-- only leakproof operators on the table's columns (no COALESCE): row-level
+-- security lets only those run before its own check and serve as index
+-- conditions in a generic plan, which prepared statements end up using.
 
 -- Ordering events written by one call (they share occurred_at and recorded_at):
 -- an expired lock is cleared before the attempt is judged, and a lock or a
@@ -355,8 +361,8 @@ BEGIN ATOMIC
 	       l.log_id, l.recorded_at, l.metadata
 	FROM authlog.auth_logs l
 	WHERE l.tenant_id = incident_timeline.tenant_id
-	  AND l.occurred_at >= coalesce(incident_timeline.since, '-infinity')
-	  AND l.occurred_at < coalesce(incident_timeline.until, 'infinity')
+	  AND l.occurred_at >= incident_timeline.since
+	  AND l.occurred_at < incident_timeline.until
 	  AND (incident_timeline.user_id IS NULL OR l.user_id = incident_timeline.user_id)
 	  AND (incident_timeline.ip_address IS NULL OR l.ip_address = incident_timeline.ip_address)
 	ORDER BY l.occurred_at, l.recorded_at, authlog.event_rank(l.event_type, l.reason), l.log_id;
@@ -393,8 +399,8 @@ BEGIN ATOMIC
 	                           > min(l.occurred_at) FILTER (WHERE l.event_type = 'login_failed'), false)
 	FROM authlog.auth_logs l
 	WHERE l.tenant_id = targeted_accounts.tenant_id
-	  AND l.occurred_at >= coalesce(targeted_accounts.since, '-infinity')
-	  AND l.occurred_at < coalesce(targeted_accounts.until, 'infinity')
+	  AND l.occurred_at >= targeted_accounts.since
+	  AND l.occurred_at < targeted_accounts.until
 	GROUP BY l.organisation_id, l.user_id
 	HAVING count(*) FILTER (WHERE l.event_type = 'login_failed') > 0
 	ORDER BY 3 DESC, l.user_id, l.organisation_id;
@@ -428,8 +434,8 @@ BEGIN ATOMIC
 		       l.event_type, l.user_id, l.occurred_at
 		FROM authlog.auth_logs l
 		WHERE l.tenant_id = attacking_ips.tenant_id
-		  AND l.occurred_at >= coalesce(attacking_ips.since, '-infinity')
-		  AND l.occurred_at < coalesce(attacking_ips.until, 'infinity')
+		  AND l.occurred_at >= attacking_ips.since
+		  AND l.occurred_at < attacking_ips.until
 		  AND l.ip_address IS NOT NULL
 	)
 	SELECT CASE WHEN GROUPING(e.address) = 0 THEN 'address' ELSE 'network' END,
@@ -476,6 +482,14 @@ BEGIN ATOMIC
 	       coalesce(s.ip_address = ANY (f.failure_ips), false)
 	FROM authlog.auth_logs s
 	CROSS JOIN LATERAL (
+		SELECT max(p.occurred_at) AS previous_success
+		FROM authlog.auth_logs p
+		WHERE p.tenant_id = s.tenant_id AND p.user_id = s.user_id
+		  AND p.event_type = 'login_success'
+		  AND p.occurred_at >= s.occurred_at - success_after_failures.within
+		  AND p.occurred_at < s.occurred_at
+	) ps
+	CROSS JOIN LATERAL (
 		-- failures since the account's previous success, and within `within`
 		SELECT count(*) AS failures,
 		       array_agg(DISTINCT x.ip_address ORDER BY x.ip_address)
@@ -488,18 +502,12 @@ BEGIN ATOMIC
 		  AND x.event_type = 'login_failed'
 		  AND x.occurred_at >= s.occurred_at - success_after_failures.within
 		  AND x.occurred_at < s.occurred_at
-		  AND x.occurred_at > coalesce(
-		        (SELECT max(p.occurred_at) FROM authlog.auth_logs p
-		         WHERE p.tenant_id = s.tenant_id AND p.user_id = s.user_id
-		           AND p.event_type = 'login_success'
-		           AND p.occurred_at >= s.occurred_at - success_after_failures.within
-		           AND p.occurred_at < s.occurred_at),
-		        '-infinity')
+		  AND (ps.previous_success IS NULL OR x.occurred_at > ps.previous_success)
 	) f
 	WHERE s.tenant_id = success_after_failures.tenant_id
 	  AND s.event_type = 'login_success'
-	  AND s.occurred_at >= coalesce(success_after_failures.since, '-infinity')
-	  AND s.occurred_at < coalesce(success_after_failures.until, 'infinity')
+	  AND s.occurred_at >= success_after_failures.since
+	  AND s.occurred_at < success_after_failures.until
 	  AND f.failures >= success_after_failures.min_failures
 	ORDER BY s.occurred_at, s.user_id, s.log_id;
 END;
@@ -598,8 +606,8 @@ BEGIN ATOMIC
 	       coalesce(array_agg(DISTINCT l.actor ORDER BY l.actor) FILTER (WHERE l.actor IS NOT NULL), '{}')
 	FROM authlog.auth_logs l
 	WHERE l.tenant_id = compliance_report.tenant_id
-	  AND l.occurred_at >= coalesce(compliance_report.since, '-infinity')
-	  AND l.occurred_at < coalesce(compliance_report.until, 'infinity')
+	  AND l.occurred_at >= compliance_report.since
+	  AND l.occurred_at < compliance_report.until
 	GROUP BY GROUPING SETS (((l.occurred_at AT TIME ZONE 'UTC')::date, l.event_type),
 	                        ((l.occurred_at AT TIME ZONE 'UTC')::date))
 	ORDER BY 1, 2 NULLS LAST;
@@ -644,8 +652,8 @@ BEGIN ATOMIC
 	       pg_catalog.encode(authlog.sha256_chain(authlog.event_canonical(l)) OVER w, 'hex')
 	FROM authlog.auth_logs l
 	WHERE l.tenant_id = export_events.tenant_id
-	  AND l.occurred_at >= coalesce(export_events.since, '-infinity')
-	  AND l.occurred_at < coalesce(export_events.until, 'infinity')
+	  AND l.occurred_at >= export_events.since
+	  AND l.occurred_at < export_events.until
 	WINDOW w AS (ORDER BY l.occurred_at, l.recorded_at, authlog.event_rank(l.event_type, l.reason), l.log_id
 	             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 	ORDER BY 1;

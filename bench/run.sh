@@ -9,6 +9,7 @@
 #   BENCH_DECODE_ROWS  rows for the decoding benchmark (default 500000)
 #   BENCH_BIG_ROWS  rows of the one-transaction memory test (default 1000000)
 #   BENCH_MIRROR_ROWS  pending events the mirror catches up on (default 200000)
+#   BENCH_INVESTIGATE_ROWS  events the investigation functions search (default 5000000)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +31,7 @@ if [ "${1:-}" != "--run" ]; then
 		runuser -u postgres -- env BENCH_SECONDS="${BENCH_SECONDS:-}" BENCH_ROUNDS="${BENCH_ROUNDS:-}" \
 			BENCH_DECODE_ROWS="${BENCH_DECODE_ROWS:-}" BENCH_BIG_ROWS="${BENCH_BIG_ROWS:-}" \
 			BENCH_MIRROR_ROWS="${BENCH_MIRROR_ROWS:-}" BENCH_STORE_PORT="$BENCH_STORE_PORT" \
+			BENCH_INVESTIGATE_ROWS="${BENCH_INVESTIGATE_ROWS:-}" \
 			bash "$work/bench/run.sh" --run
 	else
 		bash "$work/bench/run.sh" --run
@@ -44,6 +46,7 @@ rounds=${BENCH_ROUNDS:-3}
 decode_rows=${BENCH_DECODE_ROWS:-500000}
 big_rows=${BENCH_BIG_ROWS:-1000000}
 mirror_rows=${BENCH_MIRROR_ROWS:-200000}
+investigate_rows=${BENCH_INVESTIGATE_ROWS:-5000000}
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results=bench/results
@@ -162,6 +165,50 @@ small=$(psql -XAt -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('
 big=$(psql -XAt -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('bench_big', NULL, NULL)" -c "$peak_sql" | tail -1)
 echo "   1,000-row transaction: ${small} MB;  $big_rows-row transaction: ${big} MB  (logical_decoding_work_mem = $(psql -XAtc 'SHOW logical_decoding_work_mem'))"
 psql_q -c "INSERT INTO bench.results VALUES ('memory', '1000-row transaction', 0, '', 1, $small), ('memory', '$big_rows-row transaction', 0, '', 1, $big)"
+
+# ---- investigation ------------------------------------------------------------
+echo
+echo "== investigation: $investigate_rows events over 100 tenants, ten days; queries per second (median of $rounds), ratio to a plain index lookup of the same rows"
+psql_q -f bench/investigate_setup.sql >/dev/null
+psql_q -c "CALL bench.generate_investigation($investigate_rows)"
+psql_q -c "VACUUM ANALYZE authlog.auth_logs"
+# name|script|role|baseline name
+queries=(
+	"index lookup: one account, one day|timeline_lookup.sql|postgres|"
+	"incident_timeline: one account, one day|timeline.sql|postgres|index lookup: one account, one day"
+	"incident_timeline, as a reader under RLS|timeline.sql|bench_reader|index lookup: one account, one day"
+	"index lookup: one tenant, one hour|attacking_lookup.sql|postgres|"
+	"attacking_ips: one tenant, one hour|attacking_ips.sql|postgres|index lookup: one tenant, one hour"
+	"attacking_ips, as a reader under RLS|attacking_ips.sql|bench_reader|index lookup: one tenant, one hour"
+)
+for round in $(seq 1 "$rounds"); do
+	for q in "${queries[@]}"; do
+		IFS='|' read -r name script role baseline <<<"$q"
+		tps=$(PGUSER=$role pgbench -n -M prepared -T "$seconds" -c 2 -j 2 -f "bench/$script" 2>&1 |
+			sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')
+		[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
+		psql_q -c "INSERT INTO bench.results VALUES ('investigate', '$name', 2, '', $round, $tps)"
+	done
+done
+psql_q -c "CREATE TABLE bench.baselines (name text, baseline text)"
+for q in "${queries[@]}"; do
+	IFS='|' read -r name script role baseline <<<"$q"
+	psql_q -c "INSERT INTO bench.baselines VALUES ('$name', nullif('$baseline', ''))"
+done
+psql -X -P footer=off -c "
+	WITH m AS (
+		SELECT r.name, bl.baseline, percentile_cont(0.5) WITHIN GROUP (ORDER BY r.value) AS qps
+		FROM bench.results r JOIN bench.baselines bl USING (name)
+		WHERE r.section = 'investigate' GROUP BY 1, 2)
+	SELECT m.name AS query, round(m.qps::numeric) AS queries_per_second,
+	       round((m.qps / b.qps)::numeric, 2) AS \"x index lookup\"
+	FROM m LEFT JOIN m b ON b.name = m.baseline
+	ORDER BY coalesce(m.baseline, m.name), m.baseline IS NOT NULL, m.name"
+rows_account=$(psql -XAtc "SELECT round(avg(c), 1) FROM (SELECT count(*) c FROM authlog.auth_logs WHERE tenant_id LIKE 'inv-%'
+	GROUP BY tenant_id, user_id, date_trunc('day', occurred_at AT TIME ZONE 'UTC')) d")
+rows_hour=$(psql -XAtc "SELECT round(avg(c), 1) FROM (SELECT count(*) c FROM authlog.auth_logs WHERE tenant_id LIKE 'inv-%'
+	GROUP BY tenant_id, date_trunc('hour', occurred_at AT TIME ZONE 'UTC')) d")
+echo "   rows per account and day: $rows_account;  per tenant and hour: $rows_hour"
 
 # ---- the mirror -------------------------------------------------------------
 # A cluster of its own, so the mirror starts from empty tables.

@@ -54,3 +54,29 @@ SELECT name, reads_auth_logs_by_index(statement) FROM plan_statements ORDER BY n
 SELECT count(*) > 0 AS has_rows, count(*) = :superuser_count AS same_rows
 FROM authlog.incident_timeline('plan-7', '2026-01-10', '2026-01-11');
 RESET ROLE;
+
+-- A prepared statement ends up with a generic plan: under row-level security
+-- it still bounds the index scan by the period, and checks the reader's
+-- grants by hash lookups, not once per row.
+CREATE FUNCTION public.plan_lines(statement text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || statement;
+END
+$$;
+SET ROLE regress_plan_reader;
+SET plan_cache_mode = force_generic_plan;
+PREPARE hour_of_attacks(text, timestamptz, timestamptz) AS
+	SELECT * FROM authlog.attacking_ips($1, $2, $3);
+PREPARE day_of_account(text, timestamptz, timestamptz, text) AS
+	SELECT * FROM authlog.incident_timeline($1, $2, $3, $4);
+SELECT bool_or(line ~ 'Index Cond: \(\(tenant_id = \$1\) AND \(occurred_at >= \$2\) AND \(occurred_at < \$3\)\)') AS period_in_index,
+       bool_or(line ~ 'hashed SubPlan') AS grants_hashed,
+       bool_and(line !~ 'Seq Scan on auth_logs') AS no_seq_scan
+FROM plan_lines($$EXECUTE hour_of_attacks('plan-7', '2026-01-10 10:00', '2026-01-10 11:00')$$) line;
+SELECT bool_or(line ~ 'Index Cond: \(\(tenant_id = \$1\) AND \(occurred_at >= \$2\) AND \(occurred_at < \$3\)\)') AS period_in_index,
+       bool_or(line ~ 'hashed SubPlan') AS grants_hashed,
+       bool_and(line !~ 'Seq Scan on auth_logs') AS no_seq_scan
+FROM plan_lines($$EXECUTE day_of_account('plan-7', '2026-01-10', '2026-01-11', 'user107')$$) line;
+RESET plan_cache_mode;
+RESET ROLE;
