@@ -15,6 +15,10 @@
  *		no escaped key can look like a marker);
  *	  - an array directly inside an array becomes {"%array": [...]}, since
  *		some stores refuse nested arrays;
+ *	  - a string that is not UTF-8 (only a SQL_ASCII database holds one)
+ *		becomes {"%bytes": BinData} of its exact bytes, and such a key has
+ *		its non-ASCII bytes percent-encoded too: no store holds invalid
+ *		UTF-8, and one such value must not stop the mirror;
  *	  - timestamptz is a BSON date (milliseconds) and, next to it, the exact
  *		microseconds since 1970 as Int64 under "<name>_us".
  *	  This file builds no message envelope; that is decoder.c's job.
@@ -23,10 +27,8 @@
  */
 #include "postgres.h"
 
-#include <math.h>
 
 #include "catalog/pg_type.h"
-#include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -41,6 +43,7 @@
 #include "utils/uuid.h"
 
 #include "authlog.h"
+#include "bson_rules.h"
 
 PG_FUNCTION_INFO_V1(authlog_jsonb_to_bson);
 PG_FUNCTION_INFO_V1(authlog_bson_to_json);
@@ -68,15 +71,27 @@ report_bson_overflow(void)
 #define BSON_CHECK(call) do { if (!(call)) report_bson_overflow(); } while (0)
 
 /*
+ * Can this string of the database encoding be stored as UTF-8?  Always,
+ * but in a SQL_ASCII database, which accepts any bytes and declares none.
+ */
+static bool
+storable_as_utf8(const char *str, int len)
+{
+	return GetDatabaseEncoding() != PG_SQL_ASCII ||
+		pg_verify_mbstr(PG_UTF8, str, len, true);
+}
+
+/*
  * A string in the database encoding, as UTF-8 for BSON.  Returns a pointer
- * to the (possibly converted) bytes and sets *len.
+ * to the (possibly converted) bytes and sets *len.  The caller has checked
+ * storable_as_utf8().
  */
 static const char *
 utf8_string(const char *str, int *len)
 {
 	char	   *converted;
 
-	if (GetDatabaseEncoding() == PG_UTF8)
+	if (GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_SQL_ASCII)
 		return str;
 	converted = pg_server_to_any(str, *len, PG_UTF8);
 	if (converted != str)
@@ -85,95 +100,62 @@ utf8_string(const char *str, int *len)
 }
 
 /*
- * An object key under the escaping rule.  Returns the key itself when
- * nothing needs escaping, the common case.
+ * A string value: UTF-8, or when it cannot be (bytes a SQL_ASCII database
+ * took that are not UTF-8, which no store holds), its exact bytes as
+ * {"%bytes": BinData}.
+ */
+static void
+append_string(bson_t *out, const char *key, int keylen, const char *str, int len)
+{
+	if (storable_as_utf8(str, len))
+	{
+		str = utf8_string(str, &len);
+		BSON_CHECK(bson_append_utf8(out, key, keylen, str, len));
+	}
+	else
+	{
+		bson_t		marker;
+
+		BSON_CHECK(bson_append_document_begin(out, key, keylen, &marker));
+		BSON_CHECK(bson_append_binary(&marker, BSON_RULES_BYTES_MARKER, -1,
+									  BSON_SUBTYPE_BINARY, (const uint8_t *) str, len));
+		BSON_CHECK(bson_append_document_end(out, &marker));
+	}
+}
+
+/*
+ * An object key under the escaping rule (bson_rules.c).  Returns the key
+ * itself when nothing needs escaping, the common case.
  */
 static const char *
 escaped_key(const char *key, int keylen, int *outlen)
 {
-	StringInfoData buf;
-	bool		needs_escape = keylen > 0 && key[0] == '$';
-	int			i;
+	bool		bytes = !storable_as_utf8(key, keylen);
+	char	   *escaped;
 
-	for (i = 0; i < keylen && !needs_escape; i++)
-		needs_escape = (key[i] == '.' || key[i] == '%');
-	if (!needs_escape)
+	if (!bytes)
+		key = utf8_string(key, &keylen);
+	if (!bson_rules_key_needs_escape(key, keylen, bytes))
 	{
 		*outlen = keylen;
 		return key;
 	}
-
-	initStringInfo(&buf);
-	for (i = 0; i < keylen; i++)
-	{
-		if (key[i] == '%')
-			appendStringInfoString(&buf, "%25");
-		else if (key[i] == '.')
-			appendStringInfoString(&buf, "%2E");
-		else if (key[i] == '$' && i == 0)
-			appendStringInfoString(&buf, "%24");
-		else
-			appendStringInfoChar(&buf, key[i]);
-	}
-	*outlen = buf.len;
-	return buf.data;
+	*outlen = (int) bson_rules_escaped_key_length(key, keylen, bytes);
+	escaped = palloc(*outlen + 1);
+	bson_rules_escape_key(key, keylen, bytes, escaped);
+	escaped[*outlen] = '\0';
+	return escaped;
 }
 
-/*
- * A JSON number: int32 or int64 when it is an integer that fits, a double
- * when the double reads back as the same decimal value, otherwise the
- * exact decimal text under the "%decimal" marker.
- */
+/* A JSON number, exactly, by the number rule (bson_rules.c). */
 static void
 append_json_number(bson_t *out, const char *key, int keylen, Numeric number)
 {
 	char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out,
 														   NumericGetDatum(number)));
-	bool		integral = strpbrk(text, ".eE") == NULL;
-	double		d;
-	char	   *end;
 
-	if (integral)
-	{
-		long long	i;
-
-		errno = 0;
-		i = strtoll(text, &end, 10);
-		if (errno == 0 && *end == '\0')
-		{
-			if (i >= PG_INT32_MIN && i <= PG_INT32_MAX)
-				BSON_CHECK(bson_append_int32(out, key, keylen, (int32) i));
-			else
-				BSON_CHECK(bson_append_int64(out, key, keylen, (int64) i));
-			return;
-		}
-	}
-
-	errno = 0;
-	d = strtod(text, &end);
-	if (errno == 0 && *end == '\0' && isfinite(d))
-	{
-		char		shortest[DOUBLE_SHORTEST_DECIMAL_LEN];
-		Datum		back;
-
-		double_to_shortest_decimal_buf(d, shortest);
-		back = DirectFunctionCall3(numeric_in, CStringGetDatum(shortest),
-								   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(number),
-											  back)) == 0)
-		{
-			BSON_CHECK(bson_append_double(out, key, keylen, d));
-			return;
-		}
-	}
-
-	{
-		bson_t		marker;
-
-		BSON_CHECK(bson_append_document_begin(out, key, keylen, &marker));
-		BSON_CHECK(bson_append_utf8(&marker, "%decimal", -1, text, strlen(text)));
-		BSON_CHECK(bson_append_document_end(out, &marker));
-	}
+	BSON_CHECK(bson_rules_append_number(out, key, keylen, text));
+	pfree(text);
 }
 
 static void
@@ -193,7 +175,7 @@ append_jsonb_array(bson_t *out, const char *key, int keylen,
 	{
 		BSON_CHECK(bson_append_document_begin(out, key, keylen, &wrapper));
 		parent = &wrapper;
-		key = "%array";
+		key = BSON_RULES_ARRAY_MARKER;
 		keylen = -1;
 	}
 	BSON_CHECK(bson_append_array_begin(parent, key, keylen, &array));
@@ -228,13 +210,8 @@ append_jsonb_value(bson_t *out, const char *key, int keylen, JsonbValue *value,
 			BSON_CHECK(bson_append_bool(out, key, keylen, value->val.boolean));
 			break;
 		case jbvString:
-			{
-				int			len = value->val.string.len;
-				const char *str = utf8_string(value->val.string.val, &len);
-
-				BSON_CHECK(bson_append_utf8(out, key, keylen, str, len));
-				break;
-			}
+			append_string(out, key, keylen, value->val.string.val, value->val.string.len);
+			break;
 		case jbvNumeric:
 			append_json_number(out, key, keylen, value->val.numeric);
 			break;
@@ -273,10 +250,7 @@ append_jsonb_container(bson_t *out, JsonbContainer *container)
 	{
 		if (token == WJB_KEY)
 		{
-			int			len = v.val.string.len;
-			const char *utf8 = utf8_string(v.val.string.val, &len);
-
-			key = escaped_key(utf8, len, &keylen);
+			key = escaped_key(v.val.string.val, v.val.string.len, &keylen);
 		}
 		else if (token == WJB_VALUE)
 			append_jsonb_value(out, key, keylen, &v, false);
@@ -384,10 +358,8 @@ row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
 		case VARCHAROID:
 			{
 				text	   *t = DatumGetTextPP(value);
-				int			len = VARSIZE_ANY_EXHDR(t);
-				const char *str = utf8_string(VARDATA_ANY(t), &len);
 
-				BSON_CHECK(bson_append_utf8(out, key, -1, str, len));
+				append_string(out, key, -1, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 				break;
 			}
 		case UUIDOID:
@@ -422,11 +394,8 @@ row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
 			{
 				/* inet, enums and anything else: the type's own text form */
 				char	   *str = OutputFunctionCall(output_function(typid), value);
-				int			len;
 
-				len = strlen(str);
-				str = (char *) utf8_string(str, &len);
-				BSON_CHECK(bson_append_utf8(out, key, -1, str, len));
+				append_string(out, key, -1, str, strlen(str));
 				break;
 			}
 	}

@@ -235,7 +235,10 @@ stats_publish_pending(void)
 		bool		found;
 		int			t;
 
-		entry = hash_search(stat_table, &p->key.key, HASH_ENTER_NULL, &found);
+		/* a shared hash table grows past its size: keep it to the setting */
+		entry = hash_search(stat_table, &p->key.key, HASH_FIND, &found);
+		if (entry == NULL && hash_get_num_entries(stat_table) < authlog_stat_max_entries)
+			entry = hash_search(stat_table, &p->key.key, HASH_ENTER_NULL, &found);
 		if (entry == NULL)
 		{
 			for (t = 0; t < STAT_EVENT_TYPES; t++)

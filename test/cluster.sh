@@ -17,7 +17,7 @@ start)
 	shift 3
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	"$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >"$dir/initdb.log" 2>&1
+	"$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync --encoding=UTF8 --locale=C >"$dir/initdb.log" 2>&1
 	{
 		echo "listen_addresses = ''"
 		echo "unix_socket_directories = '$dir'"

@@ -4,6 +4,9 @@
 \set QUIET on
 \o /dev/null
 CREATE EXTENSION authlog;
+-- the security dashboard listens for lockouts (the mirror worker announces them)
+LISTEN authlog_lockout;
+SELECT now() - interval '1 hour' AS since, now() + interval '1 hour' AS until \gset
 SELECT authlog.set_lockout_policy('acme', 5, '15 minutes', '15 minutes', 2, '4 hours');
 CREATE ROLE acme_auth_service;
 SELECT authlog.grant_service('acme_auth_service');
@@ -53,53 +56,11 @@ SELECT row_number() OVER (ORDER BY recorded_at, event_type) AS "#",
 FROM authlog.auth_logs WHERE tenant_id = 'acme' AND user_id = 'cfo'
 ORDER BY recorded_at, event_type;
 
-SET ROLE acme_security_team;
-\echo
-\echo '== Targeted accounts (as acme_security_team, through row-level security):'
-SELECT user_id, count(*) FILTER (WHERE event_type = 'login_failed') AS failures,
-       count(DISTINCT ip_address) FILTER (WHERE event_type = 'login_failed') AS ips,
-       count(*) FILTER (WHERE event_type = 'account_locked') AS lockouts,
-       bool_or(event_type = 'login_success') FILTER (WHERE recorded_at >= (
-           SELECT min(recorded_at) FROM authlog.auth_logs f
-           WHERE f.tenant_id = l.tenant_id AND f.user_id = l.user_id AND f.event_type = 'login_failed')) AS success_after
-FROM authlog.auth_logs l
-WHERE tenant_id = 'acme'
-GROUP BY tenant_id, user_id
-HAVING count(*) FILTER (WHERE event_type = 'login_failed') > 0
-ORDER BY failures DESC, user_id LIMIT 8;
-
-\echo
-\echo '== Attacking IPs: failures, accounts tried, successes:'
-SELECT ip_address, count(*) FILTER (WHERE event_type = 'login_failed') AS failures,
-       count(DISTINCT user_id) AS accounts, count(*) FILTER (WHERE event_type = 'login_success') AS successes
-FROM authlog.auth_logs WHERE tenant_id = 'acme' AND ip_address IS NOT NULL
-GROUP BY ip_address HAVING count(*) FILTER (WHERE event_type = 'login_failed') >= 3
-ORDER BY failures DESC;
-
-\echo
-\echo '== Likely compromise: a success from an IP that failed on the same account:'
-SELECT s.user_id, s.ip_address, count(f.*) AS failures_before
-FROM authlog.auth_logs s
-JOIN authlog.auth_logs f ON f.tenant_id = s.tenant_id AND f.user_id = s.user_id
-     AND f.event_type = 'login_failed' AND f.ip_address = s.ip_address
-WHERE s.tenant_id = 'acme' AND s.event_type = 'login_success'
-GROUP BY 1, 2;
-
-\echo
-\echo '== Help-desk resets, with what they cleared (history is never deleted):'
-SELECT user_id, actor, metadata -> 'authlog' ->> 'note' AS note,
-       metadata -> 'authlog' -> 'cleared_failed_login_attempts' AS cleared_failures
-FROM authlog.auth_logs WHERE tenant_id = 'acme' AND reason = 'admin';
-
-\echo
-\echo '== The CFO account now:'
-SELECT * FROM authlog.lockout_status('acme', 'cfo');
-RESET ROLE;
-
 SET ROLE globex_analyst;
 \echo
 \echo '== What a globex analyst sees of acme (nothing):'
 SELECT count(*) AS acme_rows_visible FROM authlog.auth_logs WHERE tenant_id = 'acme';
+SELECT count(*) AS acme_accounts_from_targeted_accounts FROM authlog.targeted_accounts('acme', :'since', :'until');
 RESET ROLE;
 
 \echo
@@ -108,6 +69,7 @@ SELECT authlog.mirror_sync('60s') >= 0 AS store_caught_up \gset
 SELECT (SELECT count(*) FROM authlog.auth_logs) AS events_in_postgresql,
        (SELECT count(*) FROM authlog.mirror_find('auth_logs')) AS documents_in_store,
        (SELECT count(*) FROM authlog.mirror_verify()) AS differences;
+\echo '   (the lockout notifications the mirror worker sent, received by this session:)'
 \echo
 \echo '== The CFO lockout as the store holds it:'
 SELECT d ->> 'event_type' AS event_type, d ->> 'ip_address' AS ip,
@@ -117,4 +79,49 @@ SELECT d ->> 'event_type' AS event_type, d ->> 'ip_address' AS ip,
 FROM authlog.mirror_find('auth_logs', '{"tenant_id": "acme", "user_id": "cfo", "event_type": "account_locked"}') d;
 \echo
 \echo '== Mirror status:'
-SELECT state, lag_bytes, documents_written, documents_refused, batches FROM authlog.mirror_status;
+SELECT state, lag_bytes, documents_written, documents_refused, lockouts_notified FROM authlog.mirror_status;
+
+\echo
+\echo '== Real-time counters (authlog.stat_events, from shared memory):'
+SELECT tenant_id, organisation_id, event_type, events, last_minute, last_hour
+FROM authlog.stat_events ORDER BY tenant_id, organisation_id, event_type;
+
+SET ROLE acme_security_team;
+\echo
+\echo '======== Reconstruction of the campaign, as acme_security_team (row-level security scopes every answer) ========'
+\echo
+\echo '== authlog.targeted_accounts: who was attacked'
+SELECT user_id, organisation_id, failures, refused_by_lock, distinct_ips, lockouts, success_after_failures
+FROM authlog.targeted_accounts('acme', :'since', :'until') LIMIT 8;
+
+\echo
+\echo '== authlog.attacking_ips: from where (per address, and per /24 network of several)'
+SELECT kind, source, addresses, failures, accounts_tried, successes, lockouts_caused
+FROM authlog.attacking_ips('acme', :'since', :'until', min_failures => 5);
+
+\echo
+\echo '== authlog.success_after_failures: the likely compromises'
+SELECT user_id, success_ip, failures, failure_ips, from_failing_ip
+FROM authlog.success_after_failures('acme', :'since', :'until');
+
+\echo
+\echo '== authlog.incident_timeline: the CFO account, event by event'
+SELECT to_char(occurred_at, 'HH24:MI:SS.MS') AS at, event_type, ip_address, decision, reason, actor,
+       failed_login_attempts AS failures, locked
+FROM authlog.incident_timeline('acme', :'since', :'until', 'cfo');
+
+\echo
+\echo '== authlog.lockout_trace: the failures behind the CFO''s last lockout (lifted by the help desk since)'
+SELECT attempt, ip_address, user_agent, auth_path, decision, lock_in_force
+FROM authlog.lockout_trace('acme', 'cfo');
+
+\echo
+\echo '== authlog.compliance_report: audit evidence per day and event type (event_type empty: the whole day)'
+SELECT day, event_type, events, users, ip_addresses, lockouts, resets, reset_by
+FROM authlog.compliance_report('acme', :'since', :'until');
+
+\echo
+\echo '== authlog.export_events: the evidence package, each row with the SHA-256 chained over the export so far'
+SELECT count(*) AS events_exported, (array_agg(digest ORDER BY seq DESC))[1] AS final_digest
+FROM authlog.export_events('acme', :'since', :'until');
+RESET ROLE;

@@ -3,19 +3,27 @@
 # pg_regress, isolation and TAP suites against it, stop it, and exit non-zero
 # on any failure.  PostgreSQL refuses to run as root, so as root the suites
 # run as the postgres user on a copy of the tree that user owns.
+# make test-long (--long): the fuzzer, then the long TAP suites (test/long).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
+long=
+if [ "${1:-}" = "--long" ]; then
+	long=--long
+	shift
+fi
+
 if [ "${1:-}" != "--suites" ]; then
 	make -s prepare
+	[ -z "$long" ] || bash test/fuzz/run.sh
 	if [ "$(id -u)" = 0 ]; then
 		work=$(mktemp -d /tmp/authlog-test.XXXXXX)
 		tar -C "$top" --exclude=.git -cf - . | tar -C "$work" -xf -
 		chown -R postgres: "$work"
 		set +e
-		runuser -u postgres -- bash "$work/test/run-tests.sh" --suites
+		runuser -u postgres -- bash "$work/test/run-tests.sh" $long --suites
 		rc=$?
 		set -e
 		# keep what the suites wrote where the caller can read it
@@ -36,7 +44,11 @@ trap 'bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
 export PGHOST=$cluster PGPORT=$port PGUSER=postgres
 
 rc=0
-make -s installcheck || rc=$?
+if [ -n "$long" ]; then
+	make -s installcheck REGRESS= ISOLATION= PROVE_TESTS='test/long/*.pl' || rc=$?
+else
+	make -s installcheck || rc=$?
+fi
 if [ $rc != 0 ]; then
 	for diffs in regression.diffs test/isolation/output/regression.diffs; do
 		[ -s "$diffs" ] && { echo "=== $diffs"; head -200 "$diffs"; }

@@ -52,12 +52,16 @@ sub restart_store
 }
 
 # A cluster with authlog preloaded, mirroring to $store; extra
-# postgresql.conf lines may follow.
+# postgresql.conf lines may follow, after an optional { encoding => ... }.
 sub new_mirrored_node
 {
 	my ($name, $store, @conf) = @_;
+	my %options = (encoding => 'UTF8');
+	%options = (%options, %{ shift @conf }) if @conf && ref $conf[0] eq 'HASH';
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init(allows_streaming => 'logical');
+	# UTF-8, as production databases are, whatever the test's environment
+	$node->init(allows_streaming => 'logical',
+		extra => [ "--encoding=$options{encoding}", '--locale=C' ]);
 	my $settings = `postgres --describe-config 2>/dev/null`;
 	$node->append_conf('postgresql.conf', join("\n",
 		"shared_preload_libraries = 'authlog'",

@@ -1,0 +1,36 @@
+/*-------------------------------------------------------------------------
+ *
+ * bson_rules.h
+ *	  The mirror's document rules that need no server: key escaping and the
+ *	  exact number rule.  Used by row_bson.c in the server and by the
+ *	  fuzzer (test/fuzz), which runs without one.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BSON_RULES_H
+#define BSON_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <bson/bson.h>
+
+/* Markers of the rules' wrapped values; no escaped key can look like one */
+#define BSON_RULES_DECIMAL_MARKER "%decimal"
+#define BSON_RULES_ARRAY_MARKER "%array"
+#define BSON_RULES_BYTES_MARKER "%bytes"
+
+/* Longest decimal text bson_rules_number_text writes for a BSON number */
+#define BSON_RULES_NUMBER_TEXT_LEN 32
+
+extern bool bson_rules_key_needs_escape(const char *key, size_t len, bool bytes);
+extern size_t bson_rules_escaped_key_length(const char *key, size_t len, bool bytes);
+extern void bson_rules_escape_key(const char *key, size_t len, bool bytes, char *out);
+extern bool bson_rules_unescape_key(const char *key, size_t len, char *out,
+									size_t *outlen);
+extern bool bson_rules_append_number(bson_t *out, const char *key, int keylen,
+									 const char *decimal);
+extern bool bson_rules_number_text(const bson_iter_t *iter, char *buf, size_t buflen);
+extern bool bson_rules_decimal_equal(const char *a, const char *b);
+
+#endif							/* BSON_RULES_H */

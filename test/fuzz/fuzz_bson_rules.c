@@ -1,0 +1,133 @@
+/*-------------------------------------------------------------------------
+ *
+ * fuzz_bson_rules.c
+ *	  libFuzzer target for the mirror's document rules (src/bson_rules.c),
+ *	  run without a server.
+ *
+ *	  Each input is tried three ways: as an object key (escaping must leave
+ *	  no "." and no leading "$", no byte outside ASCII when asked to, never
+ *	  produce a marker, and reverse exactly), as a number's decimal text (the stored value must read back
+ *	  as the same number, or as the same text under "%decimal"), and as a
+ *	  JSON document parsed by libbson, whose every key and number goes
+ *	  through the same checks.  A broken rule aborts, which libFuzzer
+ *	  reports with the input that did it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <bson/bson.h>
+
+#include "bson_rules.h"
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(condition) do { if (!(condition)) { \
+	fprintf(stderr, "rule broken: %s (%s:%d)\n", #condition, __FILE__, __LINE__); \
+	abort(); } } while (0)
+
+static void
+check_key(const char *key, size_t len, bool bytes)
+{
+	size_t		escaped_len = bson_rules_escaped_key_length(key, len, bytes);
+	char	   *escaped = malloc(escaped_len + 1);
+	char	   *back = malloc(escaped_len + 1);
+	size_t		back_len = 0;
+	size_t		i;
+
+	bson_rules_escape_key(key, len, bytes, escaped);
+	CHECK(bson_rules_key_needs_escape(key, len, bytes) == (escaped_len != len));
+	CHECK(memchr(escaped, '.', escaped_len) == NULL);
+	CHECK(escaped_len == 0 || escaped[0] != '$');
+	for (i = 0; bytes && i < escaped_len; i++)
+		CHECK((unsigned char) escaped[i] < 0x80);
+	CHECK(!(escaped_len == strlen(BSON_RULES_DECIMAL_MARKER) &&
+			memcmp(escaped, BSON_RULES_DECIMAL_MARKER, escaped_len) == 0));
+	CHECK(!(escaped_len == strlen(BSON_RULES_ARRAY_MARKER) &&
+			memcmp(escaped, BSON_RULES_ARRAY_MARKER, escaped_len) == 0));
+	CHECK(!(escaped_len == strlen(BSON_RULES_BYTES_MARKER) &&
+			memcmp(escaped, BSON_RULES_BYTES_MARKER, escaped_len) == 0));
+	CHECK(bson_rules_unescape_key(escaped, escaped_len, back, &back_len));
+	CHECK(back_len == len && memcmp(back, key, len) == 0);
+	free(escaped);
+	free(back);
+}
+
+static void
+check_number(const char *text)
+{
+	bson_t		doc = BSON_INITIALIZER;
+	bson_iter_t iter;
+
+	CHECK(bson_rules_append_number(&doc, "n", 1, text));
+	CHECK(bson_iter_init_find(&iter, &doc, "n"));
+	if (BSON_ITER_HOLDS_DOCUMENT(&iter))
+	{
+		bson_iter_t marker;
+
+		CHECK(bson_iter_recurse(&iter, &marker));
+		CHECK(bson_iter_find(&marker, BSON_RULES_DECIMAL_MARKER));
+		CHECK(strcmp(bson_iter_utf8(&marker, NULL), text) == 0);
+	}
+	else
+	{
+		char		back[BSON_RULES_NUMBER_TEXT_LEN];
+
+		CHECK(bson_rules_number_text(&iter, back, sizeof(back)));
+		CHECK(bson_rules_decimal_equal(text, back));
+	}
+	bson_destroy(&doc);
+}
+
+static void
+check_document(const bson_t *document, int depth)
+{
+	bson_iter_t iter;
+
+	if (depth > 100 || !bson_iter_init(&iter, document))
+		return;
+	while (bson_iter_next(&iter))
+	{
+		const char *key = bson_iter_key(&iter);
+		char		text[BSON_RULES_NUMBER_TEXT_LEN];
+
+		check_key(key, strlen(key), false);
+		if (bson_rules_number_text(&iter, text, sizeof(text)))
+			check_number(text);
+		if (BSON_ITER_HOLDS_DOCUMENT(&iter) || BSON_ITER_HOLDS_ARRAY(&iter))
+		{
+			const uint8_t *data;
+			uint32		len;
+			bson_t		child;
+
+			if (BSON_ITER_HOLDS_DOCUMENT(&iter))
+				bson_iter_document(&iter, &len, &data);
+			else
+				bson_iter_array(&iter, &len, &data);
+			if (bson_init_static(&child, data, len))
+				check_document(&child, depth + 1);
+		}
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char	   *text = malloc(size + 1);
+	bson_t		document;
+	bson_error_t error;
+
+	memcpy(text, data, size);
+	text[size] = '\0';
+	/* keys and numbers are C strings: stop at an embedded NUL */
+	check_key(text, strlen(text), false);
+	check_key(text, strlen(text), true);
+	check_number(text);
+	if (bson_init_from_json(&document, text, -1, &error))
+	{
+		check_document(&document, 0);
+		bson_destroy(&document);
+	}
+	free(text);
+	return 0;
+}
