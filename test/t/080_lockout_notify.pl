@@ -15,6 +15,9 @@ my $store = start_store('notify');
 my $node = new_mirrored_node('notify', $store);
 $node->safe_psql('postgres',
 	q{SELECT authlog.set_lockout_policy('t-notify', 3, '1 hour', '15 minutes')});
+# the slot exists before a transaction stays open below (creating a slot
+# waits for every open transaction)
+$node->safe_psql('postgres', q{SELECT authlog.mirror_sync('60s')});
 
 # a listener: psql prints the notifications it received after each command
 my $listener = $node->background_psql('postgres');
