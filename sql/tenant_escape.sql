@@ -88,12 +88,17 @@ END
 $$;
 CREATE TABLE explain_probe (what text, tenant_estimate numeric, unknown_tenant_estimate numeric, user_estimate numeric, unknown_user_estimate numeric);
 GRANT INSERT, SELECT ON explain_probe TO regress_escape_a;
+-- what the reader's EXPLAIN shows for a tenant and a user that exist and for ones that do not
+CREATE FUNCTION public.probe_estimates(what text) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO explain_probe SELECT what,
+		estimated_rows($q$SELECT * FROM authlog.auth_logs WHERE tenant_id = 't-escape-big'$q$),
+		estimated_rows($q$SELECT * FROM authlog.auth_logs WHERE tenant_id = 't-escape-none'$q$),
+		estimated_rows($q$SELECT * FROM authlog.auth_logs WHERE user_id = 'ceo'$q$),
+		estimated_rows($q$SELECT * FROM authlog.auth_logs WHERE user_id = 'nobody'$q$)
+$$;
 SET ROLE regress_escape_a;
-INSERT INTO explain_probe SELECT 'default statistics',
-	estimated_rows($$SELECT * FROM authlog.auth_logs WHERE tenant_id = 't-escape-big'$$),
-	estimated_rows($$SELECT * FROM authlog.auth_logs WHERE tenant_id = 't-escape-none'$$),
-	estimated_rows($$SELECT * FROM authlog.auth_logs WHERE user_id = 'ceo'$$),
-	estimated_rows($$SELECT * FROM authlog.auth_logs WHERE user_id = 'nobody'$$);
+SELECT probe_estimates('default statistics');
 RESET ROLE;
 -- what a DBA can do: no statistics on the columns that identify tenants and
 -- people (the planner then assumes a fixed selectivity for them)
@@ -102,11 +107,7 @@ ALTER TABLE authlog.auth_logs ALTER COLUMN tenant_id SET STATISTICS 0,
 DELETE FROM pg_statistic WHERE starelid = 'authlog.auth_logs'::regclass;
 ANALYZE authlog.auth_logs;
 SET ROLE regress_escape_a;
-INSERT INTO explain_probe SELECT 'statistics 0 on tenant_id, user_id, ip_address',
-	estimated_rows($$SELECT * FROM authlog.auth_logs WHERE tenant_id = 't-escape-big'$$),
-	estimated_rows($$SELECT * FROM authlog.auth_logs WHERE tenant_id = 't-escape-none'$$),
-	estimated_rows($$SELECT * FROM authlog.auth_logs WHERE user_id = 'ceo'$$),
-	estimated_rows($$SELECT * FROM authlog.auth_logs WHERE user_id = 'nobody'$$);
+SELECT probe_estimates('statistics 0 on tenant_id, user_id, ip_address');
 RESET ROLE;
 SELECT what,
        tenant_estimate > 3 * unknown_tenant_estimate AS tells_tenant_exists,

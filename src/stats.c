@@ -18,6 +18,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -45,7 +46,7 @@ PG_FUNCTION_INFO_V1(authlog_stat_reset);
 static const char *const stat_event_types[] = {
 	"login_failed", "account_locked", "login_success", "lockout_reset"
 };
-#define STAT_EVENT_TYPES lengthof(stat_event_types)
+#define STAT_EVENT_TYPES ((int) lengthof(stat_event_types))
 
 typedef struct StatKey
 {
@@ -106,6 +107,70 @@ stats_shmem_request(void)
 	RequestNamedLWLockTranche("authlog stats", 1);
 }
 
+/*
+ * Keys are hashed, compared and copied up to their terminating NULs: a key
+ * holds room for 2 kB of ids, and ids are a few bytes, so the write path
+ * neither clears nor hashes the rest.
+ */
+static uint32
+stat_key_hash(const void *key, Size keysize)
+{
+	const StatKey *k = key;
+
+	return hash_combine(hash_bytes((const unsigned char *) k->tenant_id, strlen(k->tenant_id)),
+						hash_bytes((const unsigned char *) k->organisation_id,
+								   strlen(k->organisation_id)));
+}
+
+static int
+stat_key_match(const void *a, const void *b, Size keysize)
+{
+	const StatKey *x = a;
+	const StatKey *y = b;
+
+	return strcmp(x->tenant_id, y->tenant_id) != 0 ||
+		strcmp(x->organisation_id, y->organisation_id) != 0;
+}
+
+static void *
+stat_key_copy(void *dest, const void *src, Size keysize)
+{
+	StatKey    *d = dest;
+	const StatKey *s = src;
+
+	strcpy(d->tenant_id, s->tenant_id);
+	strcpy(d->organisation_id, s->organisation_id);
+	return dest;
+}
+
+static uint32
+pending_key_hash(const void *key, Size keysize)
+{
+	const PendingKey *k = key;
+
+	return hash_combine(stat_key_hash(&k->key, keysize), (uint32) k->nest_level);
+}
+
+static int
+pending_key_match(const void *a, const void *b, Size keysize)
+{
+	const PendingKey *x = a;
+	const PendingKey *y = b;
+
+	return x->nest_level != y->nest_level || stat_key_match(&x->key, &y->key, keysize);
+}
+
+static void *
+pending_key_copy(void *dest, const void *src, Size keysize)
+{
+	PendingKey *d = dest;
+	const PendingKey *s = src;
+
+	stat_key_copy(&d->key, &s->key, keysize);
+	d->nest_level = s->nest_level;
+	return dest;
+}
+
 static void
 stats_shmem_startup(void)
 {
@@ -126,9 +191,12 @@ stats_shmem_startup(void)
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(StatKey);
 	info.entrysize = sizeof(StatEntry);
+	info.hash = stat_key_hash;
+	info.match = stat_key_match;
+	info.keycopy = stat_key_copy;
 	stat_table = ShmemInitHash("authlog stats entries",
 							   authlog_stat_max_entries, authlog_stat_max_entries,
-							   &info, HASH_ELEM | HASH_BLOBS);
+							   &info, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_KEYCOPY);
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -149,12 +217,12 @@ stat_key_fill(StatKey *key, text *tenant_id, text *organisation_id)
 {
 	int			len;
 
-	/* zeroed: the key is hashed and compared as bytes */
-	memset(key, 0, sizeof(StatKey));
 	len = Min(VARSIZE_ANY_EXHDR(tenant_id), STAT_ID_BYTES - 1);
 	memcpy(key->tenant_id, VARDATA_ANY(tenant_id), len);
+	key->tenant_id[len] = '\0';
 	len = Min(VARSIZE_ANY_EXHDR(organisation_id), STAT_ID_BYTES - 1);
 	memcpy(key->organisation_id, VARDATA_ANY(organisation_id), len);
+	key->organisation_id[len] = '\0';
 }
 
 /*
@@ -177,11 +245,14 @@ stats_note_event(text *tenant_id, text *organisation_id, const char *event_type)
 		memset(&info, 0, sizeof(info));
 		info.keysize = sizeof(PendingKey);
 		info.entrysize = sizeof(PendingEntry);
+		info.hash = pending_key_hash;
+		info.match = pending_key_match;
+		info.keycopy = pending_key_copy;
 		info.hcxt = TopTransactionContext;
 		pending = hash_create("authlog pending stats", 16, &info,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+							  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_KEYCOPY |
+							  HASH_CONTEXT);
 	}
-	memset(&key, 0, sizeof(key));
 	stat_key_fill(&key.key, tenant_id, organisation_id);
 	key.nest_level = GetCurrentTransactionNestLevel();
 	entry = hash_search(pending, &key, HASH_ENTER, &found);
