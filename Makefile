@@ -15,7 +15,11 @@ OBJS = \
 	src/policy.o \
 	src/record.o \
 	src/row_bson.o \
-	src/stats.o
+	src/seal_digest.o \
+	src/seal_sql.o \
+	src/sealer.o \
+	src/stats.o \
+	src/worker_step.o
 DATA = authlog--1.0.sql
 PGFILEDESC = "authlog - authentication audit log with lockout policy"
 
@@ -26,7 +30,7 @@ SHLIB_LINK = $(shell pkg-config --libs libmongoc-1.0)
 REGRESS = install threshold locked_refusal expiry success_clears admin_reset \
 	progressive retry paths bad_input user_agent policy rls privileges \
 	search_path append_only decoder decoder_types decoder_toast \
-	investigation investigation_plans stat_events tenant_escape
+	investigation investigation_plans stat_events tenant_escape seals
 
 ISOLATION = concurrent_failures retry_race policy_change
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output

@@ -165,6 +165,251 @@ CREATE TRIGGER auth_logs_no_truncate
 	BEFORE TRUNCATE ON authlog.auth_logs
 	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
 
+-- Seals ----------------------------------------------------------------------
+-- The sealer (a background worker) reads its own logical slot in commit
+-- order and, every authlog.seal_interval, seals per tenant the auth_logs
+-- rows committed since its last cut.  A seal lists its members and each
+-- member's digest, and chains to the tenant's previous seal; its digest
+-- also goes to the server log and to NOTIFY authlog_seal.  Seals are
+-- append-only, dumped and mirrored like the events they cover.
+
+CREATE TABLE authlog.seals (
+	tenant_id text NOT NULL,
+	seal_no bigint NOT NULL,
+	seal_id uuid NOT NULL,
+	sealed_at timestamptz NOT NULL,
+	first_commit_lsn pg_lsn NOT NULL,
+	last_commit_lsn pg_lsn NOT NULL,
+	first_committed_at timestamptz NOT NULL,
+	last_committed_at timestamptz NOT NULL,
+	event_count integer NOT NULL,
+	members uuid[] NOT NULL,
+	member_digests bytea NOT NULL,
+	previous_digest bytea,
+	digest bytea NOT NULL,
+	PRIMARY KEY (tenant_id, seal_no)
+);
+COMMENT ON TABLE authlog.seals IS
+	'Per-tenant chained SHA-256 seals over the auth_logs rows committed between two cuts of the sealer, in commit order; append-only. authlog.verify_seals() checks them.';
+COMMENT ON COLUMN authlog.seals.seal_no IS
+	'1, 2, 3 ... per tenant: a gap is a missing seal.';
+COMMENT ON COLUMN authlog.seals.seal_id IS
+	'Random id without the tenant, as sent with NOTIFY authlog_seal and written to the server log.';
+COMMENT ON COLUMN authlog.seals.first_commit_lsn IS
+	'Commit LSN of the first member''s transaction (0/0 for a seal of rows found by a table scan after the sealer''s slot was created).';
+COMMENT ON COLUMN authlog.seals.last_committed_at IS
+	'Commit time of the last member: an event sealed later that claims an occurred_at more than authlog.max_clock_skew before this is back-dated.';
+COMMENT ON COLUMN authlog.seals.members IS
+	'log_id of every event the seal covers, in commit order.';
+COMMENT ON COLUMN authlog.seals.member_digests IS
+	'32 bytes per member, in the order of members: authlog.event_digest() of the event as it was committed.';
+COMMENT ON COLUMN authlog.seals.previous_digest IS
+	'digest of the tenant''s seal seal_no - 1; NULL for seal 1.';
+COMMENT ON COLUMN authlog.seals.digest IS
+	'authlog.seal_digest() of this row: SHA-256 over its columns, the previous digest, the members and their digests (layout in the README).';
+
+CREATE INDEX seals_tenant_committed ON authlog.seals (tenant_id, last_committed_at);
+
+-- Which seal lists an event: the sealer's guard against sealing a row twice
+-- (a crash between its commit and its slot advance replays the cut) and the
+-- index export_events looks seals up by.  The verifier trusts only seals.
+CREATE TABLE authlog.seal_members (
+	tenant_id text NOT NULL,
+	log_id uuid NOT NULL,
+	seal_no bigint NOT NULL,
+	PRIMARY KEY (tenant_id, log_id)
+);
+COMMENT ON TABLE authlog.seal_members IS
+	'Index of authlog.seals.members: the seal that lists each sealed event. Kept by the sealer; verification does not rely on it.';
+
+ALTER TABLE authlog.seals ENABLE ROW LEVEL SECURITY;
+ALTER TABLE authlog.seals FORCE ROW LEVEL SECURITY;
+ALTER TABLE authlog.seal_members ENABLE ROW LEVEL SECURITY;
+ALTER TABLE authlog.seal_members FORCE ROW LEVEL SECURITY;
+
+-- A seal covers a whole tenant: only tenant-wide readers see it.
+CREATE POLICY seals_reader ON authlog.seals FOR SELECT
+	USING (seals.tenant_id OPERATOR(pg_catalog.=) ANY
+			   (SELECT s.tenant_id FROM authlog.reader_scope s WHERE s.organisation_id IS NULL));
+CREATE POLICY seal_members_reader ON authlog.seal_members FOR SELECT
+	USING (seal_members.tenant_id OPERATOR(pg_catalog.=) ANY
+			   (SELECT s.tenant_id FROM authlog.reader_scope s WHERE s.organisation_id IS NULL));
+
+CREATE TRIGGER seals_append_only
+	BEFORE UPDATE OR DELETE ON authlog.seals
+	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
+CREATE TRIGGER seals_no_truncate
+	BEFORE TRUNCATE ON authlog.seals
+	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
+CREATE TRIGGER seal_members_append_only
+	BEFORE UPDATE OR DELETE ON authlog.seal_members
+	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
+CREATE TRIGGER seal_members_no_truncate
+	BEFORE TRUNCATE ON authlog.seal_members
+	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
+
+CREATE FUNCTION authlog.event_digest(event authlog.auth_logs) RETURNS bytea
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'authlog_event_digest';
+COMMENT ON FUNCTION authlog.event_digest(authlog.auth_logs) IS
+	'SHA-256 of the event''s document in the store (BSON, as the output plugin writes it) without retry_count: what a seal records per member, computable from either store.';
+
+CREATE FUNCTION authlog.seal_digest(seal authlog.seals) RETURNS bytea
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'authlog_seal_digest';
+COMMENT ON FUNCTION authlog.seal_digest(authlog.seals) IS
+	'The digest a seal must carry, recomputed from its other columns (layout in the README).';
+
+CREATE TYPE authlog.seal_check AS (
+	tenant_id text,
+	seal_no bigint,
+	seal_id uuid,
+	sealed_at timestamptz,
+	event_count integer,
+	status text,
+	log_id uuid,
+	detail text
+);
+COMMENT ON TYPE authlog.seal_check IS
+	'One finding of verify_seals or verify_store_seals. status: ok, row_changed, row_deleted, row_added, back_dated, seal_altered, seal_missing (and, against the store, seal_differs).';
+
+-- Set-based: each seal's members are joined to the table once, each row
+-- digested once.  Unsealed rows are judged against the tenant's last seal.
+CREATE FUNCTION authlog.verify_seals(tenant_id text DEFAULT NULL, since timestamptz DEFAULT NULL)
+RETURNS SETOF authlog.seal_check
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	skew_text text := pg_catalog.current_setting('authlog.max_clock_skew');
+	skew interval := skew_text::interval;
+	t text;
+BEGIN
+	FOR t IN
+		SELECT DISTINCT s.tenant_id FROM authlog.seals s
+		WHERE verify_seals.tenant_id IS NULL OR s.tenant_id = verify_seals.tenant_id
+		UNION
+		SELECT DISTINCT l.tenant_id FROM authlog.auth_logs l
+		WHERE verify_seals.tenant_id IS NOT NULL AND l.tenant_id = verify_seals.tenant_id
+		ORDER BY 1
+	LOOP
+		RETURN QUERY
+		WITH chain AS (
+			SELECT s.*,
+			       authlog.seal_digest(s) AS recomputed,
+			       lag(s.seal_no) OVER w AS prev_no,
+			       lag(s.digest) OVER w AS prev_digest,
+			       lag(s.last_committed_at) OVER w AS prev_committed_at
+			FROM authlog.seals s
+			WHERE s.tenant_id = t
+			WINDOW w AS (ORDER BY s.seal_no)
+		), checked AS (
+			SELECT c.*,
+			       CASE WHEN c.seal_no - coalesce(c.prev_no, 0) = 2
+			                 THEN pg_catalog.format('seal %s is missing', c.seal_no - 1)
+			            WHEN c.seal_no - coalesce(c.prev_no, 0) > 2
+			                 THEN pg_catalog.format('seals %s to %s are missing', coalesce(c.prev_no, 0) + 1, c.seal_no - 1)
+			       END AS missing,
+			       CASE WHEN c.recomputed <> c.digest
+			                 THEN 'its digest does not match its contents'
+			            WHEN pg_catalog.cardinality(c.members) <> c.event_count
+			              OR pg_catalog.octet_length(c.member_digests) <> 32 * c.event_count
+			                 THEN 'its member list does not match its event count'
+			            WHEN c.prev_no IS NOT NULL AND c.seal_no = c.prev_no + 1
+			             AND c.previous_digest IS DISTINCT FROM c.prev_digest
+			                 THEN pg_catalog.format('it does not chain to seal %s', c.prev_no)
+			            WHEN c.seal_no = 1 AND c.previous_digest IS NOT NULL
+			                 THEN 'seal 1 chains to a previous seal'
+			       END AS altered
+			FROM chain c
+			WHERE verify_seals.since IS NULL OR c.last_committed_at >= verify_seals.since
+		), member_problems AS (
+			SELECT c.seal_no, m.log_id, m.n,
+			       CASE WHEN l.log_id IS NULL THEN 'row_deleted'
+			            WHEN d.now_digest IS DISTINCT FROM d.sealed_digest THEN 'row_changed'
+			            WHEN l.occurred_at < c.prev_committed_at - skew THEN 'back_dated'
+			       END AS status,
+			       CASE WHEN l.log_id IS NULL THEN 'the seal lists it; the table no longer has it'
+			            WHEN d.now_digest IS DISTINCT FROM d.sealed_digest
+			                 THEN 'its columns differ from those the seal recorded'
+			            ELSE pg_catalog.format('occurred_at %s is more than %s before seal %s closed at %s',
+			                                   l.occurred_at, skew_text, c.prev_no, c.prev_committed_at)
+			       END AS detail
+			FROM checked c
+			CROSS JOIN LATERAL pg_catalog.unnest(c.members) WITH ORDINALITY AS m(log_id, n)
+			LEFT JOIN authlog.auth_logs l ON l.tenant_id = t AND l.log_id = m.log_id
+			CROSS JOIN LATERAL (
+				SELECT authlog.event_digest(l) AS now_digest,
+				       pg_catalog.substr(c.member_digests, ((m.n - 1) * 32 + 1)::integer, 32) AS sealed_digest
+			) d
+		), last_seal AS (
+			SELECT max(s.last_committed_at) AS committed_at FROM authlog.seals s WHERE s.tenant_id = t
+		), sealed AS (
+			SELECT m.log_id FROM authlog.seals s, pg_catalog.unnest(s.members) AS m(log_id)
+			WHERE s.tenant_id = t
+		), unsealed AS (
+			SELECT l.log_id,
+			       pg_catalog.format('no seal lists it, yet it claims %s, inside the sealed period (sealed up to %s)',
+			                         least(l.occurred_at, l.recorded_at), ls.committed_at) AS detail
+			FROM authlog.auth_logs l, last_seal ls
+			WHERE l.tenant_id = t
+			  AND (verify_seals.since IS NULL OR l.occurred_at >= verify_seals.since OR l.recorded_at >= verify_seals.since)
+			  AND least(l.occurred_at, l.recorded_at) < ls.committed_at - skew
+			  AND NOT EXISTS (SELECT 1 FROM sealed WHERE sealed.log_id = l.log_id)
+		)
+		SELECT r.tenant_id, r.seal_no, r.seal_id, r.sealed_at, r.event_count, r.status, r.log_id, r.detail
+		FROM (
+			SELECT t AS tenant_id, c.seal_no, c.seal_id, c.sealed_at, c.event_count,
+			       'seal_missing' AS status, NULL::uuid AS log_id, c.missing AS detail, 0 AS n, 1 AS k
+			FROM checked c WHERE c.missing IS NOT NULL
+			UNION ALL
+			SELECT t, c.seal_no, c.seal_id, c.sealed_at, c.event_count,
+			       'seal_altered', NULL, c.altered, 0, 2
+			FROM checked c WHERE c.altered IS NOT NULL
+			UNION ALL
+			SELECT t, c.seal_no, c.seal_id, c.sealed_at, c.event_count,
+			       p.status, p.log_id, p.detail, p.n, 3
+			FROM member_problems p JOIN checked c USING (seal_no)
+			WHERE p.status IS NOT NULL
+			UNION ALL
+			SELECT t, c.seal_no, c.seal_id, c.sealed_at, c.event_count, 'ok', NULL, NULL, 0, 0
+			FROM checked c
+			WHERE c.missing IS NULL AND c.altered IS NULL
+			  AND NOT EXISTS (SELECT 1 FROM member_problems p
+			                  WHERE p.seal_no = c.seal_no AND p.status IS NOT NULL)
+			UNION ALL
+			SELECT t, NULL, NULL, NULL, NULL, 'row_added', u.log_id, u.detail, 0, 4
+			FROM unsealed u
+		) r
+		ORDER BY r.seal_no NULLS LAST, r.k, r.n, r.log_id;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION authlog.verify_seals(text, timestamptz) IS
+	'Recomputes every seal (of one tenant, or all; of seals closed since a time, or all) from the rows in PostgreSQL: one ok row per intact seal, otherwise what broke (row_changed, row_deleted, row_added, back_dated, seal_altered, seal_missing) and which row.';
+
+CREATE FUNCTION authlog.verify_store_seals(tenant_id text DEFAULT NULL, since timestamptz DEFAULT NULL)
+RETURNS SETOF authlog.seal_check
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'authlog_verify_store_seals';
+COMMENT ON FUNCTION authlog.verify_store_seals(text, timestamptz) IS
+	'The same verification against the document store''s copy (its seals and its documents), plus every seal that differs between the two stores (seal_differs) or that one of them lacks. Opens a short-lived client; for administrators.';
+
+CREATE FUNCTION authlog.seal_now(timeout interval DEFAULT '60s') RETURNS bigint
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'authlog_seal_now';
+COMMENT ON FUNCTION authlog.seal_now(interval) IS
+	'Asks the sealer to cut now and waits until every event committed before the call is sealed; returns the seals written meanwhile, or raises an error naming what held the sealer back.';
+
+CREATE FUNCTION authlog.sealer_status(
+	OUT slot_name text, OUT state text, OUT pid integer, OUT sealed_lsn pg_lsn,
+	OUT last_cut_at timestamptz, OUT seals_written bigint, OUT events_sealed bigint,
+	OUT last_error text, OUT last_error_at timestamptz)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'authlog_sealer_status';
+COMMENT ON FUNCTION authlog.sealer_status() IS
+	'The sealer: its slot, state (starting, sealing, paused, backing_off), how far it has sealed, when it last cut, seals and events sealed since start, and its last error.';
+
 -- The write path -------------------------------------------------------------
 
 CREATE FUNCTION authlog.record_login(
@@ -635,10 +880,13 @@ CREATE TYPE authlog.exported_event AS (
 	account_locked_until timestamptz,
 	retry_count integer,
 	canonical text,
-	digest text
+	digest text,
+	event_digest text,
+	seal_no bigint,
+	seal jsonb
 );
 COMMENT ON TYPE authlog.exported_event IS
-	'One event of export_events: its place, its columns, its canonical text, and the SHA-256 digest (hex) chained over the canonical texts of the export up to and including it.';
+	'One event of export_events: its place, its columns, its canonical text, the SHA-256 digest (hex) chained over the canonical texts of the export up to and including it, its event_digest (hex, what its seal records), the seal_no of the seal that covers it (NULL while unsealed), and that seal in full on the first exported event it covers.';
 
 CREATE FUNCTION authlog.export_events(tenant_id text, since timestamptz, until timestamptz)
 RETURNS SETOF authlog.exported_event
@@ -649,8 +897,16 @@ BEGIN ATOMIC
 	       l.user_agent, l.auth_path, l.occurred_at, l.recorded_at, l.metadata, l.reason,
 	       l.actor, l.decision, l.failed_login_attempts, l.account_locked_until, l.retry_count,
 	       authlog.event_canonical(l),
-	       pg_catalog.encode(authlog.sha256_chain(authlog.event_canonical(l)) OVER w, 'hex')
+	       pg_catalog.encode(authlog.sha256_chain(authlog.event_canonical(l)) OVER w, 'hex'),
+	       pg_catalog.encode(authlog.event_digest(l), 'hex'),
+	       m.seal_no,
+	       CASE WHEN m.seal_no IS NOT NULL AND row_number() OVER (PARTITION BY m.seal_no ORDER BY
+	                 l.occurred_at, l.recorded_at, authlog.event_rank(l.event_type, l.reason), l.log_id) = 1
+	            THEN (SELECT pg_catalog.to_jsonb(s) FROM authlog.seals s
+	                  WHERE s.tenant_id = l.tenant_id AND s.seal_no = m.seal_no)
+	       END
 	FROM authlog.auth_logs l
+	LEFT JOIN authlog.seal_members m ON m.tenant_id = l.tenant_id AND m.log_id = l.log_id
 	WHERE l.tenant_id = export_events.tenant_id
 	  AND l.occurred_at >= export_events.since
 	  AND l.occurred_at < export_events.until
@@ -659,7 +915,7 @@ BEGIN ATOMIC
 	ORDER BY 1;
 END;
 COMMENT ON FUNCTION authlog.export_events(text, timestamptz, timestamptz) IS
-	'Every event of a tenant in [since, until) in a stable order (occurred_at, recorded_at, event_rank, log_id), each with its canonical text and the running SHA-256 digest of the export so far: the last digest fixes the whole set.';
+	'Every event of a tenant in [since, until) in a stable order (occurred_at, recorded_at, event_rank, log_id), each with its canonical text, the running SHA-256 digest of the export so far (the last digest fixes the whole set), its event digest and the seal that covers it: a package an auditor checks without the database.';
 
 -- Real-time metrics ---------------------------------------------------------------
 
@@ -708,7 +964,7 @@ CREATE TABLE authlog.mirror_state (
 	resynced_at timestamptz
 );
 COMMENT ON TABLE authlog.mirror_state IS
-	'The mirror worker''s durable state: a resync (copy of the tables to the store) pending for its slot survives a crash and is finished before streaming.';
+	'The workers'' durable state per slot: a resync (copy of the tables to the store) pending for the mirror''s slot, or a backlog (rows its slot never decoded) pending for the sealer''s, survives a crash and is finished first.';
 
 CREATE FUNCTION authlog.mirror_worker_status(
 	OUT slot_name text, OUT state text, OUT pid integer, OUT confirmed_lsn pg_lsn,
@@ -755,7 +1011,7 @@ RETURNS TABLE (tenant_id text, collection text, document_id jsonb, problem text)
 LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'authlog_mirror_verify';
 COMMENT ON FUNCTION authlog.mirror_verify(text) IS
-	'Compares every row of auth_logs and account_lockouts (of one tenant, or all) with its document in the store; one row per difference, none when consistent.';
+	'Compares every row of auth_logs, account_lockouts and seals (of one tenant, or all) with its document in the store; one row per difference, none when consistent.';
 
 CREATE FUNCTION authlog.mirror_find(collection text, filter jsonb DEFAULT '{}')
 RETURNS SETOF jsonb
@@ -783,7 +1039,8 @@ COMMENT ON FUNCTION authlog.grant_service(regrole) IS
 -- What a reader is given, in one place for grant_reader and revoke_reader.
 CREATE FUNCTION authlog.reader_relations() RETURNS text
 LANGUAGE sql IMMUTABLE
-RETURN 'authlog.auth_logs, authlog.account_lockouts, authlog.reader_scope, authlog.stat_events';
+RETURN 'authlog.auth_logs, authlog.account_lockouts, authlog.reader_scope, authlog.stat_events, '
+	'authlog.seals, authlog.seal_members';
 COMMENT ON FUNCTION authlog.reader_relations() IS
 	'The relations grant_reader gives SELECT on.';
 
@@ -801,9 +1058,12 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.event_canonical(authlog.auth_logs), '
 	'authlog.sha256_chain_step(bytea, text), '
 	'authlog.sha256_chain(text), '
+	'authlog.event_digest(authlog.auth_logs), '
+	'authlog.seal_digest(authlog.seals), '
+	'authlog.verify_seals(text, timestamptz), '
 	'authlog.stat_events_readable()';
 COMMENT ON FUNCTION authlog.reader_functions() IS
-	'The functions grant_reader gives EXECUTE on: lockout_status, the investigation functions and what they call, and the metrics.';
+	'The functions grant_reader gives EXECUTE on: lockout_status, the investigation functions and what they call, the seals'' digests and verify_seals, and the metrics.';
 
 CREATE FUNCTION authlog.grant_reader(role regrole, tenant_id text, organisation_id text DEFAULT NULL)
 RETURNS void
@@ -860,3 +1120,5 @@ SELECT pg_catalog.pg_extension_config_dump('authlog.auth_logs', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.account_lockouts', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.lockout_policies', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.reader_grants', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.seals', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.seal_members', '');

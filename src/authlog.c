@@ -3,8 +3,8 @@
  * authlog.c
  *	  Module entry point: declares every authlog GUC, in one place.
  *
- *	  The write path needs only CREATE EXTENSION; the mirror and the event
- *	  counters need shared_preload_libraries.  Policy GUCs are PGC_SUSET so that a caller
+ *	  The write path needs only CREATE EXTENSION; the mirror, the sealer and
+ *	  the event counters need shared_preload_libraries.  Policy GUCs are PGC_SUSET so that a caller
  *	  can never raise its own threshold with SET.
  *
  *-------------------------------------------------------------------------
@@ -37,6 +37,8 @@ int			authlog_mirror_batch_size = 1000;
 int			authlog_mirror_idle_advance_ms = 5000;
 int			authlog_mirror_max_backoff_ms = 30000;
 bool		authlog_mirror_test_pause_before_advance = false;
+int			authlog_seal_interval_s = 60;
+int			authlog_max_clock_skew_s = 5 * 60;
 
 void		_PG_init(void);
 
@@ -181,6 +183,31 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	/*
+	 * How long a committed event may wait for its seal.  0 pauses sealing:
+	 * the sealer's slot then keeps the events, and WAL, until it resumes.
+	 */
+	DefineCustomIntVariable("authlog.seal_interval",
+							"Longest time between a committed event and the seal that covers it.",
+							"The sealer cuts seals this often; 0 pauses it, and its slot keeps the unsealed events (and their WAL) until sealing resumes.",
+							&authlog_seal_interval_s,
+							60, 0, 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/*
+	 * Callers report occurred_at from their own clocks; an event sealed
+	 * after a seal that closed more than this after its occurred_at is
+	 * reported as back-dated by the verifiers.
+	 */
+	DefineCustomIntVariable("authlog.max_clock_skew",
+							"How far an event's occurred_at may lie before its tenant's previous seal before verification reports it as back-dated.",
+							"Rows committed after a seal but claiming a time inside the sealed period by more than this are reported by authlog.verify_seals().",
+							&authlog_max_clock_skew_s,
+							5 * 60, 0, 7 * 24 * 3600,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/*
 	 * The mirror needs shared memory and a worker: only when preloaded.  Its
 	 * start-time settings can only be defined then, too.
 	 */
@@ -218,6 +245,7 @@ _PG_init(void)
 		mirror_register();
 		mirror_register_xact_callback();
 		stats_register();
+		sealer_register();
 	}
 
 	MarkGUCPrefixReserved("authlog");

@@ -19,6 +19,7 @@
 #include "storage/latch.h"
 #include "storage/spin.h"
 #include "nodes/pg_list.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
@@ -134,6 +135,8 @@ extern void row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *value
 /* The schema whose tables the output plugin decodes, and those tables */
 #define AUTHLOG_SCHEMA "authlog"
 extern const char *const *authlog_table_key_columns(const char *relname);
+#define AUTHLOG_MIRRORED_TABLES 3
+extern const char *const authlog_mirrored_tables[AUTHLOG_MIRRORED_TABLES];
 
 /* mongo_sink.c */
 typedef struct MongoSink MongoSink;
@@ -152,6 +155,25 @@ extern bool mongo_sink_dead_letter(MongoSink *sink, const bson_t *message,
 								   const char *reason, bson_error_t *error);
 extern int	mongo_sink_find(MongoSink *sink, const char *collection, const bson_t *filter,
 							bson_t ***documents, bson_error_t *error);
+
+/* mirror_sql.c: documents of the store by key */
+typedef struct BsonKey
+{
+	const uint8 *data;
+	uint32		len;
+} BsonKey;
+
+typedef struct StoreEntry
+{
+	BsonKey		key;			/* the document's _id */
+	const bson_t *document;
+	const char *reason;			/* for dead letters */
+	bool		seen;
+} StoreEntry;
+
+extern struct HTAB *store_key_table_create(const char *name);
+extern bool store_subdocument_key(const bson_t *doc, const char *field, BsonKey *key);
+extern Datum bson_bytes_to_jsonb(const uint8 *data, uint32 len);
 
 /* mirror.c: what the worker reports, in shared memory */
 typedef enum MirrorState
@@ -189,6 +211,69 @@ extern void mirror_register(void);
 extern void mirror_register_xact_callback(void);
 extern void mirror_note_write(void);
 extern void mirror_wake_worker(void);
+
+/* seal_digest.c: what a seal digests */
+#define SEAL_DIGEST_LEN 32
+
+typedef struct SealContents
+{
+	const char *tenant_id;
+	int			tenant_len;
+	int64		seal_no;
+	uint8		seal_id[16];
+	TimestampTz sealed_at;
+	XLogRecPtr	first_commit_lsn;
+	XLogRecPtr	last_commit_lsn;
+	TimestampTz first_committed_at;
+	TimestampTz last_committed_at;
+	int32		event_count;
+	const uint8 *previous_digest;	/* NULL for seal 1 */
+	int			previous_digest_len;
+	const uint8 *members;		/* 16 bytes a member */
+	int			members_len;
+	const uint8 *member_digests;	/* SEAL_DIGEST_LEN bytes a member */
+	int			member_digests_len;
+} SealContents;
+
+extern int64 seal_unix_us(TimestampTz ts);
+extern void seal_event_digest(const bson_t *document, uint8 *digest);
+extern void seal_compute_digest(const SealContents *seal, uint8 *digest);
+extern uint8 *seal_members_bytes(ArrayType *members, int *len);
+
+/* sealer.c: the sealing worker, in shared memory */
+typedef enum SealerState
+{
+	SEALER_STARTING,
+	SEALER_SEALING,
+	SEALER_PAUSED,				/* authlog.seal_interval = 0 */
+	SEALER_BACKING_OFF
+} SealerState;
+
+typedef struct SealerShared
+{
+	slock_t		mutex;
+	pid_t		pid;
+	Latch	   *latch;
+	SealerState state;
+	XLogRecPtr	requested_lsn;	/* seal_now: cut at least up to here */
+	XLogRecPtr	sealed_lsn;		/* every commit before this is sealed */
+	TimestampTz last_cut_at;
+	uint64		seals_written;
+	uint64		events_sealed;
+	TimestampTz last_error_at;
+	char		last_error[1024];
+} SealerShared;
+
+#define SEALER_SLOT_NAME "authlog_seal"
+extern int	authlog_seal_interval_s;
+extern int	authlog_max_clock_skew_s;
+extern SealerShared *authlog_sealer_shared;
+extern void sealer_register(void);
+extern void sealer_wake(void);
+
+/* worker_step.c */
+typedef bool (*WorkerStep) (void *arg);
+extern bool worker_run_step(WorkerStep step, void *arg, char **error);
 
 /* stats.c */
 extern int	authlog_stat_max_entries;

@@ -248,55 +248,11 @@ close_sink(void)
 
 /* ---------- transactions the worker runs ---------- */
 
-typedef bool (*TransactionStep) (void *arg);
-
-/*
- * Run one step in its own short transaction with SPI.  An ERROR inside is
- * caught, its message kept in step_error, and the transaction aborted: a
- * worker that backs off and retries serves a DBA better than one that
- * restarts in a loop.
- */
+/* Each step runs in its own short transaction (worker_step.c). */
 static bool
-run_step(TransactionStep step, void *arg)
+run_step(WorkerStep step, void *arg)
 {
-	MemoryContext caller_context = CurrentMemoryContext;
-	volatile bool ok = false;
-
-	if (step_error)
-	{
-		pfree(step_error);
-		step_error = NULL;
-	}
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "authlog mirror: SPI_connect failed");
-		ok = step(arg);
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(caller_context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		step_error = MemoryContextStrdup(TopMemoryContext,
-										 edata->hint ? psprintf("%s (%s)", edata->message, edata->hint)
-										 : edata->message);
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(caller_context);
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return ok;
+	return worker_run_step(step, arg, &step_error);
 }
 
 static Datum
@@ -806,7 +762,6 @@ static long
 prepare_slot(void)
 {
 	SlotCheck	check;
-	static const char *const tables[] = {"auth_logs", "account_lockouts"};
 	int			i;
 
 	if (!run_step(step_check_slot, &check))
@@ -847,12 +802,12 @@ prepare_slot(void)
 		}
 	}
 
-	for (i = 0; i < (int) lengthof(tables); i++)
+	for (i = 0; i < AUTHLOG_MIRRORED_TABLES; i++)
 	{
 		CopyState	copy;
 
 		memset(&copy, 0, sizeof(copy));
-		copy.table = tables[i];
+		copy.table = authlog_mirrored_tables[i];
 		if (!run_step(step_copy_table, &copy))
 		{
 			if (copy.batch.store_failed)

@@ -171,21 +171,6 @@ authlog_mirror_sync(PG_FUNCTION_ARGS)
 
 /* ---------- mirror_verify ---------- */
 
-/* A BSON value's bytes as a hash key */
-typedef struct BsonKey
-{
-	const uint8 *data;
-	uint32		len;
-} BsonKey;
-
-typedef struct StoreEntry
-{
-	BsonKey		key;			/* the document's _id */
-	const bson_t *document;
-	const char *reason;			/* for dead letters */
-	bool		seen;
-} StoreEntry;
-
 static uint32
 bson_key_hash(const void *key, Size keysize)
 {
@@ -205,8 +190,9 @@ bson_key_match(const void *a, const void *b, Size keysize)
 	return memcmp(x->data, y->data, x->len);
 }
 
-static HTAB *
-new_key_table(const char *name)
+/* A hash table of StoreEntry keyed by BSON bytes, in the current context. */
+HTAB *
+store_key_table_create(const char *name)
 {
 	HASHCTL		ctl;
 
@@ -219,8 +205,8 @@ new_key_table(const char *name)
 }
 
 /* The bytes of a sub-document of doc, or false */
-static bool
-subdocument_key(const bson_t *doc, const char *field, BsonKey *key)
+bool
+store_subdocument_key(const bson_t *doc, const char *field, BsonKey *key)
 {
 	bson_iter_t iter;
 	const uint8_t *data;
@@ -234,7 +220,7 @@ subdocument_key(const bson_t *doc, const char *field, BsonKey *key)
 	return true;
 }
 
-static Datum
+Datum
 bson_bytes_to_jsonb(const uint8 *data, uint32 len)
 {
 	bson_t		b;
@@ -323,26 +309,26 @@ verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, const char *collection
 				 errmsg("could not read the document store"),
 				 errdetail("%s", error.message)));
 
-	store = new_key_table("authlog verify store");
+	store = store_key_table_create("authlog verify store");
 	for (i = 0; i < nstore; i++)
 	{
 		BsonKey		key;
 		bool		found;
 
-		if (!subdocument_key(store_docs[i], "_id", &key))
+		if (!store_subdocument_key(store_docs[i], "_id", &key))
 			continue;
 		entry = hash_search(store, &key, HASH_ENTER, &found);
 		entry->document = store_docs[i];
 		entry->seen = false;
 	}
-	refused = new_key_table("authlog verify dead letters");
+	refused = store_key_table_create("authlog verify dead letters");
 	for (i = 0; i < nletters; i++)
 	{
 		BsonKey		key;
 		bool		found;
 		bson_iter_t iter;
 
-		if (!subdocument_key(letters[i], "key", &key))
+		if (!store_subdocument_key(letters[i], "key", &key))
 			continue;
 		entry = hash_search(refused, &key, HASH_ENTER, &found);
 		entry->reason = "refused by the store";
@@ -379,7 +365,7 @@ verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, const char *collection
 				heap_deform_tuple(SPI_tuptable->vals[r], desc, values, nulls);
 				bson_reinit(&built);
 				row_bson_append_row_fields(&built, desc, values, nulls, key_columns, NULL);
-				if (!subdocument_key(&built, "_id", &key))
+				if (!store_subdocument_key(&built, "_id", &key))
 					continue;
 				found = hash_search(store, &key, HASH_FIND, NULL);
 				if (found == NULL)
@@ -437,6 +423,7 @@ authlog_mirror_verify(PG_FUNCTION_ARGS)
 		elog(ERROR, "authlog: SPI_connect failed");
 	verify_collection(rsinfo, sink, "auth_logs", tenant);
 	verify_collection(rsinfo, sink, "account_lockouts", tenant);
+	verify_collection(rsinfo, sink, "seals", tenant);
 	SPI_finish();
 	return (Datum) 0;
 }

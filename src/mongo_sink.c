@@ -485,7 +485,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 				 const bool *skip, const char *write_concern,
 				 int *failed_message, int64 *documents, bson_error_t *error)
 {
-	static const char *const collections[] = {"auth_logs", "account_lockouts"};
+	const char *const *collections = authlog_mirrored_tables;
 	bson_t		opts = BSON_INITIALIZER;
 	bson_t		unordered = BSON_INITIALIZER;
 	MessageParts *parts = NULL;
@@ -525,7 +525,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 	if (!write_concern_opts(&unordered, write_concern))
 		ok = false;
 
-	for (c = 0; ok && c < (int) lengthof(collections); c++)
+	for (c = 0; ok && c < AUTHLOG_MIRRORED_TABLES; c++)
 	{
 		mongoc_collection_t *collection =
 			mongoc_client_get_collection(sink->client, sink->database, collections[c]);
@@ -602,10 +602,10 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 bool
 mongo_sink_drop_mirrored_collections(MongoSink *sink, bson_error_t *error)
 {
-	static const char *const collections[] = {"auth_logs", "account_lockouts"};
+	const char *const *collections = authlog_mirrored_tables;
 	int			c;
 
-	for (c = 0; c < (int) lengthof(collections); c++)
+	for (c = 0; c < AUTHLOG_MIRRORED_TABLES; c++)
 	{
 		mongoc_collection_t *collection =
 			mongoc_client_get_collection(sink->client, sink->database, collections[c]);

@@ -32,6 +32,7 @@
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "nodes/pg_list.h"
@@ -296,6 +297,37 @@ row_bson_append_timestamptz(bson_t *out, const char *key, TimestampTz ts)
 	BSON_CHECK(bson_append_int64(out, us_key, -1, unix_us));
 }
 
+/* A uuid[] (a seal's members) as an array of UUIDs; NULL elements as null. */
+static void
+append_uuid_array(bson_t *out, const char *key, ArrayType *array)
+{
+	Datum	   *elements;
+	bool	   *element_nulls;
+	int			count;
+	int			i;
+	bson_t		child;
+
+	deconstruct_array(array, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR,
+					  &elements, &element_nulls, &count);
+	BSON_CHECK(bson_append_array_begin(out, key, -1, &child));
+	for (i = 0; i < count; i++)
+	{
+		char		index_buf[16];
+		const char *index_key;
+		size_t		index_len = bson_uint32_to_string((uint32) i, &index_key,
+													  index_buf, sizeof(index_buf));
+
+		if (element_nulls[i])
+			BSON_CHECK(bson_append_null(&child, index_key, (int) index_len));
+		else
+			BSON_CHECK(bson_append_binary(&child, index_key, (int) index_len, BSON_SUBTYPE_UUID,
+										  DatumGetUUIDP(elements[i])->data, UUID_LEN));
+	}
+	BSON_CHECK(bson_append_array_end(out, &child));
+	pfree(elements);
+	pfree(element_nulls);
+}
+
 /*
  * The output function of a type, looked up once per backend: the decoder
  * calls it for every inet and enum value.  Types are few, so a short list.
@@ -389,6 +421,18 @@ row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
 			break;
 		case JSONBOID:
 			row_bson_append_jsonb(out, key, DatumGetJsonbP(value));
+			break;
+		case BYTEAOID:
+			{
+				bytea	   *b = DatumGetByteaPP(value);
+
+				BSON_CHECK(bson_append_binary(out, key, -1, BSON_SUBTYPE_BINARY,
+											  (const uint8_t *) VARDATA_ANY(b),
+											  VARSIZE_ANY_EXHDR(b)));
+				break;
+			}
+		case UUIDARRAYOID:
+			append_uuid_array(out, key, DatumGetArrayTypeP(value));
 			break;
 		default:
 			{
@@ -487,17 +531,25 @@ row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *values, bool *nul
 	}
 }
 
+/* The tables the output plugin decodes and the mirror copies, in apply order. */
+const char *const authlog_mirrored_tables[AUTHLOG_MIRRORED_TABLES] = {
+	"auth_logs", "account_lockouts", "seals"
+};
+
 /* The columns that identify a row of each mirrored table; NULL if not mirrored. */
 const char *const *
 authlog_table_key_columns(const char *relname)
 {
 	static const char *const auth_logs_key[] = {"tenant_id", "log_id", NULL};
 	static const char *const account_lockouts_key[] = {"tenant_id", "user_id", NULL};
+	static const char *const seals_key[] = {"tenant_id", "seal_no", NULL};
 
 	if (strcmp(relname, "auth_logs") == 0)
 		return auth_logs_key;
 	if (strcmp(relname, "account_lockouts") == 0)
 		return account_lockouts_key;
+	if (strcmp(relname, "seals") == 0)
+		return seals_key;
 	return NULL;
 }
 

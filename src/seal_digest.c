@@ -1,0 +1,261 @@
+/*-------------------------------------------------------------------------
+ *
+ * seal_digest.c
+ *	  What a seal digests, defined once for the sealer and for both
+ *	  verifiers (PostgreSQL's rows and the document store's copies).
+ *
+ *	  An event's digest is the SHA-256 of its document in the store, the
+ *	  BSON the output plugin writes, without retry_count (bookkeeping, not
+ *	  evidence).  The same bytes come from the decoded insert, from the row
+ *	  in the table and from the store, so each copy is checked against the
+ *	  seal on its own.
+ *
+ *	  A seal's digest is the SHA-256 of
+ *
+ *		"authlog-seal-v1\n"
+ *		<bytes of tenant_id>:<tenant_id>\n
+ *		<seal_no>\n <seal_id>\n <sealed_at>\n
+ *		<first_commit_lsn>\n <last_commit_lsn>\n
+ *		<first_committed_at>\n <last_committed_at>\n <event_count>\n
+ *		previous digest (32 zero bytes for seal 1)
+ *		members (16 bytes each) and member digests (32 bytes each)
+ *
+ *	  numbers in decimal, times in microseconds since 1970-01-01 UTC, LSNs
+ *	  as PostgreSQL prints them, the uuid as text: an auditor recomputes it
+ *	  with sha256() in SQL or any tool (README, "What the seals prove").
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/pg_lsn.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "utils/uuid.h"
+
+#include "authlog.h"
+
+PG_FUNCTION_INFO_V1(authlog_event_digest);
+PG_FUNCTION_INFO_V1(authlog_seal_digest);
+
+static const uint8 no_previous_digest[SEAL_DIGEST_LEN] = {0};
+
+/* SHA-256 of bytes, in a transaction (OpenSSL's cryptohash needs a resource owner) */
+static void
+sha256_update_or_fail(pg_cryptohash_ctx *ctx, const void *data, size_t len)
+{
+	if (len > 0 && pg_cryptohash_update(ctx, data, len) < 0)
+		elog(ERROR, "authlog: could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+}
+
+static pg_cryptohash_ctx *
+sha256_begin(void)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "authlog: could not initialise SHA-256");
+	return ctx;
+}
+
+static void
+sha256_end(pg_cryptohash_ctx *ctx, uint8 *digest)
+{
+	if (pg_cryptohash_final(ctx, digest, SEAL_DIGEST_LEN) < 0)
+		elog(ERROR, "authlog: could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+}
+
+int64
+seal_unix_us(TimestampTz ts)
+{
+	return ts + ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+}
+
+/*
+ * The digest of an event's document (the whole document, _id first, as the
+ * store holds it), leaving out retry_count.
+ */
+void
+seal_event_digest(const bson_t *document, uint8 *digest)
+{
+	bson_t		evidence;
+	pg_cryptohash_ctx *ctx;
+
+	bson_init(&evidence);
+	bson_copy_to_excluding_noinit(document, &evidence, "retry_count", NULL);
+	PG_TRY();
+	{
+		ctx = sha256_begin();
+		sha256_update_or_fail(ctx, bson_get_data(&evidence), evidence.len);
+		sha256_end(ctx, digest);
+	}
+	PG_FINALLY();
+	{
+		bson_destroy(&evidence);
+	}
+	PG_END_TRY();
+}
+
+void
+seal_compute_digest(const SealContents *seal, uint8 *digest)
+{
+	pg_cryptohash_ctx *ctx = sha256_begin();
+	char		seal_id[UUID_LEN * 2 + 5];
+	char	   *header;
+	static const int dash_after[] = {4, 6, 8, 10};
+	int			i;
+	int			d = 0;
+	char	   *p = seal_id;
+
+	for (i = 0; i < UUID_LEN; i++)
+	{
+		if (d < (int) lengthof(dash_after) && i == dash_after[d])
+		{
+			*p++ = '-';
+			d++;
+		}
+		p += sprintf(p, "%02x", seal->seal_id[i]);
+	}
+
+	header = psprintf("authlog-seal-v1\n%d:%.*s\n" INT64_FORMAT "\n%s\n" INT64_FORMAT "\n"
+					  "%X/%X\n%X/%X\n" INT64_FORMAT "\n" INT64_FORMAT "\n%d\n",
+					  seal->tenant_len, seal->tenant_len, seal->tenant_id,
+					  seal->seal_no, seal_id, seal_unix_us(seal->sealed_at),
+					  LSN_FORMAT_ARGS(seal->first_commit_lsn),
+					  LSN_FORMAT_ARGS(seal->last_commit_lsn),
+					  seal_unix_us(seal->first_committed_at),
+					  seal_unix_us(seal->last_committed_at),
+					  seal->event_count);
+	sha256_update_or_fail(ctx, header, strlen(header));
+	if (seal->previous_digest)
+		sha256_update_or_fail(ctx, seal->previous_digest, seal->previous_digest_len);
+	else
+		sha256_update_or_fail(ctx, no_previous_digest, SEAL_DIGEST_LEN);
+	sha256_update_or_fail(ctx, seal->members, seal->members_len);
+	sha256_update_or_fail(ctx, seal->member_digests, seal->member_digests_len);
+	sha256_end(ctx, digest);
+	pfree(header);
+}
+
+/* A uuid[]'s elements, 16 bytes each, in order (NULL elements as zeros). */
+uint8 *
+seal_members_bytes(ArrayType *members, int *len)
+{
+	Datum	   *elements;
+	bool	   *nulls;
+	int			count;
+	int			i;
+	uint8	   *bytes;
+
+	deconstruct_array(members, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR,
+					  &elements, &nulls, &count);
+	bytes = palloc0((Size) count * UUID_LEN + 1);
+	for (i = 0; i < count; i++)
+		if (!nulls[i])
+			memcpy(bytes + (Size) i * UUID_LEN, DatumGetUUIDP(elements[i])->data, UUID_LEN);
+	*len = count * UUID_LEN;
+	return bytes;
+}
+
+static Datum
+digest_datum(const uint8 *digest)
+{
+	bytea	   *result = palloc(VARHDRSZ + SEAL_DIGEST_LEN);
+
+	SET_VARSIZE(result, VARHDRSZ + SEAL_DIGEST_LEN);
+	memcpy(VARDATA(result), digest, SEAL_DIGEST_LEN);
+	return PointerGetDatum(result);
+}
+
+/*
+ * authlog.event_digest(auth_logs): the row built into its document the way
+ * the decoder builds it, digested.
+ */
+Datum
+authlog_event_digest(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	TupleDesc	desc;
+	HeapTupleData tuple;
+	Datum	   *values;
+	bool	   *nulls;
+	bson_t	   *document;
+	uint8		digest[SEAL_DIGEST_LEN];
+
+	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	heap_deform_tuple(&tuple, desc, values, nulls);
+
+	document = row_bson_new_owned(CurrentMemoryContext);
+	row_bson_append_row_fields(document, desc, values, nulls,
+							   authlog_table_key_columns("auth_logs"), NULL);
+	ReleaseTupleDesc(desc);
+	seal_event_digest(document, digest);
+	PG_RETURN_DATUM(digest_datum(digest));
+}
+
+static Datum
+required_seal_column(HeapTupleHeader row, const char *column)
+{
+	bool		isnull;
+	Datum		value = GetAttributeByName(row, column, &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a seal's %s must not be null", column)));
+	return value;
+}
+
+/* authlog.seal_digest(seals): the digest the row's other columns call for. */
+Datum
+authlog_seal_digest(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	SealContents seal;
+	text	   *tenant = DatumGetTextPP(required_seal_column(row, "tenant_id"));
+	bytea	   *member_digests = DatumGetByteaPP(required_seal_column(row, "member_digests"));
+	bool		isnull;
+	Datum		previous;
+	uint8		digest[SEAL_DIGEST_LEN];
+
+	memset(&seal, 0, sizeof(seal));
+	seal.tenant_id = VARDATA_ANY(tenant);
+	seal.tenant_len = VARSIZE_ANY_EXHDR(tenant);
+	seal.seal_no = DatumGetInt64(required_seal_column(row, "seal_no"));
+	memcpy(seal.seal_id, DatumGetUUIDP(required_seal_column(row, "seal_id"))->data, UUID_LEN);
+	seal.sealed_at = DatumGetTimestampTz(required_seal_column(row, "sealed_at"));
+	seal.first_commit_lsn = DatumGetLSN(required_seal_column(row, "first_commit_lsn"));
+	seal.last_commit_lsn = DatumGetLSN(required_seal_column(row, "last_commit_lsn"));
+	seal.first_committed_at = DatumGetTimestampTz(required_seal_column(row, "first_committed_at"));
+	seal.last_committed_at = DatumGetTimestampTz(required_seal_column(row, "last_committed_at"));
+	seal.event_count = DatumGetInt32(required_seal_column(row, "event_count"));
+	seal.members = seal_members_bytes(DatumGetArrayTypeP(required_seal_column(row, "members")),
+									  &seal.members_len);
+	seal.member_digests = (const uint8 *) VARDATA_ANY(member_digests);
+	seal.member_digests_len = VARSIZE_ANY_EXHDR(member_digests);
+	previous = GetAttributeByName(row, "previous_digest", &isnull);
+	if (!isnull)
+	{
+		bytea	   *p = DatumGetByteaPP(previous);
+
+		seal.previous_digest = (const uint8 *) VARDATA_ANY(p);
+		seal.previous_digest_len = VARSIZE_ANY_EXHDR(p);
+	}
+	seal_compute_digest(&seal, digest);
+	PG_RETURN_DATUM(digest_datum(digest));
+}

@@ -1,0 +1,764 @@
+/*-------------------------------------------------------------------------
+ *
+ * seal_sql.c
+ *	  SQL functions of the seals that need C: seal_now() and
+ *	  sealer_status(), which talk to the sealer through shared memory, and
+ *	  verify_store_seals(), which checks the document store's copy of the
+ *	  seals and events with a short-lived client.  verify_seals(), the same
+ *	  check in PostgreSQL, is SQL (authlog--1.0.sql).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <stdio.h>
+
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/pg_lsn.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "authlog.h"
+
+PG_FUNCTION_INFO_V1(authlog_seal_now);
+PG_FUNCTION_INFO_V1(authlog_sealer_status);
+PG_FUNCTION_INFO_V1(authlog_verify_store_seals);
+
+static const char *const sealer_state_names[] = {
+	[SEALER_STARTING] = "starting",
+	[SEALER_SEALING] = "sealing",
+	[SEALER_PAUSED] = "paused",
+	[SEALER_BACKING_OFF] = "backing_off",
+};
+
+static void
+require_sealer_shared(void)
+{
+	if (authlog_sealer_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the authlog sealer is not running in this server"),
+				 errhint("Add authlog to shared_preload_libraries and restart the server.")));
+}
+
+/*
+ * authlog.seal_now(timeout): cut now, and wait until everything committed
+ * before the call is sealed; returns the seals written meanwhile.
+ */
+Datum
+authlog_seal_now(PG_FUNCTION_ARGS)
+{
+	Interval   *timeout = PG_GETARG_INTERVAL_P(0);
+	int64		timeout_us;
+	TimestampTz deadline;
+	XLogRecPtr	target;
+	uint64		written_before;
+
+	require_sealer_shared();
+	if (strcmp(get_database_name(MyDatabaseId), authlog_mirror_dbname) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the authlog sealer seals database \"%s\", not this one", authlog_mirror_dbname),
+				 errhint("Call seal_now() in the database named by authlog.mirror_dbname.")));
+	timeout_us = timeout->time + (int64) timeout->day * USECS_PER_DAY +
+		(int64) timeout->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	if (timeout_us < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must not be negative")));
+	deadline = GetCurrentTimestamp() + timeout_us;
+
+	target = GetXLogInsertRecPtr();
+	XLogFlush(target);
+	SpinLockAcquire(&authlog_sealer_shared->mutex);
+	if (authlog_sealer_shared->requested_lsn < target)
+		authlog_sealer_shared->requested_lsn = target;
+	written_before = authlog_sealer_shared->seals_written;
+	SpinLockRelease(&authlog_sealer_shared->mutex);
+
+	for (;;)
+	{
+		XLogRecPtr	sealed;
+		uint64		written;
+		SealerState state;
+		char		last_error[sizeof(authlog_sealer_shared->last_error)];
+
+		SpinLockAcquire(&authlog_sealer_shared->mutex);
+		sealed = authlog_sealer_shared->sealed_lsn;
+		written = authlog_sealer_shared->seals_written;
+		state = authlog_sealer_shared->state;
+		strlcpy(last_error, authlog_sealer_shared->last_error, sizeof(last_error));
+		SpinLockRelease(&authlog_sealer_shared->mutex);
+
+		if (sealed >= target)
+			PG_RETURN_INT64((int64) (written - written_before));
+		if (GetCurrentTimestamp() >= deadline)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the authlog sealer did not seal within the timeout"),
+					 errdetail("The sealer is %s at %X/%X, waiting for %X/%X.%s%s",
+							   sealer_state_names[state], LSN_FORMAT_ARGS(sealed),
+							   LSN_FORMAT_ARGS(target),
+							   last_error[0] ? " Last error: " : "", last_error),
+					 errhint("See authlog.sealer_status().")));
+		sealer_wake();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+Datum
+authlog_sealer_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[9];
+	bool		nulls[9];
+	SealerShared copy;
+
+	require_sealer_shared();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "authlog: sealer_status must return a composite type");
+	desc = BlessTupleDesc(desc);
+	SpinLockAcquire(&authlog_sealer_shared->mutex);
+	memcpy(&copy, authlog_sealer_shared, sizeof(SealerShared));
+	SpinLockRelease(&authlog_sealer_shared->mutex);
+
+	memset(nulls, false, sizeof(nulls));
+	values[0] = CStringGetTextDatum(SEALER_SLOT_NAME);
+	values[1] = CStringGetTextDatum(sealer_state_names[copy.state]);
+	values[2] = Int32GetDatum(copy.pid);
+	nulls[2] = copy.pid == 0;
+	values[3] = LSNGetDatum(copy.sealed_lsn);
+	nulls[3] = copy.sealed_lsn == InvalidXLogRecPtr;
+	values[4] = TimestampTzGetDatum(copy.last_cut_at);
+	nulls[4] = copy.last_cut_at == 0;
+	values[5] = Int64GetDatum((int64) copy.seals_written);
+	values[6] = Int64GetDatum((int64) copy.events_sealed);
+	values[7] = CStringGetTextDatum(copy.last_error);
+	nulls[7] = copy.last_error[0] == '\0';
+	values[8] = TimestampTzGetDatum(copy.last_error_at);
+	nulls[8] = copy.last_error_at == 0;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+
+/* ---------- verify_store_seals ---------- */
+
+/* A seal document of the store, read back */
+typedef struct StoreSeal
+{
+	const bson_t *document;
+	BsonKey		id;				/* its _id: {tenant_id, seal_no} */
+	const char *tenant_id;		/* as text, for reports */
+	int			tenant_len;
+	SealContents contents;
+	const uint8 *digest;
+	uint32		digest_len;
+	const char *malformed;		/* why it cannot be read, or NULL */
+} StoreSeal;
+
+typedef struct StoreVerify
+{
+	ReturnSetInfo *rsinfo;
+	bool		has_since;
+	TimestampTz since;
+	int64		skew_us;
+} StoreVerify;
+
+static void
+report_finding(StoreVerify *verify, const char *tenant, int tenant_len, const StoreSeal *seal,
+			   const char *status, const uint8 *log_id, const char *detail)
+{
+	Datum		values[8];
+	bool		nulls[8];
+
+	memset(nulls, true, sizeof(nulls));
+	if (tenant)
+	{
+		values[0] = PointerGetDatum(cstring_to_text_with_len(tenant, tenant_len));
+		nulls[0] = false;
+	}
+	if (seal && !seal->malformed)
+	{
+		pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+		memcpy(id->data, seal->contents.seal_id, UUID_LEN);
+		values[2] = UUIDPGetDatum(id);
+		values[3] = TimestampTzGetDatum(seal->contents.sealed_at);
+		values[4] = Int32GetDatum(seal->contents.event_count);
+		nulls[2] = nulls[3] = nulls[4] = false;
+	}
+	if (seal)
+	{
+		values[1] = Int64GetDatum(seal->contents.seal_no);
+		nulls[1] = false;
+	}
+	values[5] = CStringGetTextDatum(status);
+	nulls[5] = false;
+	if (log_id)
+	{
+		pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+		memcpy(id->data, log_id, UUID_LEN);
+		values[6] = UUIDPGetDatum(id);
+		nulls[6] = false;
+	}
+	if (detail)
+	{
+		values[7] = CStringGetTextDatum(detail);
+		nulls[7] = false;
+	}
+	tuplestore_putvalues(verify->rsinfo->setResult, verify->rsinfo->setDesc, values, nulls);
+}
+
+static TimestampTz
+from_unix_us(int64 us)
+{
+	return us - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+}
+
+/* timestamptz_to_str() returns a static buffer: a copy, to use two in one message */
+static char *
+time_text(TimestampTz ts)
+{
+	return pstrdup(timestamptz_to_str(ts));
+}
+
+static bool
+find_int64(const bson_t *doc, const char *field, int64 *value)
+{
+	bson_iter_t iter;
+
+	if (!bson_iter_init_find(&iter, doc, field) ||
+		!(BSON_ITER_HOLDS_INT64(&iter) || BSON_ITER_HOLDS_INT32(&iter)))
+		return false;
+	*value = bson_iter_as_int64(&iter);
+	return true;
+}
+
+static bool
+find_binary(const bson_t *doc, const char *field, const uint8 **data, uint32 *len)
+{
+	bson_iter_t iter;
+	bson_subtype_t subtype;
+
+	if (!bson_iter_init_find(&iter, doc, field) || !BSON_ITER_HOLDS_BINARY(&iter))
+		return false;
+	bson_iter_binary(&iter, &subtype, len, data);
+	return true;
+}
+
+static bool
+find_lsn(const bson_t *doc, const char *field, XLogRecPtr *lsn)
+{
+	bson_iter_t iter;
+	unsigned int hi;
+	unsigned int lo;
+	int			consumed = 0;
+	const char *text;
+
+	if (!bson_iter_init_find(&iter, doc, field) || !BSON_ITER_HOLDS_UTF8(&iter))
+		return false;
+	text = bson_iter_utf8(&iter, NULL);
+	if (sscanf(text, "%X/%X%n", &hi, &lo, &consumed) != 2 || text[consumed] != '\0')
+		return false;
+	*lsn = ((uint64) hi << 32) | lo;
+	return true;
+}
+
+/* Read a seal document into *seal; on failure, say which field in malformed. */
+static void
+read_store_seal(const bson_t *doc, StoreSeal *seal)
+{
+	SealContents *c = &seal->contents;
+	bson_iter_t iter;
+	bson_iter_t member;
+	const uint8 *data;
+	uint32		len;
+	uint32		tenant_len;
+	int64		value;
+	int			n = 0;
+
+	memset(seal, 0, sizeof(StoreSeal));
+	seal->document = doc;
+	if (!store_subdocument_key(doc, "_id", &seal->id) ||
+		!bson_iter_init_find(&iter, doc, "tenant_id") || !BSON_ITER_HOLDS_UTF8(&iter))
+	{
+		seal->malformed = "tenant_id";
+		return;
+	}
+	seal->tenant_id = bson_iter_utf8(&iter, &tenant_len);
+	seal->tenant_len = (int) tenant_len;
+	c->tenant_id = seal->tenant_id;
+	c->tenant_len = seal->tenant_len;
+	if (!find_int64(doc, "seal_no", &c->seal_no))
+		seal->malformed = "seal_no";
+	else if (!find_binary(doc, "seal_id", &data, &len) || len != UUID_LEN)
+		seal->malformed = "seal_id";
+	else if (!find_int64(doc, "sealed_at_us", &value))
+		seal->malformed = "sealed_at";
+	else
+	{
+		memcpy(c->seal_id, data, UUID_LEN);
+		c->sealed_at = from_unix_us(value);
+		if (!find_lsn(doc, "first_commit_lsn", &c->first_commit_lsn))
+			seal->malformed = "first_commit_lsn";
+		else if (!find_lsn(doc, "last_commit_lsn", &c->last_commit_lsn))
+			seal->malformed = "last_commit_lsn";
+		else if (!find_int64(doc, "first_committed_at_us", &value))
+			seal->malformed = "first_committed_at";
+		else
+		{
+			c->first_committed_at = from_unix_us(value);
+			if (!find_int64(doc, "last_committed_at_us", &value))
+				seal->malformed = "last_committed_at";
+			else if (c->last_committed_at = from_unix_us(value),
+					 !find_int64(doc, "event_count", &value))
+				seal->malformed = "event_count";
+			else if (c->event_count = (int32) value,
+					 !find_binary(doc, "member_digests", &c->member_digests, &len))
+				seal->malformed = "member_digests";
+			else if (c->member_digests_len = (int) len,
+					 !find_binary(doc, "digest", &seal->digest, &seal->digest_len))
+				seal->malformed = "digest";
+		}
+	}
+	if (seal->malformed)
+		return;
+	if (find_binary(doc, "previous_digest", &data, &len))
+	{
+		c->previous_digest = data;
+		c->previous_digest_len = (int) len;
+	}
+	if (!bson_iter_init_find(&iter, doc, "members") || !BSON_ITER_HOLDS_ARRAY(&iter) ||
+		!bson_iter_recurse(&iter, &member))
+	{
+		seal->malformed = "members";
+		return;
+	}
+	{
+		uint8	   *members = palloc0((Size) Max(c->event_count, 0) * UUID_LEN + UUID_LEN);
+		int			room = Max(c->event_count, 0) + 1;
+
+		while (bson_iter_next(&member))
+		{
+			bson_subtype_t subtype;
+
+			if (!BSON_ITER_HOLDS_BINARY(&member))
+			{
+				seal->malformed = "members";
+				return;
+			}
+			bson_iter_binary(&member, &subtype, &len, &data);
+			if (len != UUID_LEN)
+			{
+				seal->malformed = "members";
+				return;
+			}
+			if (n == room)
+			{
+				room *= 2;
+				members = repalloc(members, (Size) room * UUID_LEN);
+			}
+			memcpy(members + (Size) n * UUID_LEN, data, UUID_LEN);
+			n++;
+		}
+		c->members = members;
+		c->members_len = n * UUID_LEN;
+	}
+}
+
+static int
+store_seal_order(const void *a, const void *b)
+{
+	const StoreSeal *x = a;
+	const StoreSeal *y = b;
+	int			cmp = memcmp(x->tenant_id, y->tenant_id, Min(x->tenant_len, y->tenant_len));
+
+	if (cmp == 0)
+		cmp = (x->tenant_len > y->tenant_len) - (x->tenant_len < y->tenant_len);
+	if (cmp == 0)
+		cmp = (x->contents.seal_no > y->contents.seal_no) - (x->contents.seal_no < y->contents.seal_no);
+	return cmp;
+}
+
+static bool
+same_tenant(const StoreSeal *a, const StoreSeal *b)
+{
+	return a->tenant_len == b->tenant_len && memcmp(a->tenant_id, b->tenant_id, a->tenant_len) == 0;
+}
+
+/* A finding about a seal itself, reported if the seal is in the period asked for */
+static void
+seal_problem(StoreVerify *verify, const StoreSeal *seal, bool report, int *problems,
+			 const char *status, const char *detail)
+{
+	(*problems)++;
+	if (report)
+		report_finding(verify, seal->tenant_id, seal->tenant_len, seal, status, NULL, detail);
+}
+
+/* The _id of an event of a tenant: {tenant_id, log_id}, as the decoder writes it */
+static void
+event_key(bson_t *key, const char *tenant, int tenant_len, const uint8 *log_id)
+{
+	bson_reinit(key);
+	bson_append_utf8(key, "tenant_id", -1, tenant, tenant_len);
+	bson_append_binary(key, "log_id", -1, BSON_SUBTYPE_UUID, log_id, UUID_LEN);
+}
+
+/*
+ * One tenant's seals, in seal_no order: each seal against its own digest,
+ * the chain, and the events the store holds.  Returns the last seal's
+ * commit time, which the tenant's unsealed events are judged against.
+ */
+static TimestampTz
+verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *events)
+{
+	const StoreSeal *prev = NULL;
+	TimestampTz sealed_up_to = DT_NOBEGIN;
+	bson_t		key = BSON_INITIALIZER;
+	int			s;
+
+	for (s = 0; s < count; s++)
+	{
+		StoreSeal  *seal = &seals[s];
+		SealContents *c = &seal->contents;
+		bool		report = !verify->has_since || seal->malformed ||
+			c->last_committed_at >= verify->since;
+		int			problems = 0;
+		uint8		digest[SEAL_DIGEST_LEN];
+		int			m;
+
+		CHECK_FOR_INTERRUPTS();
+		if (seal->malformed)
+		{
+			report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "seal_altered", NULL,
+						   psprintf("its field %s is missing or malformed", seal->malformed));
+			continue;
+		}
+		sealed_up_to = Max(sealed_up_to, c->last_committed_at);
+
+		/* the chain: numbers without gaps, each link the previous digest */
+		{
+			int64		expected = prev ? prev->contents.seal_no + 1 : 1;
+
+			if (c->seal_no > expected && (prev != NULL || !verify->has_since))
+				seal_problem(verify, seal, report, &problems, "seal_missing",
+							 c->seal_no == expected + 1
+							 ? psprintf("seal " INT64_FORMAT " is missing", expected)
+							 : psprintf("seals " INT64_FORMAT " to " INT64_FORMAT " are missing",
+										expected, c->seal_no - 1));
+		}
+
+		seal_compute_digest(c, digest);
+		if (seal->digest_len != SEAL_DIGEST_LEN || memcmp(digest, seal->digest, SEAL_DIGEST_LEN) != 0)
+			seal_problem(verify, seal, report, &problems, "seal_altered",
+						 "its digest does not match its contents");
+		else if (c->members_len != c->event_count * UUID_LEN ||
+				 c->member_digests_len != c->event_count * SEAL_DIGEST_LEN)
+			seal_problem(verify, seal, report, &problems, "seal_altered",
+						 "its member list does not match its event count");
+		else if (prev != NULL && c->seal_no == prev->contents.seal_no + 1 &&
+				 (c->previous_digest == NULL || prev->digest_len != (uint32) c->previous_digest_len ||
+				  memcmp(c->previous_digest, prev->digest, prev->digest_len) != 0))
+			seal_problem(verify, seal, report, &problems, "seal_altered",
+						 psprintf("it does not chain to seal " INT64_FORMAT, prev->contents.seal_no));
+		else if (c->seal_no == 1 && c->previous_digest != NULL)
+			seal_problem(verify, seal, report, &problems, "seal_altered",
+						 "seal 1 chains to a previous seal");
+
+		for (m = 0; m < c->members_len / UUID_LEN; m++)
+		{
+			const uint8 *log_id = c->members + (Size) m * UUID_LEN;
+			StoreEntry *event;
+			BsonKey		id;
+
+			event_key(&key, seal->tenant_id, seal->tenant_len, log_id);
+			id.data = bson_get_data(&key);
+			id.len = key.len;
+			event = hash_search(events, &id, HASH_FIND, NULL);
+			if (event == NULL)
+			{
+				problems++;
+				if (report)
+					report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "row_deleted", log_id,
+								   "the seal lists it; the store no longer has it");
+				continue;
+			}
+			event->seen = true;
+			seal_event_digest(event->document, digest);
+			if ((m + 1) * SEAL_DIGEST_LEN > c->member_digests_len ||
+				memcmp(digest, c->member_digests + (Size) m * SEAL_DIGEST_LEN, SEAL_DIGEST_LEN) != 0)
+			{
+				problems++;
+				if (report)
+					report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "row_changed", log_id,
+								   "its document differs from the one the seal recorded");
+			}
+			else if (prev != NULL)
+			{
+				int64		occurred_us;
+
+				if (find_int64(event->document, "occurred_at_us", &occurred_us) &&
+					from_unix_us(occurred_us) < prev->contents.last_committed_at - verify->skew_us)
+				{
+					problems++;
+					if (report)
+						report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "back_dated", log_id,
+									   psprintf("occurred_at %s is more than %s before seal " INT64_FORMAT " closed at %s",
+												time_text(from_unix_us(occurred_us)),
+												GetConfigOption("authlog.max_clock_skew", false, false),
+												prev->contents.seal_no,
+												time_text(prev->contents.last_committed_at)));
+				}
+			}
+		}
+		if (problems == 0 && report)
+			report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "ok", NULL, NULL);
+		prev = seal;
+	}
+	bson_destroy(&key);
+	return sealed_up_to;
+}
+
+/* How far a tenant's seals reach, in tenant order */
+typedef struct SealedTenant
+{
+	const char *tenant_id;
+	int			tenant_len;
+	TimestampTz sealed_up_to;
+} SealedTenant;
+
+static int
+sealed_tenant_order(const void *a, const void *b)
+{
+	const SealedTenant *x = a;
+	const SealedTenant *y = b;
+	int			cmp = memcmp(x->tenant_id, y->tenant_id, Min(x->tenant_len, y->tenant_len));
+
+	if (cmp == 0)
+		cmp = (x->tenant_len > y->tenant_len) - (x->tenant_len < y->tenant_len);
+	return cmp;
+}
+
+/* Events of the store no seal lists, yet dated inside their tenant's sealed period */
+static void
+report_unsealed_events(StoreVerify *verify, HTAB *events, SealedTenant *tenants, int ntenants)
+{
+	HASH_SEQ_STATUS seq;
+	StoreEntry *event;
+
+	hash_seq_init(&seq, events);
+	while ((event = hash_seq_search(&seq)) != NULL)
+	{
+		bson_iter_t iter;
+		const char *tenant;
+		uint32		tenant_len;
+		int64		occurred_us;
+		int64		recorded_us;
+		TimestampTz claimed;
+		SealedTenant probe;
+		SealedTenant *sealed;
+		const uint8 *log_id;
+		uint32		len;
+
+		if (event->seen ||
+			!bson_iter_init_find(&iter, event->document, "tenant_id") || !BSON_ITER_HOLDS_UTF8(&iter))
+			continue;
+		tenant = bson_iter_utf8(&iter, &tenant_len);
+		probe.tenant_id = tenant;
+		probe.tenant_len = (int) tenant_len;
+		sealed = bsearch(&probe, tenants, ntenants, sizeof(SealedTenant), sealed_tenant_order);
+		if (sealed == NULL || sealed->sealed_up_to == DT_NOBEGIN ||
+			!find_int64(event->document, "occurred_at_us", &occurred_us) ||
+			!find_int64(event->document, "recorded_at_us", &recorded_us) ||
+			!find_binary(event->document, "log_id", &log_id, &len) || len != UUID_LEN)
+			continue;
+		claimed = from_unix_us(Min(occurred_us, recorded_us));
+		if (verify->has_since && from_unix_us(Max(occurred_us, recorded_us)) < verify->since)
+			continue;
+		if (claimed < sealed->sealed_up_to - verify->skew_us)
+			report_finding(verify, tenant, (int) tenant_len, NULL, "row_added", log_id,
+						   psprintf("no seal lists it, yet it claims %s, inside the sealed period (sealed up to %s)",
+									time_text(claimed), time_text(sealed->sealed_up_to)));
+	}
+}
+
+/* Each seal of PostgreSQL against the store's: the two stores witness each other */
+static void
+compare_with_postgres(StoreVerify *verify, text *tenant, StoreSeal *seals, int nseals)
+{
+	HTAB	   *by_id = store_key_table_create("authlog store seals");
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {PointerGetDatum(tenant)};
+	bson_t		key = BSON_INITIALIZER;
+	HASH_SEQ_STATUS seq;
+	StoreEntry *entry;
+	uint64		r;
+	int			s;
+
+	for (s = 0; s < nseals; s++)
+	{
+		bool		found;
+
+		entry = hash_search(by_id, &seals[s].id, HASH_ENTER, &found);
+		entry->document = (const bson_t *) &seals[s];	/* the parsed seal */
+		entry->seen = false;
+	}
+	if (SPI_execute_with_args(tenant
+							  ? "SELECT tenant_id, seal_no, digest FROM authlog.seals WHERE tenant_id = $1 ORDER BY 1, 2"
+							  : "SELECT tenant_id, seal_no, digest FROM authlog.seals ORDER BY 1, 2",
+							  tenant ? 1 : 0, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "authlog: could not read authlog.seals");
+	for (r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		text	   *pg_tenant = DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		int64		seal_no = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+		bytea	   *digest = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull));
+		BsonKey		id;
+		StoreSeal	placeholder;
+
+		bson_reinit(&key);
+		bson_append_utf8(&key, "tenant_id", -1, VARDATA_ANY(pg_tenant), VARSIZE_ANY_EXHDR(pg_tenant));
+		bson_append_int64(&key, "seal_no", -1, seal_no);
+		id.data = bson_get_data(&key);
+		id.len = key.len;
+		entry = hash_search(by_id, &id, HASH_FIND, NULL);
+		memset(&placeholder, 0, sizeof(placeholder));
+		placeholder.contents.seal_no = seal_no;
+		placeholder.malformed = "absent";
+		if (entry == NULL)
+		{
+			report_finding(verify, VARDATA_ANY(pg_tenant), VARSIZE_ANY_EXHDR(pg_tenant), &placeholder,
+						   "seal_missing", NULL,
+						   "in PostgreSQL, not in the document store (a recent seal may not be mirrored yet: see authlog.mirror_sync())");
+			continue;
+		}
+		entry->seen = true;
+		{
+			const StoreSeal *seal = (const StoreSeal *) entry->document;
+
+			if (seal->malformed || seal->digest_len != VARSIZE_ANY_EXHDR(digest) ||
+				memcmp(seal->digest, VARDATA_ANY(digest), seal->digest_len) != 0)
+				report_finding(verify, VARDATA_ANY(pg_tenant), VARSIZE_ANY_EXHDR(pg_tenant), seal,
+							   "seal_differs", NULL,
+							   "its digest in the document store differs from PostgreSQL's");
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+	bson_destroy(&key);
+
+	hash_seq_init(&seq, by_id);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		if (!entry->seen)
+		{
+			const StoreSeal *seal = (const StoreSeal *) entry->document;
+
+			report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "seal_missing", NULL,
+						   "in the document store, not in PostgreSQL");
+		}
+}
+
+/*
+ * authlog.verify_store_seals(tenant_id, since): verify_seals against the
+ * store's copy, then every seal against PostgreSQL's.
+ */
+Datum
+authlog_verify_store_seals(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *tenant = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
+	StoreVerify verify;
+	MongoSink  *sink;
+	bson_t		filter = BSON_INITIALIZER;
+	bson_t	  **seal_docs;
+	bson_t	  **event_docs;
+	bson_error_t error;
+	int			nseals;
+	int			nevents = 0;
+	StoreSeal  *seals;
+	HTAB	   *events;
+	SealedTenant *tenants;
+	int			ntenants = 0;
+	int			i;
+	int			start;
+
+	InitMaterializedSRF(fcinfo, 0);
+	memset(&verify, 0, sizeof(verify));
+	verify.rsinfo = rsinfo;
+	verify.has_since = !PG_ARGISNULL(1);
+	if (verify.has_since)
+		verify.since = PG_GETARG_TIMESTAMPTZ(1);
+	verify.skew_us = (int64) authlog_max_clock_skew_s * USECS_PER_SEC;
+
+	sink = mongo_sink_connect_for_backend();
+	if (tenant)
+		bson_append_utf8(&filter, "tenant_id", -1, VARDATA_ANY(tenant), VARSIZE_ANY_EXHDR(tenant));
+	nseals = mongo_sink_find(sink, "seals", &filter, &seal_docs, &error);
+	if (nseals >= 0)
+		nevents = mongo_sink_find(sink, "auth_logs", &filter, &event_docs, &error);
+	bson_destroy(&filter);
+	if (nseals < 0 || nevents < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not read the document store"),
+				 errdetail("%s", error.message)));
+
+	events = store_key_table_create("authlog store events");
+	for (i = 0; i < nevents; i++)
+	{
+		BsonKey		key;
+		bool		found;
+		StoreEntry *entry;
+
+		if (!store_subdocument_key(event_docs[i], "_id", &key))
+			continue;
+		entry = hash_search(events, &key, HASH_ENTER, &found);
+		entry->document = event_docs[i];
+		entry->seen = false;
+	}
+	seals = palloc0(sizeof(StoreSeal) * Max(nseals, 1));
+	for (i = 0; i < nseals; i++)
+		read_store_seal(seal_docs[i], &seals[i]);
+	for (i = 0; i < nseals; i++)
+		if (seals[i].tenant_id == NULL)
+			seals[i].tenant_id = "";
+	qsort(seals, nseals, sizeof(StoreSeal), store_seal_order);
+
+	/* seals sorted by tenant, so tenants come out in the order bsearch needs */
+	tenants = palloc(sizeof(SealedTenant) * Max(nseals, 1));
+	for (start = 0; start < nseals;)
+	{
+		int			end = start + 1;
+
+		while (end < nseals && same_tenant(&seals[start], &seals[end]))
+			end++;
+		tenants[ntenants].tenant_id = seals[start].tenant_id;
+		tenants[ntenants].tenant_len = seals[start].tenant_len;
+		tenants[ntenants].sealed_up_to = verify_store_tenant(&verify, seals + start, end - start, events);
+		ntenants++;
+		start = end;
+	}
+	report_unsealed_events(&verify, events, tenants, ntenants);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "authlog: SPI_connect failed");
+	compare_with_postgres(&verify, tenant, seals, nseals);
+	SPI_finish();
+	return (Datum) 0;
+}
