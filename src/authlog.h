@@ -135,6 +135,7 @@ extern void row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *value
 /* The schema whose tables the output plugin decodes, and those tables */
 #define AUTHLOG_SCHEMA "authlog"
 extern const char *const *authlog_table_key_columns(const char *relname);
+extern bool authlog_table_is_evidence(const char *relname);
 #define AUTHLOG_MIRRORED_TABLES 3
 extern const char *const authlog_mirrored_tables[AUTHLOG_MIRRORED_TABLES];
 
@@ -150,7 +151,7 @@ extern bool mongo_sink_ensure_indexes(MongoSink *sink, bson_error_t *error);
 extern bool mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 							 const bool *skip, const char *write_concern,
 							 int *failed_message, int64 *documents, bson_error_t *error);
-extern bool mongo_sink_drop_mirrored_collections(MongoSink *sink, bson_error_t *error);
+extern bool mongo_sink_empty_state_collections(MongoSink *sink, bson_error_t *error);
 extern bool mongo_sink_dead_letter(MongoSink *sink, const bson_t *message,
 								   const char *reason, bson_error_t *error);
 extern int	mongo_sink_find(MongoSink *sink, const char *collection, const bson_t *filter,

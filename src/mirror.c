@@ -12,7 +12,8 @@
  *	  effect.  A document the store refuses is set aside in dead_letters
  *	  and never blocks the ones behind it.  A missing or lost slot is
  *	  healed by a resync (create the slot, copy the tables under a later
- *	  snapshot, replay from the slot), never skipped.
+ *	  snapshot, replay from the slot), never skipped.  Events and seals are
+ *	  evidence: the store keeps each as committed (mongo_sink.c).
  *
  *	  Also here: the shared memory the worker reports through, and the
  *	  commit hook that wakes it.  The SQL functions that read them are in
@@ -788,11 +789,15 @@ prepare_slot(void)
 	if (!check.slot_exists && !run_step(step_create_slot, NULL))
 		return report_failure("could not create the mirror's logical slot", step_error);
 
-	/* copy into empty collections: inserts only, and nothing stale survives */
+	/*
+	 * Copy with inserts only: account_lockouts into an empty collection, so
+	 * nothing stale survives; events and seals next to those the store has,
+	 * which it keeps as they were committed.
+	 */
 	{
 		bson_error_t error;
 
-		if (!mongo_sink_drop_mirrored_collections(sink, &error) ||
+		if (!mongo_sink_empty_state_collections(sink, &error) ||
 			!mongo_sink_ensure_indexes(sink, &error))
 		{
 			if (mongo_sink_error_is_transient(&error))

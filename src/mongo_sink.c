@@ -315,6 +315,42 @@ message_collection(const MessageParts *parts)
 	return parts->table;
 }
 
+/*
+ * Changes to evidence (auth_logs, seals) that the store does not take: the
+ * store keeps each event and seal as committed, so a row rewritten or
+ * deleted in PostgreSQL, even by a superuser who bypasses the triggers,
+ * still has its original in the store for the verifiers to find.  The one
+ * change an event legitimately gets, its retry count, is applied.
+ */
+static bool
+store_keeps_original(const MessageParts *parts)
+{
+	if (parts->table == NULL || !authlog_table_is_evidence(parts->table))
+		return false;
+	if (strcmp(parts->op, "update") == 0)
+		return strcmp(parts->table, "auth_logs") != 0;
+	return strcmp(parts->op, "delete") == 0 || strcmp(parts->op, "truncate") == 0;
+}
+
+/* $set of an event's retry count, the only column of auth_logs that changes */
+static bool
+queue_retry_count(mongoc_bulk_operation_t *bulk, const bson_t *selector,
+				  const MessageParts *parts, bson_error_t *error)
+{
+	bson_t		update = BSON_INITIALIZER;
+	bson_t		set;
+	bson_iter_t iter;
+	bool		ok;
+
+	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+	if (bson_iter_init_find(&iter, &parts->doc, "retry_count"))
+		bson_append_iter(&set, NULL, 0, &iter);
+	bson_append_document_end(&update, &set);
+	ok = mongoc_bulk_operation_update_one_with_opts(bulk, selector, &update, NULL, error);
+	bson_destroy(&update);
+	return ok;
+}
+
 /* Queue one message on its collection's bulk; false with *error if it cannot be. */
 static bool
 queue_message(mongoc_bulk_operation_t *bulk, const MessageParts *parts,
@@ -338,6 +374,8 @@ queue_message(mongoc_bulk_operation_t *bulk, const MessageParts *parts,
 						   parts->doc.len, STORE_MAX_DOCUMENT_SIZE);
 			ok = false;
 		}
+		else if (strcmp(parts->op, "update") == 0 && authlog_table_is_evidence(parts->table))
+			ok = queue_retry_count(bulk, &selector, parts, error);
 		else if (!parts->has_unchanged)
 			ok = mongoc_bulk_operation_replace_one_with_opts(bulk, &selector, &parts->doc,
 															 &upsert, error);
@@ -543,7 +581,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 			{
 				const char *name;
 
-				if (skip != NULL && skip[i])
+				if ((skip != NULL && skip[i]) || store_keeps_original(&parts[i]))
 					continue;
 				name = message_collection(&parts[i]);
 				if (name == NULL || strcmp(name, collections[c]) != 0)
@@ -594,23 +632,28 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 }
 
 /*
- * Empty the mirrored collections before a resync copies the tables again:
- * PostgreSQL is the system of record, and copying into empty collections
- * needs only inserts (replacing by a compound _id is a full scan on some
- * stores).  Dead letters are kept.
+ * Empty the collections of current state before a resync copies the tables
+ * again: PostgreSQL is the system of record, and copying into empty
+ * collections needs only inserts (replacing by a compound _id is a full
+ * scan on some stores).  Evidence (events, seals) and dead letters are
+ * kept: the copy adds what is missing and leaves what is there as it was
+ * committed.
  */
 bool
-mongo_sink_drop_mirrored_collections(MongoSink *sink, bson_error_t *error)
+mongo_sink_empty_state_collections(MongoSink *sink, bson_error_t *error)
 {
 	const char *const *collections = authlog_mirrored_tables;
 	int			c;
 
 	for (c = 0; c < AUTHLOG_MIRRORED_TABLES; c++)
 	{
-		mongoc_collection_t *collection =
-			mongoc_client_get_collection(sink->client, sink->database, collections[c]);
-		bool		ok = mongoc_collection_drop_with_opts(collection, NULL, error);
+		mongoc_collection_t *collection;
+		bool		ok;
 
+		if (authlog_table_is_evidence(collections[c]))
+			continue;
+		collection = mongoc_client_get_collection(sink->client, sink->database, collections[c]);
+		ok = mongoc_collection_drop_with_opts(collection, NULL, error);
 		mongoc_collection_destroy(collection);
 		/* a collection that does not exist yet is fine (NamespaceNotFound) */
 		if (!ok && error->code != 26 && strstr(error->message, "ns not found") == NULL)

@@ -536,6 +536,17 @@ const char *const authlog_mirrored_tables[AUTHLOG_MIRRORED_TABLES] = {
 	"auth_logs", "account_lockouts", "seals"
 };
 
+/*
+ * Tables whose rows are evidence: append-only in PostgreSQL, and kept in the
+ * store as they were committed (the mirror applies their inserts and
+ * auth_logs' retry counts, nothing else).
+ */
+bool
+authlog_table_is_evidence(const char *relname)
+{
+	return strcmp(relname, "auth_logs") == 0 || strcmp(relname, "seals") == 0;
+}
+
 /* The columns that identify a row of each mirrored table; NULL if not mirrored. */
 const char *const *
 authlog_table_key_columns(const char *relname)

@@ -619,9 +619,10 @@ compare_with_postgres(StoreVerify *verify, text *tenant, StoreSeal *seals, int n
 		entry->document = (const bson_t *) &seals[s];	/* the parsed seal */
 		entry->seen = false;
 	}
+	/* the digest PostgreSQL's seal carries, and the one its contents call for */
 	if (SPI_execute_with_args(tenant
-							  ? "SELECT tenant_id, seal_no, digest FROM authlog.seals WHERE tenant_id = $1 ORDER BY 1, 2"
-							  : "SELECT tenant_id, seal_no, digest FROM authlog.seals ORDER BY 1, 2",
+							  ? "SELECT tenant_id, seal_no, digest, authlog.seal_digest(s) FROM authlog.seals s WHERE tenant_id = $1 ORDER BY 1, 2"
+							  : "SELECT tenant_id, seal_no, digest, authlog.seal_digest(s) FROM authlog.seals s ORDER BY 1, 2",
 							  tenant ? 1 : 0, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "authlog: could not read authlog.seals");
 	for (r = 0; r < SPI_processed; r++)
@@ -630,6 +631,7 @@ compare_with_postgres(StoreVerify *verify, text *tenant, StoreSeal *seals, int n
 		text	   *pg_tenant = DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
 		int64		seal_no = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
 		bytea	   *digest = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull));
+		bytea	   *recomputed = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 4, &isnull));
 		BsonKey		id;
 		StoreSeal	placeholder;
 
@@ -654,10 +656,11 @@ compare_with_postgres(StoreVerify *verify, text *tenant, StoreSeal *seals, int n
 			const StoreSeal *seal = (const StoreSeal *) entry->document;
 
 			if (seal->malformed || seal->digest_len != VARSIZE_ANY_EXHDR(digest) ||
-				memcmp(seal->digest, VARDATA_ANY(digest), seal->digest_len) != 0)
+				memcmp(seal->digest, VARDATA_ANY(digest), seal->digest_len) != 0 ||
+				memcmp(seal->digest, VARDATA_ANY(recomputed), Min(seal->digest_len, SEAL_DIGEST_LEN)) != 0)
 				report_finding(verify, VARDATA_ANY(pg_tenant), VARSIZE_ANY_EXHDR(pg_tenant), seal,
 							   "seal_differs", NULL,
-							   "its digest in the document store differs from PostgreSQL's");
+							   "PostgreSQL's copy of the seal differs from the document store's");
 		}
 	}
 	SPI_freetuptable(SPI_tuptable);

@@ -1,0 +1,215 @@
+# Seals, end to end.  The sealer covers every committed event exactly once,
+# per tenant and in commit order, within authlog.seal_interval: events from
+# before it had a slot, events of concurrent writers across tenants, retries,
+# and events written while the document store is down.  Each seal's digest
+# reaches the server log and NOTIFY authlog_seal.  Tampering in either store
+# is named by that store's verifier, while the other store keeps the
+# original: the store takes no rewrite or deletion of an event or a seal.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use AuthlogMirror;
+
+my $store = start_store('seals');
+my $node = new_mirrored_node('seals', $store, "authlog.seal_interval = '2s'");
+my $uuid = qr/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+
+my $listener = $node->background_psql('postgres');
+$listener->query_safe('LISTEN authlog_seal');
+my @announced;
+
+sub collect_notifications
+{
+	my $output = $listener->query_safe("SELECT 'poll'");
+	push @announced, $1
+	  while $output =~ /Asynchronous notification "authlog_seal" with payload "([^"]*)" received/g;
+}
+
+# What every check below ends with: each event in exactly one seal, seal
+# numbers 1, 2, 3 ... per tenant, and verify_seals() clean.
+sub all_sealed_once
+{
+	my ($what) = @_;
+	my $events = $node->safe_psql('postgres', 'SELECT count(*) FROM authlog.auth_logs');
+	is($node->safe_psql('postgres', q{
+		SELECT (SELECT count(*) FROM authlog.seals s, unnest(s.members) m) || ' '
+		    || (SELECT count(DISTINCT (s.tenant_id, m)) FROM authlog.seals s, unnest(s.members) m) || ' '
+		    || (SELECT count(*) FROM authlog.auth_logs l
+		        WHERE NOT EXISTS (SELECT 1 FROM authlog.seals s
+		                          WHERE s.tenant_id = l.tenant_id AND l.log_id = ANY (s.members)))}),
+		"$events $events 0", "$what: every event is in exactly one seal");
+	is($node->safe_psql('postgres', q{
+		SELECT count(*) FROM (SELECT tenant_id FROM authlog.seals GROUP BY tenant_id
+		                      HAVING max(seal_no) <> count(*) OR min(seal_no) <> 1) gaps}),
+		'0', "$what: seals are numbered 1, 2, 3 ... per tenant");
+	is($node->safe_psql('postgres', q{
+		SELECT string_agg(tenant_id || ' ' || coalesce(seal_no::text, '-') || ' ' || status || ' ' || coalesce(detail, ''), E'\n')
+		FROM authlog.verify_seals() WHERE status <> 'ok'}),
+		'', "$what: verify_seals finds nothing wrong");
+}
+
+# Events from before the sealer's slot existed, and after: all sealed within
+# the interval, without anyone asking.
+record_events($node, 'tenant-a', 30);
+record_events($node, 'tenant-b', 20);
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) = (SELECT count(*) FROM authlog.auth_logs) FROM authlog.seal_members}),
+	'the sealer seals on its own');
+record_events($node, 'tenant-a', 10);
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) = (SELECT count(*) FROM authlog.auth_logs) FROM authlog.seal_members}),
+	'and again at its next cut');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM authlog.auth_logs l JOIN authlog.seal_members m USING (tenant_id, log_id)
+	JOIN authlog.seals s USING (tenant_id, seal_no)
+	WHERE s.sealed_at - l.recorded_at > interval '2s' + interval '20s'}),
+	'0', 'each within the interval (2 s, and a generous margin for a slow machine)');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM authlog.seals WHERE first_commit_lsn <> '0/0'}) > 0 ? 'yes' : 'no',
+	'yes', 'cuts come from the slot, in commit order (with commit LSNs)');
+all_sealed_once('after the first cuts');
+
+# A retry changes retry_count only: no new seal, and the seal still verifies.
+my $retried = $node->safe_psql('postgres', q{
+	SELECT log_id || ' ' || user_id || ' ' || (event_type = 'login_success') || ' ' || organisation_id
+	FROM authlog.auth_logs WHERE tenant_id = 'tenant-a' AND event_type IN ('login_failed', 'login_success')
+	ORDER BY recorded_at LIMIT 1});
+my ($retry_id, $retry_user, $retry_success, $retry_org) = split / /, $retried;
+my $seals_before = $node->safe_psql('postgres', 'SELECT count(*) FROM authlog.seals');
+$node->safe_psql('postgres', qq{
+	SELECT authlog.record_login('tenant-a', '$retry_org', '$retry_user', $retry_success, '203.0.113.1', 'agent', 'web',
+	                            '{}', '$retry_id')});
+is($node->safe_psql('postgres', q{SELECT authlog.seal_now('60s')}), '0', 'a retry is not a new event to seal');
+is($node->safe_psql('postgres', "SELECT retry_count FROM authlog.auth_logs WHERE log_id = '$retry_id'"),
+	'1', 'the retry was counted');
+all_sealed_once('after a retry');
+
+# The anchors outside the tables: one NOTIFY and one LOG line per seal,
+# carrying its id and digest, and no tenant.
+collect_notifications();
+my $seals = $node->safe_psql('postgres', q{
+	SELECT string_agg(seal_id || ' ' || encode(digest, 'hex'), E'\n' ORDER BY seal_id) FROM authlog.seals});
+is(join("\n", sort @announced), $seals, 'NOTIFY authlog_seal announced each seal: its id and digest');
+like($announced[0], qr/^$uuid [0-9a-f]{64}$/, 'the payload names no tenant');
+my $log = slurp_file($node->logfile);
+my @logged;
+push @logged, "$1 $2" while $log =~ /LOG:  authlog seal ($uuid) ([0-9a-f]{64})/g;
+is(join("\n", sort @logged), $seals, 'the server log has each seal id and digest too');
+
+# Concurrent writers across eight tenants, retries among them, while the
+# sealer cuts every 2 s: every event in exactly one seal.  Throttled: FerretDB
+# applies an update by compound _id with a collection scan (NOTES.md).
+$node->pgbench('--no-vacuum --client=4 --jobs=2 --time=6 --rate=50', 0,
+	[qr{processed: \d+}], [qr{}], 'concurrent writers while sealing',
+	{ 'seal_writers' => q{
+\set r random(1, 3000)
+SELECT authlog.record_login('tenant-' || (:r % 8), 'o' || (:r % 3), 'user' || (:r % 40), :r % 6 = 0,
+       '198.51.100.7', 'agent', 'web', '{}', md5('seal-' || :r)::uuid);
+} });
+$node->safe_psql('postgres', q{SELECT authlog.seal_now('120s')});
+cmp_ok($node->safe_psql('postgres', q{SELECT count(DISTINCT tenant_id) FROM authlog.seals}), '>=', 8,
+	'the writers\' tenants have seals of their own');
+cmp_ok($node->safe_psql('postgres', q{SELECT sum(retry_count) FROM authlog.auth_logs}), '>', 1,
+	'the writers retried some logins');
+all_sealed_once('after concurrent writers');
+
+# The store down: sealing goes on; back up, the store has every seal and both copies verify.
+$node->safe_psql('postgres', q{SELECT authlog.mirror_sync('60s')});
+stop_store($store);
+record_events($node, 'tenant-c', 40);
+record_events($node, 'tenant-a', 10);
+my $sealed_while_down = $node->safe_psql('postgres', q{SELECT authlog.seal_now('60s')});
+cmp_ok($sealed_while_down, '>=', 2, 'seals are cut while the store is down');
+is($node->safe_psql('postgres', q{SELECT state FROM authlog.sealer_status()}), 'sealing',
+	'the sealer does not wait for the store');
+all_sealed_once('while the store is down');
+restart_store($store);
+verify_mirror($node, 'store back after sealing');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(tenant_id || ' ' || coalesce(seal_no::text, '-') || ' ' || status || ' ' || coalesce(detail, ''), E'\n')
+	FROM authlog.verify_store_seals() WHERE status <> 'ok'}),
+	'', 'verify_store_seals: the store\'s copy verifies too');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM authlog.verify_store_seals() WHERE status = 'ok'}),
+	$node->safe_psql('postgres', q{SELECT count(*) FROM authlog.seals}), 'one ok per seal');
+
+# Tampering in PostgreSQL, as a superuser who bypasses the triggers: the
+# verifier names it, the store keeps the original (its verifier is clean),
+# and mirror_verify shows where the two differ.
+my ($changed, $deleted) = split /\n/, $node->safe_psql('postgres', q{
+	SELECT log_id FROM authlog.auth_logs WHERE tenant_id = 'tenant-c' ORDER BY recorded_at, log_id LIMIT 2});
+$node->safe_psql('postgres', qq{
+	SET session_replication_role = replica;
+	UPDATE authlog.auth_logs SET ip_address = '192.0.2.250' WHERE log_id = '$changed';
+	DELETE FROM authlog.auth_logs WHERE log_id = '$deleted';
+	INSERT INTO authlog.auth_logs
+	SELECT tenant_id, '00000000-0000-4000-8000-00000000f04e', organisation_id, 'forged', event_type, ip_address,
+	       user_agent, auth_path, occurred_at - interval '1 hour', recorded_at - interval '1 hour', metadata,
+	       reason, actor, decision, failed_login_attempts, account_locked_until, 0
+	FROM authlog.auth_logs WHERE log_id = '$changed';
+	UPDATE authlog.seals SET event_count = event_count + 1 WHERE tenant_id = 'tenant-b' AND seal_no = 1;
+	DELETE FROM authlog.seals WHERE tenant_id = 'tenant-a' AND seal_no = 2;
+});
+my $findings = q{SELECT string_agg(tenant_id || ' ' || coalesce(seal_no::text, '-') || ' ' || status || ' ' || coalesce(log_id::text, '-'), E'\n' ORDER BY tenant_id, seal_no, status, log_id) FROM };
+my $pg = $node->safe_psql('postgres', $findings . q{authlog.verify_seals() WHERE status NOT IN ('ok', 'row_added')});
+like($pg, qr/^tenant-c \d+ row_changed \Q$changed\E$/m, 'verify_seals: the changed IP');
+like($pg, qr/^tenant-c \d+ row_deleted \Q$deleted\E$/m, 'verify_seals: the deleted row');
+like($pg, qr/^tenant-b 1 seal_altered -$/m, 'verify_seals: the edited seal');
+like($pg, qr/^tenant-a 3 seal_missing -$/m, 'verify_seals: the deleted seal, at the gap it leaves');
+like($node->safe_psql('postgres', $findings . q{authlog.verify_seals('tenant-c') WHERE status = 'row_added'}),
+	qr/^tenant-c - row_added 00000000-0000-4000-8000-00000000f04e$/m, 'verify_seals: the forged row, before it is sealed');
+$node->safe_psql('postgres', q{SELECT authlog.seal_now('60s')});
+like($node->safe_psql('postgres', $findings . q{authlog.verify_seals('tenant-c')}),
+	qr/^tenant-c \d+ back_dated 00000000-0000-4000-8000-00000000f04e$/m,
+	'verify_seals: the forged row, once sealed, is back-dated');
+
+$node->safe_psql('postgres', q{SELECT authlog.mirror_sync('60s')});
+my $store_findings = $node->safe_psql('postgres', $findings . q{authlog.verify_store_seals() WHERE status <> 'ok'});
+like($store_findings, qr/^tenant-b 1 seal_differs -$/m, 'verify_store_seals: the edited seal differs from the store\'s');
+like($store_findings, qr/^tenant-a 2 seal_missing -$/m, 'verify_store_seals: the deleted seal is still in the store');
+like($store_findings, qr/^tenant-c \d+ back_dated 00000000-0000-4000-8000-00000000f04e$/m,
+	'verify_store_seals: the forged row reached the store as a new, back-dated event');
+unlike($store_findings, qr/row_changed|row_deleted|seal_altered/,
+	'the store kept the changed and the deleted event, and the seal, as committed');
+my $differences = $node->safe_psql('postgres', q{
+	SELECT string_agg(collection || ' ' || problem, E'\n' ORDER BY collection, problem) FROM authlog.mirror_verify()});
+like($differences, qr/^auth_logs differs from PostgreSQL$/m, 'mirror_verify: the changed event differs');
+like($differences, qr/^auth_logs in the store but not in PostgreSQL$/m, 'mirror_verify: the deleted event is only in the store');
+
+# Tampering in the store (its files edited while it is stopped): the store's
+# verifier names the changed document and the deleted seal; PostgreSQL's
+# copy is untouched.
+my $store_file = "$store->{dir}/data/authlog_seals.sqlite";
+sub store_sql
+{
+	my ($sql) = @_;
+	my ($out, $err) = ('', '');
+	ok(IPC::Run::run([ 'sqlite3', $store_file, $sql ], '>', \$out, '2>', \$err), "sqlite3: $sql")
+	  or diag($err);
+	chomp $out;
+	return $out;
+}
+stop_store($store);
+my $events_table = store_sql(q{SELECT table_name FROM _ferretdb_collections WHERE name = 'auth_logs'});
+my $seals_table = store_sql(q{SELECT table_name FROM _ferretdb_collections WHERE name = 'seals'});
+store_sql(qq{UPDATE "$events_table" SET _ferretdb_sjson = json_set(_ferretdb_sjson, '\$.user_agent', 'rewritten')
+	WHERE rowid = (SELECT min(rowid) FROM "$events_table" WHERE _ferretdb_sjson->>'\$.tenant_id' = 'tenant-b')});
+store_sql(qq{DELETE FROM "$seals_table" WHERE _ferretdb_sjson->>'\$.tenant_id' = 'tenant-c' AND _ferretdb_sjson->>'\$.seal_no' = 1});
+restart_store($store);
+my $rewritten = $node->safe_psql('postgres', q{
+	SELECT (d->'log_id'->'$binary'->>'base64') FROM authlog.mirror_find('auth_logs', '{"user_agent": "rewritten"}') d});
+my $rewritten_id = $node->safe_psql('postgres', qq{SELECT encode(decode('$rewritten', 'base64'), 'hex')::uuid});
+$store_findings = $node->safe_psql('postgres', $findings . q{authlog.verify_store_seals() WHERE status <> 'ok'});
+like($store_findings, qr/^tenant-b \d+ row_changed \Q$rewritten_id\E$/m, 'verify_store_seals: the rewritten document');
+like($store_findings, qr/^tenant-c 1 seal_missing -$/m, 'verify_store_seals: the seal deleted from the store');
+unlike($node->safe_psql('postgres', $findings . q{authlog.verify_seals('tenant-b') WHERE status <> 'ok'}),
+	qr/\Q$rewritten_id\E/, 'PostgreSQL\'s copy of that event still verifies');
+
+$listener->quit;
+$node->stop;
+stop_store($store);
+done_testing();
