@@ -348,13 +348,20 @@ BEGIN
 			SELECT m.log_id FROM authlog.seals s, pg_catalog.unnest(s.members) AS m(log_id)
 			WHERE s.tenant_id = t
 		), unsealed AS (
-			SELECT l.log_id,
-			       pg_catalog.format('no seal lists it, yet it claims %s, inside the sealed period (sealed up to %s)',
-			                         least(l.occurred_at, l.recorded_at), ls.committed_at) AS detail
-			FROM authlog.auth_logs l, last_seal ls
+			-- listed by no seal, yet the sealer recorded sealing it, or it
+			-- claims a time inside the sealed period
+			SELECT l.log_id, sm.seal_no,
+			       CASE WHEN sm.seal_no IS NOT NULL
+			            THEN pg_catalog.format('seal %s covered it (authlog.seal_members); no seal lists it now', sm.seal_no)
+			            ELSE pg_catalog.format('no seal lists it, yet it claims %s, inside the sealed period (sealed up to %s)',
+			                                   least(l.occurred_at, l.recorded_at), ls.committed_at)
+			       END AS detail
+			FROM authlog.auth_logs l
+			CROSS JOIN last_seal ls
+			LEFT JOIN authlog.seal_members sm ON sm.tenant_id = t AND sm.log_id = l.log_id
 			WHERE l.tenant_id = t
 			  AND (verify_seals.since IS NULL OR l.occurred_at >= verify_seals.since OR l.recorded_at >= verify_seals.since)
-			  AND least(l.occurred_at, l.recorded_at) < ls.committed_at - skew
+			  AND (sm.seal_no IS NOT NULL OR least(l.occurred_at, l.recorded_at) < ls.committed_at - skew)
 			  AND NOT EXISTS (SELECT 1 FROM sealed WHERE sealed.log_id = l.log_id)
 		)
 		SELECT r.tenant_id, r.seal_no, r.seal_id, r.sealed_at, r.event_count, r.status, r.log_id, r.detail
@@ -378,7 +385,8 @@ BEGIN
 			  AND NOT EXISTS (SELECT 1 FROM member_problems p
 			                  WHERE p.seal_no = c.seal_no AND p.status IS NOT NULL)
 			UNION ALL
-			SELECT t, NULL, NULL, NULL, NULL, 'row_added', u.log_id, u.detail, 0, 4
+			SELECT t, u.seal_no, NULL, NULL, NULL,
+			       CASE WHEN u.seal_no IS NULL THEN 'row_added' ELSE 'seal_missing' END, u.log_id, u.detail, 0, 4
 			FROM unsealed u
 		) r
 		ORDER BY r.seal_no NULLS LAST, r.k, r.n, r.log_id;

@@ -55,7 +55,7 @@ cluster=$(mktemp -d /tmp/authlog-bench-cluster.XXXXXX)
 port=$(( 20000 + RANDOM % 20000 ))
 bash test/cluster.sh start "$cluster" "$port" \
 	"fsync = on" "shared_buffers = '1GB'" "max_wal_size = '16GB'" "checkpoint_timeout = '30min'" \
-	"max_connections = 100" "max_replication_slots = 20"
+	"max_connections = 100" "max_replication_slots = 20" "authlog.seal_interval = 0"
 trap 'bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
 export PGHOST=$cluster PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -117,6 +117,73 @@ psql -X -P footer=off -c "
 	     AND p.name = CASE WHEN m.name LIKE '%hot account' THEN 'PL/pgSQL hot account' ELSE 'PL/pgSQL failure' END
 	     AND m.name LIKE 'record_login%' AND m.name NOT LIKE '%success%'
 	ORDER BY m.sync DESC, m.clients, m.name"
+
+# ---- sealing ----------------------------------------------------------------
+# The sealer is paused everywhere else in this run (authlog.seal_interval = 0,
+# no slot).  Here record_login runs with it off and on, interleaved; "on"
+# cuts every second, so the sealer decodes and seals throughout the run.
+echo
+echo "== sealing: record_login failure, 8 clients, synchronous_commit off, the sealer off and on (cutting every second)"
+set_seal_interval() {
+	psql_q -c "ALTER SYSTEM SET authlog.seal_interval = '$1'" -c "SELECT pg_reload_conf()" >/dev/null
+	sleep 1
+}
+set_seal_interval 1s
+psql_q -c "SELECT authlog.seal_now('600s')" >/dev/null	# the slot, and the write path's events
+for round in $(seq 1 "$rounds"); do
+	for state in off on; do
+		if [ "$state" = off ]; then set_seal_interval 0; else set_seal_interval 1s; fi
+		psql_q -c "SELECT authlog.seal_now('600s')" >/dev/null	# nothing left from before
+		for c in "bare INSERT|bare_insert.sql" "record_login failure|record_failure.sql"; do
+			IFS='|' read -r name script <<<"$c"
+			tps=$(PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -T "$seconds" -c 8 -j 2 \
+				-f "bench/$script" 2>&1 | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')
+			[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
+			psql_q -c "INSERT INTO bench.results VALUES ('seal', '$name', 8, '$state', $round, $tps)"
+		done
+		# what the run left to seal, and how long sealing it takes
+		psql_q >/dev/null <<-SQL
+			SELECT events_sealed AS before, clock_timestamp() AS t0 FROM authlog.sealer_status() \gset
+			SELECT authlog.seal_now('600s');
+			INSERT INTO bench.results SELECT 'seal drain', 'seconds', 8, '$state', $round,
+				extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
+			INSERT INTO bench.results SELECT 'seal drain', 'events', 8, '$state', $round, events_sealed - :before
+			FROM authlog.sealer_status();
+		SQL
+	done
+done
+psql -X -P footer=off -c "
+	WITH m AS (
+		SELECT name, sync AS sealer, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS tps
+		FROM bench.results WHERE section = 'seal' GROUP BY 1, 2)
+	SELECT m.name AS \"case\", m.sealer, round(m.tps::numeric) AS tps,
+	       round((m.tps / b.tps)::numeric, 2) AS \"x bare INSERT, sealer off\",
+	       round((m.tps / o.tps)::numeric, 2) AS \"x same case, sealer off\"
+	FROM m JOIN m b ON b.name = 'bare INSERT' AND b.sealer = 'off'
+	JOIN m o ON o.name = m.name AND o.sealer = 'off'
+	ORDER BY m.name, m.sealer"
+psql -XAt -c "
+	WITH d AS (SELECT name, sync, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS v
+	           FROM bench.results WHERE section = 'seal drain' GROUP BY 1, 2)
+	SELECT '   left to seal after a run, sealer off: ' || round(e.v) || ' events, sealed in ' || round(t.v::numeric, 2)
+	       || ' s (' || round(e.v / t.v) || ' events/s); sealer on: ' || round(e2.v) || ' events, ' || round(t2.v::numeric, 2) || ' s'
+	FROM d e, d t, d e2, d t2
+	WHERE e.name = 'events' AND e.sync = 'off' AND t.name = 'seconds' AND t.sync = 'off'
+	  AND e2.name = 'events' AND e2.sync = 'on' AND t2.name = 'seconds' AND t2.sync = 'on'"
+psql_q >/dev/null <<-SQL
+	SELECT clock_timestamp() AS t0 \gset
+	CREATE TEMP TABLE findings AS SELECT status FROM authlog.verify_seals();
+	SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS verify_seconds \gset
+	INSERT INTO bench.results SELECT 'seal verify', 'seconds', 0, '', 1, :verify_seconds;
+	INSERT INTO bench.results SELECT 'seal verify', status, 0, '', 1, count(*) FROM findings GROUP BY status;
+SQL
+psql -XAt -c "SELECT '   verify_seals over ' || sum(event_count) || ' events in ' || count(*) || ' seals of ' || count(DISTINCT tenant_id)
+	|| ' tenants: ' || (SELECT string_agg(value || ' ' || name, ', ') FROM bench.results WHERE section = 'seal verify' AND name <> 'seconds')
+	|| ', in ' || (SELECT round(value::numeric, 1) FROM bench.results WHERE section = 'seal verify' AND name = 'seconds')
+	|| ' s (' || round(sum(event_count) / (SELECT value FROM bench.results WHERE section = 'seal verify' AND name = 'seconds')) || ' events/s)'
+	FROM authlog.seals"
+set_seal_interval 0
+psql_q -c "SELECT pg_drop_replication_slot('authlog_seal')" >/dev/null	# no WAL pinned for the rest
 
 # ---- decoding -------------------------------------------------------------
 echo
@@ -219,7 +286,8 @@ mport=$(( 20000 + RANDOM % 20000 ))
 uri="mongodb://127.0.0.1:$BENCH_STORE_PORT/"
 bash test/cluster.sh start "$mcluster" "$mport" "authlog.mirror_uri = '$uri'" \
 	"authlog.mirror_database = 'authlog_bench'" "authlog.mirror_idle_advance = '1s'" \
-	"synchronous_commit = off" "shared_buffers = '512MB'" "max_wal_size = '8GB'"
+	"synchronous_commit = off" "shared_buffers = '512MB'" "max_wal_size = '8GB'" \
+	"authlog.seal_interval = 0"
 trap 'bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"; bash test/cluster.sh stop "$mcluster"; rm -rf "$mcluster"' EXIT
 mpsql() { psql -X -q -v ON_ERROR_STOP=1 -h "$mcluster" -p "$mport" "$@"; }
 mpsql -f bench/mirror_setup.sql >/dev/null

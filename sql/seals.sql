@@ -138,10 +138,17 @@ UPDATE authlog.seals s SET digest = pg_temp.documented_digest(s) WHERE tenant_id
 SELECT seal_no, status, log_id, detail FROM authlog.verify_seals('t-seal') WHERE status <> 'ok';
 ROLLBACK;
 
--- a seal deleted: a gap in the chain, and its events no longer sealed
+-- a seal deleted: a gap in the chain, and its events sealed by no seal
 BEGIN;
 SET LOCAL session_replication_role = replica;
 DELETE FROM authlog.seals WHERE tenant_id = 't-seal' AND seal_no = 1;
+SELECT seal_no, status, log_id, detail FROM authlog.verify_seals('t-seal') WHERE status <> 'ok';
+ROLLBACK;
+
+-- the newest seal deleted: no gap, but the sealer's record names the seal its events were in
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM authlog.seals WHERE tenant_id = 't-seal' AND seal_no = 2;
 SELECT seal_no, status, log_id, detail FROM authlog.verify_seals('t-seal') WHERE status <> 'ok';
 ROLLBACK;
 

@@ -135,3 +135,24 @@ FROM authlog.compliance_report('acme', :'since', :'until');
 SELECT count(*) AS events_exported, (array_agg(digest ORDER BY seq DESC))[1] AS final_digest
 FROM authlog.export_events('acme', :'since', :'until');
 RESET ROLE;
+
+\echo
+\echo '== seals: every event sealed per tenant, chained; verified from PostgreSQL and from the store''s copy'
+SELECT authlog.seal_now('60s') IS NOT NULL AS sealed_now;
+SELECT authlog.mirror_sync('60s') IS NOT NULL AS mirrored;
+SELECT tenant_id, count(*) AS seals, sum(event_count) AS events,
+       encode((array_agg(digest ORDER BY seal_no DESC))[1], 'hex') AS latest_digest
+FROM authlog.seals GROUP BY tenant_id ORDER BY tenant_id;
+SELECT 'postgresql' AS copy, status, count(*) FROM authlog.verify_seals() GROUP BY status
+UNION ALL
+SELECT 'document store', status, count(*) FROM authlog.verify_store_seals() GROUP BY status;
+
+\echo
+\echo '== a superuser rewrites one event''s IP behind the triggers: the seal names it, the store kept the original'
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE authlog.auth_logs SET ip_address = '10.0.0.1'
+WHERE log_id = (SELECT log_id FROM authlog.auth_logs WHERE tenant_id = 'acme' AND user_id = 'cfo'
+                ORDER BY occurred_at LIMIT 1);
+SELECT tenant_id, seal_no, status, log_id, detail FROM authlog.verify_seals('acme') WHERE status <> 'ok';
+ROLLBACK;
