@@ -148,7 +148,7 @@ UNION ALL
 SELECT 'document store', status, count(*) FROM authlog.verify_store_seals() GROUP BY status;
 
 \echo
-\echo '== a superuser rewrites one event''s IP behind the triggers: the seal names it, the store kept the original'
+\echo '== a superuser rewrites one event''s IP behind the triggers (then rolls back): verify_seals names the event'
 BEGIN;
 SET LOCAL session_replication_role = replica;
 UPDATE authlog.auth_logs SET ip_address = '10.0.0.1'
