@@ -47,7 +47,7 @@ END
 $$;
 
 CREATE FUNCTION pg_temp.event_id(n integer) RETURNS uuid
-LANGUAGE sql IMMUTABLE AS $$ SELECT ('00000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid $$;
+LANGUAGE sql IMMUTABLE AS $$ SELECT ('00000000-0000-4000-8000-5ea1' || lpad(n::text, 8, '0'))::uuid $$;
 
 -- Six events of tenant t-seal, and one of t-other, at fixed times
 SELECT count(*) FROM (

@@ -276,6 +276,21 @@ extern void sealer_wake(void);
 typedef bool (*WorkerStep) (void *arg);
 extern bool worker_run_step(WorkerStep step, void *arg, char **error);
 
+typedef struct WorkerSlot
+{
+	const char *name;
+	bool		exists;			/* set by worker_step_check_slot */
+	bool		lost;
+	bool		pending;		/* a copy is pending (authlog.mirror_state) */
+	XLogRecPtr	advance_to;		/* for worker_step_advance_slot */
+} WorkerSlot;
+
+extern bool worker_step_check_slot(void *arg);
+extern bool worker_step_mark_pending(void *arg);
+extern bool worker_step_create_slot(void *arg);
+extern bool worker_step_advance_slot(void *arg);
+extern void worker_clear_pending(const char *slot_name);
+
 /* stats.c */
 extern int	authlog_stat_max_entries;
 extern void stats_register(void);

@@ -256,91 +256,20 @@ run_step(WorkerStep step, void *arg)
 	return worker_run_step(step, arg, &step_error);
 }
 
-static Datum
-slot_name_datum(void)
+/* The slot's name, state and advance target, for the shared slot steps */
+static WorkerSlot *
+mirror_slot(void)
 {
-	return CStringGetTextDatum(authlog_mirror_slot_name);
-}
+	static WorkerSlot slot;
 
-typedef struct SlotCheck
-{
-	bool		slot_exists;
-	bool		slot_lost;
-	bool		resync_pending;
-} SlotCheck;
-
-static bool
-step_check_slot(void *arg)
-{
-	SlotCheck  *check = arg;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {slot_name_datum()};
-	bool		isnull;
-
-	if (SPI_execute("SELECT pg_catalog.to_regclass('authlog.mirror_state') IS NOT NULL", true, 1) != SPI_OK_SELECT ||
-		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("extension authlog is not installed in database \"%s\"", authlog_mirror_dbname),
-				 errhint("Run CREATE EXTENSION authlog in the database named by authlog.mirror_dbname.")));
-
-	if (SPI_execute_with_args("SELECT wal_status = 'lost' FROM pg_catalog.pg_replication_slots"
-							  " WHERE slot_name = $1", 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "authlog mirror: could not read pg_replication_slots");
-	check->slot_exists = SPI_processed > 0;
-	check->slot_lost = check->slot_exists &&
-		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-
-	if (SPI_execute_with_args("SELECT resync_pending FROM authlog.mirror_state WHERE slot_name = $1",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "authlog mirror: could not read authlog.mirror_state");
-	check->resync_pending = SPI_processed > 0 &&
-		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	return true;
-}
-
-/* Record, durably, that the store must be copied again before streaming. */
-static bool
-step_mark_resync(void *arg)
-{
-	bool		drop_lost_slot = *(bool *) arg;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {slot_name_datum()};
-
-	if (SPI_execute_with_args("INSERT INTO authlog.mirror_state (slot_name, resync_pending)"
-							  " VALUES ($1, true) ON CONFLICT (slot_name)"
-							  " DO UPDATE SET resync_pending = true",
-							  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "authlog mirror: could not mark the resync");
-	if (drop_lost_slot &&
-		SPI_execute_with_args("SELECT pg_catalog.pg_drop_replication_slot($1)",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "authlog mirror: could not drop the lost slot");
-	return true;
-}
-
-static bool
-step_create_slot(void *arg)
-{
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {slot_name_datum()};
-
-	if (SPI_execute_with_args("SELECT pg_catalog.pg_create_logical_replication_slot($1, 'authlog')",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "authlog mirror: could not create the slot");
-	return true;
+	slot.name = authlog_mirror_slot_name;
+	return &slot;
 }
 
 static bool
 step_finish_resync(void *arg)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {slot_name_datum()};
-
-	if (SPI_execute_with_args("UPDATE authlog.mirror_state SET resync_pending = false,"
-							  " resynced_at = pg_catalog.now() WHERE slot_name = $1",
-							  1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "authlog mirror: could not record the end of the resync");
+	worker_clear_pending(authlog_mirror_slot_name);
 	return true;
 }
 
@@ -394,7 +323,7 @@ step_peek(void *arg)
 {
 	MirrorBatch *batch = arg;
 	Oid			types[2] = {TEXTOID, INT4OID};
-	Datum		values[2] = {slot_name_datum(), Int32GetDatum(authlog_mirror_batch_size)};
+	Datum		values[2] = {CStringGetTextDatum(authlog_mirror_slot_name), Int32GetDatum(authlog_mirror_batch_size)};
 	MemoryContext old;
 	uint64		i;
 
@@ -468,17 +397,14 @@ step_notify_lockouts(void *arg)
 	return true;
 }
 
+/* Move the slot to target, in a step of its own. */
 static bool
-step_advance(void *arg)
+advance_slot(XLogRecPtr target)
 {
-	XLogRecPtr	target = *(XLogRecPtr *) arg;
-	Oid			types[2] = {TEXTOID, PG_LSNOID};
-	Datum		values[2] = {slot_name_datum(), LSNGetDatum(target)};
+	WorkerSlot *slot = mirror_slot();
 
-	if (SPI_execute_with_args("SELECT pg_catalog.pg_replication_slot_advance($1, $2)",
-							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "authlog mirror: could not advance the slot");
-	return true;
+	slot->advance_to = target;
+	return run_step(worker_step_advance_slot, slot);
 }
 
 
@@ -614,7 +540,7 @@ stream_round(void)
 			TimestampDifferenceExceeds(last_advance, GetCurrentTimestamp(),
 									   authlog_mirror_idle_advance_ms))
 		{
-			if (!run_step(step_advance, &batch.flush_before))
+			if (!advance_slot(batch.flush_before))
 			{
 				slot_ready = false;
 				return report_failure("could not advance the logical slot", step_error);
@@ -658,7 +584,7 @@ stream_round(void)
 	}
 
 	pause_before_advance_for_tests();
-	if (!run_step(step_advance, &batch.end_lsn))
+	if (!advance_slot(batch.end_lsn))
 	{
 		slot_ready = false;
 		return report_failure("could not advance the logical slot", step_error);
@@ -762,31 +688,29 @@ step_copy_table(void *arg)
 static long
 prepare_slot(void)
 {
-	SlotCheck	check;
+	WorkerSlot *slot = mirror_slot();
 	int			i;
 
-	if (!run_step(step_check_slot, &check))
+	if (!run_step(worker_step_check_slot, slot))
 		return report_failure("could not check the mirror's slot", step_error);
-	if (check.slot_exists && !check.slot_lost && !check.resync_pending)
+	if (slot->exists && !slot->lost && !slot->pending)
 	{
 		slot_ready = true;
 		return 0;
 	}
 
 	set_state(MIRROR_RESYNCING);
-	if (!check.resync_pending || check.slot_lost)
+	if (!slot->pending || slot->lost)
 	{
-		bool		drop = check.slot_lost;
-
 		ereport(LOG,
 				(errmsg("authlog mirror: %s; copying the tables to the document store",
-						check.slot_lost ? "the slot was invalidated" :
-						check.slot_exists ? "a resync was pending" : "the slot is missing")));
-		if (!run_step(step_mark_resync, &drop))
+						slot->lost ? "the slot was invalidated" :
+						slot->exists ? "a resync was pending" : "the slot is missing")));
+		if (!run_step(worker_step_mark_pending, slot))
 			return report_failure("could not start a resync", step_error);
-		check.slot_exists = check.slot_exists && !check.slot_lost;
+		slot->exists = slot->exists && !slot->lost;
 	}
-	if (!check.slot_exists && !run_step(step_create_slot, NULL))
+	if (!slot->exists && !run_step(worker_step_create_slot, slot))
 		return report_failure("could not create the mirror's logical slot", step_error);
 
 	/*

@@ -212,84 +212,22 @@ run_step(WorkerStep step, void *arg)
 
 /* ---------- the slot ---------- */
 
-typedef struct SlotCheck
+static WorkerSlot *
+sealer_slot(void)
 {
-	bool		exists;
-	bool		lost;
-	bool		backlog_pending;
-} SlotCheck;
+	static WorkerSlot slot;
 
-static bool
-step_check_slot(void *arg)
-{
-	SlotCheck  *check = arg;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(SEALER_SLOT_NAME)};
-	bool		isnull;
-
-	if (SPI_execute("SELECT pg_catalog.to_regclass('authlog.seals') IS NOT NULL", true, 1) != SPI_OK_SELECT ||
-		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("extension authlog is not installed in database \"%s\"", authlog_mirror_dbname),
-				 errhint("Run CREATE EXTENSION authlog in the database named by authlog.mirror_dbname.")));
-	if (SPI_execute_with_args("SELECT wal_status = 'lost' FROM pg_catalog.pg_replication_slots"
-							  " WHERE slot_name = $1", 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "authlog sealer: could not read pg_replication_slots");
-	check->exists = SPI_processed > 0;
-	check->lost = check->exists &&
-		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (SPI_execute_with_args("SELECT resync_pending FROM authlog.mirror_state WHERE slot_name = $1",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "authlog sealer: could not read authlog.mirror_state");
-	check->backlog_pending = SPI_processed > 0 &&
-		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	return true;
-}
-
-/* Record, durably, that rows may have committed unseen by the slot. */
-static bool
-step_mark_backlog(void *arg)
-{
-	bool		drop_lost_slot = *(bool *) arg;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(SEALER_SLOT_NAME)};
-
-	if (SPI_execute_with_args("INSERT INTO authlog.mirror_state (slot_name, resync_pending)"
-							  " VALUES ($1, true) ON CONFLICT (slot_name)"
-							  " DO UPDATE SET resync_pending = true",
-							  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "authlog sealer: could not mark the backlog");
-	if (drop_lost_slot &&
-		SPI_execute_with_args("SELECT pg_catalog.pg_drop_replication_slot($1)",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "authlog sealer: could not drop the lost slot");
-	return true;
+	slot.name = SEALER_SLOT_NAME;
+	return &slot;
 }
 
 static bool
-step_create_slot(void *arg)
+advance_slot(XLogRecPtr target)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(SEALER_SLOT_NAME)};
+	WorkerSlot *slot = sealer_slot();
 
-	if (SPI_execute_with_args("SELECT pg_catalog.pg_create_logical_replication_slot($1, 'authlog')",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "authlog sealer: could not create the slot");
-	return true;
-}
-
-static bool
-step_advance(void *arg)
-{
-	XLogRecPtr	target = *(XLogRecPtr *) arg;
-	Oid			types[2] = {TEXTOID, PG_LSNOID};
-	Datum		values[2] = {CStringGetTextDatum(SEALER_SLOT_NAME), LSNGetDatum(target)};
-
-	if (SPI_execute_with_args("SELECT pg_catalog.pg_replication_slot_advance($1, $2)",
-							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "authlog sealer: could not advance the slot");
-	return true;
+	slot->advance_to = target;
+	return run_step(worker_step_advance_slot, slot);
 }
 
 
@@ -330,7 +268,7 @@ drop_sealed_members(Datum tenant, SealMember *members, int count)
 							  " WHERE NOT EXISTS (SELECT 1 FROM authlog.seal_members m"
 							  "                   WHERE m.tenant_id = $1 AND m.log_id = u.log_id)"
 							  " ORDER BY u.n",
-							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "authlog sealer: could not read authlog.seal_members");
 	if (SPI_processed == (uint64) count)
 		return count;
@@ -381,9 +319,10 @@ write_seal(Cut *cut, SealMember *members, int count)
 	seal.tenant_id = members[0].tenant_id;
 	seal.tenant_len = members[0].tenant_len;
 	seal.seal_no = 1;
+	/* not read-only: a cut may seal a tenant twice, and must see its own first seal */
 	if (SPI_execute_with_args("SELECT seal_no, digest FROM authlog.seals WHERE tenant_id = $1"
 							  " ORDER BY seal_no DESC LIMIT 1",
-							  1, last_types, &tenant, NULL, true, 1) != SPI_OK_SELECT)
+							  1, last_types, &tenant, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "authlog sealer: could not read the tenant's last seal");
 	if (SPI_processed > 0)
 	{
@@ -648,8 +587,6 @@ step_seal_backlog(void *arg)
 	Cut		   *cut = arg;
 	SPIPlanPtr	plan;
 	Portal		portal;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(SEALER_SLOT_NAME)};
 
 	plan = SPI_prepare("SELECT l.tenant_id, l.log_id, authlog.event_digest(l), l.recorded_at"
 					   " FROM authlog.auth_logs l"
@@ -690,11 +627,7 @@ step_seal_backlog(void *arg)
 	write_seals(cut);
 	if (cut->written != NIL)
 		mirror_note_write();
-
-	if (SPI_execute_with_args("UPDATE authlog.mirror_state SET resync_pending = false,"
-							  " resynced_at = pg_catalog.now() WHERE slot_name = $1",
-							  1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "authlog sealer: could not record the end of the backlog");
+	worker_clear_pending(SEALER_SLOT_NAME);
 	return true;
 }
 
@@ -729,26 +662,24 @@ announce_cut(Cut *cut)
 static long
 prepare_slot(void)
 {
-	SlotCheck	check;
+	WorkerSlot *slot = sealer_slot();
 	Cut			cut;
 
-	if (!run_step(step_check_slot, &check))
+	if (!run_step(worker_step_check_slot, slot))
 		return report_failure("could not check the sealer's slot");
-	if (check.exists && !check.lost && !check.backlog_pending)
+	if (slot->exists && !slot->lost && !slot->pending)
 	{
 		slot_ready = true;
 		return 0;
 	}
-	if (!check.exists || check.lost)
+	if (!slot->exists || slot->lost)
 	{
-		bool		drop = check.lost;
-
 		ereport(LOG,
 				(errmsg("authlog sealer: %s; sealing the events no seal lists from a table scan",
-						check.lost ? "the slot was invalidated" : "the slot is missing")));
-		if (!run_step(step_mark_backlog, &drop))
+						slot->lost ? "the slot was invalidated" : "the slot is missing")));
+		if (!run_step(worker_step_mark_pending, slot))
 			return report_failure("could not start sealing the backlog");
-		if (!run_step(step_create_slot, NULL))
+		if (!run_step(worker_step_create_slot, slot))
 			return report_failure("could not create the sealer's logical slot");
 	}
 	MemoryContextReset(cut_context);
@@ -794,7 +725,7 @@ seal_round(void)
 		/* a short chunk reached the target: nothing before it is left */
 		done = cut.messages < SEALER_CHUNK_CHANGES;
 		advance_to = done ? target : cut.chunk_end;
-		if (!run_step(step_advance, &advance_to))
+		if (!advance_slot(advance_to))
 			return report_failure("could not advance the sealer's slot");
 		if (done)
 			break;

@@ -118,6 +118,22 @@ cmp_ok($node->safe_psql('postgres', q{SELECT sum(retry_count) FROM authlog.auth_
 	'the writers retried some logins');
 all_sealed_once('after concurrent writers');
 
+# One transaction of 25,000 events of one tenant (written straight into the
+# table: a bulk load, not logins) is more than one seal holds: the cut seals
+# it in two, chained, in the same transaction.
+$node->safe_psql('postgres', q{
+	INSERT INTO authlog.auth_logs (tenant_id, log_id, organisation_id, user_id, event_type, ip_address,
+	                               user_agent, auth_path, occurred_at, recorded_at, metadata, decision,
+	                               failed_login_attempts, retry_count)
+	SELECT 'tenant-bulk', gen_random_uuid(), 'o1', 'user' || n, 'login_success', '192.0.2.1', 'agent', 'web',
+	       now(), now(), '{}', 'allowed', 0, 0
+	FROM generate_series(1, 25000) n});
+$node->safe_psql('postgres', q{SELECT authlog.seal_now('120s')});
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(seal_no || ':' || event_count, ' ' ORDER BY seal_no) FROM authlog.seals WHERE tenant_id = 'tenant-bulk'}),
+	'1:20000 2:5000', 'a transaction of 25,000 events of one tenant is sealed as two seals');
+all_sealed_once('after a bulk transaction');
+
 # The store down: sealing goes on; back up, the store has every seal and both copies verify.
 $node->safe_psql('postgres', q{SELECT authlog.mirror_sync('60s')});
 stop_store($store);
