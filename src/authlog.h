@@ -175,6 +175,7 @@ typedef struct StoreEntry
 extern struct HTAB *store_key_table_create(const char *name);
 extern bool store_subdocument_key(const bson_t *doc, const char *field, BsonKey *key);
 extern Datum bson_bytes_to_jsonb(const uint8 *data, uint32 len);
+extern TimestampTz sync_deadline(const Interval *timeout);
 
 /* mirror.c: what the worker reports, in shared memory */
 typedef enum MirrorState
@@ -282,13 +283,13 @@ typedef struct WorkerSlot
 	bool		exists;			/* set by worker_step_check_slot */
 	bool		lost;
 	bool		pending;		/* a copy is pending (authlog.mirror_state) */
-	XLogRecPtr	advance_to;		/* for worker_step_advance_slot */
+	XLogRecPtr	advance_to;		/* for worker_advance_slot */
 } WorkerSlot;
 
 extern bool worker_step_check_slot(void *arg);
 extern bool worker_step_mark_pending(void *arg);
 extern bool worker_step_create_slot(void *arg);
-extern bool worker_step_advance_slot(void *arg);
+extern bool worker_advance_slot(const char *slot_name, XLogRecPtr target, char **error);
 extern void worker_clear_pending(const char *slot_name);
 
 /* stats.c */

@@ -256,16 +256,6 @@ run_step(WorkerStep step, void *arg)
 	return worker_run_step(step, arg, &step_error);
 }
 
-/* The slot's name, state and advance target, for the shared slot steps */
-static WorkerSlot *
-mirror_slot(void)
-{
-	static WorkerSlot slot;
-
-	slot.name = authlog_mirror_slot_name;
-	return &slot;
-}
-
 static bool
 step_finish_resync(void *arg)
 {
@@ -396,17 +386,6 @@ step_notify_lockouts(void *arg)
 	}
 	return true;
 }
-
-/* Move the slot to target, in a step of its own. */
-static bool
-advance_slot(XLogRecPtr target)
-{
-	WorkerSlot *slot = mirror_slot();
-
-	slot->advance_to = target;
-	return run_step(worker_step_advance_slot, slot);
-}
-
 
 /* ---------- applying ---------- */
 
@@ -540,7 +519,7 @@ stream_round(void)
 			TimestampDifferenceExceeds(last_advance, GetCurrentTimestamp(),
 									   authlog_mirror_idle_advance_ms))
 		{
-			if (!advance_slot(batch.flush_before))
+			if (!worker_advance_slot(authlog_mirror_slot_name, batch.flush_before, &step_error))
 			{
 				slot_ready = false;
 				return report_failure("could not advance the logical slot", step_error);
@@ -584,7 +563,7 @@ stream_round(void)
 	}
 
 	pause_before_advance_for_tests();
-	if (!advance_slot(batch.end_lsn))
+	if (!worker_advance_slot(authlog_mirror_slot_name, batch.end_lsn, &step_error))
 	{
 		slot_ready = false;
 		return report_failure("could not advance the logical slot", step_error);
@@ -688,8 +667,11 @@ step_copy_table(void *arg)
 static long
 prepare_slot(void)
 {
-	WorkerSlot *slot = mirror_slot();
+	WorkerSlot	slot_state = {0};
+	WorkerSlot *slot = &slot_state;
 	int			i;
+
+	slot->name = authlog_mirror_slot_name;
 
 	if (!run_step(worker_step_check_slot, slot))
 		return report_failure("could not check the mirror's slot", step_error);

@@ -98,6 +98,20 @@ authlog_mirror_worker_status(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
+/* When a wait of mirror_sync() or seal_now() given timeout ends */
+TimestampTz
+sync_deadline(const Interval *timeout)
+{
+	int64		timeout_us = timeout->time + (int64) timeout->day * USECS_PER_DAY +
+		(int64) timeout->month * DAYS_PER_MONTH * USECS_PER_DAY;
+
+	if (timeout_us < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must not be negative")));
+	return GetCurrentTimestamp() + timeout_us;
+}
+
 /*
  * authlog.mirror_sync(timeout): wait until everything committed before the
  * call is acknowledged by the store; returns the documents applied
@@ -107,7 +121,6 @@ Datum
 authlog_mirror_sync(PG_FUNCTION_ARGS)
 {
 	Interval   *timeout = PG_GETARG_INTERVAL_P(0);
-	int64		timeout_us;
 	TimestampTz deadline;
 	XLogRecPtr	target;
 	uint64		written_before;
@@ -118,13 +131,7 @@ authlog_mirror_sync(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the authlog mirror is disabled"),
 				 errhint("Set authlog.mirror_uri in postgresql.conf and reload.")));
-	timeout_us = timeout->time + (int64) timeout->day * USECS_PER_DAY +
-		(int64) timeout->month * DAYS_PER_MONTH * USECS_PER_DAY;
-	if (timeout_us < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("timeout must not be negative")));
-	deadline = GetCurrentTimestamp() + timeout_us;
+	deadline = sync_deadline(timeout);
 
 	/* everything committed so far, asynchronous commits included, on disk */
 	target = GetXLogInsertRecPtr();

@@ -60,7 +60,6 @@ Datum
 authlog_seal_now(PG_FUNCTION_ARGS)
 {
 	Interval   *timeout = PG_GETARG_INTERVAL_P(0);
-	int64		timeout_us;
 	TimestampTz deadline;
 	XLogRecPtr	target;
 	uint64		written_before;
@@ -71,13 +70,7 @@ authlog_seal_now(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the authlog sealer seals database \"%s\", not this one", authlog_mirror_dbname),
 				 errhint("Call seal_now() in the database named by authlog.mirror_dbname.")));
-	timeout_us = timeout->time + (int64) timeout->day * USECS_PER_DAY +
-		(int64) timeout->month * DAYS_PER_MONTH * USECS_PER_DAY;
-	if (timeout_us < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("timeout must not be negative")));
-	deadline = GetCurrentTimestamp() + timeout_us;
+	deadline = sync_deadline(timeout);
 
 	target = GetXLogInsertRecPtr();
 	XLogFlush(target);

@@ -210,27 +210,6 @@ run_step(WorkerStep step, void *arg)
 }
 
 
-/* ---------- the slot ---------- */
-
-static WorkerSlot *
-sealer_slot(void)
-{
-	static WorkerSlot slot;
-
-	slot.name = SEALER_SLOT_NAME;
-	return &slot;
-}
-
-static bool
-advance_slot(XLogRecPtr target)
-{
-	WorkerSlot *slot = sealer_slot();
-
-	slot->advance_to = target;
-	return run_step(worker_step_advance_slot, slot);
-}
-
-
 /* ---------- writing seals ---------- */
 
 static Datum
@@ -662,7 +641,8 @@ announce_cut(Cut *cut)
 static long
 prepare_slot(void)
 {
-	WorkerSlot *slot = sealer_slot();
+	WorkerSlot	slot_state = {.name = SEALER_SLOT_NAME};
+	WorkerSlot *slot = &slot_state;
 	Cut			cut;
 
 	if (!run_step(worker_step_check_slot, slot))
@@ -725,7 +705,7 @@ seal_round(void)
 		/* a short chunk reached the target: nothing before it is left */
 		done = cut.messages < SEALER_CHUNK_CHANGES;
 		advance_to = done ? target : cut.chunk_end;
-		if (!advance_slot(advance_to))
+		if (!worker_advance_slot(SEALER_SLOT_NAME, advance_to, &step_error))
 			return report_failure("could not advance the sealer's slot");
 		if (done)
 			break;

@@ -155,8 +155,8 @@ worker_clear_pending(const char *slot_name)
 		elog(ERROR, "authlog: could not record the end of the copy for slot \"%s\"", slot_name);
 }
 
-bool
-worker_step_advance_slot(void *arg)
+static bool
+step_advance_slot(void *arg)
 {
 	WorkerSlot *slot = arg;
 	Oid			types[2] = {TEXTOID, PG_LSNOID};
@@ -166,4 +166,16 @@ worker_step_advance_slot(void *arg)
 							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "authlog: could not advance the slot \"%s\"", slot->name);
 	return true;
+}
+
+/* Move a slot to target, in a transaction of its own. */
+bool
+worker_advance_slot(const char *slot_name, XLogRecPtr target, char **error)
+{
+	WorkerSlot	slot;
+
+	memset(&slot, 0, sizeof(slot));
+	slot.name = slot_name;
+	slot.advance_to = target;
+	return worker_run_step(step_advance_slot, &slot, error);
 }
