@@ -10,6 +10,8 @@
 #   BENCH_BIG_ROWS  rows of the one-transaction memory test (default 1000000)
 #   BENCH_MIRROR_ROWS  pending events the mirror catches up on (default 200000)
 #   BENCH_INVESTIGATE_ROWS  events the investigation functions search (default 5000000)
+#   BENCH_ONLY      sections to run, comma-separated (default all: write, seal,
+#                   decode, memory, investigate, mirror; mirror needs write)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +33,7 @@ if [ "${1:-}" != "--run" ]; then
 		runuser -u postgres -- env BENCH_SECONDS="${BENCH_SECONDS:-}" BENCH_ROUNDS="${BENCH_ROUNDS:-}" \
 			BENCH_DECODE_ROWS="${BENCH_DECODE_ROWS:-}" BENCH_BIG_ROWS="${BENCH_BIG_ROWS:-}" \
 			BENCH_MIRROR_ROWS="${BENCH_MIRROR_ROWS:-}" BENCH_STORE_PORT="$BENCH_STORE_PORT" \
-			BENCH_INVESTIGATE_ROWS="${BENCH_INVESTIGATE_ROWS:-}" \
+			BENCH_INVESTIGATE_ROWS="${BENCH_INVESTIGATE_ROWS:-}" BENCH_ONLY="${BENCH_ONLY:-}" \
 			bash "$work/bench/run.sh" --run
 	else
 		bash "$work/bench/run.sh" --run
@@ -70,63 +72,67 @@ psql -XAt -F ' = ' -c "SELECT name, setting || coalesce(unit, '') FROM pg_settin
 echo "   cpus = $(nproc), pgbench -T $seconds -M prepared, $rounds rounds, medians"
 
 # name|script|clients|synchronous_commit|baseline name
-cases=(
-	"bare INSERT|bare_insert.sql|1|off|"
-	"record_login failure|record_failure.sql|1|off|bare INSERT"
-	"PL/pgSQL failure|plpgsql_failure.sql|1|off|bare INSERT"
-	"bare INSERT|bare_insert.sql|8|off|"
-	"record_login failure|record_failure.sql|8|off|bare INSERT"
-	"PL/pgSQL failure|plpgsql_failure.sql|8|off|bare INSERT"
-	"record_login success|record_success.sql|8|off|bare INSERT"
-	"record_login 90% success|record_mix.sql|8|off|bare INSERT"
-	"record_login hot account|record_hot.sql|8|off|bare INSERT"
-	"PL/pgSQL hot account|plpgsql_hot.sql|8|off|bare INSERT"
-	"bare INSERT|bare_insert.sql|32|off|"
-	"record_login failure|record_failure.sql|32|off|bare INSERT"
-	"PL/pgSQL failure|plpgsql_failure.sql|32|off|bare INSERT"
-	"bare INSERT|bare_insert.sql|8|on|"
-	"record_login failure|record_failure.sql|8|on|bare INSERT"
-	"record_login hot account|record_hot.sql|8|on|bare INSERT"
-)
+section_write() {
+	cases=(
+		"bare INSERT|bare_insert.sql|1|off|"
+		"record_login failure|record_failure.sql|1|off|bare INSERT"
+		"PL/pgSQL failure|plpgsql_failure.sql|1|off|bare INSERT"
+		"bare INSERT|bare_insert.sql|8|off|"
+		"record_login failure|record_failure.sql|8|off|bare INSERT"
+		"PL/pgSQL failure|plpgsql_failure.sql|8|off|bare INSERT"
+		"record_login success|record_success.sql|8|off|bare INSERT"
+		"record_login 90% success|record_mix.sql|8|off|bare INSERT"
+		"record_login hot account|record_hot.sql|8|off|bare INSERT"
+		"PL/pgSQL hot account|plpgsql_hot.sql|8|off|bare INSERT"
+		"bare INSERT|bare_insert.sql|32|off|"
+		"record_login failure|record_failure.sql|32|off|bare INSERT"
+		"PL/pgSQL failure|plpgsql_failure.sql|32|off|bare INSERT"
+		"bare INSERT|bare_insert.sql|8|on|"
+		"record_login failure|record_failure.sql|8|on|bare INSERT"
+		"record_login hot account|record_hot.sql|8|on|bare INSERT"
+	)
 
-for round in $(seq 1 "$rounds"); do
-	echo "== write path, round $round of $rounds"
-	for c in "${cases[@]}"; do
-		IFS='|' read -r name script clients sync baseline <<<"$c"
-		jobs=$(( clients < 2 ? clients : 2 ))
-		tps=$(PGOPTIONS="-c synchronous_commit=$sync" pgbench -n -M prepared -T "$seconds" \
-			-c "$clients" -j "$jobs" -f "bench/$script" 2>&1 |
-			sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')
-		[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
-		psql_q -c "INSERT INTO bench.results VALUES ('write', '$name', $clients, '$sync', $round, $tps)"
+	for round in $(seq 1 "$rounds"); do
+		echo "== write path, round $round of $rounds"
+		for c in "${cases[@]}"; do
+			IFS='|' read -r name script clients sync baseline <<<"$c"
+			jobs=$(( clients < 2 ? clients : 2 ))
+			tps=$(PGOPTIONS="-c synchronous_commit=$sync" pgbench -n -M prepared -T "$seconds" \
+				-c "$clients" -j "$jobs" -f "bench/$script" 2>&1 |
+				sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')
+			[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
+			psql_q -c "INSERT INTO bench.results VALUES ('write', '$name', $clients, '$sync', $round, $tps)"
+		done
 	done
-done
 
-echo
-echo "== write path: transactions per second (median of $rounds), ratio to the bare INSERT at the same clients and commit mode"
-psql -X -P footer=off -c "
-	WITH m AS (
-		SELECT name, clients, sync, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS tps
-		FROM bench.results WHERE section = 'write' GROUP BY 1, 2, 3)
-	SELECT m.name AS \"case\", m.clients, m.sync AS sync_commit, round(m.tps::numeric) AS tps,
-	       round((m.tps / b.tps)::numeric, 2) AS \"x bare INSERT\",
-	       round((m.tps / p.tps)::numeric, 2) AS \"x PL/pgSQL\"
-	FROM m
-	JOIN m b ON b.name = 'bare INSERT' AND b.clients = m.clients AND b.sync = m.sync
-	LEFT JOIN m p ON p.clients = m.clients AND p.sync = m.sync
-	     AND p.name = CASE WHEN m.name LIKE '%hot account' THEN 'PL/pgSQL hot account' ELSE 'PL/pgSQL failure' END
-	     AND m.name LIKE 'record_login%' AND m.name NOT LIKE '%success%'
-	ORDER BY m.sync DESC, m.clients, m.name"
+	echo
+	echo "== write path: transactions per second (median of $rounds), ratio to the bare INSERT at the same clients and commit mode"
+	psql -X -P footer=off -c "
+		WITH m AS (
+			SELECT name, clients, sync, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS tps
+			FROM bench.results WHERE section = 'write' GROUP BY 1, 2, 3)
+		SELECT m.name AS \"case\", m.clients, m.sync AS sync_commit, round(m.tps::numeric) AS tps,
+		       round((m.tps / b.tps)::numeric, 2) AS \"x bare INSERT\",
+		       round((m.tps / p.tps)::numeric, 2) AS \"x PL/pgSQL\"
+		FROM m
+		JOIN m b ON b.name = 'bare INSERT' AND b.clients = m.clients AND b.sync = m.sync
+		LEFT JOIN m p ON p.clients = m.clients AND p.sync = m.sync
+		     AND p.name = CASE WHEN m.name LIKE '%hot account' THEN 'PL/pgSQL hot account' ELSE 'PL/pgSQL failure' END
+		     AND m.name LIKE 'record_login%' AND m.name NOT LIKE '%success%'
+		ORDER BY m.sync DESC, m.clients, m.name"
+}
+
 
 # ---- sealing ----------------------------------------------------------------
 # The sealer is paused everywhere else in this run (authlog.seal_interval = 0,
 # no slot).  Here record_login runs with it off and on, interleaved; "on"
 # cuts every second, so the sealer decodes and seals throughout the run.
-echo
-echo "== sealing: record_login failure, 8 clients, synchronous_commit off, the sealer off and on (cutting every second)"
-set_seal_interval() {
-	psql_q -c "ALTER SYSTEM SET authlog.seal_interval = '$1'" -c "SELECT pg_reload_conf()" >/dev/null
-	sleep 1
+section_seal() {
+	echo
+	echo "== sealing: record_login failure, 8 clients, synchronous_commit off, the sealer off and on (cutting every second)"
+	set_seal_interval() {
+		psql_q -c "ALTER SYSTEM SET authlog.seal_interval = '$1'" -c "SELECT pg_reload_conf()" >/dev/null
+		sleep 1
 }
 set_seal_interval 1s
 psql_q -c "SELECT authlog.seal_now('600s')" >/dev/null	# the slot, and the write path's events
@@ -184,168 +190,189 @@ psql -XAt -c "SELECT '   verify_seals over ' || sum(event_count) || ' events in 
 	FROM authlog.seals"
 set_seal_interval 0
 psql_q -c "SELECT pg_drop_replication_slot('authlog_seal')" >/dev/null	# no WAL pinned for the rest
+}
+
 
 # ---- decoding -------------------------------------------------------------
-echo
-echo "== decoding: $decode_rows auth_logs rows in 1,000-row transactions, peeked by each plugin"
-psql_q -f bench/decode_setup.sql >/dev/null
-psql_q -c "CALL bench.generate_events($(( decode_rows / 1000 )), 1000)"
-plugins=(
-	"authlog (bson)|true|bench_authlog|"
-	"wal2json format 2|false|bench_wal2json|'format-version', '2'"
-	"test_decoding|false|bench_test_decoding|'skip-empty-xacts', '1'"
-	"pgoutput|true|bench_pgoutput|'proto_version', '1', 'publication_names', 'bench_tables'"
-	"decode floor (pgoutput, empty publication)|true|bench_floor|'proto_version', '1', 'publication_names', 'bench_nothing'"
-)
-for round in $(seq 1 "$rounds"); do
-	for p in "${plugins[@]}"; do
-		IFS='|' read -r name binary slot options <<<"$p"
-		[ -n "$options" ] || options="VARIADIC '{}'::text[]"
-		psql_q -c "INSERT INTO bench.results SELECT 'decode', '$name', 0, '', $round,
-			$decode_rows / bench.decode_seconds('$slot', $binary, $options)"
+section_decode() {
+	echo
+	echo "== decoding: $decode_rows auth_logs rows in 1,000-row transactions, peeked by each plugin"
+	psql_q -f bench/decode_setup.sql >/dev/null
+	psql_q -c "CALL bench.generate_events($(( decode_rows / 1000 )), 1000)"
+	plugins=(
+		"authlog (bson)|true|bench_authlog|"
+		"wal2json format 2|false|bench_wal2json|'format-version', '2'"
+		"test_decoding|false|bench_test_decoding|'skip-empty-xacts', '1'"
+		"pgoutput|true|bench_pgoutput|'proto_version', '1', 'publication_names', 'bench_tables'"
+		"decode floor (pgoutput, empty publication)|true|bench_floor|'proto_version', '1', 'publication_names', 'bench_nothing'"
+	)
+	for round in $(seq 1 "$rounds"); do
+		for p in "${plugins[@]}"; do
+			IFS='|' read -r name binary slot options <<<"$p"
+			[ -n "$options" ] || options="VARIADIC '{}'::text[]"
+			psql_q -c "INSERT INTO bench.results SELECT 'decode', '$name', 0, '', $round,
+				$decode_rows / bench.decode_seconds('$slot', $binary, $options)"
+		done
 	done
-done
-psql -X -P footer=off -c "
-	WITH m AS (
-		SELECT name, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS rows_per_s
-		FROM bench.results WHERE section = 'decode' GROUP BY 1)
-	SELECT m.name AS plugin, round(m.rows_per_s::numeric) AS rows_per_second,
-	       round((m.rows_per_s / w.rows_per_s)::numeric, 2) AS \"x wal2json\",
-	       round((m.rows_per_s / p.rows_per_s)::numeric, 2) AS \"x pgoutput\"
-	FROM m, m w, m p
-	WHERE w.name = 'wal2json format 2' AND p.name = 'pgoutput'
-	ORDER BY m.rows_per_s DESC"
-for s in bench_authlog bench_wal2json bench_test_decoding bench_pgoutput bench_floor; do
-	psql_q -c "SELECT pg_drop_replication_slot('$s')" >/dev/null
-done
+	psql -X -P footer=off -c "
+		WITH m AS (
+			SELECT name, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS rows_per_s
+			FROM bench.results WHERE section = 'decode' GROUP BY 1)
+		SELECT m.name AS plugin, round(m.rows_per_s::numeric) AS rows_per_second,
+		       round((m.rows_per_s / w.rows_per_s)::numeric, 2) AS \"x wal2json\",
+		       round((m.rows_per_s / p.rows_per_s)::numeric, 2) AS \"x pgoutput\"
+		FROM m, m w, m p
+		WHERE w.name = 'wal2json format 2' AND p.name = 'pgoutput'
+		ORDER BY m.rows_per_s DESC"
+	for s in bench_authlog bench_wal2json bench_test_decoding bench_pgoutput bench_floor; do
+		psql_q -c "SELECT pg_drop_replication_slot('$s')" >/dev/null
+	done
+}
+
 
 # ---- memory of a large transaction ----------------------------------------
-echo
-echo "== decoding backend's peak memory (VmHWM): a 1,000-row transaction against a $big_rows-row one"
-psql_q -c "SELECT 'slot' FROM pg_create_logical_replication_slot('bench_small', 'authlog')" >/dev/null
-psql_q -c "CALL bench.generate_events(1, 1000)"
-small_end=$(psql -XAtc "SELECT pg_current_wal_lsn()")
-psql_q -c "SELECT 'slot' FROM pg_create_logical_replication_slot('bench_big', 'authlog')" >/dev/null
-psql_q -c "CALL bench.generate_events(1, $big_rows)"
-peak_sql="SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+) kB'))[1]::bigint / 1024"
-small=$(psql -XAt -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('bench_small', '$small_end', NULL)" -c "$peak_sql" | tail -1)
-big=$(psql -XAt -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('bench_big', NULL, NULL)" -c "$peak_sql" | tail -1)
-echo "   1,000-row transaction: ${small} MB;  $big_rows-row transaction: ${big} MB  (logical_decoding_work_mem = $(psql -XAtc 'SHOW logical_decoding_work_mem'))"
-psql_q -c "INSERT INTO bench.results VALUES ('memory', '1000-row transaction', 0, '', 1, $small), ('memory', '$big_rows-row transaction', 0, '', 1, $big)"
+section_memory() {
+	echo
+	echo "== decoding backend's peak memory (VmHWM): a 1,000-row transaction against a $big_rows-row one"
+	psql_q -c "SELECT 'slot' FROM pg_create_logical_replication_slot('bench_small', 'authlog')" >/dev/null
+	psql_q -c "CALL bench.generate_events(1, 1000)"
+	small_end=$(psql -XAtc "SELECT pg_current_wal_lsn()")
+	psql_q -c "SELECT 'slot' FROM pg_create_logical_replication_slot('bench_big', 'authlog')" >/dev/null
+	psql_q -c "CALL bench.generate_events(1, $big_rows)"
+	peak_sql="SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+) kB'))[1]::bigint / 1024"
+	small=$(psql -XAt -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('bench_small', '$small_end', NULL)" -c "$peak_sql" | tail -1)
+	big=$(psql -XAt -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('bench_big', NULL, NULL)" -c "$peak_sql" | tail -1)
+	echo "   1,000-row transaction: ${small} MB;  $big_rows-row transaction: ${big} MB  (logical_decoding_work_mem = $(psql -XAtc 'SHOW logical_decoding_work_mem'))"
+	psql_q -c "INSERT INTO bench.results VALUES ('memory', '1000-row transaction', 0, '', 1, $small), ('memory', '$big_rows-row transaction', 0, '', 1, $big)"
+}
+
 
 # ---- investigation ------------------------------------------------------------
-echo
-echo "== investigation: $investigate_rows events over 100 tenants, ten days; queries per second (median of $rounds), ratio to a plain index lookup of the same rows"
-psql_q -f bench/investigate_setup.sql >/dev/null
-psql_q -c "CALL bench.generate_investigation($investigate_rows)"
-psql_q -c "VACUUM ANALYZE authlog.auth_logs"
-# name|script|role|baseline name
-queries=(
-	"index lookup: one account, one day|timeline_lookup.sql|postgres|"
-	"incident_timeline: one account, one day|timeline.sql|postgres|index lookup: one account, one day"
-	"incident_timeline, as a reader under RLS|timeline.sql|bench_reader|index lookup: one account, one day"
-	"index lookup: one tenant, one hour|attacking_lookup.sql|postgres|"
-	"attacking_ips: one tenant, one hour|attacking_ips.sql|postgres|index lookup: one tenant, one hour"
-	"attacking_ips, as a reader under RLS|attacking_ips.sql|bench_reader|index lookup: one tenant, one hour"
-)
-for round in $(seq 1 "$rounds"); do
+section_investigate() {
+	echo
+	echo "== investigation: $investigate_rows events over 100 tenants, ten days; queries per second (median of $rounds), ratio to a plain index lookup of the same rows"
+	psql_q -f bench/investigate_setup.sql >/dev/null
+	psql_q -c "CALL bench.generate_investigation($investigate_rows)"
+	psql_q -c "VACUUM ANALYZE authlog.auth_logs"
+	# name|script|role|baseline name
+	queries=(
+		"index lookup: one account, one day|timeline_lookup.sql|postgres|"
+		"incident_timeline: one account, one day|timeline.sql|postgres|index lookup: one account, one day"
+		"incident_timeline, as a reader under RLS|timeline.sql|bench_reader|index lookup: one account, one day"
+		"index lookup: one tenant, one hour|attacking_lookup.sql|postgres|"
+		"attacking_ips: one tenant, one hour|attacking_ips.sql|postgres|index lookup: one tenant, one hour"
+		"attacking_ips, as a reader under RLS|attacking_ips.sql|bench_reader|index lookup: one tenant, one hour"
+	)
+	for round in $(seq 1 "$rounds"); do
+		for q in "${queries[@]}"; do
+			IFS='|' read -r name script role baseline <<<"$q"
+			tps=$(PGUSER=$role pgbench -n -M prepared -T "$seconds" -c 2 -j 2 -f "bench/$script" 2>&1 |
+				sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')
+			[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
+			psql_q -c "INSERT INTO bench.results VALUES ('investigate', '$name', 2, '', $round, $tps)"
+		done
+	done
+	psql_q -c "CREATE TABLE bench.baselines (name text, baseline text)"
 	for q in "${queries[@]}"; do
 		IFS='|' read -r name script role baseline <<<"$q"
-		tps=$(PGUSER=$role pgbench -n -M prepared -T "$seconds" -c 2 -j 2 -f "bench/$script" 2>&1 |
-			sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')
-		[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
-		psql_q -c "INSERT INTO bench.results VALUES ('investigate', '$name', 2, '', $round, $tps)"
+		psql_q -c "INSERT INTO bench.baselines VALUES ('$name', nullif('$baseline', ''))"
 	done
-done
-psql_q -c "CREATE TABLE bench.baselines (name text, baseline text)"
-for q in "${queries[@]}"; do
-	IFS='|' read -r name script role baseline <<<"$q"
-	psql_q -c "INSERT INTO bench.baselines VALUES ('$name', nullif('$baseline', ''))"
-done
-psql -X -P footer=off -c "
-	WITH m AS (
-		SELECT r.name, bl.baseline, percentile_cont(0.5) WITHIN GROUP (ORDER BY r.value) AS qps
-		FROM bench.results r JOIN bench.baselines bl USING (name)
-		WHERE r.section = 'investigate' GROUP BY 1, 2)
-	SELECT m.name AS query, round(m.qps::numeric) AS queries_per_second,
-	       round((m.qps / b.qps)::numeric, 2) AS \"x index lookup\"
-	FROM m LEFT JOIN m b ON b.name = m.baseline
-	ORDER BY coalesce(m.baseline, m.name), m.baseline IS NOT NULL, m.name"
-rows_account=$(psql -XAtc "SELECT round(avg(c), 1) FROM (SELECT count(*) c FROM authlog.auth_logs WHERE tenant_id LIKE 'inv-%'
-	GROUP BY tenant_id, user_id, date_trunc('day', occurred_at AT TIME ZONE 'UTC')) d")
-rows_hour=$(psql -XAtc "SELECT round(avg(c), 1) FROM (SELECT count(*) c FROM authlog.auth_logs WHERE tenant_id LIKE 'inv-%'
-	GROUP BY tenant_id, date_trunc('hour', occurred_at AT TIME ZONE 'UTC')) d")
-echo "   rows per account and day: $rows_account;  per tenant and hour: $rows_hour"
+	psql -X -P footer=off -c "
+		WITH m AS (
+			SELECT r.name, bl.baseline, percentile_cont(0.5) WITHIN GROUP (ORDER BY r.value) AS qps
+			FROM bench.results r JOIN bench.baselines bl USING (name)
+			WHERE r.section = 'investigate' GROUP BY 1, 2)
+		SELECT m.name AS query, round(m.qps::numeric) AS queries_per_second,
+		       round((m.qps / b.qps)::numeric, 2) AS \"x index lookup\"
+		FROM m LEFT JOIN m b ON b.name = m.baseline
+		ORDER BY coalesce(m.baseline, m.name), m.baseline IS NOT NULL, m.name"
+	rows_account=$(psql -XAtc "SELECT round(avg(c), 1) FROM (SELECT count(*) c FROM authlog.auth_logs WHERE tenant_id LIKE 'inv-%'
+		GROUP BY tenant_id, user_id, date_trunc('day', occurred_at AT TIME ZONE 'UTC')) d")
+	rows_hour=$(psql -XAtc "SELECT round(avg(c), 1) FROM (SELECT count(*) c FROM authlog.auth_logs WHERE tenant_id LIKE 'inv-%'
+		GROUP BY tenant_id, date_trunc('hour', occurred_at AT TIME ZONE 'UTC')) d")
+	echo "   rows per account and day: $rows_account;  per tenant and hour: $rows_hour"
+}
+
 
 # ---- the mirror -------------------------------------------------------------
 # A cluster of its own, so the mirror starts from empty tables.
-success_tps=$(psql -XAt -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM bench.results
-	WHERE name = 'record_login success' AND clients = 8")
-mcluster=$(mktemp -d /tmp/authlog-bench-mirror.XXXXXX)
-mport=$(( 20000 + RANDOM % 20000 ))
-uri="mongodb://127.0.0.1:$BENCH_STORE_PORT/"
-bash test/cluster.sh start "$mcluster" "$mport" "authlog.mirror_uri = '$uri'" \
-	"authlog.mirror_database = 'authlog_bench'" "authlog.mirror_idle_advance = '1s'" \
-	"synchronous_commit = off" "shared_buffers = '512MB'" "max_wal_size = '8GB'" \
-	"authlog.seal_interval = 0"
-trap 'bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"; bash test/cluster.sh stop "$mcluster"; rm -rf "$mcluster"' EXIT
-mpsql() { psql -X -q -v ON_ERROR_STOP=1 -h "$mcluster" -p "$mport" "$@"; }
-mpsql -f bench/mirror_setup.sql >/dev/null
-mpsql -c "SELECT authlog.mirror_sync('60s')" >/dev/null
+section_mirror() {
+	success_tps=$(psql -XAt -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM bench.results
+		WHERE name = 'record_login success' AND clients = 8")
+	mcluster=$(mktemp -d /tmp/authlog-bench-mirror.XXXXXX)
+	mport=$(( 20000 + RANDOM % 20000 ))
+	uri="mongodb://127.0.0.1:$BENCH_STORE_PORT/"
+	bash test/cluster.sh start "$mcluster" "$mport" "authlog.mirror_uri = '$uri'" \
+		"authlog.mirror_database = 'authlog_bench'" "authlog.mirror_idle_advance = '1s'" \
+		"synchronous_commit = off" "shared_buffers = '512MB'" "max_wal_size = '8GB'" \
+		"authlog.seal_interval = 0"
+	trap 'bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"; bash test/cluster.sh stop "$mcluster"; rm -rf "$mcluster"' EXIT
+	mpsql() { psql -X -q -v ON_ERROR_STOP=1 -h "$mcluster" -p "$mport" "$@"; }
+	mpsql -f bench/mirror_setup.sql >/dev/null
+	mpsql -c "SELECT authlog.mirror_sync('60s')" >/dev/null
 
-echo
-echo "== mirror catch-up: $mirror_rows pending events (auth_logs inserts, 1,000 a transaction)"
-for round in $(seq 1 "$rounds"); do
-	mpsql -c "ALTER SYSTEM SET authlog.mirror_uri = ''" -c "SELECT pg_reload_conf()" >/dev/null
-	mpsql -c "CALL bench.generate_events($(( mirror_rows / 1000 )), 1000, 'catchup$round')"
-	mpsql -At -c "SELECT encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes('authlog_mirror', NULL, NULL)" \
-		>"$mcluster/pending.hex"
-	head -n 500 "$mcluster/pending.hex" >"$mcluster/sample.hex"
-	started=$(date +%s.%N)
-	# each round into an empty store database, like the raw client's collection
-	mpsql -c "ALTER SYSTEM RESET authlog.mirror_uri" \
-		-c "ALTER SYSTEM SET authlog.mirror_database = 'authlog_bench_$round'" -c "SELECT pg_reload_conf()" >/dev/null
-	mpsql -c "SELECT authlog.mirror_sync('30min')" >/dev/null
-	mirror_rate=$(awk -v n="$mirror_rows" -v t0="$started" -v t1="$(date +%s.%N)" 'BEGIN { print n / (t1 - t0) }')
-	raw_insert=$(bench/raw_bulk "$uri" authlog_raw "insert_$round" insert "$mcluster/pending.hex")
-	raw_upsert=$(bench/raw_bulk "$uri" authlog_raw "upsert_$round" upsert "$mcluster/sample.hex")
-	psql_q -c "INSERT INTO bench.results VALUES
-		('mirror', 'authlog mirror catch-up', 0, '', $round, $mirror_rate),
-		('mirror', 'raw libmongoc ordered bulk insert', 0, '', $round, $raw_insert),
-		('mirror', 'raw libmongoc ordered bulk upsert (replace, first 500)', 0, '', $round, $raw_upsert)"
+	echo
+	echo "== mirror catch-up: $mirror_rows pending events (auth_logs inserts, 1,000 a transaction)"
+	for round in $(seq 1 "$rounds"); do
+		mpsql -c "ALTER SYSTEM SET authlog.mirror_uri = ''" -c "SELECT pg_reload_conf()" >/dev/null
+		mpsql -c "CALL bench.generate_events($(( mirror_rows / 1000 )), 1000, 'catchup$round')"
+		mpsql -At -c "SELECT encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes('authlog_mirror', NULL, NULL)" \
+			>"$mcluster/pending.hex"
+		head -n 500 "$mcluster/pending.hex" >"$mcluster/sample.hex"
+		started=$(date +%s.%N)
+		# each round into an empty store database, like the raw client's collection
+		mpsql -c "ALTER SYSTEM RESET authlog.mirror_uri" \
+			-c "ALTER SYSTEM SET authlog.mirror_database = 'authlog_bench_$round'" -c "SELECT pg_reload_conf()" >/dev/null
+		mpsql -c "SELECT authlog.mirror_sync('30min')" >/dev/null
+		mirror_rate=$(awk -v n="$mirror_rows" -v t0="$started" -v t1="$(date +%s.%N)" 'BEGIN { print n / (t1 - t0) }')
+		raw_insert=$(bench/raw_bulk "$uri" authlog_raw "insert_$round" insert "$mcluster/pending.hex")
+		raw_upsert=$(bench/raw_bulk "$uri" authlog_raw "upsert_$round" upsert "$mcluster/sample.hex")
+		psql_q -c "INSERT INTO bench.results VALUES
+			('mirror', 'authlog mirror catch-up', 0, '', $round, $mirror_rate),
+			('mirror', 'raw libmongoc ordered bulk insert', 0, '', $round, $raw_insert),
+			('mirror', 'raw libmongoc ordered bulk upsert (replace, first 500)', 0, '', $round, $raw_upsert)"
+	done
+	psql -X -P footer=off -c "
+		WITH m AS (
+			SELECT name, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS docs_per_s
+			FROM bench.results WHERE section = 'mirror' GROUP BY 1)
+		SELECT m.name AS writer, round(m.docs_per_s::numeric) AS documents_per_second,
+		       round((a.docs_per_s / m.docs_per_s)::numeric, 2) AS \"mirror x this\"
+		FROM m, m a WHERE a.name = 'authlog mirror catch-up'
+		ORDER BY m.docs_per_s DESC"
+
+	raw_rate=$(psql -XAt -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM bench.results
+		WHERE name = 'raw libmongoc ordered bulk insert'")
+	rate=$(awk -v a="$raw_rate" -v b="$success_tps" 'BEGIN { r = a < b ? a : b; printf "%d", r / 2 }')
+	echo
+	echo "== mirror lag while record_login runs at $rate logins/s (half the lower of the raw bulk rate and record_login's maximum)"
+	sed 's/random(1, 10000)/random(1, 100000000)/' bench/record_success.sql >"$mcluster/fresh_success.sql"
+	pgbench -n -h "$mcluster" -p "$mport" -M prepared -c 4 -j 2 -R "$rate" -T 40 -f "$mcluster/fresh_success.sql" postgres \
+		>"$mcluster/pgbench.log" 2>&1 &
+	pgbench_pid=$!
+	sleep 2
+	mpsql -c "CALL bench.probe_lag(300)"
+	wait "$pgbench_pid" || true
+	mpsql -c "SELECT authlog.mirror_sync('10min')" >/dev/null
+	# (the catch-up rounds wrote to store databases of their own: only this phase's tenants are compared)
+	mpsql -P footer=off -c "
+		SELECT count(*) AS probes,
+		       round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p50_ms,
+		       round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p99_ms,
+		       round((1000 * max(seconds))::numeric, 1) AS max_ms,
+		       (SELECT count(*) FROM authlog.mirror_verify() WHERE tenant_id NOT LIKE 'catchup%') AS differences_after
+		FROM bench.lag"
+	lag=$(mpsql -At -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) || ',' || percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds) FROM bench.lag")
+	psql_q -c "INSERT INTO bench.results VALUES ('lag', 'p50 seconds', $rate, '', 1, ${lag%,*}), ('lag', 'p99 seconds', $rate, '', 1, ${lag#*,})"
+}
+
+
+# BENCH_ONLY: a comma-separated list of sections to run (the mirror's needs write)
+for section in write seal decode memory investigate mirror; do
+	case ",${BENCH_ONLY:-write,seal,decode,memory,investigate,mirror}," in
+	*",$section,"*) "section_$section" ;;
+	esac
 done
-psql -X -P footer=off -c "
-	WITH m AS (
-		SELECT name, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS docs_per_s
-		FROM bench.results WHERE section = 'mirror' GROUP BY 1)
-	SELECT m.name AS writer, round(m.docs_per_s::numeric) AS documents_per_second,
-	       round((a.docs_per_s / m.docs_per_s)::numeric, 2) AS \"mirror x this\"
-	FROM m, m a WHERE a.name = 'authlog mirror catch-up'
-	ORDER BY m.docs_per_s DESC"
-
-raw_rate=$(psql -XAt -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM bench.results
-	WHERE name = 'raw libmongoc ordered bulk insert'")
-rate=$(awk -v a="$raw_rate" -v b="$success_tps" 'BEGIN { r = a < b ? a : b; printf "%d", r / 2 }')
-echo
-echo "== mirror lag while record_login runs at $rate logins/s (half the lower of the raw bulk rate and record_login's maximum)"
-sed 's/random(1, 10000)/random(1, 100000000)/' bench/record_success.sql >"$mcluster/fresh_success.sql"
-pgbench -n -h "$mcluster" -p "$mport" -M prepared -c 4 -j 2 -R "$rate" -T 40 -f "$mcluster/fresh_success.sql" postgres \
-	>"$mcluster/pgbench.log" 2>&1 &
-pgbench_pid=$!
-sleep 2
-mpsql -c "CALL bench.probe_lag(300)"
-wait "$pgbench_pid" || true
-mpsql -c "SELECT authlog.mirror_sync('10min')" >/dev/null
-# (the catch-up rounds wrote to store databases of their own: only this phase's tenants are compared)
-mpsql -P footer=off -c "
-	SELECT count(*) AS probes,
-	       round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p50_ms,
-	       round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p99_ms,
-	       round((1000 * max(seconds))::numeric, 1) AS max_ms,
-	       (SELECT count(*) FROM authlog.mirror_verify() WHERE tenant_id NOT LIKE 'catchup%') AS differences_after
-	FROM bench.lag"
-lag=$(mpsql -At -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) || ',' || percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds) FROM bench.lag")
-psql_q -c "INSERT INTO bench.results VALUES ('lag', 'p50 seconds', $rate, '', 1, ${lag%,*}), ('lag', 'p99 seconds', $rate, '', 1, ${lag#*,})"
 
 psql -XA -F ',' -P footer=off -c "SELECT section, name, clients, sync, round, value FROM bench.results ORDER BY section, name, clients, sync, round" \
 	> "$results/bench-$stamp.csv"

@@ -85,12 +85,34 @@ SELECT m ->> 'op' AS op, m ? 'xid' AS has_xid, m ? 'commit_lsn' AS has_lsn, m ? 
 FROM pg_logical_slot_get_binary_changes('regress_authlog', NULL, NULL, 'include_transaction', 'on') c,
      LATERAL authlog.bson_to_json(c.data) m;
 
+-- tables and operations narrow what is decoded (the sealer reads inserts into auth_logs only)
+SELECT decision FROM authlog.record_login('t-filter', 'o1', 'fil', false, '192.0.2.1', 'ua', 'web', '{}',
+                                          '00000000-0000-4000-8000-00000000f117');
+SELECT decision FROM authlog.record_login('t-filter', 'o1', 'fil', false, '192.0.2.1', 'ua', 'web', '{}',
+                                          '00000000-0000-4000-8000-00000000f117');
+CREATE FUNCTION pg_temp.decoded(VARIADIC options text[] DEFAULT '{}')
+RETURNS TABLE (op text, tbl text, messages bigint)
+LANGUAGE sql AS $$
+	SELECT m ->> 'op', m ->> 'table', count(*)
+	FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, VARIADIC options) c,
+	     LATERAL authlog.bson_to_json(c.data) m
+	GROUP BY 1, 2 ORDER BY 1, 2
+$$;
+SELECT * FROM pg_temp.decoded();
+SELECT * FROM pg_temp.decoded('tables', 'auth_logs', 'operations', 'insert');
+SELECT * FROM pg_temp.decoded('tables', 'account_lockouts, auth_logs', 'operations', 'update');
+SELECT * FROM pg_temp.decoded('operations', 'delete,truncate');
+SELECT count(*) FROM pg_logical_slot_get_binary_changes('regress_authlog', NULL, NULL);
+
 -- option errors name the option
 \set VERBOSITY default
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'fromat', 'json');
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'format', 'xml');
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'format', 'json', 'format', 'bson');
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'include_transaction', 'maybe');
+SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'tables', 'auth_logs, users');
+SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'operations', '');
+SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'operations', 'insert', 'operations', 'update');
 -- bson is binary: the textual function refuses it
 SELECT count(*) FROM pg_logical_slot_peek_changes('regress_authlog', NULL, NULL);
 \set VERBOSITY terse

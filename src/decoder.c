@@ -14,6 +14,9 @@
  *	  { op, table, commit_lsn, end_lsn, commit_time, commit_time_us,
  *		_id: {key columns}, doc: {_id, every column}, unchanged: [names] }
  *
+ *	  Options tables and operations narrow what is decoded: the sealer
+ *	  reads only inserts into auth_logs.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -27,6 +30,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/varlena.h"
 
 #include "authlog.h"
 
@@ -40,7 +44,20 @@ typedef struct DecoderState
 	bson_t		message;		/* reused, so its buffer is allocated once */
 	Oid			last_namespace; /* one-entry cache of "is this authlog?" */
 	bool		last_namespace_is_authlog;
+	bool		table_wanted[AUTHLOG_MIRRORED_TABLES];	/* option tables */
+	bool		operation_wanted[4];	/* option operations, by DecodedOperation */
 } DecoderState;
+
+/* The operations the option "operations" names, in this order */
+typedef enum DecodedOperation
+{
+	DECODED_INSERT,
+	DECODED_UPDATE,
+	DECODED_DELETE,
+	DECODED_TRUNCATE
+} DecodedOperation;
+
+static const char *const operation_names[] = {"insert", "update", "delete", "truncate"};
 
 void		_PG_output_plugin_init(OutputPluginCallbacks *cb);
 
@@ -58,6 +75,7 @@ static bool
 relation_is_mirrored(DecoderState *state, Relation rel)
 {
 	Oid			namespace = RelationGetNamespace(rel);
+	int			i;
 
 	if (namespace != state->last_namespace)
 	{
@@ -66,8 +84,51 @@ relation_is_mirrored(DecoderState *state, Relation rel)
 		state->last_namespace = namespace;
 		state->last_namespace_is_authlog = name != NULL && strcmp(name, AUTHLOG_SCHEMA) == 0;
 	}
-	return state->last_namespace_is_authlog &&
-		authlog_table_key_columns(RelationGetRelationName(rel)) != NULL;
+	if (!state->last_namespace_is_authlog)
+		return false;
+	for (i = 0; i < AUTHLOG_MIRRORED_TABLES; i++)
+		if (state->table_wanted[i] &&
+			strcmp(RelationGetRelationName(rel), authlog_mirrored_tables[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A comma-separated option naming some of the choices: sets wanted[i] for
+ * each named, the others false.  Unknown or missing names are errors.
+ */
+static void
+parse_list_option(DefElem *option, const char *const *choices, int nchoices, bool *wanted)
+{
+	char	   *list = option->arg ? pstrdup(strVal(option->arg)) : pstrdup("");
+	List	   *names;
+	ListCell   *lc;
+
+	memset(wanted, 0, sizeof(bool) * nchoices);
+	if (!SplitIdentifierString(list, ',', &names) || names == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value \"%s\" for option \"%s\"",
+						option->arg ? strVal(option->arg) : "", option->defname),
+				 errhint("Give a comma-separated list.")));
+	foreach(lc, names)
+	{
+		const char *name = lfirst(lc);
+		int			i;
+
+		for (i = 0; i < nchoices; i++)
+			if (strcmp(name, choices[i]) == 0)
+				break;
+		if (i == nchoices)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" names \"%s\", which is not one of its choices",
+							option->defname, name),
+					 errhint("The choices are %s.", option->defname[0] == 't'
+							 ? "auth_logs, account_lockouts and seals"
+							 : "insert, update, delete and truncate")));
+		wanted[i] = true;
+	}
 }
 
 static void
@@ -101,11 +162,15 @@ decoder_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 	ListCell   *lc;
 	bool		seen_format = false;
 	bool		seen_include_transaction = false;
+	bool		seen_tables = false;
+	bool		seen_operations = false;
 
 	state->change_context = AllocSetContextCreate(ctx->context,
 												  "authlog change message",
 												  ALLOCSET_DEFAULT_SIZES);
 	state->last_namespace = InvalidOid;
+	memset(state->table_wanted, true, sizeof(state->table_wanted));
+	memset(state->operation_wanted, true, sizeof(state->operation_wanted));
 	bson_init(&state->message);
 	callback = MemoryContextAlloc(ctx->context, sizeof(MemoryContextCallback));
 	callback->func = destroy_message_callback;
@@ -145,12 +210,30 @@ decoder_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 			seen_include_transaction = true;
 			state->include_transaction = parse_bool_option(option);
 		}
+		else if (strcmp(option->defname, "tables") == 0 ||
+				 strcmp(option->defname, "operations") == 0)
+		{
+			bool		tables = option->defname[0] == 't';
+			bool	   *seen = tables ? &seen_tables : &seen_operations;
+
+			if (*seen)
+				ereport(ERROR,
+						(errcode(ERRCODE_SYNTAX_ERROR),
+						 errmsg("option \"%s\" is given more than once", option->defname)));
+			*seen = true;
+			if (tables)
+				parse_list_option(option, authlog_mirrored_tables, AUTHLOG_MIRRORED_TABLES,
+								  state->table_wanted);
+			else
+				parse_list_option(option, operation_names, lengthof(operation_names),
+								  state->operation_wanted);
+		}
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"%s\" is unknown to the authlog output plugin",
 							option->defname),
-					 errhint("The options are format (bson or json) and include_transaction (true or false).")));
+					 errhint("The options are format (bson or json), include_transaction (true or false), tables and operations (comma-separated lists).")));
 	}
 
 	opt->output_type = state->json ? OUTPUT_PLUGIN_TEXTUAL_OUTPUT
@@ -268,6 +351,10 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 
 	if (!relation_is_mirrored(state, relation))
 		return;
+	if ((change->action == REORDER_BUFFER_CHANGE_INSERT && !state->operation_wanted[DECODED_INSERT]) ||
+		(change->action == REORDER_BUFFER_CHANGE_UPDATE && !state->operation_wanted[DECODED_UPDATE]) ||
+		(change->action == REORDER_BUFFER_CHANGE_DELETE && !state->operation_wanted[DECODED_DELETE]))
+		return;
 	key_columns = authlog_table_key_columns(RelationGetRelationName(relation));
 	note_change(ctx, state, txn);
 
@@ -351,6 +438,8 @@ decoder_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	DecoderState *state = ctx->output_plugin_private;
 	int			i;
 
+	if (!state->operation_wanted[DECODED_TRUNCATE])
+		return;
 	for (i = 0; i < nrelations; i++)
 	{
 		MemoryContext old;

@@ -61,6 +61,15 @@ static bool slot_ready = false;
 static MemoryContext cut_context = NULL;
 
 /*
+ * Could the slot return events some seal lists already?  After a start (a
+ * cut may have committed before its slot advance), a failed advance, or a
+ * table scan of the backlog (the slot decodes some of the same rows).
+ * Until a whole round has sealed and advanced, each member is checked
+ * against seal_members; afterwards the slot returns only new events.
+ */
+static bool members_may_be_sealed = true;
+
+/*
  * Changes per peek: bounds the worker's memory and a seal's size (a seal
  * of 20,000 members is a document of about 1.3 MB in the store).
  */
@@ -290,7 +299,8 @@ write_seal(Cut *cut, SealMember *members, int count)
 	WrittenSeal *written;
 	MemoryContext old;
 
-	count = drop_sealed_members(tenant, members, count);
+	if (members_may_be_sealed)
+		count = drop_sealed_members(tenant, members, count);
 	if (count == 0)
 		return;
 
@@ -533,7 +543,8 @@ step_seal_chunk(void *arg)
 	Int32GetDatum(SEALER_CHUNK_CHANGES)};
 	uint64		i;
 
-	if (SPI_execute_with_args("SELECT data FROM pg_catalog.pg_logical_slot_peek_binary_changes($1, $2, $3)",
+	if (SPI_execute_with_args("SELECT data FROM pg_catalog.pg_logical_slot_peek_binary_changes($1, $2, $3,"
+							  " 'tables', 'auth_logs', 'operations', 'insert')",
 							  3, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "authlog sealer: could not peek the slot");
 	cut->messages = (int) SPI_processed;
@@ -566,6 +577,8 @@ step_seal_backlog(void *arg)
 	Cut		   *cut = arg;
 	SPIPlanPtr	plan;
 	Portal		portal;
+	const char *last_tenant = NULL;
+	int			last_tenant_len = 0;
 
 	plan = SPI_prepare("SELECT l.tenant_id, l.log_id, authlog.event_digest(l), l.recorded_at"
 					   " FROM authlog.auth_logs l"
@@ -593,17 +606,28 @@ step_seal_backlog(void *arg)
 			SealMember *member = cut_add_member(cut);
 
 			member->tenant_len = VARSIZE_ANY_EXHDR(tenant);
-			member->tenant_id = MemoryContextAlloc(cut_context, member->tenant_len + 1);
-			memcpy((char *) member->tenant_id, VARDATA_ANY(tenant), member->tenant_len);
+			if (last_tenant == NULL || last_tenant_len != member->tenant_len ||
+				memcmp(last_tenant, VARDATA_ANY(tenant), last_tenant_len) != 0)
+			{
+				/* rows come tenant by tenant: one copy of each id */
+				char	   *copy = MemoryContextAlloc(cut_context, member->tenant_len + 1);
+
+				memcpy(copy, VARDATA_ANY(tenant), member->tenant_len);
+				last_tenant = copy;
+				last_tenant_len = member->tenant_len;
+			}
+			member->tenant_id = last_tenant;
 			memcpy(member->log_id.data, DatumGetUUIDP(SPI_getbinval(tuple, desc, 2, &isnull))->data, UUID_LEN);
 			memcpy(member->digest, VARDATA_ANY(digest), SEAL_DIGEST_LEN);
 			member->commit_lsn = InvalidXLogRecPtr;
 			member->committed_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 4, &isnull));
 		}
 		SPI_freetuptable(SPI_tuptable);
+		/* seal batch by batch: memory stays bounded whatever the backlog */
+		write_seals(cut);
+		cut->count = 0;
 	}
 	SPI_cursor_close(portal);
-	write_seals(cut);
 	if (cut->written != NIL)
 		mirror_note_write();
 	worker_clear_pending(SEALER_SLOT_NAME);
@@ -667,6 +691,7 @@ prepare_slot(void)
 	if (!run_step(step_seal_backlog, &cut))
 		return report_failure("could not seal the backlog");
 	announce_cut(&cut);
+	members_may_be_sealed = true;
 	slot_ready = true;
 	return 0;
 }
@@ -706,11 +731,15 @@ seal_round(void)
 		done = cut.messages < SEALER_CHUNK_CHANGES;
 		advance_to = done ? target : cut.chunk_end;
 		if (!worker_advance_slot(SEALER_SLOT_NAME, advance_to, &step_error))
+		{
+			members_may_be_sealed = true;
 			return report_failure("could not advance the sealer's slot");
+		}
 		if (done)
 			break;
 	}
 
+	members_may_be_sealed = false;
 	SpinLockAcquire(&authlog_sealer_shared->mutex);
 	authlog_sealer_shared->sealed_lsn = Max(authlog_sealer_shared->sealed_lsn, target);
 	authlog_sealer_shared->last_cut_at = GetCurrentTimestamp();

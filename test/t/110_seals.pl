@@ -118,9 +118,15 @@ cmp_ok($node->safe_psql('postgres', q{SELECT sum(retry_count) FROM authlog.auth_
 	'the writers retried some logins');
 all_sealed_once('after concurrent writers');
 
-# One transaction of 25,000 events of one tenant (written straight into the
-# table: a bulk load, not logins) is more than one seal holds: the cut seals
-# it in two, chained, in the same transaction.
+# The sealer's slot dropped, then one transaction of 25,000 events of one
+# tenant (written straight into the table: a bulk load, not logins): the
+# slot is created again and the events it never saw are sealed from a table
+# scan, batch by batch, as two chained seals.
+$node->safe_psql('postgres', q{SELECT authlog.seal_now('60s')});
+$node->poll_query_until('postgres', q{
+	SELECT pg_drop_replication_slot('authlog_seal') IS NOT NULL
+	FROM pg_replication_slots WHERE slot_name = 'authlog_seal' AND NOT active})
+  or die 'could not drop the sealer\'s slot';
 $node->safe_psql('postgres', q{
 	INSERT INTO authlog.auth_logs (tenant_id, log_id, organisation_id, user_id, event_type, ip_address,
 	                               user_agent, auth_path, occurred_at, recorded_at, metadata, decision,
@@ -130,9 +136,12 @@ $node->safe_psql('postgres', q{
 	FROM generate_series(1, 25000) n});
 $node->safe_psql('postgres', q{SELECT authlog.seal_now('120s')});
 is($node->safe_psql('postgres', q{
-	SELECT string_agg(seal_no || ':' || event_count, ' ' ORDER BY seal_no) FROM authlog.seals WHERE tenant_id = 'tenant-bulk'}),
-	'1:20000 2:5000', 'a transaction of 25,000 events of one tenant is sealed as two seals');
-all_sealed_once('after a bulk transaction');
+	SELECT string_agg(seal_no || ':' || event_count || ':' || first_commit_lsn, ' ' ORDER BY seal_no)
+	FROM authlog.seals WHERE tenant_id = 'tenant-bulk'}),
+	'1:20000:0/0 2:5000:0/0', 'events committed while the slot was missing are sealed from a scan, 20,000 a seal');
+like(slurp_file($node->logfile), qr/authlog sealer: the slot is missing; sealing the events no seal lists from a table scan/,
+	'the sealer says so in the log');
+all_sealed_once('after the slot was lost');
 
 # The store down: sealing goes on; back up, the store has every seal and both copies verify.
 $node->safe_psql('postgres', q{SELECT authlog.mirror_sync('60s')});
