@@ -39,6 +39,7 @@ int			authlog_mirror_max_backoff_ms = 30000;
 bool		authlog_mirror_test_pause_before_advance = false;
 int			authlog_seal_interval_s = 60;
 int			authlog_max_clock_skew_s = 5 * 60;
+int			authlog_seal_max_events = 20000;
 
 void		_PG_init(void);
 
@@ -192,6 +193,19 @@ _PG_init(void)
 							&authlog_seal_interval_s,
 							60, 0, 24 * 3600,
 							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/*
+	 * Bounds a seal's document in the store (20,000 members are about 1.3 MB)
+	 * and the sealer's memory: it also reads its slot this many changes at a
+	 * time.
+	 */
+	DefineCustomIntVariable("authlog.seal_max_events",
+							"Most events one seal covers; a cut seals more as several seals.",
+							"The sealer also reads its slot, and the events a table scan finds, this many at a time.",
+							&authlog_seal_max_events,
+							20000, 100, 200000,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
 	/*

@@ -269,6 +269,7 @@ typedef struct SealerShared
 #define SEALER_SLOT_NAME "authlog_seal"
 extern int	authlog_seal_interval_s;
 extern int	authlog_max_clock_skew_s;
+extern int	authlog_seal_max_events;
 extern SealerShared *authlog_sealer_shared;
 extern void sealer_register(void);
 extern void sealer_wake(void);

@@ -69,11 +69,6 @@ static MemoryContext cut_context = NULL;
  */
 static bool members_may_be_sealed = true;
 
-/*
- * Changes per peek: bounds the worker's memory and a seal's size (a seal
- * of 20,000 members is a document of about 1.3 MB in the store).
- */
-#define SEALER_CHUNK_CHANGES 20000
 #define SEALER_MIN_BACKOFF_MS 100
 #define SEALER_PAUSED_WAIT_MS 10000
 
@@ -408,7 +403,7 @@ member_order(const void *a, const void *b)
 	return cmp;
 }
 
-/* One seal per tenant over the cut's members, split at SEALER_CHUNK_CHANGES. */
+/* One seal per tenant over the cut's members, split at authlog_seal_max_events. */
 static void
 write_seals(Cut *cut)
 {
@@ -419,7 +414,7 @@ write_seals(Cut *cut)
 	{
 		int			end = start + 1;
 
-		while (end < cut->count && end - start < SEALER_CHUNK_CHANGES &&
+		while (end < cut->count && end - start < authlog_seal_max_events &&
 			   cut->members[end].tenant_len == cut->members[start].tenant_len &&
 			   memcmp(cut->members[end].tenant_id, cut->members[start].tenant_id,
 					  cut->members[start].tenant_len) == 0)
@@ -530,7 +525,7 @@ cut_add_message(Cut *cut, const bson_t *message)
 }
 
 /*
- * Peek the slot up to the cut's target, at most SEALER_CHUNK_CHANGES
+ * Peek the slot up to the cut's target, at most authlog_seal_max_events
  * changes (whole transactions), and seal what it returned, in one
  * transaction.
  */
@@ -540,7 +535,7 @@ step_seal_chunk(void *arg)
 	Cut		   *cut = arg;
 	Oid			types[3] = {TEXTOID, PG_LSNOID, INT4OID};
 	Datum		values[3] = {CStringGetTextDatum(SEALER_SLOT_NAME), LSNGetDatum(cut->target),
-	Int32GetDatum(SEALER_CHUNK_CHANGES)};
+	Int32GetDatum(authlog_seal_max_events)};
 	uint64		i;
 
 	if (SPI_execute_with_args("SELECT data FROM pg_catalog.pg_logical_slot_peek_binary_changes($1, $2, $3,"
@@ -593,7 +588,7 @@ step_seal_backlog(void *arg)
 		uint64		i;
 
 		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, SEALER_CHUNK_CHANGES);
+		SPI_cursor_fetch(portal, true, authlog_seal_max_events);
 		if (SPI_processed == 0)
 			break;
 		for (i = 0; i < SPI_processed; i++)
@@ -728,7 +723,7 @@ seal_round(void)
 		announce_cut(&cut);
 
 		/* a short chunk reached the target: nothing before it is left */
-		done = cut.messages < SEALER_CHUNK_CHANGES;
+		done = cut.messages < authlog_seal_max_events;
 		advance_to = done ? target : cut.chunk_end;
 		if (!worker_advance_slot(SEALER_SLOT_NAME, advance_to, &step_error))
 		{

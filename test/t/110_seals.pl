@@ -16,7 +16,8 @@ use lib "$FindBin::RealBin/../perl";
 use AuthlogMirror;
 
 my $store = start_store('seals');
-my $node = new_mirrored_node('seals', $store, "authlog.seal_interval = '2s'");
+my $node = new_mirrored_node('seals', $store, "authlog.seal_interval = '2s'",
+	'authlog.seal_max_events = 1000');
 my $uuid = qr/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
 my $listener = $node->background_psql('postgres');
@@ -118,10 +119,10 @@ cmp_ok($node->safe_psql('postgres', q{SELECT sum(retry_count) FROM authlog.auth_
 	'the writers retried some logins');
 all_sealed_once('after concurrent writers');
 
-# The sealer's slot dropped, then one transaction of 25,000 events of one
+# The sealer's slot dropped, then one transaction of 2,500 events of one
 # tenant (written straight into the table: a bulk load, not logins): the
 # slot is created again and the events it never saw are sealed from a table
-# scan, batch by batch, as two chained seals.
+# scan, batch by batch, as three chained seals (seal_max_events is 1,000).
 $node->safe_psql('postgres', q{SELECT authlog.seal_now('60s')});
 $node->poll_query_until('postgres', q{
 	SELECT pg_drop_replication_slot('authlog_seal') IS NOT NULL
@@ -133,12 +134,12 @@ $node->safe_psql('postgres', q{
 	                               failed_login_attempts, retry_count)
 	SELECT 'tenant-bulk', gen_random_uuid(), 'o1', 'user' || n, 'login_success', '192.0.2.1', 'agent', 'web',
 	       now(), now(), '{}', 'allowed', 0, 0
-	FROM generate_series(1, 25000) n});
+	FROM generate_series(1, 2500) n});
 $node->safe_psql('postgres', q{SELECT authlog.seal_now('120s')});
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(seal_no || ':' || event_count || ':' || first_commit_lsn, ' ' ORDER BY seal_no)
 	FROM authlog.seals WHERE tenant_id = 'tenant-bulk'}),
-	'1:20000:0/0 2:5000:0/0', 'events committed while the slot was missing are sealed from a scan, 20,000 a seal');
+	'1:1000:0/0 2:1000:0/0 3:500:0/0', 'events committed while the slot was missing are sealed from a scan, 1,000 a seal');
 like(slurp_file($node->logfile), qr/authlog sealer: the slot is missing; sealing the events no seal lists from a table scan/,
 	'the sealer says so in the log');
 all_sealed_once('after the slot was lost');
