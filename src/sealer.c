@@ -37,6 +37,7 @@
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "storage/standby.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -704,6 +705,16 @@ seal_round(void)
 		if (wait > 0)
 			return wait;
 	}
+
+	/*
+	 * Each peek decodes from the slot's restart point, which moves only to
+	 * where decoding saw a running-transactions record (the background
+	 * writer logs one every 15 s).  One logged here, before the cut, lets
+	 * the advance after it bring the restart point close, so the next cut
+	 * does not decode again what this one sealed.
+	 */
+	if (XLogStandbyInfoActive())
+		(void) LogStandbySnapshot();
 
 	/* asynchronous commits included: decoding reads flushed WAL only */
 	XLogFlush(GetXLogInsertRecPtr());
