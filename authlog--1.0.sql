@@ -271,7 +271,7 @@ CREATE TYPE authlog.seal_check AS (
 	detail text
 );
 COMMENT ON TYPE authlog.seal_check IS
-	'One finding of verify_seals or verify_store_seals. status: ok, row_changed, row_deleted, row_added, back_dated, seal_altered, seal_missing (and, against the store, seal_differs).';
+	'One finding of verify_seals or verify_store_seals. status: ok, row_changed, row_deleted, row_added, back_dated, sealed_twice, seal_altered, seal_missing (and, against the store, seal_differs).';
 
 -- Set-based: each seal's members are joined to the table once, each row
 -- digested once.  Unsealed rows are judged against the tenant's last seal.
@@ -323,30 +323,36 @@ BEGIN
 			       END AS altered
 			FROM chain c
 			WHERE verify_seals.since IS NULL OR c.last_committed_at >= verify_seals.since
+		), sealed AS (
+			SELECT m.log_id, s.seal_no FROM authlog.seals s, pg_catalog.unnest(s.members) AS m(log_id)
+			WHERE s.tenant_id = t
+		), sealed_twice AS (
+			SELECT x.log_id, min(x.seal_no) AS first_seal FROM sealed x GROUP BY x.log_id HAVING count(*) > 1
 		), member_problems AS (
 			SELECT c.seal_no, m.log_id, m.n,
 			       CASE WHEN l.log_id IS NULL THEN 'row_deleted'
 			            WHEN d.now_digest IS DISTINCT FROM d.sealed_digest THEN 'row_changed'
+			            WHEN tw.first_seal < c.seal_no THEN 'sealed_twice'
 			            WHEN l.occurred_at < c.prev_committed_at - skew THEN 'back_dated'
 			       END AS status,
 			       CASE WHEN l.log_id IS NULL THEN 'the seal lists it; the table no longer has it'
 			            WHEN d.now_digest IS DISTINCT FROM d.sealed_digest
 			                 THEN 'its columns differ from those the seal recorded'
+			            WHEN tw.first_seal < c.seal_no
+			                 THEN pg_catalog.format('seal %s lists it already', tw.first_seal)
 			            ELSE pg_catalog.format('occurred_at %s is more than %s before seal %s closed at %s',
 			                                   l.occurred_at, skew_text, c.prev_no, c.prev_committed_at)
 			       END AS detail
 			FROM checked c
 			CROSS JOIN LATERAL pg_catalog.unnest(c.members) WITH ORDINALITY AS m(log_id, n)
 			LEFT JOIN authlog.auth_logs l ON l.tenant_id = t AND l.log_id = m.log_id
+			LEFT JOIN sealed_twice tw ON tw.log_id = m.log_id
 			CROSS JOIN LATERAL (
 				SELECT authlog.event_digest(l) AS now_digest,
 				       pg_catalog.substr(c.member_digests, ((m.n - 1) * 32 + 1)::integer, 32) AS sealed_digest
 			) d
 		), last_seal AS (
 			SELECT max(s.last_committed_at) AS committed_at FROM authlog.seals s WHERE s.tenant_id = t
-		), sealed AS (
-			SELECT m.log_id FROM authlog.seals s, pg_catalog.unnest(s.members) AS m(log_id)
-			WHERE s.tenant_id = t
 		), unsealed AS (
 			-- listed by no seal, yet the sealer recorded sealing it, or it
 			-- claims a time inside the sealed period

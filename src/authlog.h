@@ -170,6 +170,7 @@ typedef struct StoreEntry
 	const bson_t *document;
 	const char *reason;			/* for dead letters */
 	bool		seen;
+	int64		sealed_by;		/* verify_store_seals: the first seal listing it */
 } StoreEntry;
 
 extern struct HTAB *store_key_table_create(const char *name);

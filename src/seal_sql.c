@@ -492,7 +492,6 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 								   "the seal lists it; the store no longer has it");
 				continue;
 			}
-			event->seen = true;
 			seal_event_digest(event->document, digest);
 			if ((m + 1) * SEAL_DIGEST_LEN > c->member_digests_len ||
 				memcmp(digest, c->member_digests + (Size) m * SEAL_DIGEST_LEN, SEAL_DIGEST_LEN) != 0)
@@ -501,6 +500,14 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 				if (report)
 					report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "row_changed", log_id,
 								   "its document differs from the one the seal recorded");
+			}
+			else if (event->seen)
+			{
+				/* an earlier seal of the tenant listed it */
+				problems++;
+				if (report)
+					report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "sealed_twice", log_id,
+								   psprintf("seal " INT64_FORMAT " lists it already", event->sealed_by));
 			}
 			else if (prev != NULL)
 			{
@@ -518,6 +525,11 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 												prev->contents.seal_no,
 												time_text(prev->contents.last_committed_at)));
 				}
+			}
+			if (!event->seen)
+			{
+				event->seen = true;
+				event->sealed_by = c->seal_no;
 			}
 		}
 		if (problems == 0 && report)
