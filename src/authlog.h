@@ -23,6 +23,10 @@
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
+/* Microseconds between 1970-01-01 (the store's epoch) and PostgreSQL's, 2000-01-01 */
+#define UNIX_TO_POSTGRES_USECS \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
 /* Longest tenant, organisation, user or actor id, in characters */
 #define AUTHLOG_MAX_ID_LENGTH 256
 
@@ -238,7 +242,8 @@ typedef struct SealContents
 	int			member_digests_len;
 } SealContents;
 
-extern int64 seal_unix_us(TimestampTz ts);
+extern Datum seal_bytea_datum(const uint8 *data, Size len);
+extern int	seal_tenant_cmp(const char *a, int a_len, const char *b, int b_len);
 extern void seal_event_digest(const bson_t *document, uint8 *digest);
 extern void seal_compute_digest(const SealContents *seal, uint8 *digest);
 extern uint8 *seal_members_bytes(ArrayType *members, int *len);

@@ -98,7 +98,8 @@ relation_is_mirrored(DecoderState *state, Relation rel)
  * each named, the others false.  Unknown or missing names are errors.
  */
 static void
-parse_list_option(DefElem *option, const char *const *choices, int nchoices, bool *wanted)
+parse_list_option(DefElem *option, const char *const *choices, int nchoices,
+				  const char *choices_text, bool *wanted)
 {
 	char	   *list = option->arg ? pstrdup(strVal(option->arg)) : pstrdup("");
 	List	   *names;
@@ -124,9 +125,7 @@ parse_list_option(DefElem *option, const char *const *choices, int nchoices, boo
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"%s\" names \"%s\", which is not one of its choices",
 							option->defname, name),
-					 errhint("The choices are %s.", option->defname[0] == 't'
-							 ? "auth_logs, account_lockouts and seals"
-							 : "insert, update, delete and truncate")));
+					 errhint("The choices are %s.", choices_text)));
 		wanted[i] = true;
 	}
 }
@@ -213,7 +212,7 @@ decoder_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 		else if (strcmp(option->defname, "tables") == 0 ||
 				 strcmp(option->defname, "operations") == 0)
 		{
-			bool		tables = option->defname[0] == 't';
+			bool		tables = strcmp(option->defname, "tables") == 0;
 			bool	   *seen = tables ? &seen_tables : &seen_operations;
 
 			if (*seen)
@@ -223,10 +222,10 @@ decoder_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 			*seen = true;
 			if (tables)
 				parse_list_option(option, authlog_mirrored_tables, AUTHLOG_MIRRORED_TABLES,
-								  state->table_wanted);
+								  "auth_logs, account_lockouts and seals", state->table_wanted);
 			else
 				parse_list_option(option, operation_names, lengthof(operation_names),
-								  state->operation_wanted);
+								  "insert, update, delete and truncate", state->operation_wanted);
 		}
 		else
 			ereport(ERROR,

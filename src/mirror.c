@@ -304,7 +304,7 @@ batch_add(MirrorBatch *batch, const char *data, int len)
 		batch->end_lsn = Max(batch->end_lsn, (XLogRecPtr) bson_iter_as_int64(&iter));
 	if (bson_iter_init_find(&iter, message, "commit_time_us"))
 		batch->commit_time = bson_iter_as_int64(&iter) -
-			((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+			UNIX_TO_POSTGRES_USECS;
 	batch->count++;
 }
 

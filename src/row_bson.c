@@ -56,10 +56,6 @@ static void append_jsonb_container(bson_t *out, JsonbContainer *container);
 static void append_jsonb_value(bson_t *out, const char *key, int keylen,
 							   JsonbValue *value, bool in_array);
 
-/* Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01 */
-#define UNIX_TO_POSTGRES_USECS \
-	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
-
 static void
 report_bson_overflow(void)
 {

@@ -74,12 +74,6 @@ sha256_end(pg_cryptohash_ctx *ctx, uint8 *digest)
 	pg_cryptohash_free(ctx);
 }
 
-int64
-seal_unix_us(TimestampTz ts)
-{
-	return ts + ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
-}
-
 /*
  * The digest of an event's document (the whole document, _id first, as the
  * store holds it), leaving out retry_count.
@@ -109,31 +103,20 @@ void
 seal_compute_digest(const SealContents *seal, uint8 *digest)
 {
 	pg_cryptohash_ctx *ctx = sha256_begin();
-	char		seal_id[UUID_LEN * 2 + 5];
+	pg_uuid_t	id;
+	char	   *seal_id;
 	char	   *header;
-	static const int dash_after[] = {4, 6, 8, 10};
-	int			i;
-	int			d = 0;
-	char	   *p = seal_id;
 
-	for (i = 0; i < UUID_LEN; i++)
-	{
-		if (d < (int) lengthof(dash_after) && i == dash_after[d])
-		{
-			*p++ = '-';
-			d++;
-		}
-		p += sprintf(p, "%02x", seal->seal_id[i]);
-	}
-
+	memcpy(id.data, seal->seal_id, UUID_LEN);
+	seal_id = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&id)));
 	header = psprintf("authlog-seal-v1\n%d:%.*s\n" INT64_FORMAT "\n%s\n" INT64_FORMAT "\n"
 					  "%X/%X\n%X/%X\n" INT64_FORMAT "\n" INT64_FORMAT "\n%d\n",
 					  seal->tenant_len, seal->tenant_len, seal->tenant_id,
-					  seal->seal_no, seal_id, seal_unix_us(seal->sealed_at),
+					  seal->seal_no, seal_id, seal->sealed_at + UNIX_TO_POSTGRES_USECS,
 					  LSN_FORMAT_ARGS(seal->first_commit_lsn),
 					  LSN_FORMAT_ARGS(seal->last_commit_lsn),
-					  seal_unix_us(seal->first_committed_at),
-					  seal_unix_us(seal->last_committed_at),
+					  seal->first_committed_at + UNIX_TO_POSTGRES_USECS,
+					  seal->last_committed_at + UNIX_TO_POSTGRES_USECS,
 					  seal->event_count);
 	sha256_update_or_fail(ctx, header, strlen(header));
 	if (seal->previous_digest)
@@ -144,6 +127,7 @@ seal_compute_digest(const SealContents *seal, uint8 *digest)
 	sha256_update_or_fail(ctx, seal->member_digests, seal->member_digests_len);
 	sha256_end(ctx, digest);
 	pfree(header);
+	pfree(seal_id);
 }
 
 /* A uuid[]'s elements, 16 bytes each, in order (NULL elements as zeros). */
@@ -166,14 +150,24 @@ seal_members_bytes(ArrayType *members, int *len)
 	return bytes;
 }
 
-static Datum
-digest_datum(const uint8 *digest)
+/* A bytea of len bytes at data */
+Datum
+seal_bytea_datum(const uint8 *data, Size len)
 {
-	bytea	   *result = palloc(VARHDRSZ + SEAL_DIGEST_LEN);
+	bytea	   *result = palloc(VARHDRSZ + len);
 
-	SET_VARSIZE(result, VARHDRSZ + SEAL_DIGEST_LEN);
-	memcpy(VARDATA(result), digest, SEAL_DIGEST_LEN);
+	SET_VARSIZE(result, VARHDRSZ + len);
+	memcpy(VARDATA(result), data, len);
 	return PointerGetDatum(result);
+}
+
+/* Order of two tenant ids given as bytes and lengths (not NUL-terminated) */
+int
+seal_tenant_cmp(const char *a, int a_len, const char *b, int b_len)
+{
+	int			cmp = memcmp(a, b, Min(a_len, b_len));
+
+	return cmp != 0 ? cmp : (a_len > b_len) - (a_len < b_len);
 }
 
 /*
@@ -205,7 +199,7 @@ authlog_event_digest(PG_FUNCTION_ARGS)
 							   authlog_table_key_columns("auth_logs"), NULL);
 	ReleaseTupleDesc(desc);
 	seal_event_digest(document, digest);
-	PG_RETURN_DATUM(digest_datum(digest));
+	PG_RETURN_DATUM(seal_bytea_datum(digest, SEAL_DIGEST_LEN));
 }
 
 static Datum
@@ -257,5 +251,5 @@ authlog_seal_digest(PG_FUNCTION_ARGS)
 		seal.previous_digest_len = VARSIZE_ANY_EXHDR(p);
 	}
 	seal_compute_digest(&seal, digest);
-	PG_RETURN_DATUM(digest_datum(digest));
+	PG_RETURN_DATUM(seal_bytea_datum(digest, SEAL_DIGEST_LEN));
 }

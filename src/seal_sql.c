@@ -220,7 +220,7 @@ report_finding(StoreVerify *verify, const char *tenant, int tenant_len, const St
 static TimestampTz
 from_unix_us(int64 us)
 {
-	return us - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+	return us - UNIX_TO_POSTGRES_USECS;
 }
 
 /* timestamptz_to_str() returns a static buffer: a copy, to use two in one message */
@@ -272,21 +272,73 @@ find_lsn(const bson_t *doc, const char *field, XLogRecPtr *lsn)
 	return true;
 }
 
-/* Read a seal document into *seal; on failure, say which field in malformed. */
+/* A time field of a seal document, from its exact _us companion */
+static bool
+find_time(const bson_t *doc, const char *field, TimestampTz *ts)
+{
+	char		us_field[64];
+	int64		us;
+
+	snprintf(us_field, sizeof(us_field), "%s_us", field);
+	if (!find_int64(doc, us_field, &us))
+		return false;
+	*ts = from_unix_us(us);
+	return true;
+}
+
+/* The members array (UUIDs) of a seal document, as 16 bytes each */
+static bool
+find_members(const bson_t *doc, SealContents *c)
+{
+	bson_iter_t iter;
+	bson_iter_t member;
+	int			room = Max(c->event_count, 0) + 1;
+	uint8	   *members = palloc0((Size) room * UUID_LEN);
+	int			n = 0;
+
+	if (!bson_iter_init_find(&iter, doc, "members") || !BSON_ITER_HOLDS_ARRAY(&iter) ||
+		!bson_iter_recurse(&iter, &member))
+		return false;
+	while (bson_iter_next(&member))
+	{
+		bson_subtype_t subtype;
+		const uint8_t *data;
+		uint32_t	len;
+
+		if (!BSON_ITER_HOLDS_BINARY(&member))
+			return false;
+		bson_iter_binary(&member, &subtype, &len, &data);
+		if (len != UUID_LEN)
+			return false;
+		if (n == room)
+		{
+			room *= 2;
+			members = repalloc(members, (Size) room * UUID_LEN);
+		}
+		memcpy(members + (Size) n * UUID_LEN, data, UUID_LEN);
+		n++;
+	}
+	c->members = members;
+	c->members_len = n * UUID_LEN;
+	return true;
+}
+
+/* Read a seal document into *seal; on failure, name the field in malformed. */
 static void
 read_store_seal(const bson_t *doc, StoreSeal *seal)
 {
 	SealContents *c = &seal->contents;
 	bson_iter_t iter;
-	bson_iter_t member;
+	const uint8 *seal_id;
 	const uint8 *data;
 	uint32		len;
+	uint32		digests_len;
 	uint32		tenant_len;
-	int64		value;
-	int			n = 0;
+	int64		count;
 
 	memset(seal, 0, sizeof(StoreSeal));
 	seal->document = doc;
+	seal->tenant_id = "";
 	if (!store_subdocument_key(doc, "_id", &seal->id) ||
 		!bson_iter_init_find(&iter, doc, "tenant_id") || !BSON_ITER_HOLDS_UTF8(&iter))
 	{
@@ -297,81 +349,39 @@ read_store_seal(const bson_t *doc, StoreSeal *seal)
 	seal->tenant_len = (int) tenant_len;
 	c->tenant_id = seal->tenant_id;
 	c->tenant_len = seal->tenant_len;
+
 	if (!find_int64(doc, "seal_no", &c->seal_no))
 		seal->malformed = "seal_no";
-	else if (!find_binary(doc, "seal_id", &data, &len) || len != UUID_LEN)
+	else if (!find_binary(doc, "seal_id", &seal_id, &len) || len != UUID_LEN)
 		seal->malformed = "seal_id";
-	else if (!find_int64(doc, "sealed_at_us", &value))
+	else if (!find_time(doc, "sealed_at", &c->sealed_at))
 		seal->malformed = "sealed_at";
-	else
-	{
-		memcpy(c->seal_id, data, UUID_LEN);
-		c->sealed_at = from_unix_us(value);
-		if (!find_lsn(doc, "first_commit_lsn", &c->first_commit_lsn))
-			seal->malformed = "first_commit_lsn";
-		else if (!find_lsn(doc, "last_commit_lsn", &c->last_commit_lsn))
-			seal->malformed = "last_commit_lsn";
-		else if (!find_int64(doc, "first_committed_at_us", &value))
-			seal->malformed = "first_committed_at";
-		else
-		{
-			c->first_committed_at = from_unix_us(value);
-			if (!find_int64(doc, "last_committed_at_us", &value))
-				seal->malformed = "last_committed_at";
-			else if (c->last_committed_at = from_unix_us(value),
-					 !find_int64(doc, "event_count", &value))
-				seal->malformed = "event_count";
-			else if (c->event_count = (int32) value,
-					 !find_binary(doc, "member_digests", &c->member_digests, &len))
-				seal->malformed = "member_digests";
-			else if (c->member_digests_len = (int) len,
-					 !find_binary(doc, "digest", &seal->digest, &seal->digest_len))
-				seal->malformed = "digest";
-		}
-	}
+	else if (!find_lsn(doc, "first_commit_lsn", &c->first_commit_lsn))
+		seal->malformed = "first_commit_lsn";
+	else if (!find_lsn(doc, "last_commit_lsn", &c->last_commit_lsn))
+		seal->malformed = "last_commit_lsn";
+	else if (!find_time(doc, "first_committed_at", &c->first_committed_at))
+		seal->malformed = "first_committed_at";
+	else if (!find_time(doc, "last_committed_at", &c->last_committed_at))
+		seal->malformed = "last_committed_at";
+	else if (!find_int64(doc, "event_count", &count))
+		seal->malformed = "event_count";
+	else if (!find_binary(doc, "member_digests", &c->member_digests, &digests_len))
+		seal->malformed = "member_digests";
+	else if (!find_binary(doc, "digest", &seal->digest, &seal->digest_len))
+		seal->malformed = "digest";
 	if (seal->malformed)
 		return;
+	memcpy(c->seal_id, seal_id, UUID_LEN);
+	c->event_count = (int32) count;
+	c->member_digests_len = (int) digests_len;
 	if (find_binary(doc, "previous_digest", &data, &len))
 	{
 		c->previous_digest = data;
 		c->previous_digest_len = (int) len;
 	}
-	if (!bson_iter_init_find(&iter, doc, "members") || !BSON_ITER_HOLDS_ARRAY(&iter) ||
-		!bson_iter_recurse(&iter, &member))
-	{
+	if (!find_members(doc, c))
 		seal->malformed = "members";
-		return;
-	}
-	{
-		uint8	   *members = palloc0((Size) Max(c->event_count, 0) * UUID_LEN + UUID_LEN);
-		int			room = Max(c->event_count, 0) + 1;
-
-		while (bson_iter_next(&member))
-		{
-			bson_subtype_t subtype;
-
-			if (!BSON_ITER_HOLDS_BINARY(&member))
-			{
-				seal->malformed = "members";
-				return;
-			}
-			bson_iter_binary(&member, &subtype, &len, &data);
-			if (len != UUID_LEN)
-			{
-				seal->malformed = "members";
-				return;
-			}
-			if (n == room)
-			{
-				room *= 2;
-				members = repalloc(members, (Size) room * UUID_LEN);
-			}
-			memcpy(members + (Size) n * UUID_LEN, data, UUID_LEN);
-			n++;
-		}
-		c->members = members;
-		c->members_len = n * UUID_LEN;
-	}
 }
 
 static int
@@ -379,10 +389,8 @@ store_seal_order(const void *a, const void *b)
 {
 	const StoreSeal *x = a;
 	const StoreSeal *y = b;
-	int			cmp = memcmp(x->tenant_id, y->tenant_id, Min(x->tenant_len, y->tenant_len));
+	int			cmp = seal_tenant_cmp(x->tenant_id, x->tenant_len, y->tenant_id, y->tenant_len);
 
-	if (cmp == 0)
-		cmp = (x->tenant_len > y->tenant_len) - (x->tenant_len < y->tenant_len);
 	if (cmp == 0)
 		cmp = (x->contents.seal_no > y->contents.seal_no) - (x->contents.seal_no < y->contents.seal_no);
 	return cmp;
@@ -391,7 +399,7 @@ store_seal_order(const void *a, const void *b)
 static bool
 same_tenant(const StoreSeal *a, const StoreSeal *b)
 {
-	return a->tenant_len == b->tenant_len && memcmp(a->tenant_id, b->tenant_id, a->tenant_len) == 0;
+	return seal_tenant_cmp(a->tenant_id, a->tenant_len, b->tenant_id, b->tenant_len) == 0;
 }
 
 /* A finding about a seal itself, reported if the seal is in the period asked for */
@@ -553,11 +561,8 @@ sealed_tenant_order(const void *a, const void *b)
 {
 	const SealedTenant *x = a;
 	const SealedTenant *y = b;
-	int			cmp = memcmp(x->tenant_id, y->tenant_id, Min(x->tenant_len, y->tenant_len));
 
-	if (cmp == 0)
-		cmp = (x->tenant_len > y->tenant_len) - (x->tenant_len < y->tenant_len);
-	return cmp;
+	return seal_tenant_cmp(x->tenant_id, x->tenant_len, y->tenant_id, y->tenant_len);
 }
 
 /* Events of the store no seal lists, yet dated inside their tenant's sealed period */
@@ -743,9 +748,6 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 	seals = palloc0(sizeof(StoreSeal) * Max(nseals, 1));
 	for (i = 0; i < nseals; i++)
 		read_store_seal(seal_docs[i], &seals[i]);
-	for (i = 0; i < nseals; i++)
-		if (seals[i].tenant_id == NULL)
-			seals[i].tenant_id = "";
 	qsort(seals, nseals, sizeof(StoreSeal), store_seal_order);
 
 	/* seals sorted by tenant, so tenants come out in the order bsearch needs */

@@ -229,16 +229,6 @@ uuid_array_datum(SealMember *members, int count)
 										   TYPALIGN_CHAR));
 }
 
-static Datum
-bytea_datum(const uint8 *data, Size len)
-{
-	bytea	   *result = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(result, VARHDRSZ + len);
-	memcpy(VARDATA(result), data, len);
-	return PointerGetDatum(result);
-}
-
 /* Drop the members some seal already lists: a cut replayed after a crash. */
 static int
 drop_sealed_members(Datum tenant, SealMember *members, int count)
@@ -350,10 +340,10 @@ write_seal(Cut *cut, SealMember *members, int count)
 	values[7] = TimestampTzGetDatum(seal.last_committed_at);
 	values[8] = Int32GetDatum(count);
 	values[9] = uuid_array_datum(members, count);
-	values[10] = bytea_datum(member_digests, (Size) count * SEAL_DIGEST_LEN);
+	values[10] = seal_bytea_datum(member_digests, (Size) count * SEAL_DIGEST_LEN);
 	values[11] = previous ? PointerGetDatum(previous) : (Datum) 0;
 	nulls[11] = previous ? ' ' : 'n';
-	values[12] = bytea_datum(digest, SEAL_DIGEST_LEN);
+	values[12] = seal_bytea_datum(digest, SEAL_DIGEST_LEN);
 	if (SPI_execute_with_args("INSERT INTO authlog.seals (tenant_id, seal_no, seal_id, sealed_at,"
 							  " first_commit_lsn, last_commit_lsn, first_committed_at, last_committed_at,"
 							  " event_count, members, member_digests, previous_digest, digest)"
@@ -394,11 +384,8 @@ member_order(const void *a, const void *b)
 {
 	const SealMember *x = a;
 	const SealMember *y = b;
-	int			cmp;
+	int			cmp = seal_tenant_cmp(x->tenant_id, x->tenant_len, y->tenant_id, y->tenant_len);
 
-	cmp = memcmp(x->tenant_id, y->tenant_id, Min(x->tenant_len, y->tenant_len));
-	if (cmp == 0)
-		cmp = (x->tenant_len > y->tenant_len) - (x->tenant_len < y->tenant_len);
 	if (cmp == 0)
 		cmp = (x->order > y->order) - (x->order < y->order);
 	return cmp;
@@ -416,9 +403,8 @@ write_seals(Cut *cut)
 		int			end = start + 1;
 
 		while (end < cut->count && end - start < authlog_seal_max_events &&
-			   cut->members[end].tenant_len == cut->members[start].tenant_len &&
-			   memcmp(cut->members[end].tenant_id, cut->members[start].tenant_id,
-					  cut->members[start].tenant_len) == 0)
+			   seal_tenant_cmp(cut->members[end].tenant_id, cut->members[end].tenant_len,
+							   cut->members[start].tenant_id, cut->members[start].tenant_len) == 0)
 			end++;
 		CHECK_FOR_INTERRUPTS();
 		write_seal(cut, cut->members + start, end - start);
@@ -521,7 +507,7 @@ cut_add_message(Cut *cut, const bson_t *message)
 	member->commit_lsn = bson_iter_init_find(&iter, message, "commit_lsn")
 		? (XLogRecPtr) bson_iter_as_int64(&iter) : InvalidXLogRecPtr;
 	member->committed_at = bson_iter_init_find(&iter, message, "commit_time_us")
-		? bson_iter_as_int64(&iter) - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+		? bson_iter_as_int64(&iter) - UNIX_TO_POSTGRES_USECS
 		: GetCurrentTransactionStartTimestamp();
 }
 
@@ -602,8 +588,8 @@ step_seal_backlog(void *arg)
 			SealMember *member = cut_add_member(cut);
 
 			member->tenant_len = VARSIZE_ANY_EXHDR(tenant);
-			if (last_tenant == NULL || last_tenant_len != member->tenant_len ||
-				memcmp(last_tenant, VARDATA_ANY(tenant), last_tenant_len) != 0)
+			if (last_tenant == NULL ||
+				seal_tenant_cmp(last_tenant, last_tenant_len, VARDATA_ANY(tenant), member->tenant_len) != 0)
 			{
 				/* rows come tenant by tenant: one copy of each id */
 				char	   *copy = MemoryContextAlloc(cut_context, member->tenant_len + 1);

@@ -106,8 +106,8 @@ sub record_events
 sub verify_mirror
 {
 	my ($node, $what) = @_;
-	# seal first: a cut committed while mirror_verify reads would be in
-	# the store but not in its snapshot of PostgreSQL
+	# seal first: a timed cut committing after mirror_sync would be in
+	# PostgreSQL but not yet in the store
 	my ($ret, $stdout, $stderr) = $node->psql('postgres',
 		"SELECT authlog.seal_now('60s'); SELECT authlog.mirror_sync('60s')");
 	is($ret, 0, "$what: the mirror caught up") or diag($stderr);
