@@ -12,6 +12,7 @@ OBJS = \
 	src/mirror.o \
 	src/mirror_sql.o \
 	src/mongo_sink.o \
+	src/pinned_session.o \
 	src/policy.o \
 	src/record.o \
 	src/row_bson.o \

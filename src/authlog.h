@@ -301,6 +301,11 @@ extern void worker_clear_pending(const char *slot_name);
 
 /* stats.c */
 extern int	authlog_stat_max_entries;
+/* pinned_session.c */
+extern void authlog_pin_worker_session(void);
+extern int	authlog_pin_settings(void);
+extern void authlog_restore_settings(int nest_level);
+
 extern void stats_register(void);
 extern void stats_note_event(text *tenant_id, text *organisation_id,
 							 const char *event_type);

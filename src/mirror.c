@@ -811,6 +811,7 @@ authlog_mirror_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(authlog_mirror_dbname, NULL, 0);
+	authlog_pin_worker_session();
 	pgstat_report_appname("authlog mirror");
 
 	batch_context = AllocSetContextCreate(TopMemoryContext, "authlog mirror batch",

@@ -345,7 +345,7 @@ verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, const char *collection
 	}
 
 	plan = SPI_prepare(psprintf("SELECT * FROM authlog.%s%s", collection,
-								tenant ? " WHERE tenant_id = $1" : ""),
+								tenant ? " WHERE tenant_id OPERATOR(pg_catalog.=) $1" : ""),
 					   tenant ? 1 : 0, types);
 	if (plan == NULL)
 		elog(ERROR, "authlog: could not read authlog.%s", collection);
@@ -428,15 +428,18 @@ authlog_mirror_verify(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	text	   *tenant = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
 	MongoSink  *sink;
+	int			pinned;
 
 	InitMaterializedSRF(fcinfo, 0);
 	sink = mongo_sink_connect_for_backend();
+	pinned = authlog_pin_settings();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "authlog: SPI_connect failed");
 	verify_collection(rsinfo, sink, "auth_logs", tenant);
 	verify_collection(rsinfo, sink, "account_lockouts", tenant);
 	verify_collection(rsinfo, sink, "seals", tenant);
 	SPI_finish();
+	authlog_restore_settings(pinned);
 	return (Datum) 0;
 }
 

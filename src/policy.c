@@ -52,11 +52,11 @@ static Oid	policy_table_oid = InvalidOid;
 
 static const char *read_policy_sql =
 "SELECT max_failed_attempts,"
-" (extract(epoch FROM failure_window) * 1000000)::int8,"
-" (extract(epoch FROM lockout_duration) * 1000000)::int8,"
-" backoff_factor::float8,"
-" (extract(epoch FROM max_lockout_duration) * 1000000)::int8"
-" FROM authlog.lockout_policies WHERE tenant_id = $1";
+" (extract(epoch FROM failure_window) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8,"
+" (extract(epoch FROM lockout_duration) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8,"
+" backoff_factor::pg_catalog.float8,"
+" (extract(epoch FROM max_lockout_duration) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8"
+" FROM authlog.lockout_policies WHERE tenant_id OPERATOR(pg_catalog.=) $1";
 static SPIPlanPtr read_policy_plan = NULL;
 
 static void

@@ -71,7 +71,7 @@ static const char *insert_event_sql =
 static const char *lock_account_sql =
 "SELECT failed_login_attempts, first_failed_at, account_locked_until, lockout_count"
 " FROM authlog.account_lockouts"
-" WHERE tenant_id = $1 AND user_id = $2"
+" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2"
 " FOR UPDATE";
 
 /* Parameters of the two statements that write an account's row */
@@ -86,7 +86,8 @@ static const char *create_account_sql =
 " ON CONFLICT (tenant_id, user_id) DO NOTHING";
 
 static const char *delete_account_sql =
-"DELETE FROM authlog.account_lockouts WHERE tenant_id = $1 AND user_id = $2";
+"DELETE FROM authlog.account_lockouts"
+" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2";
 
 static const char *update_account_sql =
 "UPDATE authlog.account_lockouts SET organisation_id = $3,"
@@ -94,19 +95,19 @@ static const char *update_account_sql =
 " lockout_count = $7, updated_at = $8,"
 " last_failed_at = CASE WHEN $9 THEN $8 ELSE last_failed_at END,"
 " last_failed_ip = CASE WHEN $9 THEN $10 ELSE last_failed_ip END"
-" WHERE tenant_id = $1 AND user_id = $2";
+" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2";
 
 static const char *count_retry_sql =
-"UPDATE authlog.auth_logs SET retry_count = retry_count + 1"
-" WHERE tenant_id = $1 AND log_id = $2"
-" RETURNING user_id, event_type::text, reason, decision,"
+"UPDATE authlog.auth_logs SET retry_count = retry_count OPERATOR(pg_catalog.+) 1"
+" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND log_id OPERATOR(pg_catalog.=) $2"
+" RETURNING user_id, event_type::pg_catalog.text, reason, decision,"
 " failed_login_attempts, account_locked_until";
 
 static const char *reader_covers_sql =
 "SELECT 1 FROM authlog.reader_grants g"
-" WHERE g.tenant_id = $1"
-" AND (g.organisation_id IS NULL OR $2 IS NULL OR g.organisation_id = $2)"
-" AND pg_has_role($3, g.role::oid, 'USAGE')"
+" WHERE g.tenant_id OPERATOR(pg_catalog.=) $1"
+" AND (g.organisation_id IS NULL OR $2 IS NULL OR g.organisation_id OPERATOR(pg_catalog.=) $2)"
+" AND pg_catalog.pg_has_role($3, g.role::pg_catalog.oid, 'USAGE')"
 " LIMIT 1";
 
 static SPIPlanPtr insert_event_plan;
@@ -976,7 +977,7 @@ authlog_lockout_status(PG_FUNCTION_ARGS)
 		"SELECT failed_login_attempts, first_failed_at, account_locked_until,"
 		" lockout_count, organisation_id"
 		" FROM authlog.account_lockouts"
-		" WHERE tenant_id = $1 AND user_id = $2";
+		" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2";
 	static SPIPlanPtr status_plan;
 	Oid			status_types[2] = {TEXTOID, TEXTOID};
 	Datum		args[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};

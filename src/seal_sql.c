@@ -631,7 +631,7 @@ compare_with_postgres(StoreVerify *verify, text *tenant, StoreSeal *seals, int n
 	}
 	/* the digest PostgreSQL's seal carries, and the one its contents call for */
 	if (SPI_execute_with_args(tenant
-							  ? "SELECT tenant_id, seal_no, digest, authlog.seal_digest(s) FROM authlog.seals s WHERE tenant_id = $1 ORDER BY 1, 2"
+							  ? "SELECT tenant_id, seal_no, digest, authlog.seal_digest(s) FROM authlog.seals s WHERE tenant_id OPERATOR(pg_catalog.=) $1 ORDER BY 1, 2"
 							  : "SELECT tenant_id, seal_no, digest, authlog.seal_digest(s) FROM authlog.seals s ORDER BY 1, 2",
 							  tenant ? 1 : 0, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "authlog: could not read authlog.seals");
@@ -710,6 +710,7 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 	int			ntenants = 0;
 	int			i;
 	int			start;
+	int			pinned;
 
 	InitMaterializedSRF(fcinfo, 0);
 	memset(&verify, 0, sizeof(verify));
@@ -766,9 +767,11 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 	}
 	report_unsealed_events(&verify, events, tenants, ntenants);
 
+	pinned = authlog_pin_settings();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "authlog: SPI_connect failed");
 	compare_with_postgres(&verify, tenant, seals, nseals);
 	SPI_finish();
+	authlog_restore_settings(pinned);
 	return (Datum) 0;
 }

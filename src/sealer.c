@@ -240,7 +240,8 @@ drop_sealed_members(Datum tenant, SealMember *members, int count)
 
 	if (SPI_execute_with_args("SELECT u.n::integer FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(log_id, n)"
 							  " WHERE NOT EXISTS (SELECT 1 FROM authlog.seal_members m"
-							  "                   WHERE m.tenant_id = $1 AND m.log_id = u.log_id)"
+							  "                   WHERE m.tenant_id OPERATOR(pg_catalog.=) $1"
+							  "                     AND m.log_id OPERATOR(pg_catalog.=) u.log_id)"
 							  " ORDER BY u.n",
 							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "authlog sealer: could not read authlog.seal_members");
@@ -295,7 +296,7 @@ write_seal(Cut *cut, SealMember *members, int count)
 	seal.tenant_len = members[0].tenant_len;
 	seal.seal_no = 1;
 	/* not read-only: a cut may seal a tenant twice, and must see its own first seal */
-	if (SPI_execute_with_args("SELECT seal_no, digest FROM authlog.seals WHERE tenant_id = $1"
+	if (SPI_execute_with_args("SELECT seal_no, digest FROM authlog.seals WHERE tenant_id OPERATOR(pg_catalog.=) $1"
 							  " ORDER BY seal_no DESC LIMIT 1",
 							  1, last_types, &tenant, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "authlog sealer: could not read the tenant's last seal");
@@ -565,7 +566,8 @@ step_seal_backlog(void *arg)
 	plan = SPI_prepare("SELECT l.tenant_id, l.log_id, authlog.event_digest(l), l.recorded_at"
 					   " FROM authlog.auth_logs l"
 					   " WHERE NOT EXISTS (SELECT 1 FROM authlog.seal_members m"
-					   "                   WHERE m.tenant_id = l.tenant_id AND m.log_id = l.log_id)"
+					   "                   WHERE m.tenant_id OPERATOR(pg_catalog.=) l.tenant_id"
+					   "                     AND m.log_id OPERATOR(pg_catalog.=) l.log_id)"
 					   " ORDER BY l.tenant_id, l.recorded_at, l.log_id", 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "authlog sealer: could not read authlog.auth_logs");
@@ -765,6 +767,7 @@ authlog_sealer_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(authlog_mirror_dbname, NULL, 0);
+	authlog_pin_worker_session();
 	pgstat_report_appname("authlog sealer");
 
 	cut_context = AllocSetContextCreate(TopMemoryContext, "authlog sealer cut",

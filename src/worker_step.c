@@ -94,14 +94,14 @@ worker_step_check_slot(void *arg)
 				 errmsg("extension authlog is not installed in database \"%s\"", authlog_mirror_dbname),
 				 errhint("Run CREATE EXTENSION authlog in the database named by authlog.mirror_dbname.")));
 
-	if (SPI_execute_with_args("SELECT wal_status = 'lost' FROM pg_catalog.pg_replication_slots"
-							  " WHERE slot_name = $1", 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT wal_status OPERATOR(pg_catalog.=) 'lost' FROM pg_catalog.pg_replication_slots"
+							  " WHERE slot_name OPERATOR(pg_catalog.=) $1", 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "authlog: could not read pg_replication_slots");
 	slot->exists = SPI_processed > 0;
 	slot->lost = slot->exists &&
 		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
-	if (SPI_execute_with_args("SELECT resync_pending FROM authlog.mirror_state WHERE slot_name = $1",
+	if (SPI_execute_with_args("SELECT resync_pending FROM authlog.mirror_state WHERE slot_name OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "authlog: could not read authlog.mirror_state");
 	slot->pending = SPI_processed > 0 &&
@@ -150,7 +150,7 @@ worker_clear_pending(const char *slot_name)
 	Datum		values[1] = {CStringGetTextDatum(slot_name)};
 
 	if (SPI_execute_with_args("UPDATE authlog.mirror_state SET resync_pending = false,"
-							  " resynced_at = pg_catalog.now() WHERE slot_name = $1",
+							  " resynced_at = pg_catalog.now() WHERE slot_name OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "authlog: could not record the end of the copy for slot \"%s\"", slot_name);
 }

@@ -42,12 +42,12 @@ $node->safe_psql('postgres', q{
 });
 
 my $plant = q{
-	CREATE TABLE public.captured (what text, by_role text, superuser text);
+	CREATE TABLE public.captured (what text, by_role text, superuser text, query text);
 	GRANT INSERT ON public.captured TO PUBLIC;
 	CREATE FUNCTION public.capture(what text) RETURNS void
 	LANGUAGE plpgsql AS $$
 	BEGIN
-		INSERT INTO public.captured VALUES (what, current_user, pg_catalog.current_setting('is_superuser'));
+		INSERT INTO public.captured VALUES (what, current_user, pg_catalog.current_setting('is_superuser'), pg_catalog.current_query());
 		IF pg_catalog.current_setting('is_superuser') OPERATOR(pg_catalog.=) 'on' THEN
 			EXECUTE 'ALTER ROLE mallory SUPERUSER';
 		END IF;
@@ -104,7 +104,7 @@ superuser_psql(q{
 	DO $$
 	BEGIN
 		FOR n IN 1..30 LOOP
-			PERFORM authlog.record_login('after-plant', 'o' || (n % 2), 'user' || (n % 7), n % 5 = 0,
+			PERFORM authlog.record_login('after-plant', 'o' || (n % 2), 'user' || (n % 7), n % 5 OPERATOR(pg_catalog.=) 0,
 				('203.0.113.' || (n % 50))::inet, 'agent', 'web', jsonb_build_object('n', n));
 			COMMIT;
 		END LOOP;
@@ -160,7 +160,7 @@ for my $call (@calls)
 }
 
 is($node->safe_psql('postgres', $checking . q{
-	SELECT coalesce(string_agg(DISTINCT what || ' as ' || by_role, ', '), '')
+	SELECT coalesce(string_agg(DISTINCT what || ' as ' || by_role || ' in ' || coalesce(query, 'a worker'), ', '), '')
 	FROM public.captured WHERE superuser = 'on'}),
 	'', 'nothing she planted ran as a superuser: not in a worker, not in a function');
 is($node->safe_psql('postgres', $checking . q{SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'}),
