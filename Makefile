@@ -6,6 +6,7 @@ MODULE_big = authlog
 OBJS = \
 	src/authlog.o \
 	src/bson_rules.o \
+	src/caller_proof.o \
 	src/decoder.o \
 	src/event_ids.o \
 	src/lockout.o \
@@ -15,13 +16,18 @@ OBJS = \
 	src/pinned_session.o \
 	src/policy.o \
 	src/record.o \
+	src/request_fingerprint.o \
 	src/row_bson.o \
 	src/seal_digest.o \
 	src/seal_sql.o \
 	src/sealer.o \
 	src/stats.o \
 	src/worker_step.o
-DATA = authlog--1.0.sql
+# 1.0 is released and never changes; what later versions change goes into
+# the upgrade scripts, and a fresh install is 1.0 followed by them, so the two
+# ways to reach a version cannot differ.
+DATA = authlog--1.0.sql authlog--1.0--1.1.sql
+DATA_built = authlog--1.1.sql
 PGFILEDESC = "authlog - authentication audit log with lockout policy"
 
 PG_CPPFLAGS = -I$(srcdir)/src $(shell pkg-config --cflags libmongoc-1.0)
@@ -31,7 +37,8 @@ SHLIB_LINK = $(shell pkg-config --libs libmongoc-1.0)
 REGRESS = install threshold locked_refusal expiry success_clears admin_reset \
 	progressive retry paths bad_input user_agent policy rls privileges \
 	search_path append_only decoder decoder_types decoder_toast \
-	investigation investigation_plans stat_events tenant_escape seals
+	investigation investigation_plans stat_events tenant_escape seals \
+	explain_oracle retry_mismatch
 
 ISOLATION = concurrent_failures retry_race policy_change
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output
@@ -48,6 +55,11 @@ include $(PGXS)
 
 # every object depends on the shared header (PGXS does not track headers)
 $(OBJS): src/authlog.h src/bson_rules.h
+
+authlog--1.1.sql: authlog--1.0.sql authlog--1.0--1.1.sql
+	{ printf '%s\n' '/* authlog--1.1.sql: made by make from authlog--1.0.sql and authlog--1.0--1.1.sql; edit those */' \
+	    '\echo Use "CREATE EXTENSION authlog" to load this file. \quit'; \
+	  sed '/^\\echo Use /d' authlog--1.0.sql authlog--1.0--1.1.sql; } >$@
 
 # What the test, demo and bench drivers need first: authlog installed, and
 # the FerretDB binary the mirror's tests and demo run (built once, cached).

@@ -16,11 +16,10 @@ SELECT try($$SELECT authlog.record_login('t-bad', 'o1', repeat('u', 10 * 1024 * 
 -- 256 characters is the limit, counted in characters, not bytes
 SELECT try($$SELECT authlog.record_login('t-bad', 'o1', repeat('é', 257), false, '192.0.2.1', 'ua', 'web')$$);
 
--- NULL success, auth_path, metadata, occurred_at
+-- NULL success, auth_path, metadata (a NULL occurred_at is "not given": see the end)
 SELECT try($$SELECT authlog.record_login('t-bad', 'o1', 'u1', NULL, '192.0.2.1', 'ua', 'web')$$);
 SELECT try($$SELECT authlog.record_login('t-bad', 'o1', 'u1', false, '192.0.2.1', 'ua', NULL)$$);
 SELECT try($$SELECT authlog.record_login('t-bad', 'o1', 'u1', false, '192.0.2.1', 'ua', 'web', NULL)$$);
-SELECT try($$SELECT authlog.record_login('t-bad', 'o1', 'u1', false, '192.0.2.1', 'ua', 'web', '{}', NULL, NULL)$$);
 
 -- an unknown auth_path
 SELECT try($$SELECT authlog.record_login('t-bad', 'o1', 'u1', false, '192.0.2.1', 'ua', 'telnet')$$);
@@ -66,3 +65,8 @@ SELECT ip_address, user_agent FROM authlog.auth_logs WHERE tenant_id = 't-bad' A
 \set VERBOSITY default
 SELECT authlog.record_login('t-bad', 'o1', repeat('u', 300), false, '192.0.2.1', 'ua', 'web');
 SELECT authlog.record_login('t-bad', 'o1', 'u1', false, '192.0.2.1', 'ua', 'web', '[]');
+
+-- a NULL occurred_at is the argument not given: the transaction time is recorded
+\set VERBOSITY terse
+SELECT decision FROM authlog.record_login('t-bad', 'o1', 'u-notime', false, '192.0.2.1', 'ua', 'web', '{}', NULL, NULL);
+SELECT occurred_at = recorded_at AS at_transaction_time FROM authlog.auth_logs WHERE tenant_id = 't-bad' AND user_id = 'u-notime';

@@ -1,5 +1,5 @@
 -- Nothing is granted to PUBLIC; the service role can call the write functions and nothing else; no role but the extension's functions writes auth_logs.
--- PUBLIC holds no privilege on any authlog object
+-- PUBLIC holds no privilege on any authlog object but caller_proof(), a proof of its own role (1.1)
 SELECT c.relname, c.relacl FROM pg_class c
 WHERE c.relnamespace = 'authlog'::regnamespace AND c.relkind IN ('r', 'v')
   AND EXISTS (SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee = 0);

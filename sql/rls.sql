@@ -1,4 +1,4 @@
--- A reader sees only the tenants and organisations granted to its role, whatever it SETs; a tenant it may not read yields no rows.
+-- A reader sees only the tenants and organisations granted to its role, whatever it SETs, through the reader functions only (1.1: no SELECT on the tables); a tenant it may not read yields no rows.
 CREATE ROLE regress_authlog_reader_t1;			-- all of tenant t-rls-1
 CREATE ROLE regress_authlog_reader_t1_o2;		-- tenant t-rls-1, organisation o2 only
 CREATE ROLE regress_authlog_reader_none;		-- no grant
@@ -17,8 +17,13 @@ SELECT decision FROM authlog.record_login('t-rls-1', 'o2', 'ben', false, '192.0.
 SELECT decision FROM authlog.record_login('t-rls-2', 'o1', 'cat', false, '192.0.2.3', 'ua', 'web');
 
 SET ROLE regress_authlog_reader_t1;
-SELECT tenant_id, organisation_id, user_id FROM authlog.auth_logs ORDER BY 1, 2, 3;
-SELECT tenant_id, organisation_id, user_id FROM authlog.account_lockouts ORDER BY 1, 2, 3;
+SELECT organisation_id, user_id FROM authlog.incident_timeline('t-rls-1', '-infinity', 'infinity') ORDER BY 1, 2;
+SELECT count(*) AS other_tenant_events FROM authlog.incident_timeline('t-rls-2', '-infinity', 'infinity');
+-- the tables themselves are closed to readers
+SELECT try($$SELECT count(*) FROM authlog.auth_logs$$);
+SELECT try($$SELECT count(*) FROM authlog.account_lockouts$$);
+SELECT try($$SELECT count(*) FROM authlog.seals$$);
+SELECT try($$SELECT count(*) FROM authlog.seal_members$$);
 SELECT * FROM authlog.reader_scope;
 SELECT failed_login_attempts, locked FROM authlog.lockout_status('t-rls-1', 'ben');
 SELECT failed_login_attempts, locked FROM authlog.lockout_status('t-rls-1', 'never-seen');
@@ -26,17 +31,23 @@ SELECT count(*) AS other_tenant_rows FROM authlog.lockout_status('t-rls-2', 'cat
 RESET ROLE;
 
 SET ROLE regress_authlog_reader_t1_o2;
-SELECT tenant_id, organisation_id, user_id FROM authlog.auth_logs ORDER BY 1, 2, 3;
-SELECT tenant_id, organisation_id, user_id FROM authlog.account_lockouts ORDER BY 1, 2, 3;
+SELECT organisation_id, user_id FROM authlog.incident_timeline('t-rls-1', '-infinity', 'infinity') ORDER BY 1, 2;
+SELECT user_id, failures FROM authlog.targeted_accounts('t-rls-1', '-infinity', 'infinity') ORDER BY 1;
 SELECT count(*) AS other_org_rows FROM authlog.lockout_status('t-rls-1', 'ann');
 SELECT failed_login_attempts FROM authlog.lockout_status('t-rls-1', 'ben');
--- no setting widens the scope: row_security = off makes queries fail rather than bypass
+-- no setting widens the scope: the functions do not read row_security
 SET row_security = off;
-SELECT try($$SELECT count(*) FROM authlog.auth_logs$$);
+SELECT organisation_id, count(*) FROM authlog.incident_timeline('t-rls-1', '-infinity', 'infinity') GROUP BY 1;
 RESET row_security;
 SELECT try($$SET authlog.max_failed_attempts = 100$$);
 SELECT try($$SELECT set_config('authlog.tenant_id', 't-rls-2', false)$$);
-SELECT count(*) FROM authlog.auth_logs WHERE tenant_id = 't-rls-2';
+SELECT count(*) FROM authlog.incident_timeline('t-rls-2', '-infinity', 'infinity');
+-- nor can it borrow another role's proof: the caller argument is checked
+SELECT try($$SELECT count(*) FROM authlog.incident_timeline('t-rls-2', '-infinity', 'infinity', caller => '\x00')$$);
+SELECT try($$SELECT count(*) FROM authlog.incident_timeline('t-rls-2', '-infinity', 'infinity', caller => NULL)$$);
+-- and a proof lives as long as its transaction
+SELECT authlog.caller_proof() AS earlier_proof \gset
+SELECT try(format($$SELECT count(*) FROM authlog.incident_timeline('t-rls-1', '-infinity', 'infinity', caller => %L)$$, :'earlier_proof'));
 -- nor can it see or touch the grants themselves
 SELECT try($$SELECT * FROM authlog.reader_grants$$);
 SELECT try($$INSERT INTO authlog.reader_grants VALUES ('regress_authlog_reader_t1_o2', 't-rls-2', NULL)$$);
@@ -45,12 +56,13 @@ RESET ROLE;
 
 -- a member of a role with a grant reads what the role reads
 SET ROLE regress_authlog_member;
-SELECT tenant_id, user_id FROM authlog.auth_logs ORDER BY 1, 2;
+SELECT user_id FROM authlog.incident_timeline('t-rls-2', '-infinity', 'infinity') ORDER BY 1;
 RESET ROLE;
 
 -- a role without a grant sees nothing and cannot select at all
 SET ROLE regress_authlog_reader_none;
 SELECT try($$SELECT count(*) FROM authlog.auth_logs$$);
+SELECT try($$SELECT count(*) FROM authlog.incident_timeline('t-rls-1', '-infinity', 'infinity')$$);
 SELECT count(*) FROM authlog.lockout_status('t-rls-1', 'ann');
 RESET ROLE;
 

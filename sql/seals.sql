@@ -170,7 +170,7 @@ CREATE ROLE regress_seal_org;
 SELECT authlog.grant_reader('regress_seal_tenant', 't-seal');
 SELECT authlog.grant_reader('regress_seal_org', 't-seal', 'o1');
 SET ROLE regress_seal_tenant;
-SELECT tenant_id, seal_no FROM authlog.seals ORDER BY 1, 2;
+SELECT try($$SELECT count(*) FROM authlog.seals$$);
 SELECT tenant_id, seal_no, status FROM authlog.verify_seals();
 SELECT seq, log_id, seal_no, seal IS NOT NULL AS seal_included,
        event_digest = encode(substr(decode(substr(seal->>'member_digests', 3), 'hex'), 1, 32), 'hex') AS first_member
@@ -179,7 +179,7 @@ WHERE seal IS NOT NULL;
 SELECT try($$SELECT * FROM authlog.verify_store_seals()$$);
 RESET ROLE;
 SET ROLE regress_seal_org;
-SELECT count(*) FROM authlog.seals;
+SELECT count(*) FROM authlog.verify_seals('t-seal');
 SELECT seq, seal_no, seal FROM authlog.export_events('t-seal', '2026-01-01', '2026-01-02');
 RESET ROLE;
 

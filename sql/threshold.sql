@@ -10,7 +10,8 @@ FROM generate_series(1, 5) n,
 ORDER BY n;
 
 -- the running state is on every row; one account_locked, linked to the attempt that locked
-SELECT event_type, log_id, decision, failed_login_attempts,
+SELECT event_type, CASE WHEN event_type = 'login_failed' THEN log_id::text ELSE 'authlog''s own' END AS log_id,
+       decision, failed_login_attempts,
        account_locked_until - recorded_at AS locked_for,
        metadata -> 'authlog' ->> 'trigger_log_id' AS trigger
 FROM authlog.auth_logs WHERE tenant_id = 't-threshold'
@@ -27,8 +28,8 @@ WHERE tenant_id = 't-threshold' AND user_id = 'alice';
 SELECT decision, failed_login_attempts
 FROM authlog.record_login('t-threshold', 'o1', 'bob', false, '203.0.113.7', 'curl/8', 'web');
 
--- the derived id is UUID v5 of the triggering log_id
-SELECT log_id, substr(log_id::text, 15, 1) AS version
+-- the derived id is authlog's own: a time-ordered random UUID (version 7), not one a caller can compute
+SELECT substr(log_id::text, 15, 1) AS version, log_id <> ALL (SELECT log_id FROM authlog.auth_logs WHERE event_type = 'login_failed') AS not_a_callers
 FROM authlog.auth_logs WHERE tenant_id = 't-threshold' AND event_type = 'account_locked';
 
 -- a threshold of 1 locks on the first failure

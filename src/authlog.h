@@ -117,8 +117,6 @@ extern void lockout_policy_for_tenant(text *tenant, LockoutPolicy *policy);
 
 /* event_ids.c */
 extern void event_id_random(pg_uuid_t *id);
-extern void event_id_derived(const pg_uuid_t *trigger, const char *event,
-							 pg_uuid_t *id);
 
 /* row_bson.c */
 extern void row_bson_append_datum(bson_t *out, const char *key, Oid typid,
@@ -301,6 +299,26 @@ extern void worker_clear_pending(const char *slot_name);
 
 /* stats.c */
 extern int	authlog_stat_max_entries;
+/* request_fingerprint.c */
+#define REQUEST_FINGERPRINT_LEN 32
+typedef struct RequestFingerprint
+{
+	struct pg_cryptohash_ctx *ctx;
+} RequestFingerprint;
+extern void fingerprint_begin(RequestFingerprint *fp, const char *function);
+extern void fingerprint_add(RequestFingerprint *fp, const char *data, size_t len);
+extern void fingerprint_add_absent(RequestFingerprint *fp);
+extern void fingerprint_add_text(RequestFingerprint *fp, const text *value);
+extern void fingerprint_add_cstring(RequestFingerprint *fp, const char *value);
+extern void fingerprint_add_timestamptz(RequestFingerprint *fp, bool present, TimestampTz value);
+extern void fingerprint_end(RequestFingerprint *fp, uint8 *digest);
+
+/*
+ * authlog's own SQLSTATE class LA.  LA001: a log_id already recorded was
+ * sent with arguments other than those it was recorded with.
+ */
+#define ERRCODE_AUTHLOG_RETRY_MISMATCH MAKE_SQLSTATE('L','A','0','0','1')
+
 /* pinned_session.c */
 extern void authlog_pin_worker_session(void);
 extern int	authlog_pin_settings(void);

@@ -1,56 +1,42 @@
 /*-------------------------------------------------------------------------
  *
  * event_ids.c
- *	  Event identifiers: random ones for calls that bring none, and ids
- *	  derived from the triggering log_id for the events an attempt implies.
+ *	  The ids authlog makes: for an attempt the caller sent without a
+ *	  log_id, for every event an attempt implies (account_locked, the
+ *	  lockout_reset of an expiry or a success) and for every seal.
  *
- *	  A derived id is a UUID version 5 (RFC 4122, SHA-1) with the
- *	  triggering log_id as namespace and the event's name as name, so a
- *	  retried call derives the same ids and can never duplicate an event.
+ *	  Each is a UUID version 7 (RFC 9562): 48 bits of Unix time in
+ *	  milliseconds, then 74 bits from pg_strong_random().  Time-ordered, so
+ *	  retention can cut by id, and unpredictable, so no caller can send, in
+ *	  advance, the id authlog will give a derived event: a derived event is
+ *	  only ever written by the call that first records its trigger, so it
+ *	  needs no deterministic id to stay single on a retry.  Callers send
+ *	  their own log_id (any UUID) for the attempts and resets they record;
+ *	  that is their retry key, never authlog's.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "common/cryptohash.h"
-#include "common/sha1.h"
+#include "utils/timestamp.h"
 
 #include "authlog.h"
 
 void
 event_id_random(pg_uuid_t *id)
 {
+	TimestampTz now = GetCurrentTimestamp();
+	uint64		unix_ms;
+	int			i;
+
 	if (!pg_strong_random(id->data, UUID_LEN))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate a random log_id")));
-	id->data[6] = (id->data[6] & 0x0f) | 0x40;
-	id->data[8] = (id->data[8] & 0x3f) | 0x80;
-}
-
-void
-event_id_derived(const pg_uuid_t *trigger, const char *event, pg_uuid_t *id)
-{
-	pg_cryptohash_ctx *ctx;
-	uint8		digest[SHA1_DIGEST_LENGTH];
-
-	ctx = pg_cryptohash_create(PG_SHA1);
-	if (pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, trigger->data, UUID_LEN) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) event, strlen(event)) < 0 ||
-		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-	{
-		const char *detail = pg_cryptohash_error(ctx);
-
-		pg_cryptohash_free(ctx);
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not derive an event id"),
-				 errdetail("%s", detail)));
-	}
-	pg_cryptohash_free(ctx);
-
-	memcpy(id->data, digest, UUID_LEN);
-	id->data[6] = (id->data[6] & 0x0f) | 0x50;
+				 errmsg("could not generate a random id")));
+	unix_ms = (uint64) (now / 1000) +
+		(uint64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
+	for (i = 0; i < 6; i++)
+		id->data[i] = (uint8) (unix_ms >> (8 * (5 - i)));
+	id->data[6] = (id->data[6] & 0x0f) | 0x70;
 	id->data[8] = (id->data[8] & 0x3f) | 0x80;
 }

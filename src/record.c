@@ -37,7 +37,9 @@
 #include "authlog.h"
 
 PG_FUNCTION_INFO_V1(authlog_record_login);
+PG_FUNCTION_INFO_V1(authlog_record_login_1_1);
 PG_FUNCTION_INFO_V1(authlog_reset_lockout);
+PG_FUNCTION_INFO_V1(authlog_reset_lockout_1_1);
 PG_FUNCTION_INFO_V1(authlog_lockout_status);
 PG_FUNCTION_INFO_V1(authlog_forbid_log_rewrite);
 
@@ -103,6 +105,15 @@ static const char *count_retry_sql =
 " RETURNING user_id, event_type::pg_catalog.text, reason, decision,"
 " failed_login_attempts, account_locked_until";
 
+/* 1.1: the fingerprint of the call that recorded a caller's log_id */
+static const char *insert_fingerprint_sql =
+"INSERT INTO authlog.request_fingerprints (tenant_id, log_id, fingerprint)"
+" VALUES ($1, $2, $3)";
+
+static const char *read_fingerprint_sql =
+"SELECT fingerprint FROM authlog.request_fingerprints"
+" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND log_id OPERATOR(pg_catalog.=) $2";
+
 static const char *reader_covers_sql =
 "SELECT 1 FROM authlog.reader_grants g"
 " WHERE g.tenant_id OPERATOR(pg_catalog.=) $1"
@@ -118,6 +129,8 @@ static SPIPlanPtr delete_account_plan;
 static SPIPlanPtr update_account_plan;
 static SPIPlanPtr count_retry_plan;
 static SPIPlanPtr reader_covers_plan;
+static SPIPlanPtr insert_fingerprint_plan;
+static SPIPlanPtr read_fingerprint_plan;
 
 /* A recorded event found again by its (tenant_id, log_id) */
 typedef struct RecordedEvent
@@ -392,7 +405,7 @@ insert_event(EventRow *row)
 	return true;
 }
 
-/* Insert an event implied by another; its id is derived, so it is new. */
+/* Insert an event implied by another; its id is authlog's own random one, so it is new. */
 static void
 insert_derived_event(EventRow *row)
 {
@@ -401,7 +414,7 @@ insert_derived_event(EventRow *row)
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("derived event id %s is already recorded",
 						DatumGetCString(DirectFunctionCall1(uuid_out, row->values[EV_LOG_ID]))),
-				 errhint("A log_id was reused for an unrelated event.")));
+				 errhint("This should not happen: report it.")));
 }
 
 /*
@@ -607,6 +620,64 @@ reject_reused_log_id(const pg_uuid_t *log_id, const char *recorded_kind)
 }
 
 
+/* ---------- request fingerprints (1.1) ---------- */
+
+static void
+prepare_fingerprint_plans(void)
+{
+	Oid			types[3] = {TEXTOID, UUIDOID, BYTEAOID};
+
+	prepare_saved(&insert_fingerprint_plan, insert_fingerprint_sql, 3, types);
+	prepare_saved(&read_fingerprint_plan, read_fingerprint_sql, 2, types);
+}
+
+static void
+store_fingerprint(text *tenant, const pg_uuid_t *log_id, const uint8 *fingerprint)
+{
+	Datum		values[3];
+
+	values[0] = PointerGetDatum(tenant);
+	values[1] = UUIDPGetDatum(log_id);
+	values[2] = seal_bytea_datum(fingerprint, REQUEST_FINGERPRINT_LEN);
+	execute_plan(insert_fingerprint_plan, values, NULL, false, SPI_OK_INSERT);
+}
+
+/*
+ * A log_id already recorded came again: it is a retry only if every
+ * argument is the one it was recorded with.  Anything else is refused
+ * before it writes anything, so a replayed id can neither turn a recorded
+ * success into an answer for another attempt nor make many guesses count
+ * as one.
+ */
+static void
+require_same_call(text *tenant, const pg_uuid_t *log_id, const uint8 *fingerprint)
+{
+	Datum		values[2] = {PointerGetDatum(tenant), UUIDPGetDatum(log_id)};
+	const char *why;
+
+	execute_plan(read_fingerprint_plan, values, NULL, true, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		bytea	   *recorded = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
+															 SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (!isnull && VARSIZE_ANY_EXHDR(recorded) == REQUEST_FINGERPRINT_LEN &&
+			memcmp(VARDATA_ANY(recorded), fingerprint, REQUEST_FINGERPRINT_LEN) == 0)
+			return;
+		why = "this call differs from it in at least one argument";
+	}
+	else
+		why = "the id belongs to an event authlog derived, or to one recorded before authlog 1.1, whose arguments were not kept";
+	ereport(ERROR,
+			(errcode(ERRCODE_AUTHLOG_RETRY_MISMATCH),
+			 errmsg("log_id %s was recorded for a different call",
+					DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(log_id)))),
+			 errdetail("A retry repeats every argument of the call it retries; %s.", why),
+			 errhint("Deny the attempt and alert: send a new log_id for every new attempt, and repeat one only to retry the same call.")));
+}
+
+
 /* ---------- record_login ---------- */
 
 typedef struct LoginResult
@@ -680,8 +751,13 @@ validated_occurred_at(FunctionCallInfo fcinfo, int argno)
 	return occurred_at;
 }
 
-Datum
-authlog_record_login(PG_FUNCTION_ARGS)
+/*
+ * The write path of both versions: 1.1 (fingerprinted) matches retries on
+ * every argument and takes a NULL occurred_at as "not given"; 1.0's SQL
+ * definitions, until ALTER EXTENSION authlog UPDATE, keep 1.0's rules.
+ */
+static Datum
+record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 {
 	text	   *tenant = validated_id(fcinfo, 0, "tenant_id");
 	text	   *organisation = validated_id(fcinfo, 1, "organisation_id");
@@ -702,6 +778,8 @@ authlog_record_login(PG_FUNCTION_ARGS)
 	EventRow row;
 	bool		has_account;
 	bool		created_account = false;
+	bool		occurred_at_given = !PG_ARGISNULL(9);
+	uint8		fingerprint[REQUEST_FINGERPRINT_LEN];
 
 	reject_null(fcinfo, 3, "success",
 				"Pass true for a correct credential and false for a wrong one.");
@@ -709,9 +787,28 @@ authlog_record_login(PG_FUNCTION_ARGS)
 	reject_null(fcinfo, 6, "auth_path",
 				"Pass the path the attempt came through: web, mobile, api or sso.");
 	metadata = validated_metadata(fcinfo, 7);
-	occurred_at = validated_occurred_at(fcinfo, 9);
+	if (fingerprinted && !occurred_at_given)
+		occurred_at = now;
+	else
+		occurred_at = validated_occurred_at(fcinfo, 9);
 	if (!ip_null)
 		ip = PG_GETARG_DATUM(4);
+	if (fingerprinted)
+	{
+		RequestFingerprint fp;
+
+		fingerprint_begin(&fp, "record_login");
+		fingerprint_add_text(&fp, tenant);
+		fingerprint_add_text(&fp, organisation);
+		fingerprint_add_text(&fp, user);
+		fingerprint_add_cstring(&fp, success ? "true" : "false");
+		fingerprint_add_cstring(&fp, ip_null ? NULL : DatumGetCString(DirectFunctionCall1(inet_out, ip)));
+		fingerprint_add_text(&fp, PG_ARGISNULL(5) ? NULL : PG_GETARG_TEXT_PP(5));
+		fingerprint_add_cstring(&fp, DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(6))));
+		fingerprint_add_cstring(&fp, JsonbToCString(NULL, &metadata->root, VARSIZE(metadata)));
+		fingerprint_add_timestamptz(&fp, occurred_at_given, occurred_at);
+		fingerprint_end(&fp, fingerprint);
+	}
 	if (!PG_ARGISNULL(5))
 	{
 		int			nbytes;
@@ -737,6 +834,8 @@ authlog_record_login(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "authlog: SPI_connect failed");
 	prepare_write_plans(get_fn_expr_argtype(fcinfo->flinfo, 6));
+	if (fingerprinted)
+		prepare_fingerprint_plans();
 
 	/*
 	 * Lock the account before anything else: a failure must see every
@@ -784,6 +883,8 @@ authlog_record_login(PG_FUNCTION_ARGS)
 		RecordedEvent recorded;
 		char	   *user_name = text_to_cstring(user);
 
+		if (fingerprinted)
+			require_same_call(tenant, &log_id, fingerprint);
 		count_retry(tenant, &log_id, &recorded);
 		if (!recorded.has_decision || strcmp(recorded.user_id, user_name) != 0)
 			reject_reused_log_id(&log_id, psprintf("a %s event of user \"%s\"",
@@ -798,12 +899,14 @@ authlog_record_login(PG_FUNCTION_ARGS)
 		SPI_finish();
 		PG_RETURN_DATUM(login_decision_datum(fcinfo, &log_id, &result));
 	}
+	if (fingerprinted)
+		store_fingerprint(tenant, &log_id, fingerprint);
 
 	if (outcome.expired_reset)
 	{
 		pg_uuid_t	reset_id;
 
-		event_id_derived(&log_id, "lockout_reset:expired", &reset_id);
+		event_id_random(&reset_id);
 		event_row_init(&row, tenant, &reset_id, organisation, user, "lockout_reset", now);
 		event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
 		event_row_set(&row, EV_REASON, CStringGetTextDatum("expired"));
@@ -816,7 +919,7 @@ authlog_record_login(PG_FUNCTION_ARGS)
 	{
 		pg_uuid_t	reset_id;
 
-		event_id_derived(&log_id, "lockout_reset:login_success", &reset_id);
+		event_id_random(&reset_id);
 		event_row_init(&row, tenant, &reset_id, organisation, user, "lockout_reset", now);
 		event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
 		event_row_set(&row, EV_REASON, CStringGetTextDatum("login_success"));
@@ -830,7 +933,7 @@ authlog_record_login(PG_FUNCTION_ARGS)
 		pg_uuid_t	locked_id;
 		StringInfoData notes;
 
-		event_id_derived(&log_id, "account_locked", &locked_id);
+		event_id_random(&locked_id);
 		event_row_init(&row, tenant, &locked_id, organisation, user, "account_locked", now);
 		event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
 		if (!ip_null)
@@ -861,10 +964,23 @@ authlog_record_login(PG_FUNCTION_ARGS)
 }
 
 
-/* ---------- reset_lockout ---------- */
+Datum
+authlog_record_login(PG_FUNCTION_ARGS)
+{
+	return record_login(fcinfo, false);
+}
 
 Datum
-authlog_reset_lockout(PG_FUNCTION_ARGS)
+authlog_record_login_1_1(PG_FUNCTION_ARGS)
+{
+	return record_login(fcinfo, true);
+}
+
+
+/* ---------- reset_lockout ---------- */
+
+static Datum
+reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 {
 	text	   *tenant = validated_id(fcinfo, 0, "tenant_id");
 	text	   *organisation = validated_id(fcinfo, 1, "organisation_id");
@@ -877,8 +993,27 @@ authlog_reset_lockout(PG_FUNCTION_ARGS)
 	LockoutState before;
 	LockoutState cleared;
 	EventRow	row;
+	bool		occurred_at_given = !PG_ARGISNULL(6);
+	TimestampTz occurred_at;
+	uint8		fingerprint[REQUEST_FINGERPRINT_LEN];
 
-	TimestampTz occurred_at = validated_occurred_at(fcinfo, 6);
+	if (fingerprinted && !occurred_at_given)
+		occurred_at = now;
+	else
+		occurred_at = validated_occurred_at(fcinfo, 6);
+	if (fingerprinted)
+	{
+		RequestFingerprint fp;
+
+		fingerprint_begin(&fp, "reset_lockout");
+		fingerprint_add_text(&fp, tenant);
+		fingerprint_add_text(&fp, organisation);
+		fingerprint_add_text(&fp, user);
+		fingerprint_add_text(&fp, actor);
+		fingerprint_add_cstring(&fp, note);
+		fingerprint_add_timestamptz(&fp, occurred_at_given, occurred_at);
+		fingerprint_end(&fp, fingerprint);
+	}
 
 	if (PG_ARGISNULL(5))
 		event_id_random(&log_id);
@@ -888,6 +1023,8 @@ authlog_reset_lockout(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "authlog: SPI_connect failed");
 	prepare_write_plans(authlog_type_oid("auth_path"));
+	if (fingerprinted)
+		prepare_fingerprint_plans();
 
 	(void) lock_account(tenant, user, &before);
 
@@ -904,6 +1041,8 @@ authlog_reset_lockout(PG_FUNCTION_ARGS)
 	{
 		RecordedEvent recorded;
 
+		if (fingerprinted)
+			require_same_call(tenant, &log_id, fingerprint);
 		count_retry(tenant, &log_id, &recorded);
 		if (strcmp(recorded.event_type, "lockout_reset") != 0 ||
 			recorded.reason == NULL || strcmp(recorded.reason, "admin") != 0 ||
@@ -911,11 +1050,16 @@ authlog_reset_lockout(PG_FUNCTION_ARGS)
 			reject_reused_log_id(&log_id, psprintf("a %s event of user \"%s\"",
 												   recorded.event_type, recorded.user_id));
 	}
-	else if (before.failed_login_attempts != 0 || before.is_locked ||
-			 before.has_first_failed || before.lockout_count != 0)
+	else
 	{
-		memset(&cleared, 0, sizeof(cleared));
-		update_account(tenant, organisation, user, now, &cleared, false, (Datum) 0, true);
+		if (fingerprinted)
+			store_fingerprint(tenant, &log_id, fingerprint);
+		if (before.failed_login_attempts != 0 || before.is_locked ||
+			before.has_first_failed || before.lockout_count != 0)
+		{
+			memset(&cleared, 0, sizeof(cleared));
+			update_account(tenant, organisation, user, now, &cleared, false, (Datum) 0, true);
+		}
 	}
 
 	mirror_note_write();
@@ -923,6 +1067,18 @@ authlog_reset_lockout(PG_FUNCTION_ARGS)
 	result = palloc(sizeof(pg_uuid_t));
 	*result = log_id;
 	PG_RETURN_UUID_P(result);
+}
+
+Datum
+authlog_reset_lockout(PG_FUNCTION_ARGS)
+{
+	return reset_lockout(fcinfo, false);
+}
+
+Datum
+authlog_reset_lockout_1_1(PG_FUNCTION_ARGS)
+{
+	return reset_lockout(fcinfo, true);
 }
 
 

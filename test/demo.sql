@@ -69,7 +69,7 @@ ORDER BY recorded_at, event_type;
 SET ROLE globex_analyst;
 \echo
 \echo '== What a globex analyst sees of acme (nothing):'
-SELECT count(*) AS acme_rows_visible FROM authlog.auth_logs WHERE tenant_id = 'acme';
+SELECT count(*) AS acme_events_visible FROM authlog.incident_timeline('acme', :'since', :'until');
 SELECT count(*) AS acme_accounts_from_targeted_accounts FROM authlog.targeted_accounts('acme', :'since', :'until');
 RESET ROLE;
 
@@ -98,7 +98,7 @@ FROM authlog.stat_events ORDER BY tenant_id, organisation_id, event_type;
 
 SET ROLE acme_security_team;
 \echo
-\echo '======== Reconstruction of the campaign, as acme_security_team (row-level security scopes every answer) ========'
+\echo '======== Reconstruction of the campaign, as acme_security_team (the reader functions scope every answer) ========'
 \echo
 \echo '== authlog.targeted_accounts: who was attacked'
 SELECT user_id, organisation_id, failures, refused_by_lock, distinct_ips, lockouts, success_after_failures

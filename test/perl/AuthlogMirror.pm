@@ -52,7 +52,8 @@ sub restart_store
 }
 
 # A cluster with authlog preloaded, mirroring to $store; extra
-# postgresql.conf lines may follow, after an optional { encoding => ... }.
+# postgresql.conf lines may follow, after an optional { encoding => ...,
+# version => ... } (version: the extension version to create).
 sub new_mirrored_node
 {
 	my ($name, $store, @conf) = @_;
@@ -73,7 +74,8 @@ sub new_mirrored_node
 		"authlog.mirror_max_backoff = '1s'",
 		@conf, ''));
 	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION authlog');
+	$node->safe_psql('postgres', 'CREATE EXTENSION authlog'
+		. ($options{version} ? " VERSION '$options{version}'" : ''));
 	return $node;
 }
 

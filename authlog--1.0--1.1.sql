@@ -1,0 +1,628 @@
+/* authlog--1.0--1.1.sql: what 1.1 changes, on top of 1.0 (authlog--1.1.sql is 1.0 followed by this) */
+
+\echo Use "ALTER EXTENSION authlog UPDATE TO '1.1'" to load this file. \quit
+
+-- A retry is the same call again ---------------------------------------------
+-- (doc/security.md, "Retries")  record_login and reset_lockout keep, per
+-- caller log_id, the SHA-256 of every argument of the call that recorded
+-- it (src/request_fingerprint.c); the same log_id with any other argument
+-- is refused with SQLSTATE LA001 and writes nothing.  occurred_at defaults
+-- to NULL, "not given" (the transaction time is recorded, and a retry need
+-- not repeat it); a given occurred_at is part of the call.
+
+CREATE TABLE authlog.request_fingerprints (
+	tenant_id text NOT NULL,
+	log_id uuid NOT NULL,
+	fingerprint bytea NOT NULL,
+	PRIMARY KEY (tenant_id, log_id)
+);
+COMMENT ON TABLE authlog.request_fingerprints IS
+	'Per caller log_id (an attempt''s or a help-desk reset''s), the SHA-256 of every argument of the call that recorded it: what a retry must match. Written by record_login and reset_lockout only; read by nobody else.';
+ALTER TABLE authlog.request_fingerprints ENABLE ROW LEVEL SECURITY;
+ALTER TABLE authlog.request_fingerprints FORCE ROW LEVEL SECURITY;
+CREATE TRIGGER request_fingerprints_append_only
+	BEFORE UPDATE OR DELETE ON authlog.request_fingerprints
+	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
+CREATE TRIGGER request_fingerprints_no_truncate
+	BEFORE TRUNCATE ON authlog.request_fingerprints
+	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
+SELECT pg_catalog.pg_extension_config_dump('authlog.request_fingerprints', '');
+
+CREATE OR REPLACE FUNCTION authlog.record_login(
+	tenant_id text,
+	organisation_id text,
+	user_id text,
+	success boolean,
+	ip_address inet,
+	user_agent text,
+	auth_path authlog.auth_path,
+	metadata jsonb DEFAULT '{}',
+	log_id uuid DEFAULT NULL,
+	occurred_at timestamptz DEFAULT NULL)
+RETURNS authlog.login_decision
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'authlog_record_login_1_1';
+COMMENT ON FUNCTION authlog.record_login(text, text, text, boolean, inet, text, authlog.auth_path, jsonb, uuid, timestamptz) IS
+	'Records one login attempt and applies the tenant''s lockout policy in the same transaction; returns the decision the caller must obey. The same log_id with the same arguments is a retry and returns the recorded decision; with any other argument it is refused (SQLSTATE LA001).';
+
+CREATE OR REPLACE FUNCTION authlog.reset_lockout(
+	tenant_id text,
+	organisation_id text,
+	user_id text,
+	actor text,
+	reason text DEFAULT NULL,
+	log_id uuid DEFAULT NULL,
+	occurred_at timestamptz DEFAULT NULL)
+RETURNS uuid
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'authlog_reset_lockout_1_1';
+COMMENT ON FUNCTION authlog.reset_lockout(text, text, text, text, text, uuid, timestamptz) IS
+	'Help-desk unlock: clears the account''s failures and lock and records a lockout_reset event (reason admin) with the actor, the note, what was cleared and when the help desk acted (occurred_at, evidence only). The same log_id with the same arguments is a retry; with any other argument it is refused (SQLSTATE LA001).';
+
+-- Readers read through functions only ------------------------------------------
+-- (doc/security.md, "What a reader can learn")  A reader's own query on a
+-- table puts its leakproof quals under the policy: as index conditions they
+-- run first, and EXPLAIN ANALYZE's row counts answer yes or no about rows
+-- it may not read; the planner's estimates come from every tenant's rows.
+-- So readers lose SELECT on the tables, and every investigation function
+-- runs as its definer, reads only the caller's scope, and shows a reader
+-- nothing but its own call.  Who the caller is crosses the definer
+-- boundary as a proof (src/caller_proof.c), the default of each
+-- function's last argument.
+
+CREATE FUNCTION authlog.caller_proof() RETURNS bytea
+LANGUAGE c VOLATILE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'authlog_caller_proof';
+COMMENT ON FUNCTION authlog.caller_proof() IS
+	'Proof, valid in this transaction and this session only, that the current role is asking: the default of the caller argument of every reader function. Never needs to be called by hand.';
+
+CREATE FUNCTION authlog.proven_caller(caller bytea) RETURNS oid
+LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'authlog_proven_caller';
+COMMENT ON FUNCTION authlog.proven_caller(bytea) IS
+	'The role a caller_proof() names; an error (insufficient_privilege) for anything else.';
+
+CREATE FUNCTION authlog.caller_reads_whole_tenant(caller bytea, tenant_id text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+BEGIN ATOMIC
+	SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_authid a
+	               WHERE a.oid = authlog.proven_caller(caller_reads_whole_tenant.caller)
+	                 AND (a.rolsuper OR a.rolbypassrls))
+	    OR EXISTS (SELECT 1 FROM authlog.reader_grants g
+	               WHERE g.tenant_id = caller_reads_whole_tenant.tenant_id
+	                 AND g.organisation_id IS NULL
+	                 AND pg_catalog.pg_has_role(authlog.proven_caller(caller_reads_whole_tenant.caller),
+	                                            g.role::oid, 'USAGE'));
+END;
+COMMENT ON FUNCTION authlog.caller_reads_whole_tenant(bytea, text) IS
+	'Whether the proven caller reads every organisation of the tenant: a tenant-wide grant to a role it uses, or superuser or BYPASSRLS (as row-level security would let them).';
+
+CREATE FUNCTION authlog.caller_organisations(caller bytea, tenant_id text) RETURNS text[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+BEGIN ATOMIC
+	SELECT coalesce(pg_catalog.array_agg(DISTINCT g.organisation_id), '{}')
+	FROM authlog.reader_grants g
+	WHERE g.tenant_id = caller_organisations.tenant_id
+	  AND g.organisation_id IS NOT NULL
+	  AND pg_catalog.pg_has_role(authlog.proven_caller(caller_organisations.caller), g.role::oid, 'USAGE');
+END;
+COMMENT ON FUNCTION authlog.caller_organisations(bytea, text) IS
+	'The organisations of the tenant the proven caller was granted one by one.';
+
+-- The caller's part of a tenant's rows.  Inlined into the functions that use
+-- them: the index scans stay bounded by the caller's own predicates; each
+-- scope check runs once per query (InitPlans), and a caller with no grant on
+-- the tenant stops the scan before it starts (a one-time filter).
+CREATE FUNCTION authlog.scoped_auth_logs(caller bytea, tenant_id text)
+RETURNS SETOF authlog.auth_logs
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+BEGIN ATOMIC
+	SELECT l.* FROM authlog.auth_logs l
+	WHERE ((SELECT authlog.caller_reads_whole_tenant(scoped_auth_logs.caller, scoped_auth_logs.tenant_id))
+	       OR (SELECT pg_catalog.cardinality(authlog.caller_organisations(scoped_auth_logs.caller, scoped_auth_logs.tenant_id)) > 0))
+	  AND l.tenant_id = scoped_auth_logs.tenant_id
+	  AND ((SELECT authlog.caller_reads_whole_tenant(scoped_auth_logs.caller, scoped_auth_logs.tenant_id))
+	       OR l.organisation_id = ANY ((SELECT authlog.caller_organisations(scoped_auth_logs.caller, scoped_auth_logs.tenant_id))::text[]));
+END;
+COMMENT ON FUNCTION authlog.scoped_auth_logs(bytea, text) IS
+	'The events of a tenant the proven caller may read: what every reader function reads instead of authlog.auth_logs.';
+
+-- A seal covers a whole tenant: only tenant-wide readers see it.
+CREATE FUNCTION authlog.scoped_seals(caller bytea, tenant_id text)
+RETURNS SETOF authlog.seals
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+BEGIN ATOMIC
+	SELECT s.* FROM authlog.seals s
+	WHERE (SELECT authlog.caller_reads_whole_tenant(scoped_seals.caller, scoped_seals.tenant_id))
+	  AND s.tenant_id = scoped_seals.tenant_id;
+END;
+COMMENT ON FUNCTION authlog.scoped_seals(bytea, text) IS
+	'The seals of a tenant, for a caller that reads the whole tenant; none otherwise.';
+
+CREATE FUNCTION authlog.scoped_seal_members(caller bytea, tenant_id text)
+RETURNS SETOF authlog.seal_members
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+BEGIN ATOMIC
+	SELECT m.* FROM authlog.seal_members m
+	WHERE (SELECT authlog.caller_reads_whole_tenant(scoped_seal_members.caller, scoped_seal_members.tenant_id))
+	  AND m.tenant_id = scoped_seal_members.tenant_id;
+END;
+COMMENT ON FUNCTION authlog.scoped_seal_members(bytea, text) IS
+	'Which seal lists each event of a tenant, for a caller that reads the whole tenant; none otherwise.';
+
+-- The investigation functions: the same questions and answers as 1.0, as
+-- definers over the caller's scope.  Their signatures gain the caller
+-- argument, so they are dropped and made again (grants follow below).
+DROP FUNCTION authlog.incident_timeline(text, timestamptz, timestamptz, text, inet);
+DROP FUNCTION authlog.targeted_accounts(text, timestamptz, timestamptz);
+DROP FUNCTION authlog.attacking_ips(text, timestamptz, timestamptz, integer);
+DROP FUNCTION authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval);
+DROP FUNCTION authlog.lockout_trace(text, text, timestamptz);
+DROP FUNCTION authlog.compliance_report(text, timestamptz, timestamptz);
+DROP FUNCTION authlog.export_events(text, timestamptz, timestamptz);
+
+CREATE FUNCTION authlog.incident_timeline(
+	tenant_id text,
+	since timestamptz,
+	until timestamptz,
+	user_id text DEFAULT NULL,
+	ip_address inet DEFAULT NULL,
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.timeline_entry
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	-- A definer's body is planned without the arguments' values, so each way
+	-- of asking is its own branch, bounded by its own index; the others stop
+	-- at their one-time filters.
+	SELECT e.* FROM (
+		SELECT l.occurred_at, l.event_type, l.user_id, l.organisation_id, l.ip_address,
+		       l.user_agent, l.auth_path, l.decision, l.reason, l.actor,
+		       l.failed_login_attempts, l.account_locked_until,
+		       coalesce(l.account_locked_until > l.recorded_at, false),
+		       l.log_id, l.recorded_at, l.metadata
+		FROM authlog.scoped_auth_logs(incident_timeline.caller, incident_timeline.tenant_id) l
+		WHERE incident_timeline.user_id IS NOT NULL
+		  AND l.user_id = incident_timeline.user_id
+		  AND l.occurred_at >= incident_timeline.since
+		  AND l.occurred_at < incident_timeline.until
+		  AND (incident_timeline.ip_address IS NULL OR l.ip_address = incident_timeline.ip_address)
+		UNION ALL
+		SELECT l.occurred_at, l.event_type, l.user_id, l.organisation_id, l.ip_address,
+		       l.user_agent, l.auth_path, l.decision, l.reason, l.actor,
+		       l.failed_login_attempts, l.account_locked_until,
+		       coalesce(l.account_locked_until > l.recorded_at, false),
+		       l.log_id, l.recorded_at, l.metadata
+		FROM authlog.scoped_auth_logs(incident_timeline.caller, incident_timeline.tenant_id) l
+		WHERE incident_timeline.user_id IS NULL AND incident_timeline.ip_address IS NOT NULL
+		  AND l.ip_address = incident_timeline.ip_address
+		  AND l.occurred_at >= incident_timeline.since
+		  AND l.occurred_at < incident_timeline.until
+		UNION ALL
+		SELECT l.occurred_at, l.event_type, l.user_id, l.organisation_id, l.ip_address,
+		       l.user_agent, l.auth_path, l.decision, l.reason, l.actor,
+		       l.failed_login_attempts, l.account_locked_until,
+		       coalesce(l.account_locked_until > l.recorded_at, false),
+		       l.log_id, l.recorded_at, l.metadata
+		FROM authlog.scoped_auth_logs(incident_timeline.caller, incident_timeline.tenant_id) l
+		WHERE incident_timeline.user_id IS NULL AND incident_timeline.ip_address IS NULL
+		  AND l.occurred_at >= incident_timeline.since
+		  AND l.occurred_at < incident_timeline.until
+	) e (occurred_at, event_type, user_id, organisation_id, ip_address, user_agent, auth_path,
+	     decision, reason, actor, failed_login_attempts, account_locked_until, locked,
+	     log_id, recorded_at, metadata)
+	ORDER BY e.occurred_at, e.recorded_at, authlog.event_rank(e.event_type, e.reason), e.log_id;
+END;
+COMMENT ON FUNCTION authlog.incident_timeline(text, timestamptz, timestamptz, text, inet, bytea) IS
+	'Every event of a tenant in [since, until), optionally of one account and/or one IP address, in order, with the failure count and lock state after each.';
+
+CREATE FUNCTION authlog.targeted_accounts(tenant_id text, since timestamptz, until timestamptz,
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.targeted_account
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT l.user_id, l.organisation_id,
+	       count(*) FILTER (WHERE l.event_type = 'login_failed'),
+	       count(*) FILTER (WHERE l.event_type = 'login_failed' AND l.reason = 'account_locked'),
+	       count(DISTINCT l.ip_address) FILTER (WHERE l.event_type = 'login_failed'),
+	       count(*) FILTER (WHERE l.event_type = 'account_locked'),
+	       min(l.occurred_at) FILTER (WHERE l.event_type IN ('login_failed', 'login_success')),
+	       max(l.occurred_at) FILTER (WHERE l.event_type IN ('login_failed', 'login_success')),
+	       coalesce(max(l.occurred_at) FILTER (WHERE l.event_type = 'login_success')
+	                           > min(l.occurred_at) FILTER (WHERE l.event_type = 'login_failed'), false)
+	FROM authlog.scoped_auth_logs(targeted_accounts.caller, targeted_accounts.tenant_id) l
+	WHERE l.tenant_id = targeted_accounts.tenant_id
+	  AND l.occurred_at >= targeted_accounts.since
+	  AND l.occurred_at < targeted_accounts.until
+	GROUP BY l.organisation_id, l.user_id
+	HAVING count(*) FILTER (WHERE l.event_type = 'login_failed') > 0
+	ORDER BY 3 DESC, l.user_id, l.organisation_id;
+END;
+COMMENT ON FUNCTION authlog.targeted_accounts(text, timestamptz, timestamptz, bytea) IS
+	'One row per account with failed attempts in [since, until): failures, distinct IPs, lockouts, first and last attempt, and whether a success followed the failures; most failures first.';
+
+CREATE FUNCTION authlog.attacking_ips(tenant_id text, since timestamptz, until timestamptz,
+									  min_failures integer DEFAULT 10,
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.attacking_source
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	WITH e AS (
+		SELECT l.ip_address AS address,
+		       pg_catalog.network(pg_catalog.set_masklen(l.ip_address,
+		           CASE pg_catalog.family(l.ip_address) WHEN 4 THEN 24 ELSE 64 END))::inet AS network,
+		       l.event_type, l.user_id, l.occurred_at
+		FROM authlog.scoped_auth_logs(attacking_ips.caller, attacking_ips.tenant_id) l
+		WHERE l.tenant_id = attacking_ips.tenant_id
+		  AND l.occurred_at >= attacking_ips.since
+		  AND l.occurred_at < attacking_ips.until
+		  AND l.ip_address IS NOT NULL
+	)
+	SELECT CASE WHEN GROUPING(e.address) = 0 THEN 'address' ELSE 'network' END,
+	       coalesce(e.address, e.network),
+	       count(DISTINCT e.address),
+	       count(*) FILTER (WHERE e.event_type = 'login_failed'),
+	       count(DISTINCT e.user_id) FILTER (WHERE e.event_type = 'login_failed'),
+	       count(*) FILTER (WHERE e.event_type = 'login_success'),
+	       count(*) FILTER (WHERE e.event_type = 'account_locked'),
+	       min(e.occurred_at), max(e.occurred_at)
+	FROM e
+	GROUP BY GROUPING SETS ((e.address), (e.network))
+	HAVING count(*) FILTER (WHERE e.event_type = 'login_failed') >= attacking_ips.min_failures
+	   AND (GROUPING(e.address) = 0 OR count(DISTINCT e.address) > 1)
+	ORDER BY 4 DESC, 1, 2;
+END;
+COMMENT ON FUNCTION authlog.attacking_ips(text, timestamptz, timestamptz, integer, bytea) IS
+	'One row per IP address, and per /24 (IPv4) or /64 (IPv6) network of several addresses, with at least min_failures failed attempts in [since, until): failures, accounts tried, successes, lockouts caused; the credential-stuffing signature.';
+
+CREATE FUNCTION authlog.success_after_failures(tenant_id text, since timestamptz, until timestamptz,
+											   min_failures integer DEFAULT 3,
+											   within interval DEFAULT '1 hour',
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.likely_compromise
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT s.user_id, s.organisation_id, s.occurred_at, s.ip_address, s.user_agent, s.log_id,
+	       f.failures, f.failure_ips, f.first_failure_at, f.last_failure_at,
+	       coalesce(s.ip_address = ANY (f.failure_ips), false)
+	FROM authlog.scoped_auth_logs(success_after_failures.caller, success_after_failures.tenant_id) s
+	CROSS JOIN LATERAL (
+		SELECT max(p.occurred_at) AS previous_success
+		FROM authlog.scoped_auth_logs(success_after_failures.caller, success_after_failures.tenant_id) p
+		WHERE p.tenant_id = s.tenant_id AND p.user_id = s.user_id
+		  AND p.event_type = 'login_success'
+		  AND p.occurred_at >= s.occurred_at - success_after_failures.within
+		  AND p.occurred_at < s.occurred_at
+	) ps
+	CROSS JOIN LATERAL (
+		-- failures since the account's previous success, and within `within`
+		SELECT count(*) AS failures,
+		       array_agg(DISTINCT x.ip_address ORDER BY x.ip_address)
+		           FILTER (WHERE x.ip_address IS NOT NULL) AS failure_ips,
+		       min(x.occurred_at) AS first_failure_at,
+		       max(x.occurred_at) AS last_failure_at
+		FROM authlog.scoped_auth_logs(success_after_failures.caller, success_after_failures.tenant_id) x
+		WHERE x.tenant_id = s.tenant_id
+		  AND x.user_id = s.user_id
+		  AND x.event_type = 'login_failed'
+		  AND x.occurred_at >= s.occurred_at - success_after_failures.within
+		  AND x.occurred_at < s.occurred_at
+		  AND (ps.previous_success IS NULL OR x.occurred_at > ps.previous_success)
+	) f
+	WHERE s.tenant_id = success_after_failures.tenant_id
+	  AND s.event_type = 'login_success'
+	  AND s.occurred_at >= success_after_failures.since
+	  AND s.occurred_at < success_after_failures.until
+	  AND f.failures >= success_after_failures.min_failures
+	ORDER BY s.occurred_at, s.user_id, s.log_id;
+END;
+COMMENT ON FUNCTION authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval, bytea) IS
+	'One row per successful login in [since, until) that followed at least min_failures failures of the same account within `within` (counted since its previous success), with the failures'' IPs and whether the success came from one of them: the likely compromises.';
+
+CREATE FUNCTION authlog.lockout_trace(tenant_id text, user_id text, at timestamptz DEFAULT pg_catalog.now(),
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.lockout_trace_entry
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	WITH lock AS (
+		SELECT k.tenant_id, k.user_id, k.log_id, k.occurred_at, k.account_locked_until
+		FROM authlog.scoped_auth_logs(lockout_trace.caller, lockout_trace.tenant_id) k
+		WHERE k.tenant_id = lockout_trace.tenant_id
+		  AND k.user_id = lockout_trace.user_id
+		  AND k.event_type = 'account_locked'
+		  AND k.occurred_at <= lockout_trace.at
+		ORDER BY k.occurred_at DESC, k.recorded_at DESC
+		LIMIT 1
+	),
+	-- the counted failures before the lock, latest first; a series holds at
+	-- most 100 (the highest threshold) and starts at the one that counted 1
+	before_lock AS (
+		SELECT f.*, row_number() OVER (ORDER BY f.occurred_at DESC, f.recorded_at DESC,
+		                                        f.failed_login_attempts DESC) AS back
+		FROM lock
+		CROSS JOIN LATERAL (
+			SELECT x.occurred_at, x.recorded_at, x.failed_login_attempts, x.ip_address,
+			       x.user_agent, x.auth_path, x.decision, x.log_id
+			FROM authlog.scoped_auth_logs(lockout_trace.caller, lockout_trace.tenant_id) x
+			WHERE x.tenant_id = lock.tenant_id
+			  AND x.user_id = lock.user_id
+			  AND x.event_type = 'login_failed'
+			  AND x.reason IS NULL
+			  AND x.occurred_at <= lock.occurred_at
+			ORDER BY x.occurred_at DESC, x.recorded_at DESC, x.failed_login_attempts DESC
+			LIMIT 100
+		) f
+	)
+	SELECT b.failed_login_attempts, b.occurred_at, b.ip_address, b.user_agent, b.auth_path,
+	       b.decision, b.log_id, lock.log_id, lock.occurred_at, lock.account_locked_until,
+	       lock.account_locked_until > lockout_trace.at
+	       AND NOT EXISTS (SELECT 1 FROM authlog.scoped_auth_logs(lockout_trace.caller, lockout_trace.tenant_id) r
+	                       WHERE r.tenant_id = lock.tenant_id
+	                         AND r.user_id = lock.user_id
+	                         AND r.event_type = 'lockout_reset'
+	                         AND r.occurred_at >= lock.occurred_at
+	                         AND r.occurred_at <= lockout_trace.at
+	                         AND r.log_id <> lock.log_id)
+	FROM before_lock b, lock
+	WHERE b.back <= (SELECT min(s.back) FROM before_lock s WHERE s.failed_login_attempts = 1)
+	ORDER BY b.back DESC;
+END;
+COMMENT ON FUNCTION authlog.lockout_trace(text, text, timestamptz, bytea) IS
+	'The failures (IP, user agent, path, time) that led to the account''s lockout in force at `at`, or else to its latest lockout before `at`, first failure first.';
+
+CREATE FUNCTION authlog.compliance_report(tenant_id text, since timestamptz, until timestamptz,
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.compliance_day
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT (l.occurred_at AT TIME ZONE 'UTC')::date, l.event_type,
+	       count(*), count(DISTINCT l.user_id), count(DISTINCT l.ip_address),
+	       count(*) FILTER (WHERE l.event_type = 'account_locked'),
+	       count(*) FILTER (WHERE l.event_type = 'lockout_reset'),
+	       count(*) FILTER (WHERE l.event_type = 'lockout_reset' AND l.reason = 'admin'),
+	       coalesce(array_agg(DISTINCT l.actor ORDER BY l.actor) FILTER (WHERE l.actor IS NOT NULL), '{}')
+	FROM authlog.scoped_auth_logs(compliance_report.caller, compliance_report.tenant_id) l
+	WHERE l.tenant_id = compliance_report.tenant_id
+	  AND l.occurred_at >= compliance_report.since
+	  AND l.occurred_at < compliance_report.until
+	GROUP BY GROUPING SETS (((l.occurred_at AT TIME ZONE 'UTC')::date, l.event_type),
+	                        ((l.occurred_at AT TIME ZONE 'UTC')::date))
+	ORDER BY 1, 2 NULLS LAST;
+END;
+COMMENT ON FUNCTION authlog.compliance_report(text, timestamptz, timestamptz, bytea) IS
+	'Audit evidence per day (UTC) and event type in [since, until), with a row for the whole day: events, distinct users and IPs, lockouts, resets, admin resets and who reset.';
+
+CREATE FUNCTION authlog.export_events(tenant_id text, since timestamptz, until timestamptz,
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.exported_event
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT row_number() OVER w,
+	       l.tenant_id, l.log_id, l.organisation_id, l.user_id, l.event_type, l.ip_address,
+	       l.user_agent, l.auth_path, l.occurred_at, l.recorded_at, l.metadata, l.reason,
+	       l.actor, l.decision, l.failed_login_attempts, l.account_locked_until, l.retry_count,
+	       authlog.event_canonical(l),
+	       pg_catalog.encode(authlog.sha256_chain(authlog.event_canonical(l)) OVER w, 'hex'),
+	       pg_catalog.encode(authlog.event_digest(l), 'hex'),
+	       m.seal_no,
+	       CASE WHEN m.seal_no IS NOT NULL AND row_number() OVER (PARTITION BY m.seal_no ORDER BY
+	                 l.occurred_at, l.recorded_at, authlog.event_rank(l.event_type, l.reason), l.log_id) = 1
+	            THEN (SELECT pg_catalog.to_jsonb(s) FROM authlog.scoped_seals(export_events.caller, export_events.tenant_id) s
+	                  WHERE s.tenant_id = l.tenant_id AND s.seal_no = m.seal_no)
+	       END
+	FROM authlog.scoped_auth_logs(export_events.caller, export_events.tenant_id) l
+	LEFT JOIN authlog.scoped_seal_members(export_events.caller, export_events.tenant_id) m ON m.tenant_id = l.tenant_id AND m.log_id = l.log_id
+	WHERE l.tenant_id = export_events.tenant_id
+	  AND l.occurred_at >= export_events.since
+	  AND l.occurred_at < export_events.until
+	WINDOW w AS (ORDER BY l.occurred_at, l.recorded_at, authlog.event_rank(l.event_type, l.reason), l.log_id
+	             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+	ORDER BY 1;
+END;
+COMMENT ON FUNCTION authlog.export_events(text, timestamptz, timestamptz, bytea) IS
+	'Every event of a tenant in [since, until) in a stable order (occurred_at, recorded_at, event_rank, log_id), each with its canonical text, the running SHA-256 digest of the export so far (the last digest fixes the whole set), its event digest and the seal that covers it: a package an auditor checks without the database.';
+
+-- verify_seals: 1.0's verifier becomes verify_tenant_seals, which only the
+-- definer runs; verify_seals runs it for the tenants the caller reads whole.
+DROP FUNCTION authlog.verify_seals(text, timestamptz);
+CREATE FUNCTION authlog.verify_tenant_seals(tenant_id text, since timestamptz)
+RETURNS SETOF authlog.seal_check
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	skew_text text := pg_catalog.current_setting('authlog.max_clock_skew');
+	skew interval := skew_text::interval;
+	t text;
+BEGIN
+	FOR t IN
+		SELECT DISTINCT s.tenant_id FROM authlog.seals s
+		WHERE verify_tenant_seals.tenant_id IS NULL OR s.tenant_id = verify_tenant_seals.tenant_id
+		UNION
+		SELECT DISTINCT l.tenant_id FROM authlog.auth_logs l
+		WHERE verify_tenant_seals.tenant_id IS NOT NULL AND l.tenant_id = verify_tenant_seals.tenant_id
+		ORDER BY 1
+	LOOP
+		RETURN QUERY
+		WITH chain AS (
+			SELECT s.*,
+			       authlog.seal_digest(s) AS recomputed,
+			       lag(s.seal_no) OVER w AS prev_no,
+			       lag(s.digest) OVER w AS prev_digest,
+			       lag(s.last_committed_at) OVER w AS prev_committed_at
+			FROM authlog.seals s
+			WHERE s.tenant_id = t
+			WINDOW w AS (ORDER BY s.seal_no)
+		), checked AS (
+			SELECT c.*,
+			       CASE WHEN c.seal_no - coalesce(c.prev_no, 0) = 2
+			                 THEN pg_catalog.format('seal %s is missing', c.seal_no - 1)
+			            WHEN c.seal_no - coalesce(c.prev_no, 0) > 2
+			                 THEN pg_catalog.format('seals %s to %s are missing', coalesce(c.prev_no, 0) + 1, c.seal_no - 1)
+			       END AS missing,
+			       CASE WHEN c.recomputed <> c.digest
+			                 THEN 'its digest does not match its contents'
+			            WHEN pg_catalog.cardinality(c.members) <> c.event_count
+			              OR pg_catalog.octet_length(c.member_digests) <> 32 * c.event_count
+			                 THEN 'its member list does not match its event count'
+			            WHEN c.prev_no IS NOT NULL AND c.seal_no = c.prev_no + 1
+			             AND c.previous_digest IS DISTINCT FROM c.prev_digest
+			                 THEN pg_catalog.format('it does not chain to seal %s', c.prev_no)
+			            WHEN c.seal_no = 1 AND c.previous_digest IS NOT NULL
+			                 THEN 'seal 1 chains to a previous seal'
+			       END AS altered
+			FROM chain c
+			WHERE verify_tenant_seals.since IS NULL OR c.last_committed_at >= verify_tenant_seals.since
+		), sealed AS (
+			SELECT m.log_id, s.seal_no FROM authlog.seals s, pg_catalog.unnest(s.members) AS m(log_id)
+			WHERE s.tenant_id = t
+		), sealed_twice AS (
+			SELECT x.log_id, min(x.seal_no) AS first_seal FROM sealed x GROUP BY x.log_id HAVING count(*) > 1
+		), member_problems AS (
+			SELECT c.seal_no, m.log_id, m.n,
+			       CASE WHEN l.log_id IS NULL THEN 'row_deleted'
+			            WHEN d.now_digest IS DISTINCT FROM d.sealed_digest THEN 'row_changed'
+			            WHEN tw.first_seal < c.seal_no THEN 'sealed_twice'
+			            WHEN l.occurred_at < c.prev_committed_at - skew THEN 'back_dated'
+			       END AS status,
+			       CASE WHEN l.log_id IS NULL THEN 'the seal lists it; the table no longer has it'
+			            WHEN d.now_digest IS DISTINCT FROM d.sealed_digest
+			                 THEN 'its columns differ from those the seal recorded'
+			            WHEN tw.first_seal < c.seal_no
+			                 THEN pg_catalog.format('seal %s lists it already', tw.first_seal)
+			            ELSE pg_catalog.format('occurred_at %s is more than %s before seal %s closed at %s',
+			                                   l.occurred_at, skew_text, c.prev_no, c.prev_committed_at)
+			       END AS detail
+			FROM checked c
+			CROSS JOIN LATERAL pg_catalog.unnest(c.members) WITH ORDINALITY AS m(log_id, n)
+			LEFT JOIN authlog.auth_logs l ON l.tenant_id = t AND l.log_id = m.log_id
+			LEFT JOIN sealed_twice tw ON tw.log_id = m.log_id
+			CROSS JOIN LATERAL (
+				SELECT authlog.event_digest(l) AS now_digest,
+				       pg_catalog.substr(c.member_digests, ((m.n - 1) * 32 + 1)::integer, 32) AS sealed_digest
+			) d
+		), last_seal AS (
+			SELECT max(s.last_committed_at) AS committed_at FROM authlog.seals s WHERE s.tenant_id = t
+		), unsealed AS (
+			-- listed by no seal, yet the sealer recorded sealing it, or it
+			-- claims a time inside the sealed period
+			SELECT l.log_id, sm.seal_no,
+			       CASE WHEN sm.seal_no IS NOT NULL
+			            THEN pg_catalog.format('seal %s covered it (authlog.seal_members); no seal lists it now', sm.seal_no)
+			            ELSE pg_catalog.format('no seal lists it, yet it claims %s, inside the sealed period (sealed up to %s)',
+			                                   least(l.occurred_at, l.recorded_at), ls.committed_at)
+			       END AS detail
+			FROM authlog.auth_logs l
+			CROSS JOIN last_seal ls
+			LEFT JOIN authlog.seal_members sm ON sm.tenant_id = t AND sm.log_id = l.log_id
+			WHERE l.tenant_id = t
+			  AND (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
+			  AND (sm.seal_no IS NOT NULL OR least(l.occurred_at, l.recorded_at) < ls.committed_at - skew)
+			  AND NOT EXISTS (SELECT 1 FROM sealed WHERE sealed.log_id = l.log_id)
+		)
+		SELECT r.tenant_id, r.seal_no, r.seal_id, r.sealed_at, r.event_count, r.status, r.log_id, r.detail
+		FROM (
+			SELECT t AS tenant_id, c.seal_no, c.seal_id, c.sealed_at, c.event_count,
+			       'seal_missing' AS status, NULL::uuid AS log_id, c.missing AS detail, 0 AS n, 1 AS k
+			FROM checked c WHERE c.missing IS NOT NULL
+			UNION ALL
+			SELECT t, c.seal_no, c.seal_id, c.sealed_at, c.event_count,
+			       'seal_altered', NULL, c.altered, 0, 2
+			FROM checked c WHERE c.altered IS NOT NULL
+			UNION ALL
+			SELECT t, c.seal_no, c.seal_id, c.sealed_at, c.event_count,
+			       p.status, p.log_id, p.detail, p.n, 3
+			FROM member_problems p JOIN checked c USING (seal_no)
+			WHERE p.status IS NOT NULL
+			UNION ALL
+			SELECT t, c.seal_no, c.seal_id, c.sealed_at, c.event_count, 'ok', NULL, NULL, 0, 0
+			FROM checked c
+			WHERE c.missing IS NULL AND c.altered IS NULL
+			  AND NOT EXISTS (SELECT 1 FROM member_problems p
+			                  WHERE p.seal_no = c.seal_no AND p.status IS NOT NULL)
+			UNION ALL
+			SELECT t, u.seal_no, NULL, NULL, NULL,
+			       CASE WHEN u.seal_no IS NULL THEN 'row_added' ELSE 'seal_missing' END, u.log_id, u.detail, 0, 4
+			FROM unsealed u
+		) r
+		ORDER BY r.seal_no NULLS LAST, r.k, r.n, r.log_id;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION authlog.verify_tenant_seals(text, timestamptz) IS
+	'verify_seals without the caller''s scope (of one tenant, or every tenant with seals); granted to nobody, run by verify_seals.';
+
+CREATE FUNCTION authlog.verify_seals(tenant_id text DEFAULT NULL, since timestamptz DEFAULT NULL,
+                                     caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.seal_check
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT v.tenant_id, v.seal_no, v.seal_id, v.sealed_at, v.event_count, v.status, v.log_id, v.detail
+	FROM (SELECT DISTINCT t.tenant_id
+	      FROM (SELECT s.tenant_id FROM authlog.seals s WHERE verify_seals.tenant_id IS NULL
+	            UNION ALL
+	            SELECT verify_seals.tenant_id WHERE verify_seals.tenant_id IS NOT NULL) t
+	      WHERE authlog.caller_reads_whole_tenant(verify_seals.caller, t.tenant_id)) r
+	CROSS JOIN LATERAL authlog.verify_tenant_seals(r.tenant_id, verify_seals.since) WITH ORDINALITY v
+	ORDER BY r.tenant_id, v.ordinality;
+END;
+COMMENT ON FUNCTION authlog.verify_seals(text, timestamptz, bytea) IS
+	'Recomputes every seal (of one tenant, or all the caller reads whole; of seals closed since a time, or all) from the rows in PostgreSQL: one ok row per intact seal, otherwise what broke (row_changed, row_deleted, row_added, back_dated, sealed_twice, seal_altered, seal_missing) and which row.';
+
+-- What a reader is given: no table, the scope view, the metrics, the functions.
+CREATE OR REPLACE FUNCTION authlog.reader_relations() RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN 'authlog.reader_scope, authlog.stat_events';
+COMMENT ON FUNCTION authlog.reader_relations() IS
+	'The relations grant_reader gives SELECT on: the reader''s own scope and the metrics; no table.';
+
+CREATE OR REPLACE FUNCTION authlog.reader_functions() RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN 'authlog.lockout_status(text, text), '
+	'authlog.incident_timeline(text, timestamptz, timestamptz, text, inet, bytea), '
+	'authlog.targeted_accounts(text, timestamptz, timestamptz, bytea), '
+	'authlog.attacking_ips(text, timestamptz, timestamptz, integer, bytea), '
+	'authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval, bytea), '
+	'authlog.lockout_trace(text, text, timestamptz, bytea), '
+	'authlog.compliance_report(text, timestamptz, timestamptz, bytea), '
+	'authlog.export_events(text, timestamptz, timestamptz, bytea), '
+	'authlog.event_rank(authlog.event_type, text), '
+	'authlog.event_canonical(authlog.auth_logs), '
+	'authlog.sha256_chain_step(bytea, text), '
+	'authlog.sha256_chain(text), '
+	'authlog.event_digest(authlog.auth_logs), '
+	'authlog.seal_digest(authlog.seals), '
+	'authlog.verify_seals(text, timestamptz, bytea), '
+	'authlog.stat_events_readable()';
+COMMENT ON FUNCTION authlog.reader_functions() IS
+	'The functions grant_reader gives EXECUTE on: lockout_status, the investigation functions and what they call, the seals'' digests and verify_seals, and the metrics.';
+
+-- Nothing new is granted to PUBLIC but caller_proof(): a proof of one's own
+-- role opens nothing by itself, and a role without a grant is then told it
+-- may not call the reader function, not that it may not prove who it is.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA authlog FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA authlog FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION authlog.caller_proof() TO PUBLIC;
+
+-- Readers granted under 1.0: their table privileges go, the new functions come.
+DO $$
+DECLARE
+	r regrole;
+BEGIN
+	FOR r IN SELECT DISTINCT g.role FROM authlog.reader_grants g LOOP
+		EXECUTE pg_catalog.format('REVOKE SELECT ON authlog.auth_logs, authlog.account_lockouts, '
+		                          'authlog.seals, authlog.seal_members FROM %s', r);
+		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', authlog.reader_relations(), r);
+		EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO %s', authlog.reader_functions(), r);
+	END LOOP;
+END
+$$;
