@@ -644,8 +644,8 @@ store_fingerprint(text *tenant, const pg_uuid_t *log_id, const uint8 *fingerprin
 
 /*
  * A log_id already recorded came again: it is a retry only if every
- * argument is the one it was recorded with.  Anything else is refused
- * before it writes anything, so a replayed id can neither turn a recorded
+ * argument is the one it was recorded with.  Anything else is refused, and
+ * its error undoes the call's writes, so a replayed id can neither turn a recorded
  * success into an answer for another attempt nor make many guesses count
  * as one.
  */
@@ -655,7 +655,8 @@ require_same_call(text *tenant, const pg_uuid_t *log_id, const uint8 *fingerprin
 	Datum		values[2] = {PointerGetDatum(tenant), UUIDPGetDatum(log_id)};
 	const char *why;
 
-	execute_plan(read_fingerprint_plan, values, NULL, true, SPI_OK_SELECT);
+	/* not read-only: a fresh snapshot, which sees an original committed meanwhile */
+	execute_plan(read_fingerprint_plan, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		bool		isnull;
@@ -883,9 +884,14 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		RecordedEvent recorded;
 		char	   *user_name = text_to_cstring(user);
 
+		/*
+		 * The retry count's UPDATE first: it waits for and sees a
+		 * concurrent original, so the fingerprint read after it sees that
+		 * original's too.  A mismatch then undoes the count with the rest.
+		 */
+		count_retry(tenant, &log_id, &recorded);
 		if (fingerprinted)
 			require_same_call(tenant, &log_id, fingerprint);
-		count_retry(tenant, &log_id, &recorded);
 		if (!recorded.has_decision || strcmp(recorded.user_id, user_name) != 0)
 			reject_reused_log_id(&log_id, psprintf("a %s event of user \"%s\"",
 												   recorded.event_type, recorded.user_id));
@@ -1041,9 +1047,14 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	{
 		RecordedEvent recorded;
 
+		/*
+		 * The retry count's UPDATE first: it waits for and sees a
+		 * concurrent original, so the fingerprint read after it sees that
+		 * original's too.  A mismatch then undoes the count with the rest.
+		 */
+		count_retry(tenant, &log_id, &recorded);
 		if (fingerprinted)
 			require_same_call(tenant, &log_id, fingerprint);
-		count_retry(tenant, &log_id, &recorded);
 		if (strcmp(recorded.event_type, "lockout_reset") != 0 ||
 			recorded.reason == NULL || strcmp(recorded.reason, "admin") != 0 ||
 			strcmp(recorded.user_id, text_to_cstring(user)) != 0)
