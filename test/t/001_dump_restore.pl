@@ -54,10 +54,15 @@ is($node->safe_psql('restored', $state_sql), $state_before,
 # the write path continues on the restored trail
 is($node->safe_psql('restored', q{
 	SELECT decision || ' ' || failed_login_attempts FROM authlog.record_login('t1', 'o1', 'u1', false,
-		'198.51.100.1', 'agent 1', 'web', '{}', '00000000-0000-4000-8000-000000000001')}),
+		'198.51.100.1', 'agent 1', 'web', jsonb_build_object('n', 1, 'x.y', 'dotted'),
+		'00000000-0000-4000-8000-000000000001')}),
 	$node->safe_psql('postgres', q{SELECT decision || ' ' || failed_login_attempts FROM authlog.auth_logs
 		WHERE log_id = '00000000-0000-4000-8000-000000000001'}),
-	'a retry of a dumped event returns its recorded decision');
+	'a retry of a dumped event returns its recorded decision (its fingerprint was dumped too)');
+my ($rc, $out, $err) = $node->psql('restored', q{
+	SELECT authlog.record_login('t1', 'o1', 'u1', false, '198.51.100.1', 'agent 1', 'web', '{}',
+		'00000000-0000-4000-8000-000000000001')});
+like($err, qr/was recorded for a different call/, 'and a different call under its log_id is refused after the restore');
 is($node->safe_psql('restored', q{SELECT count(*) FROM authlog.auth_logs}), $count,
 	'and adds no event');
 

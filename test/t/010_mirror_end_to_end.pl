@@ -25,14 +25,16 @@ $node->safe_psql('postgres', q{
 		'00000000-0000-4000-8000-0000000e2e01', '2026-01-02 03:04:05.678901+00');
 	SELECT authlog.record_login('acme', 'hq', 'ann', true, '2001:db8::1', 'Mozilla', 'mobile');
 	SELECT authlog.reset_lockout('acme', 'finance', 'cfo', 'helpdesk:anna', 'ticket 1');
-	-- a retry: an update of retry_count
+	-- a retry (the same call again): an update of retry_count
 	SELECT authlog.record_login('acme', 'hq', 'ann', false, '2001:db8::1', 'Mozilla', 'mobile',
-		'{}', '00000000-0000-4000-8000-0000000e2e01');
+		'{"x.forwarded-for": "192.0.2.1", "$where": "1", "n": [[1, 2], 9007199254740993, 1e400, 0.1]}',
+		'00000000-0000-4000-8000-0000000e2e01', '2026-01-02 03:04:05.678901+00');
 	-- large, incompressible metadata, then its retry leaves it unchanged (TOASTed)
 	SELECT authlog.record_login('acme', 'hq', 'big', false, '192.0.2.9', 'ua', 'api',
 		(SELECT jsonb_object_agg('k' || i, md5(i::text) || md5((i * 7)::text)) FROM generate_series(1, 400) i),
 		'00000000-0000-4000-8000-0000000e2e02');
-	SELECT authlog.record_login('acme', 'hq', 'big', false, '192.0.2.9', 'ua', 'api', '{}',
+	SELECT authlog.record_login('acme', 'hq', 'big', false, '192.0.2.9', 'ua', 'api',
+		(SELECT jsonb_object_agg('k' || i, md5(i::text) || md5((i * 7)::text)) FROM generate_series(1, 400) i),
 		'00000000-0000-4000-8000-0000000e2e02');
 	SELECT authlog.record_login('other-tenant', 'o1', 'bob', true, '192.0.2.10', 'ua', 'sso');
 });

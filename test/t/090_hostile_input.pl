@@ -59,7 +59,8 @@ refused('NULL user_id', call(user => 'NULL'), '22004');
 refused('NULL success', call(success => 'NULL'), '22004');
 refused('NULL auth_path', call(path => 'NULL'), '22004');
 refused('NULL metadata', call(metadata => 'NULL'), '22004');
-refused('NULL occurred_at', call(occurred_at => 'NULL'), '22004');
+stored('NULL occurred_at (not given: the transaction time)', call(user => q{'u-notime'}, occurred_at => 'NULL'),
+	qq{SELECT occurred_at = recorded_at FROM authlog.auth_logs WHERE user_id = 'u-notime'});
 stored('NULL ip_address and user_agent', call(user => q{'u-null'}, ip => 'NULL', ua => 'NULL'),
 	qq{SELECT ip_address IS NULL AND user_agent IS NULL FROM authlog.auth_logs WHERE user_id = 'u-null'});
 stored('NULL log_id (one is assigned)', call(user => q{'u-nolog'}),

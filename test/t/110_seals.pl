@@ -76,15 +76,18 @@ is($node->safe_psql('postgres', q{
 all_sealed_once('after the first cuts');
 
 # A retry changes retry_count only: no new seal, and the seal still verifies.
+# (the same call again: record_events' arguments, from its n)
 my $retried = $node->safe_psql('postgres', q{
-	SELECT log_id || ' ' || user_id || ' ' || (event_type = 'login_success') || ' ' || organisation_id
+	SELECT log_id || ' ' || user_id || ' ' || organisation_id || ' ' || (metadata ->> 'n')
 	FROM authlog.auth_logs WHERE tenant_id = 'tenant-a' AND event_type IN ('login_failed', 'login_success')
 	ORDER BY recorded_at LIMIT 1});
-my ($retry_id, $retry_user, $retry_success, $retry_org) = split / /, $retried;
+my ($retry_id, $retry_user, $retry_org, $retry_n) = split / /, $retried;
+my $retry_success = $retry_n % 5 == 0 ? 'true' : 'false';
+my $retry_ip = '203.0.113.' . ($retry_n % 50);
 my $seals_before = $node->safe_psql('postgres', 'SELECT count(*) FROM authlog.seals');
 $node->safe_psql('postgres', qq{
-	SELECT authlog.record_login('tenant-a', '$retry_org', '$retry_user', $retry_success, '203.0.113.1', 'agent', 'web',
-	                            '{}', '$retry_id')});
+	SELECT authlog.record_login('tenant-a', '$retry_org', '$retry_user', $retry_success, '$retry_ip', 'agent', 'web',
+	                            jsonb_build_object('n', $retry_n), '$retry_id')});
 is($node->safe_psql('postgres', q{SELECT authlog.seal_now('60s')}), '0', 'a retry is not a new event to seal');
 is($node->safe_psql('postgres', "SELECT retry_count FROM authlog.auth_logs WHERE log_id = '$retry_id'"),
 	'1', 'the retry was counted');
