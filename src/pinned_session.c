@@ -61,7 +61,7 @@ static const PinnedSetting pinned_settings[] = {
 void
 authlog_pin_worker_session(void)
 {
-	int			i;
+	size_t		i;
 
 	for (i = 0; i < lengthof(pinned_settings); i++)
 		SetConfigOption(pinned_settings[i].name, pinned_settings[i].value,
@@ -72,7 +72,7 @@ int
 authlog_pin_settings(void)
 {
 	int			nest_level = NewGUCNestLevel();
-	int			i;
+	size_t		i;
 
 	for (i = 0; i < lengthof(pinned_settings); i++)
 	{
