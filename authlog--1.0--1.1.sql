@@ -61,6 +61,12 @@ AS 'MODULE_PATHNAME', 'authlog_reset_lockout_1_1';
 COMMENT ON FUNCTION authlog.reset_lockout(text, text, text, text, text, uuid, timestamptz) IS
 	'Help-desk unlock: clears the account''s failures and lock and records a lockout_reset event (reason admin) with the actor, the note, what was cleared and when the help desk acted (occurred_at, evidence only). The same log_id with the same arguments is a retry; with any other argument it is refused (SQLSTATE LA001).';
 
+-- The digest layout moved from the README to doc/seals.md.
+COMMENT ON COLUMN authlog.seals.digest IS
+	'authlog.seal_digest() of this row: SHA-256 over its columns, the previous digest, the members and their digests (layout in doc/seals.md).';
+COMMENT ON FUNCTION authlog.seal_digest(authlog.seals) IS
+	'The digest a seal must carry, recomputed from its other columns (layout in doc/seals.md).';
+
 -- Readers read through functions only ------------------------------------------
 -- (doc/security.md, "What a reader can learn")  A reader's own query on a
 -- table puts its leakproof quals under the policy: as index conditions they
@@ -605,6 +611,77 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.stat_events_readable()';
 COMMENT ON FUNCTION authlog.reader_functions() IS
 	'The functions grant_reader gives EXECUTE on: lockout_status, the investigation functions and what they call, the seals'' digests and verify_seals, and the metrics.';
+
+-- The grant functions: a regrole prints as a quoted identifier already
+-- (format's %I quoted "Acme Auditor" a second time), and a revoke takes back
+-- only what that grant gave: a role that is also the auth service keeps the
+-- schema and lockout_status, which grant_service gave it too.
+CREATE OR REPLACE FUNCTION authlog.grant_service(role regrole) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA authlog TO %s', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.record_login(text, text, text, boolean, inet, text, authlog.auth_path, jsonb, uuid, timestamptz) TO %s', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.reset_lockout(text, text, text, text, text, uuid, timestamptz) TO %s', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.lockout_status(text, text) TO %s', role);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION authlog.grant_reader(role regrole, tenant_id text, organisation_id text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF grant_reader.tenant_id IS NULL OR grant_reader.tenant_id OPERATOR(pg_catalog.=) '' THEN
+		RAISE EXCEPTION 'tenant_id must not be null or empty'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Name the tenant the role may read.';
+	END IF;
+	INSERT INTO authlog.reader_grants AS g (role, tenant_id, organisation_id)
+		VALUES (grant_reader.role, grant_reader.tenant_id, grant_reader.organisation_id)
+		ON CONFLICT DO NOTHING;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA authlog TO %s', role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', authlog.reader_relations(), role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO %s', authlog.reader_functions(), role);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION authlog.revoke_reader(role regrole, tenant_id text DEFAULT NULL, organisation_id text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	is_service boolean;
+	functions text := authlog.reader_functions();
+BEGIN
+	-- tenant_id NULL revokes every grant of the role
+	DELETE FROM authlog.reader_grants g
+	WHERE g.role OPERATOR(pg_catalog.=) revoke_reader.role
+	  AND (revoke_reader.tenant_id IS NULL
+		   OR (g.tenant_id OPERATOR(pg_catalog.=) revoke_reader.tenant_id
+			   AND g.organisation_id IS NOT DISTINCT FROM revoke_reader.organisation_id));
+	IF NOT EXISTS (SELECT 1 FROM authlog.reader_grants g
+				   WHERE g.role OPERATOR(pg_catalog.=) revoke_reader.role) THEN
+		-- what grant_service gave stays: the schema and lockout_status
+		SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+		               WHERE p.oid OPERATOR(pg_catalog.=) 'authlog.record_login(text, text, text, boolean, inet, text, authlog.auth_path, jsonb, uuid, timestamptz)'::pg_catalog.regprocedure
+		                 AND a.grantee OPERATOR(pg_catalog.=) revoke_reader.role
+		                 AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE')
+		INTO is_service;
+		IF is_service THEN
+			functions := pg_catalog.replace(functions, 'authlog.lockout_status(text, text), ', '');
+		END IF;
+		EXECUTE pg_catalog.format('REVOKE SELECT ON %s FROM %s', authlog.reader_relations(), role);
+		EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM %s', functions, role);
+		IF NOT is_service THEN
+			EXECUTE pg_catalog.format('REVOKE USAGE ON SCHEMA authlog FROM %s', role);
+		END IF;
+	END IF;
+END
+$$;
 
 -- Nothing new is granted to PUBLIC but caller_proof(): a proof of one's own
 -- role opens nothing by itself, and a role without a grant is then told it

@@ -1173,9 +1173,24 @@ authlog_lockout_status(PG_FUNCTION_ARGS)
 	}
 	lockout_policy_for_tenant(tenant, &policy);
 	visible = caller_may_see(fcinfo, caller, tenant, organisation, organisation_null);
-	SPI_finish();
 
-	/* A tenant the caller may not read yields no rows, not an error. */
+	/*
+	 * A tenant the caller may not read yields no rows, not an error: that
+	 * depends on its grants only.  An account of an organisation it may not
+	 * read answers as an account never seen, so that the answer tells
+	 * nothing about whether that account exists.
+	 */
+	if (!visible && !organisation_null)
+	{
+		if (!caller_may_see(fcinfo, caller, tenant, (Datum) 0, true))
+		{
+			SPI_finish();
+			return (Datum) 0;
+		}
+		memset(&state, 0, sizeof(state));
+		visible = true;
+	}
+	SPI_finish();
 	if (!visible)
 		return (Datum) 0;
 
