@@ -76,16 +76,26 @@ test/fuzz/fuzz_bson_rules: test/fuzz/fuzz_bson_rules.c src/bson_rules.c src/bson
 		-o $@ test/fuzz/fuzz_bson_rules.c src/bson_rules.c \
 		-L$(pkglibdir) -lpgcommon -lpgport $(shell pkg-config --libs libbson-1.0) -lm
 
-.PHONY: prepare test test-long demo bench
+.PHONY: deps prepare test test-long demo bench
+# The Debian packages each driver needs: installed when run as root, named in
+# the exact `sudo apt-get install` line otherwise (test/deps.sh); quick when
+# all is there.  `make && make install` alone needs no Go and no test tools.
+deps:
+	@bash test/deps.sh test-long
+
 test:
+	@bash test/deps.sh test
 	bash test/run-tests.sh
 
 # The long suites: the fuzzer, then the load test with store restarts.
 test-long:
+	@bash test/deps.sh test-long
 	bash test/run-tests.sh --long
 
 demo:
+	@bash test/deps.sh demo
 	bash test/demo.sh
 
 bench:
+	@bash test/deps.sh test
 	bash bench/run.sh

@@ -683,6 +683,11 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION authlog.lockout_status(text, text) IS
+	'The account''s lockout state in force now (an unknown account, or one of an organisation the caller may not read: 0, NULL, false); no rows when the caller may not read the tenant.';
+COMMENT ON FUNCTION authlog.revoke_reader(regrole, text, text) IS
+	'Withdraws a reader grant (tenant_id NULL: all of the role''s grants); the reader privileges go with its last grant, and what grant_service gave the role stays.';
+
 -- Nothing new is granted to PUBLIC but caller_proof(): a proof of one's own
 -- role opens nothing by itself, and a role without a grant is then told it
 -- may not call the reader function, not that it may not prove who it is.

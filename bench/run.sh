@@ -16,31 +16,31 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+. test/lib.sh
 
 if [ "${1:-}" != "--run" ]; then
 	make -s prepare
 	mkdir -p bench/results
 	# the mirror's store, and the raw libmongoc client it is compared with
 	store=$(mktemp -d /tmp/authlog-bench-store.XXXXXX)
-	export BENCH_STORE_PORT=$(( 20000 + RANDOM % 20000 ))
+	export BENCH_STORE_PORT
+	BENCH_STORE_PORT=$(lib_free_port)
 	bash test/ferretdb.sh start "$store" "$BENCH_STORE_PORT"
 	trap 'bash test/ferretdb.sh stop "$store"; rm -rf "$store"' EXIT
-	work=$(mktemp -d /tmp/authlog-bench.XXXXXX)
-	cp -r bench test "$work/"
-	gcc -O2 -o "$work/bench/raw_bulk" bench/raw_bulk.c $(pkg-config --cflags --libs libmongoc-1.0)
+	mkdir -p build
+	gcc -O2 -o build/raw_bulk bench/raw_bulk.c $(pkg-config --cflags --libs libmongoc-1.0)
 	if [ "$(id -u)" = 0 ]; then
-		chown -R postgres: "$work"
-		runuser -u postgres -- env BENCH_SECONDS="${BENCH_SECONDS:-}" BENCH_ROUNDS="${BENCH_ROUNDS:-}" \
-			BENCH_DECODE_ROWS="${BENCH_DECODE_ROWS:-}" BENCH_BIG_ROWS="${BENCH_BIG_ROWS:-}" \
-			BENCH_MIRROR_ROWS="${BENCH_MIRROR_ROWS:-}" BENCH_STORE_PORT="$BENCH_STORE_PORT" \
-			BENCH_INVESTIGATE_ROWS="${BENCH_INVESTIGATE_ROWS:-}" BENCH_ONLY="${BENCH_ONLY:-}" \
-			bash "$work/bench/run.sh" --run
-	else
-		bash "$work/bench/run.sh" --run
+		LIB_ENV="BENCH_SECONDS=${BENCH_SECONDS:-} BENCH_ROUNDS=${BENCH_ROUNDS:-}
+			BENCH_DECODE_ROWS=${BENCH_DECODE_ROWS:-} BENCH_BIG_ROWS=${BENCH_BIG_ROWS:-}
+			BENCH_MIRROR_ROWS=${BENCH_MIRROR_ROWS:-} BENCH_STORE_PORT=$BENCH_STORE_PORT
+			BENCH_INVESTIGATE_ROWS=${BENCH_INVESTIGATE_ROWS:-} BENCH_ONLY=${BENCH_ONLY:-}"
+		lib_rerun_as_postgres authlog-bench bench/run.sh --run
+		cp "$LIB_WORK"/bench/results/* bench/results/ 2>/dev/null || true
+		rm -rf "$LIB_WORK"
+		exit "$LIB_RC"
 	fi
-	cp "$work"/bench/results/* bench/results/
-	rm -rf "$work"
-	exit 0
+	bash bench/run.sh --run
+	exit
 fi
 
 seconds=${BENCH_SECONDS:-5}
@@ -54,7 +54,7 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results=bench/results
 
 cluster=$(mktemp -d /tmp/authlog-bench-cluster.XXXXXX)
-port=$(( 20000 + RANDOM % 20000 ))
+port=$(lib_free_port)
 bash test/cluster.sh start "$cluster" "$port" \
 	"fsync = on" "shared_buffers = '1GB'" "max_wal_size = '16GB'" "checkpoint_timeout = '30min'" \
 	"max_connections = 100" "max_replication_slots = 20" "authlog.seal_interval = 0"
@@ -99,7 +99,7 @@ section_write() {
 			jobs=$(( clients < 2 ? clients : 2 ))
 			tps=$(PGOPTIONS="-c synchronous_commit=$sync" pgbench -n -M prepared -T "$seconds" \
 				-c "$clients" -j "$jobs" -f "bench/$script" 2>&1 |
-				sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')
+				lib_pgbench_tps)
 			[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
 			psql_q -c "INSERT INTO bench.results VALUES ('write', '$name', $clients, '$sync', $round, $tps)"
 		done
@@ -143,7 +143,7 @@ for round in $(seq 1 "$rounds"); do
 		for c in "bare INSERT|bare_insert.sql" "record_login failure|record_failure.sql"; do
 			IFS='|' read -r name script <<<"$c"
 			tps=$(PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -T "$seconds" -c 8 -j 2 \
-				-f "bench/$script" 2>&1 | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')
+				-f "bench/$script" 2>&1 | lib_pgbench_tps)
 			[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
 			psql_q -c "INSERT INTO bench.results VALUES ('seal', '$name', 8, '$state', $round, $tps)"
 		done
@@ -267,7 +267,7 @@ section_investigate() {
 		for q in "${queries[@]}"; do
 			IFS='|' read -r name script role baseline <<<"$q"
 			tps=$(PGUSER=$role pgbench -n -M prepared -T "$seconds" -c 2 -j 2 -f "bench/$script" 2>&1 |
-				sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')
+				lib_pgbench_tps)
 			[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
 			psql_q -c "INSERT INTO bench.results VALUES ('investigate', '$name', 2, '', $round, $tps)"
 		done
@@ -300,7 +300,7 @@ section_mirror() {
 	success_tps=$(psql -XAt -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM bench.results
 		WHERE name = 'record_login success' AND clients = 8")
 	mcluster=$(mktemp -d /tmp/authlog-bench-mirror.XXXXXX)
-	mport=$(( 20000 + RANDOM % 20000 ))
+	mport=$(lib_free_port)
 	uri="mongodb://127.0.0.1:$BENCH_STORE_PORT/"
 	bash test/cluster.sh start "$mcluster" "$mport" "authlog.mirror_uri = '$uri'" \
 		"authlog.mirror_database = 'authlog_bench'" "authlog.mirror_idle_advance = '1s'" \
@@ -325,8 +325,8 @@ section_mirror() {
 			-c "ALTER SYSTEM SET authlog.mirror_database = 'authlog_bench_$round'" -c "SELECT pg_reload_conf()" >/dev/null
 		mpsql -c "SELECT authlog.mirror_sync('30min')" >/dev/null
 		mirror_rate=$(awk -v n="$mirror_rows" -v t0="$started" -v t1="$(date +%s.%N)" 'BEGIN { print n / (t1 - t0) }')
-		raw_insert=$(bench/raw_bulk "$uri" authlog_raw "insert_$round" insert "$mcluster/pending.hex")
-		raw_upsert=$(bench/raw_bulk "$uri" authlog_raw "upsert_$round" upsert "$mcluster/sample.hex")
+		raw_insert=$(build/raw_bulk "$uri" authlog_raw "insert_$round" insert "$mcluster/pending.hex")
+		raw_upsert=$(build/raw_bulk "$uri" authlog_raw "upsert_$round" upsert "$mcluster/sample.hex")
 		psql_q -c "INSERT INTO bench.results VALUES
 			('mirror', 'authlog mirror catch-up', 0, '', $round, $mirror_rate),
 			('mirror', 'raw libmongoc ordered bulk insert', 0, '', $round, $raw_insert),

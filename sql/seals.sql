@@ -1,9 +1,9 @@
--- Seals: what a seal digests is what the README documents, verify_seals names every kind of tampering, and seals are append-only evidence that readers see for their tenant only.
+-- Seals: what a seal digests is what doc/seals.md documents, verify_seals names every kind of tampering, and seals are append-only evidence that readers see for their tenant only.
 -- The sealer works in authlog.mirror_dbname, not in this database: here seals are built by hand, by the documented recipe, and test/t/110_seals.pl tests the sealer itself.
 SET timezone = 'UTC';
 SET authlog.max_clock_skew = '5min';
 
--- The README's recipe for a seal's digest, in SQL
+-- doc/seals.md's recipe for a seal's digest, in SQL
 CREATE FUNCTION pg_temp.documented_digest(s authlog.seals) RETURNS bytea
 LANGUAGE sql AS $$
 	SELECT sha256(
@@ -65,7 +65,7 @@ SELECT pg_temp.seal_by_hand('t-seal', ARRAY[pg_temp.event_id(1), pg_temp.event_i
 SELECT pg_temp.seal_by_hand('t-seal', ARRAY[pg_temp.event_id(4), pg_temp.event_id(5), pg_temp.event_id(6)], '2026-01-01 10:10');
 SELECT pg_temp.seal_by_hand('t-other', ARRAY[pg_temp.event_id(100)], '2026-01-01 10:05');
 
--- seal_digest() is the README's recipe, and each seal chains to the one before
+-- seal_digest() is doc/seals.md's recipe, and each seal chains to the one before
 SELECT tenant_id, seal_no, authlog.seal_digest(s) = pg_temp.documented_digest(s) AS documented,
        previous_digest IS NULL AS first,
        previous_digest = lag(digest) OVER (PARTITION BY tenant_id ORDER BY seal_no) AS chained

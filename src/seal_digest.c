@@ -22,7 +22,7 @@
  *
  *	  numbers in decimal, times in microseconds since 1970-01-01 UTC, LSNs
  *	  as PostgreSQL prints them, the uuid as text: an auditor recomputes it
- *	  with sha256() in SQL or any tool (README, "What the seals prove").
+ *	  with sha256() in SQL or any tool (doc/seals.md, "The digests").
  *
  *-------------------------------------------------------------------------
  */

@@ -8,6 +8,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+. test/lib.sh
 
 long=
 if [ "${1:-}" = "--long" ]; then
@@ -19,26 +20,20 @@ if [ "${1:-}" != "--suites" ]; then
 	make -s prepare
 	[ -z "$long" ] || bash test/fuzz/run.sh
 	if [ "$(id -u)" = 0 ]; then
-		work=$(mktemp -d /tmp/authlog-test.XXXXXX)
-		tar -C "$top" --exclude=.git -cf - . | tar -C "$work" -xf -
-		chown -R postgres: "$work"
-		set +e
-		runuser -u postgres -- bash "$work/test/run-tests.sh" $long --suites
-		rc=$?
-		set -e
+		lib_rerun_as_postgres authlog-test test/run-tests.sh $long --suites
 		# keep what the suites wrote where the caller can read it
 		rm -rf "$top/test/output"
 		mkdir -p "$top/test/output"
 		for f in regression.diffs results test/isolation/output tmp_check/log; do
-			[ -e "$work/$f" ] && cp -a "$work/$f" "$top/test/output/" || true
+			[ -e "$LIB_WORK/$f" ] && cp -a "$LIB_WORK/$f" "$top/test/output/" || true
 		done
-		[ $rc = 0 ] && rm -rf "$work"
-		exit $rc
+		[ "$LIB_RC" = 0 ] && rm -rf "$LIB_WORK"
+		exit "$LIB_RC"
 	fi
 fi
 
 cluster=$(mktemp -d /tmp/authlog-cluster.XXXXXX)
-port=$(( 20000 + RANDOM % 20000 ))
+port=$(lib_free_port)
 bash test/cluster.sh start "$cluster" "$port"
 trap 'bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
 export PGHOST=$cluster PGPORT=$port PGUSER=postgres

@@ -1,7 +1,7 @@
 # Hostile input through record_login (and reset_lockout): every case is
 # either refused with a clear error and its SQLSTATE, writing nothing, or
 # stored exactly and mirrored exactly -- operators shaped like MongoDB's land
-# in the store as data.  The README's table of cases is this file.
+# in the store as data.  doc/security.md's table of cases is this file.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
