@@ -30,8 +30,8 @@ DATA = authlog--1.0.sql authlog--1.0--1.1.sql
 DATA_built = authlog--1.1.sql
 PGFILEDESC = "authlog - authentication audit log with lockout policy"
 
-PG_CPPFLAGS = -I$(srcdir)/src $(shell pkg-config --cflags libmongoc-1.0)
-SHLIB_LINK = $(shell pkg-config --libs libmongoc-1.0)
+PG_CPPFLAGS = -I$(srcdir)/src $(shell pkg-config --cflags libmongoc-1.0 2>/dev/null)
+SHLIB_LINK = $(shell pkg-config --libs libmongoc-1.0 2>/dev/null)
 
 # One file per behaviour; each states it in its first line.
 REGRESS = install threshold locked_refusal expiry success_clears admin_reset \

@@ -49,7 +49,7 @@ fi
 [ ${#missing[@]} = 0 ] && exit 0
 
 # libbson-dev comes with libmongoc-dev; name each package once
-packages=$(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++' | tr '\n' ' ')
+packages=$(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++' | paste -sd ' ')
 if [ "$(id -u)" != 0 ]; then
 	echo "authlog: make $profile needs Debian packages that are missing here. Install them with:" >&2
 	echo "  sudo apt-get install -y --no-install-recommends $packages" >&2
