@@ -32,7 +32,7 @@ port=$(lib_free_port)
 bash test/cluster.sh start "$cluster" "$port" \
 	"authlog.mirror_uri = 'mongodb://127.0.0.1:$store_port/'" "authlog.mirror_idle_advance = '1s'"
 trap 'bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
-psql -X -q -h "$cluster" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -f test/demo.sql
+psql -X -q -P pager=off -h "$cluster" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -f test/demo.sql
 
 if [ -t 0 ]; then
 	echo
