@@ -67,6 +67,71 @@ COMMENT ON COLUMN authlog.seals.digest IS
 COMMENT ON FUNCTION authlog.seal_digest(authlog.seals) IS
 	'The digest a seal must carry, recomputed from its other columns (layout in doc/seals.md).';
 
+-- An account belongs to its organisation ------------------------------------
+-- (doc/security.md)  1.0 overwrote account_lockouts.organisation_id with
+-- every call, so a call under another organisation hid the account, and
+-- its reset, from its organisation's readers.  1.1 pins an account to the
+-- organisation it was first recorded in (a first success now creates the
+-- account's row too); a call naming another is refused with SQLSTATE LA002
+-- and writes nothing; move_account is the explicit, recorded move.  The new
+-- event type is used by C code only: a value added by ALTER TYPE cannot be
+-- used in the transaction that adds it.
+ALTER TYPE authlog.event_type ADD VALUE 'account_moved';
+COMMENT ON TYPE authlog.event_type IS
+	'What an auth_logs row records: an attempt (login_failed, login_success), a change of lockout state (account_locked, lockout_reset), or an account moved to another organisation (account_moved, one row in each).';
+
+CREATE FUNCTION authlog.move_account(tenant_id text, user_id text, to_organisation text,
+                                     actor text, reason text DEFAULT NULL)
+RETURNS uuid
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'authlog_move_account';
+COMMENT ON FUNCTION authlog.move_account(text, text, text, text, text) IS
+	'Moves an account, with its failures and lock, to another organisation of its tenant: records an account_moved event in each organisation (reason moved_out and moved_in, the actor, the note) and returns the id of the new organisation''s. Superusers only unless granted.';
+
+-- A grant stays with the role it was given to -------------------------------------
+-- 1.0 kept a grant as the role's OID alone: after DROP ROLE the row stayed
+-- (pg_dump carried it), a later role given that OID would have read the
+-- tenant, and reader_scope failed for every reader on the dropped role's
+-- row.  1.1 keeps the role's name as granted; a row whose OID no longer
+-- names that role is stale: ignored everywhere, listed and removable.
+ALTER TABLE authlog.reader_grants ADD COLUMN role_name text;
+UPDATE authlog.reader_grants SET role_name = role::text;
+ALTER TABLE authlog.reader_grants ALTER COLUMN role_name SET NOT NULL;
+COMMENT ON COLUMN authlog.reader_grants.role_name IS
+	'The role''s name when it was granted: a row whose role no longer prints as this name (dropped, renamed, or an OID reused) is stale and grants nothing.';
+
+CREATE OR REPLACE VIEW authlog.reader_scope WITH (security_barrier) AS
+	SELECT g.tenant_id, g.organisation_id
+	FROM authlog.reader_grants g
+	WHERE CASE WHEN g.role::pg_catalog.text OPERATOR(pg_catalog.=) g.role_name
+	           THEN pg_catalog.pg_has_role(current_user, g.role::oid, 'USAGE')
+	           ELSE false END;
+
+CREATE FUNCTION authlog.stale_reader_grants()
+RETURNS TABLE (role oid, role_name text, tenant_id text, organisation_id text, granted_at timestamptz)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+	SELECT g.role::oid, g.role_name, g.tenant_id, g.organisation_id, g.granted_at
+	FROM authlog.reader_grants g
+	WHERE g.role::pg_catalog.text OPERATOR(pg_catalog.<>) g.role_name
+	ORDER BY g.role_name, g.tenant_id, g.organisation_id;
+END;
+COMMENT ON FUNCTION authlog.stale_reader_grants() IS
+	'Reader grants whose role was dropped or renamed, or whose OID now names another role: they grant nothing; drop_stale_reader_grants() removes them.';
+
+CREATE FUNCTION authlog.drop_stale_reader_grants() RETURNS bigint
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+	WITH dropped AS (
+		DELETE FROM authlog.reader_grants g
+		WHERE g.role::pg_catalog.text OPERATOR(pg_catalog.<>) g.role_name
+		RETURNING 1)
+	SELECT count(*) FROM dropped;
+END;
+COMMENT ON FUNCTION authlog.drop_stale_reader_grants() IS
+	'Removes the stale reader grants (see stale_reader_grants()); returns how many.';
+
 -- Readers read through functions only ------------------------------------------
 -- (doc/security.md, "What a reader can learn")  A reader's own query on a
 -- table puts its leakproof quals under the policy: as index conditions they
@@ -91,34 +156,47 @@ COMMENT ON FUNCTION authlog.proven_caller(bytea) IS
 	'The role a caller_proof() names; an error (insufficient_privilege) for anything else.';
 
 CREATE FUNCTION authlog.caller_reads_whole_tenant(caller bytea, tenant_id text) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL RESTRICTED
-BEGIN ATOMIC
-	SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_authid a
-	               WHERE a.oid = authlog.proven_caller(caller_reads_whole_tenant.caller)
-	                 AND (a.rolsuper OR a.rolbypassrls))
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	caller_role oid := authlog.proven_caller(caller_reads_whole_tenant.caller);
+BEGIN
+	RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_authid a
+	               WHERE a.oid = caller_role AND (a.rolsuper OR a.rolbypassrls))
 	    OR EXISTS (SELECT 1 FROM authlog.reader_grants g
 	               WHERE g.tenant_id = caller_reads_whole_tenant.tenant_id
 	                 AND g.organisation_id IS NULL
-	                 AND pg_catalog.pg_has_role(authlog.proven_caller(caller_reads_whole_tenant.caller),
-	                                            g.role::oid, 'USAGE'));
-END;
+	                 AND CASE WHEN g.role::text = g.role_name
+	                          THEN pg_catalog.pg_has_role(caller_role, g.role::oid, 'USAGE')
+	                          ELSE false END);
+END
+$$;
 COMMENT ON FUNCTION authlog.caller_reads_whole_tenant(bytea, text) IS
 	'Whether the proven caller reads every organisation of the tenant: a tenant-wide grant to a role it uses, or superuser or BYPASSRLS (as row-level security would let them).';
 
 CREATE FUNCTION authlog.caller_organisations(caller bytea, tenant_id text) RETURNS text[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED
-BEGIN ATOMIC
-	SELECT coalesce(pg_catalog.array_agg(DISTINCT g.organisation_id), '{}')
-	FROM authlog.reader_grants g
-	WHERE g.tenant_id = caller_organisations.tenant_id
-	  AND g.organisation_id IS NOT NULL
-	  AND pg_catalog.pg_has_role(authlog.proven_caller(caller_organisations.caller), g.role::oid, 'USAGE');
-END;
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	caller_role oid := authlog.proven_caller(caller_organisations.caller);
+BEGIN
+	RETURN (SELECT coalesce(pg_catalog.array_agg(DISTINCT g.organisation_id), '{}')
+	        FROM authlog.reader_grants g
+	        WHERE g.tenant_id = caller_organisations.tenant_id
+	          AND g.organisation_id IS NOT NULL
+	          AND CASE WHEN g.role::text = g.role_name
+	                   THEN pg_catalog.pg_has_role(caller_role, g.role::oid, 'USAGE')
+	                   ELSE false END);
+END
+$$;
 COMMENT ON FUNCTION authlog.caller_organisations(bytea, text) IS
 	'The organisations of the tenant the proven caller was granted one by one.';
 
 -- The caller's part of a tenant's rows.  Inlined into the functions that use
--- them: the index scans stay bounded by the caller's own predicates; each
+-- them (PL/pgSQL, so each statement is planned once per session, not once
+-- per call as a SQL function's body would be): the index scans stay bounded by the caller's own predicates; each
 -- scope check runs once per query (InitPlans), and a caller with no grant on
 -- the tenant stops the scan before it starts (a one-time filter).
 CREATE FUNCTION authlog.scoped_auth_logs(caller bytea, tenant_id text)
@@ -177,9 +255,12 @@ CREATE FUNCTION authlog.incident_timeline(
 	ip_address inet DEFAULT NULL,
 	caller bytea DEFAULT authlog.caller_proof())
 RETURNS SETOF authlog.timeline_entry
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	-- A definer's body is planned without the arguments' values, so each way
 	-- of asking is its own branch, bounded by its own index; the others stop
 	-- at their one-time filters.
@@ -220,16 +301,20 @@ BEGIN ATOMIC
 	     decision, reason, actor, failed_login_attempts, account_locked_until, locked,
 	     log_id, recorded_at, metadata)
 	ORDER BY e.occurred_at, e.recorded_at, authlog.event_rank(e.event_type, e.reason), e.log_id;
-END;
+END
+$$;
 COMMENT ON FUNCTION authlog.incident_timeline(text, timestamptz, timestamptz, text, inet, bytea) IS
 	'Every event of a tenant in [since, until), optionally of one account and/or one IP address, in order, with the failure count and lock state after each.';
 
 CREATE FUNCTION authlog.targeted_accounts(tenant_id text, since timestamptz, until timestamptz,
 	caller bytea DEFAULT authlog.caller_proof())
 RETURNS SETOF authlog.targeted_account
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	SELECT l.user_id, l.organisation_id,
 	       count(*) FILTER (WHERE l.event_type = 'login_failed'),
 	       count(*) FILTER (WHERE l.event_type = 'login_failed' AND l.reason = 'account_locked'),
@@ -246,7 +331,8 @@ BEGIN ATOMIC
 	GROUP BY l.organisation_id, l.user_id
 	HAVING count(*) FILTER (WHERE l.event_type = 'login_failed') > 0
 	ORDER BY 3 DESC, l.user_id, l.organisation_id;
-END;
+END
+$$;
 COMMENT ON FUNCTION authlog.targeted_accounts(text, timestamptz, timestamptz, bytea) IS
 	'One row per account with failed attempts in [since, until): failures, distinct IPs, lockouts, first and last attempt, and whether a success followed the failures; most failures first.';
 
@@ -254,9 +340,12 @@ CREATE FUNCTION authlog.attacking_ips(tenant_id text, since timestamptz, until t
 									  min_failures integer DEFAULT 10,
 	caller bytea DEFAULT authlog.caller_proof())
 RETURNS SETOF authlog.attacking_source
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	WITH e AS (
 		SELECT l.ip_address AS address,
 		       pg_catalog.network(pg_catalog.set_masklen(l.ip_address,
@@ -281,7 +370,8 @@ BEGIN ATOMIC
 	HAVING count(*) FILTER (WHERE e.event_type = 'login_failed') >= attacking_ips.min_failures
 	   AND (GROUPING(e.address) = 0 OR count(DISTINCT e.address) > 1)
 	ORDER BY 4 DESC, 1, 2;
-END;
+END
+$$;
 COMMENT ON FUNCTION authlog.attacking_ips(text, timestamptz, timestamptz, integer, bytea) IS
 	'One row per IP address, and per /24 (IPv4) or /64 (IPv6) network of several addresses, with at least min_failures failed attempts in [since, until): failures, accounts tried, successes, lockouts caused; the credential-stuffing signature.';
 
@@ -290,9 +380,12 @@ CREATE FUNCTION authlog.success_after_failures(tenant_id text, since timestamptz
 											   within interval DEFAULT '1 hour',
 	caller bytea DEFAULT authlog.caller_proof())
 RETURNS SETOF authlog.likely_compromise
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	SELECT s.user_id, s.organisation_id, s.occurred_at, s.ip_address, s.user_agent, s.log_id,
 	       f.failures, f.failure_ips, f.first_failure_at, f.last_failure_at,
 	       coalesce(s.ip_address = ANY (f.failure_ips), false)
@@ -326,16 +419,20 @@ BEGIN ATOMIC
 	  AND s.occurred_at < success_after_failures.until
 	  AND f.failures >= success_after_failures.min_failures
 	ORDER BY s.occurred_at, s.user_id, s.log_id;
-END;
+END
+$$;
 COMMENT ON FUNCTION authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval, bytea) IS
 	'One row per successful login in [since, until) that followed at least min_failures failures of the same account within `within` (counted since its previous success), with the failures'' IPs and whether the success came from one of them: the likely compromises.';
 
 CREATE FUNCTION authlog.lockout_trace(tenant_id text, user_id text, at timestamptz DEFAULT pg_catalog.now(),
 	caller bytea DEFAULT authlog.caller_proof())
 RETURNS SETOF authlog.lockout_trace_entry
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	WITH lock AS (
 		SELECT k.tenant_id, k.user_id, k.log_id, k.occurred_at, k.account_locked_until
 		FROM authlog.scoped_auth_logs(lockout_trace.caller, lockout_trace.tenant_id) k
@@ -378,16 +475,20 @@ BEGIN ATOMIC
 	FROM before_lock b, lock
 	WHERE b.back <= (SELECT min(s.back) FROM before_lock s WHERE s.failed_login_attempts = 1)
 	ORDER BY b.back DESC;
-END;
+END
+$$;
 COMMENT ON FUNCTION authlog.lockout_trace(text, text, timestamptz, bytea) IS
 	'The failures (IP, user agent, path, time) that led to the account''s lockout in force at `at`, or else to its latest lockout before `at`, first failure first.';
 
 CREATE FUNCTION authlog.compliance_report(tenant_id text, since timestamptz, until timestamptz,
 	caller bytea DEFAULT authlog.caller_proof())
 RETURNS SETOF authlog.compliance_day
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	SELECT (l.occurred_at AT TIME ZONE 'UTC')::date, l.event_type,
 	       count(*), count(DISTINCT l.user_id), count(DISTINCT l.ip_address),
 	       count(*) FILTER (WHERE l.event_type = 'account_locked'),
@@ -401,16 +502,20 @@ BEGIN ATOMIC
 	GROUP BY GROUPING SETS (((l.occurred_at AT TIME ZONE 'UTC')::date, l.event_type),
 	                        ((l.occurred_at AT TIME ZONE 'UTC')::date))
 	ORDER BY 1, 2 NULLS LAST;
-END;
+END
+$$;
 COMMENT ON FUNCTION authlog.compliance_report(text, timestamptz, timestamptz, bytea) IS
 	'Audit evidence per day (UTC) and event type in [since, until), with a row for the whole day: events, distinct users and IPs, lockouts, resets, admin resets and who reset.';
 
 CREATE FUNCTION authlog.export_events(tenant_id text, since timestamptz, until timestamptz,
 	caller bytea DEFAULT authlog.caller_proof())
 RETURNS SETOF authlog.exported_event
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	SELECT row_number() OVER w,
 	       l.tenant_id, l.log_id, l.organisation_id, l.user_id, l.event_type, l.ip_address,
 	       l.user_agent, l.auth_path, l.occurred_at, l.recorded_at, l.metadata, l.reason,
@@ -432,7 +537,8 @@ BEGIN ATOMIC
 	WINDOW w AS (ORDER BY l.occurred_at, l.recorded_at, authlog.event_rank(l.event_type, l.reason), l.log_id
 	             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 	ORDER BY 1;
-END;
+END
+$$;
 COMMENT ON FUNCTION authlog.export_events(text, timestamptz, timestamptz, bytea) IS
 	'Every event of a tenant in [since, until) in a stable order (occurred_at, recorded_at, event_rank, log_id), each with its canonical text, the running SHA-256 digest of the export so far (the last digest fixes the whole set), its event digest and the seal that covers it: a package an auditor checks without the database.';
 
@@ -569,9 +675,12 @@ COMMENT ON FUNCTION authlog.verify_tenant_seals(text, timestamptz) IS
 CREATE FUNCTION authlog.verify_seals(tenant_id text DEFAULT NULL, since timestamptz DEFAULT NULL,
                                      caller bytea DEFAULT authlog.caller_proof())
 RETURNS SETOF authlog.seal_check
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	SELECT v.tenant_id, v.seal_no, v.seal_id, v.sealed_at, v.event_count, v.status, v.log_id, v.detail
 	FROM (SELECT DISTINCT t.tenant_id
 	      FROM (SELECT s.tenant_id FROM authlog.seals s WHERE verify_seals.tenant_id IS NULL
@@ -580,7 +689,8 @@ BEGIN ATOMIC
 	      WHERE authlog.caller_reads_whole_tenant(verify_seals.caller, t.tenant_id)) r
 	CROSS JOIN LATERAL authlog.verify_tenant_seals(r.tenant_id, verify_seals.since) WITH ORDINALITY v
 	ORDER BY r.tenant_id, v.ordinality;
-END;
+END
+$$;
 COMMENT ON FUNCTION authlog.verify_seals(text, timestamptz, bytea) IS
 	'Recomputes every seal (of one tenant, or all the caller reads whole; of seals closed since a time, or all) from the rows in PostgreSQL: one ok row per intact seal, otherwise what broke (row_changed, row_deleted, row_added, back_dated, sealed_twice, seal_altered, seal_missing) and which row.';
 
@@ -639,8 +749,13 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'Name the tenant the role may read.';
 	END IF;
-	INSERT INTO authlog.reader_grants AS g (role, tenant_id, organisation_id)
-		VALUES (grant_reader.role, grant_reader.tenant_id, grant_reader.organisation_id)
+	-- a stale row of the same OID is replaced: the grant is the named role's now
+	DELETE FROM authlog.reader_grants g
+	WHERE g.role OPERATOR(pg_catalog.=) grant_reader.role
+	  AND g.role_name OPERATOR(pg_catalog.<>) grant_reader.role::pg_catalog.text;
+	INSERT INTO authlog.reader_grants AS g (role, role_name, tenant_id, organisation_id)
+		VALUES (grant_reader.role, grant_reader.role::pg_catalog.text, grant_reader.tenant_id,
+		        grant_reader.organisation_id)
 		ON CONFLICT DO NOTHING;
 	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA authlog TO %s', role);
 	EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', authlog.reader_relations(), role);
@@ -683,6 +798,11 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION authlog.lockout_status(tenant_id text, user_id text)
+RETURNS TABLE (failed_login_attempts integer, account_locked_until timestamptz, locked boolean)
+LANGUAGE c STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'authlog_lockout_status_1_1';
 COMMENT ON FUNCTION authlog.lockout_status(text, text) IS
 	'The account''s lockout state in force now (an unknown account, or one of an organisation the caller may not read: 0, NULL, false); no rows when the caller may not read the tenant.';
 COMMENT ON FUNCTION authlog.revoke_reader(regrole, text, text) IS
@@ -700,7 +820,9 @@ DO $$
 DECLARE
 	r regrole;
 BEGIN
-	FOR r IN SELECT DISTINCT g.role FROM authlog.reader_grants g LOOP
+	-- (a stale grant's role may not exist: nothing to revoke, nothing to give)
+	FOR r IN SELECT DISTINCT g.role FROM authlog.reader_grants g
+	         WHERE g.role::pg_catalog.text OPERATOR(pg_catalog.=) g.role_name LOOP
 		EXECUTE pg_catalog.format('REVOKE SELECT ON authlog.auth_logs, authlog.account_lockouts, '
 		                          'authlog.seals, authlog.seal_members FROM %s', r);
 		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', authlog.reader_relations(), r);

@@ -79,6 +79,7 @@ section_write() {
 		"PL/pgSQL failure|plpgsql_failure.sql|1|off|bare INSERT"
 		"bare INSERT|bare_insert.sql|8|off|"
 		"record_login failure|record_failure.sql|8|off|bare INSERT"
+		"record_login 1.0 entry point failure|record_failure_1_0.sql|8|off|bare INSERT"
 		"PL/pgSQL failure|plpgsql_failure.sql|8|off|bare INSERT"
 		"record_login success|record_success.sql|8|off|bare INSERT"
 		"record_login 90% success|record_mix.sql|8|off|bare INSERT"

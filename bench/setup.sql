@@ -13,6 +13,19 @@ CREATE TABLE bench.plpgsql_lockouts (LIKE authlog.account_lockouts INCLUDING DEF
 SELECT authlog.set_lockout_policy('tenant' || t, 100, '15 minutes', '15 minutes')
 FROM generate_series(1, 100) t;
 
+-- 1.1's write path against 1.0's, in the same run: the library keeps 1.0's
+-- entry point (retries matched on user_id, no request fingerprint) for
+-- databases not yet updated; bench.record_login_1_0 is that entry point
+-- with 1.0's declaration.
+CREATE FUNCTION bench.record_login_1_0(
+	tenant_id text, organisation_id text, user_id text, success boolean, ip_address inet,
+	user_agent text, auth_path authlog.auth_path, metadata jsonb DEFAULT '{}',
+	log_id uuid DEFAULT NULL, occurred_at timestamptz DEFAULT pg_catalog.now())
+RETURNS authlog.login_decision
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS '$libdir/authlog', 'authlog_record_login';
+
 CREATE FUNCTION bench.record_login_plpgsql(
 	p_tenant text, p_org text, p_user text, p_success boolean, p_ip inet, p_ua text,
 	p_path authlog.auth_path, p_metadata jsonb DEFAULT '{}', p_log_id uuid DEFAULT NULL,

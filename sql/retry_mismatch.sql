@@ -19,6 +19,7 @@ SELECT try($$SELECT authlog.record_login('t-mismatch', 'o1', 'omar', false, '198
            '00000000-0000-4000-8000-0000000e0010', '2026-01-01 00:00+00')$$);
 -- each argument changed alone is refused too
 SELECT split_part(try($$SELECT authlog.record_login('t-mismatch', 'o1', 'omar', false, '203.0.113.61', 'ua', 'web', log_id => '00000000-0000-4000-8000-0000000e0010')$$), ':', 1) AS changed_success;
+-- (another organisation is refused by the account's own rule first: LA002, sql/account_organisation.sql)
 SELECT split_part(try($$SELECT authlog.record_login('t-mismatch', 'o2', 'omar', true, '203.0.113.61', 'ua', 'web', log_id => '00000000-0000-4000-8000-0000000e0010')$$), ':', 1) AS changed_organisation;
 SELECT split_part(try($$SELECT authlog.record_login('t-mismatch', 'o1', 'omar', true, '203.0.113.62', 'ua', 'web', log_id => '00000000-0000-4000-8000-0000000e0010')$$), ':', 1) AS changed_ip;
 SELECT split_part(try($$SELECT authlog.record_login('t-mismatch', 'o1', 'omar', true, NULL, 'ua', 'web', log_id => '00000000-0000-4000-8000-0000000e0010')$$), ':', 1) AS dropped_ip;

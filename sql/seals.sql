@@ -54,7 +54,7 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT ('00000000-0000-4000-8000-5ea1' || lpad(n::t
 
 -- Six events of tenant t-seal, and one of t-other, at fixed times
 SELECT count(*) FROM (
-	SELECT authlog.record_login('t-seal', 'o' || (n % 2), 'user' || (n % 3), n % 3 = 0,
+	SELECT authlog.record_login('t-seal', 'o' || (n % 3 % 2), 'user' || (n % 3), n % 3 = 0,
 	                            ('192.0.2.' || n)::inet, 'ua', 'web', '{"k": 1.50}', pg_temp.event_id(n),
 	                            timestamptz '2026-01-01 10:00' + n * interval '1 minute')
 	FROM generate_series(1, 6) n) calls;

@@ -318,6 +318,8 @@ extern void fingerprint_end(RequestFingerprint *fp, uint8 *digest);
  * sent with arguments other than those it was recorded with.
  */
 #define ERRCODE_AUTHLOG_RETRY_MISMATCH MAKE_SQLSTATE('L','A','0','0','1')
+/* LA002: a call named an organisation other than the account's. */
+#define ERRCODE_AUTHLOG_ORGANISATION_MISMATCH MAKE_SQLSTATE('L','A','0','0','2')
 
 /* pinned_session.c */
 extern void authlog_pin_worker_session(void);

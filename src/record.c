@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "common/hashfn.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -41,6 +42,8 @@ PG_FUNCTION_INFO_V1(authlog_record_login_1_1);
 PG_FUNCTION_INFO_V1(authlog_reset_lockout);
 PG_FUNCTION_INFO_V1(authlog_reset_lockout_1_1);
 PG_FUNCTION_INFO_V1(authlog_lockout_status);
+PG_FUNCTION_INFO_V1(authlog_lockout_status_1_1);
+PG_FUNCTION_INFO_V1(authlog_move_account);
 PG_FUNCTION_INFO_V1(authlog_forbid_log_rewrite);
 
 /* Set only while record.c itself updates auth_logs (retry bookkeeping). */
@@ -71,7 +74,8 @@ static const char *insert_event_sql =
 " ON CONFLICT (tenant_id, log_id) DO NOTHING";
 
 static const char *lock_account_sql =
-"SELECT failed_login_attempts, first_failed_at, account_locked_until, lockout_count"
+"SELECT failed_login_attempts, first_failed_at, account_locked_until, lockout_count,"
+" organisation_id"
 " FROM authlog.account_lockouts"
 " WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2"
 " FOR UPDATE";
@@ -79,12 +83,15 @@ static const char *lock_account_sql =
 /* Parameters of the two statements that write an account's row */
 #define ACCOUNT_NPARAMS 10
 
-/* A first failure creates the account's row with its state after the failure. */
+/*
+ * An account's first failure creates its row with its state after the call
+ * (move_account too, for an account that only ever logged in).
+ */
 static const char *create_account_sql =
 "INSERT INTO authlog.account_lockouts (tenant_id, user_id, organisation_id,"
 " failed_login_attempts, first_failed_at, last_failed_at, last_failed_ip,"
 " account_locked_until, lockout_count, updated_at)"
-" VALUES ($1, $2, $3, $4, $5, $8, $10, $6, $7, $8)"
+" VALUES ($1, $2, $3, $4, $5, CASE WHEN $9 THEN $8 END, CASE WHEN $9 THEN $10 END, $6, $7, $8)"
 " ON CONFLICT (tenant_id, user_id) DO NOTHING";
 
 static const char *delete_account_sql =
@@ -97,6 +104,16 @@ static const char *update_account_sql =
 " lockout_count = $7, updated_at = $8,"
 " last_failed_at = CASE WHEN $9 THEN $8 ELSE last_failed_at END,"
 " last_failed_ip = CASE WHEN $9 THEN $10 ELSE last_failed_ip END"
+" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2";
+
+/* 1.1: the organisation of an account that has no row yet, from its events */
+static const char *history_organisation_sql =
+"SELECT organisation_id FROM authlog.auth_logs"
+" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2"
+" LIMIT 1";
+
+static const char *move_account_sql =
+"UPDATE authlog.account_lockouts SET organisation_id = $3, updated_at = $4"
 " WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2";
 
 static const char *count_retry_sql =
@@ -121,6 +138,15 @@ static const char *reader_covers_sql =
 " AND pg_catalog.pg_has_role($3, g.role::pg_catalog.oid, 'USAGE')"
 " LIMIT 1";
 
+/* 1.1: a grant whose role no longer has the name it was granted to is stale */
+static const char *reader_covers_1_1_sql =
+"SELECT 1 FROM authlog.reader_grants g"
+" WHERE g.tenant_id OPERATOR(pg_catalog.=) $1"
+" AND (g.organisation_id IS NULL OR $2 IS NULL OR g.organisation_id OPERATOR(pg_catalog.=) $2)"
+" AND CASE WHEN g.role::pg_catalog.text OPERATOR(pg_catalog.=) g.role_name"
+"          THEN pg_catalog.pg_has_role($3, g.role::pg_catalog.oid, 'USAGE') ELSE false END"
+" LIMIT 1";
+
 static SPIPlanPtr insert_event_plan;
 static Oid	insert_event_auth_path_type;
 static SPIPlanPtr lock_account_plan;
@@ -128,7 +154,10 @@ static SPIPlanPtr create_account_plan;
 static SPIPlanPtr delete_account_plan;
 static SPIPlanPtr update_account_plan;
 static SPIPlanPtr count_retry_plan;
+static SPIPlanPtr move_account_plan;
+static SPIPlanPtr history_organisation_plan;
 static SPIPlanPtr reader_covers_plan;
+static SPIPlanPtr reader_covers_1_1_plan;
 static SPIPlanPtr insert_fingerprint_plan;
 static SPIPlanPtr read_fingerprint_plan;
 
@@ -468,22 +497,83 @@ read_state_columns(HeapTuple tuple, TupleDesc desc, LockoutState *state)
 }
 
 /*
- * Lock the account's row and read its state.  Returns false, with a clean
- * state, when the account has no row.
+ * Lock the account's row and read its state and organisation.  Returns
+ * false, with a clean state, when the account has no row.
  */
 static bool
-lock_account(text *tenant, text *user, LockoutState *state)
+lock_account(text *tenant, text *user, LockoutState *state, text **organisation)
 {
 	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
+	bool		isnull;
 
 	execute_plan(lock_account_plan, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 	{
 		memset(state, 0, sizeof(LockoutState));
+		*organisation = NULL;
 		return false;
 	}
 	read_state_columns(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, state);
+	*organisation = DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
 	return true;
+}
+
+static bool
+same_text(const text *a, const text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
+/*
+ * The organisation of an account without a row (it never failed since its
+ * last reset, or only ever logged in), from its events; NULL for an account
+ * never seen.  Two first calls of one account must not both find nothing
+ * and record it under two organisations, so the check holds a
+ * transaction-level advisory lock on the account (class AUTHLOG_ACCOUNT_LOCK
+ * and a hash of tenant and user), and reads with a fresh snapshot, which
+ * sees the other call once it committed.
+ */
+#define AUTHLOG_ACCOUNT_LOCK 0x41554c47	/* "AULG" */
+
+static text *
+history_organisation(text *tenant, text *user)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
+	uint32		hash;
+	bool		isnull;
+
+	hash = hash_bytes((const unsigned char *) VARDATA_ANY(tenant), VARSIZE_ANY_EXHDR(tenant));
+	hash = hash_combine(hash, hash_bytes((const unsigned char *) VARDATA_ANY(user),
+										 VARSIZE_ANY_EXHDR(user)));
+	(void) DirectFunctionCall2(pg_advisory_xact_lock_int4,
+							   Int32GetDatum(AUTHLOG_ACCOUNT_LOCK), Int32GetDatum((int32) hash));
+	prepare_saved(&history_organisation_plan, history_organisation_sql, 2, types);
+	execute_plan(history_organisation_plan, values, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return NULL;
+	return DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * 1.1: an account belongs to the organisation it was first recorded in.  A
+ * call naming another would hide the account, and what happens to it, from
+ * its organisation's readers; it is refused before it writes anything.
+ */
+static void
+require_account_organisation(text *tenant, text *user, text *organisation,
+							 text *account_organisation)
+{
+	if (same_text(organisation, account_organisation))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_AUTHLOG_ORGANISATION_MISMATCH),
+			 errmsg("user \"%s\" of tenant \"%s\" belongs to organisation \"%s\", not \"%s\"",
+					text_to_cstring(user), text_to_cstring(tenant),
+					text_to_cstring(account_organisation), text_to_cstring(organisation)),
+			 errdetail("An account belongs to the organisation it was first recorded in."),
+			 errhint("Deny the attempt and record it under the account's organisation; authlog.move_account() moves an account.")));
 }
 
 /*
@@ -522,13 +612,13 @@ pack_account_params(Datum *values, char *nulls, text *tenant, text *organisation
  */
 static bool
 create_account(text *tenant, text *organisation, text *user, TimestampTz now,
-			   const LockoutState *state, Datum ip, bool ip_null)
+			   const LockoutState *state, bool failed, Datum ip, bool ip_null)
 {
 	Datum		values[ACCOUNT_NPARAMS];
 	char		nulls[ACCOUNT_NPARAMS];
 
 	pack_account_params(values, nulls, tenant, organisation, user, now, state,
-						true, ip, ip_null);
+						failed, ip, ip_null);
 	execute_plan(create_account_plan, values, nulls, false, SPI_OK_INSERT);
 	return SPI_processed == 1;
 }
@@ -781,6 +871,7 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 	bool		created_account = false;
 	bool		occurred_at_given = !PG_ARGISNULL(9);
 	uint8		fingerprint[REQUEST_FINGERPRINT_LEN];
+	text	   *account_organisation;
 
 	reject_null(fcinfo, 3, "success",
 				"Pass true for a correct credential and false for a wrong one.");
@@ -844,7 +935,11 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 	 * success never reads the policy, and on an account never seen needs no
 	 * row at all.
 	 */
-	has_account = lock_account(tenant, user, &before);
+	has_account = lock_account(tenant, user, &before, &account_organisation);
+	if (fingerprinted && !has_account)
+		account_organisation = history_organisation(tenant, user);
+	if (fingerprinted && account_organisation != NULL)
+		require_account_organisation(tenant, user, organisation, account_organisation);
 	if (success)
 		lockout_policy_defaults(&policy);
 	else
@@ -854,11 +949,13 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 	if (!success && !has_account)
 	{
 		created_account = create_account(tenant, organisation, user, now,
-										 &outcome.after, ip, ip_null);
+										 &outcome.after, true, ip, ip_null);
 		if (!created_account)
 		{
-			if (!lock_account(tenant, user, &before))
+			if (!lock_account(tenant, user, &before, &account_organisation))
 				elog(ERROR, "authlog: account row vanished after a concurrent insert");
+			if (fingerprinted)
+				require_account_organisation(tenant, user, organisation, account_organisation);
 			lockout_judge_attempt(&before, &policy, success, now, &outcome);
 		}
 	}
@@ -1002,6 +1099,7 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	bool		occurred_at_given = !PG_ARGISNULL(6);
 	TimestampTz occurred_at;
 	uint8		fingerprint[REQUEST_FINGERPRINT_LEN];
+	text	   *account_organisation;
 
 	if (fingerprinted && !occurred_at_given)
 		occurred_at = now;
@@ -1032,7 +1130,10 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	if (fingerprinted)
 		prepare_fingerprint_plans();
 
-	(void) lock_account(tenant, user, &before);
+	if (!lock_account(tenant, user, &before, &account_organisation) && fingerprinted)
+		account_organisation = history_organisation(tenant, user);
+	if (fingerprinted && account_organisation != NULL)
+		require_account_organisation(tenant, user, organisation, account_organisation);
 
 	/* The help-desk action is evidence even when nothing was set. */
 	event_row_init(&row, tenant, &log_id, organisation, user, "lockout_reset", now);
@@ -1093,6 +1194,101 @@ authlog_reset_lockout_1_1(PG_FUNCTION_ARGS)
 }
 
 
+/* ---------- move_account (1.1) ---------- */
+
+/* The event that records a move, in the organisation it names. */
+static void
+insert_move_event(text *tenant, text *organisation, text *user, text *actor,
+				  const char *reason, const char *other_key, text *other_organisation,
+				  const char *note, const LockoutState *state, TimestampTz now,
+				  pg_uuid_t *id)
+{
+	EventRow	row;
+	StringInfoData notes;
+
+	event_id_random(id);
+	event_row_init(&row, tenant, id, organisation, user, "account_moved", now);
+	event_row_set(&row, EV_REASON, CStringGetTextDatum(reason));
+	event_row_set(&row, EV_ACTOR, PointerGetDatum(actor));
+	event_row_set_state(&row, state);
+	initStringInfo(&notes);
+	appendStringInfo(&notes, "{\"authlog\": {\"%s\": ", other_key);
+	escape_json(&notes, text_to_cstring(other_organisation));
+	if (note != NULL)
+	{
+		appendStringInfoString(&notes, ", \"note\": ");
+		escape_json(&notes, note);
+	}
+	appendStringInfoString(&notes, "}}");
+	event_row_set(&row, EV_METADATA, jsonb_from_text(&notes));
+	insert_derived_event(&row);
+}
+
+/*
+ * authlog.move_account(tenant_id, user_id, to_organisation, actor, reason):
+ * the explicit act that moves an account, with its failures and its lock,
+ * to another organisation.  Two account_moved events record it, one in each
+ * organisation, so that both organisations' readers see it; returns the id
+ * of the one in the new organisation.
+ */
+Datum
+authlog_move_account(PG_FUNCTION_ARGS)
+{
+	text	   *tenant = validated_id(fcinfo, 0, "tenant_id");
+	text	   *user = validated_id(fcinfo, 1, "user_id");
+	text	   *to_organisation = validated_id(fcinfo, 2, "to_organisation");
+	text	   *actor = validated_id(fcinfo, 3, "actor");
+	char	   *note = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Oid			move_types[4] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		move_values[4];
+	LockoutState state;
+	text	   *from_organisation;
+	pg_uuid_t	out_id;
+	pg_uuid_t  *in_id = palloc(sizeof(pg_uuid_t));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "authlog: SPI_connect failed");
+	prepare_write_plans(authlog_type_oid("auth_path"));
+	prepare_saved(&move_account_plan, move_account_sql, 4, move_types);
+
+	if (!lock_account(tenant, user, &state, &from_organisation))
+	{
+		/* an account that only ever logged in gets its row, to carry the move */
+		from_organisation = history_organisation(tenant, user);
+		if (from_organisation != NULL &&
+			!create_account(tenant, from_organisation, user, now, &state, false, (Datum) 0, true))
+			elog(ERROR, "authlog: account row appeared while its account was locked");
+	}
+	if (from_organisation == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("user \"%s\" of tenant \"%s\" has no account to move",
+						text_to_cstring(user), text_to_cstring(tenant)),
+				 errhint("An account exists once a call has been recorded for it; record the next one under the organisation it belongs to.")));
+	if (same_text(from_organisation, to_organisation))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("user \"%s\" of tenant \"%s\" already belongs to organisation \"%s\"",
+						text_to_cstring(user), text_to_cstring(tenant),
+						text_to_cstring(to_organisation))));
+
+	insert_move_event(tenant, from_organisation, user, actor, "moved_out",
+					  "to_organisation", to_organisation, note, &state, now, &out_id);
+	insert_move_event(tenant, to_organisation, user, actor, "moved_in",
+					  "from_organisation", from_organisation, note, &state, now, in_id);
+	move_values[0] = PointerGetDatum(tenant);
+	move_values[1] = PointerGetDatum(user);
+	move_values[2] = PointerGetDatum(to_organisation);
+	move_values[3] = TimestampTzGetDatum(now);
+	execute_plan(move_account_plan, move_values, NULL, false, SPI_OK_UPDATE);
+
+	mirror_note_write();
+	SPI_finish();
+	PG_RETURN_UUID_P(in_id);
+}
+
+
 /* ---------- lockout_status ---------- */
 
 /*
@@ -1102,7 +1298,7 @@ authlog_reset_lockout_1_1(PG_FUNCTION_ARGS)
  */
 static bool
 caller_may_see(FunctionCallInfo fcinfo, Oid caller, text *tenant, Datum organisation,
-			   bool organisation_null)
+			   bool organisation_null, bool named_grants)
 {
 	Oid			reader_types[3] = {TEXTOID, TEXTOID, OIDOID};
 	Datum		values[3];
@@ -1123,17 +1319,25 @@ caller_may_see(FunctionCallInfo fcinfo, Oid caller, text *tenant, Datum organisa
 	if (pg_proc_aclcheck(*record_login_oid, caller, ACL_EXECUTE) == ACLCHECK_OK)
 		return true;
 
-	prepare_saved(&reader_covers_plan, reader_covers_sql, 3, reader_types);
 	values[0] = PointerGetDatum(tenant);
 	values[1] = organisation;
 	nulls[1] = organisation_null ? 'n' : ' ';
 	values[2] = ObjectIdGetDatum(caller);
-	execute_plan(reader_covers_plan, values, nulls, true, SPI_OK_SELECT);
+	if (named_grants)
+		execute_plan(prepare_saved(&reader_covers_1_1_plan, reader_covers_1_1_sql, 3, reader_types),
+					 values, nulls, true, SPI_OK_SELECT);
+	else
+		execute_plan(prepare_saved(&reader_covers_plan, reader_covers_sql, 3, reader_types),
+					 values, nulls, true, SPI_OK_SELECT);
 	return SPI_processed > 0;
 }
 
-Datum
-authlog_lockout_status(PG_FUNCTION_ARGS)
+/*
+ * 1.0's declaration and 1.1's differ in which grants count: 1.1 ignores a
+ * grant whose role no longer has the name it was granted to.
+ */
+static Datum
+lockout_status(FunctionCallInfo fcinfo, bool named_grants)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	text	   *tenant = validated_id(fcinfo, 0, "tenant_id");
@@ -1172,7 +1376,7 @@ authlog_lockout_status(PG_FUNCTION_ARGS)
 									 &organisation_null);
 	}
 	lockout_policy_for_tenant(tenant, &policy);
-	visible = caller_may_see(fcinfo, caller, tenant, organisation, organisation_null);
+	visible = caller_may_see(fcinfo, caller, tenant, organisation, organisation_null, named_grants);
 
 	/*
 	 * A tenant the caller may not read yields no rows, not an error: that
@@ -1182,7 +1386,7 @@ authlog_lockout_status(PG_FUNCTION_ARGS)
 	 */
 	if (!visible && !organisation_null)
 	{
-		if (!caller_may_see(fcinfo, caller, tenant, (Datum) 0, true))
+		if (!caller_may_see(fcinfo, caller, tenant, (Datum) 0, true, named_grants))
 		{
 			SPI_finish();
 			return (Datum) 0;
@@ -1201,6 +1405,19 @@ authlog_lockout_status(PG_FUNCTION_ARGS)
 	values[2] = BoolGetDatum(effective.is_locked);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
+}
+
+
+Datum
+authlog_lockout_status(PG_FUNCTION_ARGS)
+{
+	return lockout_status(fcinfo, false);
+}
+
+Datum
+authlog_lockout_status_1_1(PG_FUNCTION_ARGS)
+{
+	return lockout_status(fcinfo, true);
 }
 
 

@@ -44,7 +44,7 @@ PG_FUNCTION_INFO_V1(authlog_stat_reset);
 #define STAT_SLOTS 60
 
 static const char *const stat_event_types[] = {
-	"login_failed", "account_locked", "login_success", "lockout_reset"
+	"login_failed", "account_locked", "login_success", "lockout_reset", "account_moved"
 };
 #define STAT_EVENT_TYPES ((int) lengthof(stat_event_types))
 

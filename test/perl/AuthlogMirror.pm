@@ -95,7 +95,7 @@ sub record_events
 		DO \$\$
 		BEGIN
 			FOR n IN 1..$count LOOP
-				PERFORM authlog.record_login('$tenant', 'o' || (n % 2), 'user' || (n % 7), n % 5 = 0,
+				PERFORM authlog.record_login('$tenant', 'o' || (n % 7 % 2), 'user' || (n % 7), n % 5 = 0,
 					('203.0.113.' || (n % 50))::inet, 'agent', 'web', jsonb_build_object('n', n));
 				COMMIT;
 			END LOOP;

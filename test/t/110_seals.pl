@@ -112,7 +112,7 @@ $node->pgbench('--no-vacuum --client=4 --jobs=2 --time=6 --rate=50', 0,
 	[qr{processed: \d+}], [qr{}], 'concurrent writers while sealing',
 	{ 'seal_writers' => q{
 \set r random(1, 3000)
-SELECT authlog.record_login('tenant-' || (:r % 8), 'o' || (:r % 3), 'user' || (:r % 40), :r % 6 = 0,
+SELECT authlog.record_login('tenant-' || (:r % 8), 'o' || (:r % 40 % 3), 'user' || (:r % 40), :r % 6 = 0,
        '198.51.100.7', 'agent', 'web', '{}', md5('seal-' || :r)::uuid);
 } });
 $node->safe_psql('postgres', q{SELECT authlog.seal_now('120s')});

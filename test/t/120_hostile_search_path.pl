@@ -104,7 +104,7 @@ superuser_psql(q{
 	DO $$
 	BEGIN
 		FOR n IN 1..30 LOOP
-			PERFORM authlog.record_login('after-plant', 'o' || (n % 2), 'user' || (n % 7), n % 5 OPERATOR(pg_catalog.=) 0,
+			PERFORM authlog.record_login('after-plant', 'o' || (n % 7 % 2), 'user' || (n % 7), n % 5 OPERATOR(pg_catalog.=) 0,
 				('203.0.113.' || (n % 50))::inet, 'agent', 'web', jsonb_build_object('n', n));
 			COMMIT;
 		END LOOP;
