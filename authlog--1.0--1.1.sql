@@ -132,6 +132,12 @@ END;
 COMMENT ON FUNCTION authlog.drop_stale_reader_grants() IS
 	'Removes the stale reader grants (see stale_reader_grants()); returns how many.';
 
+-- The lockout clock is the call's time, taken once it holds the account's
+-- row lock (src/record.c, call_time): 1.0's transaction start let a long
+-- transaction set a lock that was already over.
+COMMENT ON COLUMN authlog.auth_logs.recorded_at IS
+	'The call''s time, read once it held the account''s row lock (never before the account''s last update): the clock every lockout rule is measured with.';
+
 -- Readers read through functions only ------------------------------------------
 -- (doc/security.md, "What a reader can learn")  A reader's own query on a
 -- table puts its leakproof quals under the policy: as index conditions they

@@ -57,10 +57,10 @@ SELECT first_failed_at = (SELECT max(recorded_at) FROM authlog.auth_logs
                           WHERE tenant_id = 't-expiry' AND user_id = 'gina') AS new_series_starts_at_this_failure
 FROM authlog.account_lockouts WHERE tenant_id = 't-expiry' AND user_id = 'gina';
 
--- inside the window (exactly at its end) the series goes on
+-- inside the window (a second before its end, by the call's clock) the series goes on
 BEGIN;
 UPDATE authlog.account_lockouts
-SET first_failed_at = now() - interval '15 minutes'
+SET first_failed_at = now() - interval '14 minutes 59 seconds'
 WHERE tenant_id = 't-expiry' AND user_id = 'gina';
 SELECT decision, failed_login_attempts FROM authlog.record_login('t-expiry', 'o1', 'gina', false, '192.0.2.3', 'ua', 'web');
 COMMIT;
@@ -76,7 +76,7 @@ FROM authlog.record_login('t-expiry', 'o1', 'hal', false, '192.0.2.4', 'ua', 'we
 SELECT decision, failed_login_attempts
 FROM authlog.record_login('t-expiry', 'o1', 'hal', true, '192.0.2.4', 'ua', 'web',
                           occurred_at => now() - interval '3 days');
-SELECT occurred_at < recorded_at - interval '1 day' AS occurred_as_reported, decision
+SELECT occurred_at <= recorded_at - interval '1 day' AS occurred_as_reported, decision
 FROM authlog.auth_logs WHERE tenant_id = 't-expiry' AND user_id = 'hal' AND decision IS NOT NULL
 ORDER BY occurred_at DESC;
 RESET authlog.max_failed_attempts;

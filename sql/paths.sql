@@ -12,7 +12,8 @@ RESET authlog.max_failed_attempts;
 
 -- every column but the ids, the path and the user is the same across paths
 SELECT event_type, decision, reason, count(DISTINCT (event_type, ip_address, user_agent, metadata - 'authlog', reason, actor,
-                       decision, failed_login_attempts, account_locked_until - recorded_at)) AS distinct_records,
+                       decision, failed_login_attempts,
+                       CASE WHEN reason IS NULL THEN account_locked_until - recorded_at END)) AS distinct_records,
        count(DISTINCT auth_path) AS paths,
        count(*) AS rows
 FROM authlog.auth_logs WHERE tenant_id = 't-paths'

@@ -3,7 +3,7 @@ SELECT authlog.set_lockout_policy('t-policy', 3, '5 minutes', '30 minutes');
 SELECT tenant_id, max_failed_attempts, failure_window, lockout_duration, backoff_factor, max_lockout_duration
 FROM authlog.lockout_policies WHERE tenant_id = 't-policy';
 
-SELECT n, d.decision, d.account_locked_until - now() AS locked_for
+SELECT n, d.decision, date_trunc('second', d.account_locked_until - now()) AS locked_for
 FROM generate_series(1, 3) n,
      LATERAL authlog.record_login('t-policy', 'o1', 'pat', false, '192.0.2.9', 'ua' || left(n::text, 0), 'web') d
 ORDER BY n;

@@ -11,7 +11,7 @@ BEGIN
 	WHERE tenant_id = 't-progressive' AND user_id = account AND account_locked_until IS NOT NULL;
 	d := authlog.record_login('t-progressive', 'o1', account, false, '203.0.113.50', 'ua', 'web');
 	d := authlog.record_login('t-progressive', 'o1', account, false, '203.0.113.50', 'ua', 'web');
-	RETURN d.account_locked_until - now();
+	RETURN date_trunc('second', d.account_locked_until - now());
 END
 $$;
 

@@ -3,7 +3,7 @@ SHOW authlog.max_failed_attempts;
 SHOW authlog.lockout_duration;
 
 SELECT n, d.decision, d.failed_login_attempts,
-       d.account_locked_until - now() AS locked_for
+       date_trunc('second', d.account_locked_until - now()) AS locked_for
 FROM generate_series(1, 5) n,
      LATERAL authlog.record_login('t-threshold', 'o1', 'alice', false, '203.0.113.7', 'curl/8', 'web',
                                   log_id => ('00000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid) d

@@ -75,7 +75,7 @@ static const char *insert_event_sql =
 
 static const char *lock_account_sql =
 "SELECT failed_login_attempts, first_failed_at, account_locked_until, lockout_count,"
-" organisation_id"
+" organisation_id, updated_at"
 " FROM authlog.account_lockouts"
 " WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2"
 " FOR UPDATE";
@@ -501,7 +501,8 @@ read_state_columns(HeapTuple tuple, TupleDesc desc, LockoutState *state)
  * false, with a clean state, when the account has no row.
  */
 static bool
-lock_account(text *tenant, text *user, LockoutState *state, text **organisation)
+lock_account(text *tenant, text *user, LockoutState *state, text **organisation,
+			 TimestampTz *updated_at)
 {
 	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
 	bool		isnull;
@@ -511,11 +512,28 @@ lock_account(text *tenant, text *user, LockoutState *state, text **organisation)
 	{
 		memset(state, 0, sizeof(LockoutState));
 		*organisation = NULL;
+		*updated_at = DT_NOBEGIN;
 		return false;
 	}
 	read_state_columns(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, state);
 	*organisation = DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	*updated_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull));
 	return true;
+}
+
+/*
+ * The lockout clock: the call's own time, read once it holds the account's
+ * row lock, and never before the account's last update, so that an
+ * account's events stay in order even if the system clock steps back.  Not
+ * the transaction's start: a transaction older than a lock's duration
+ * would set a lock that is already over, or judge an expired one in force.
+ */
+static TimestampTz
+call_time(TimestampTz account_updated_at)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	return Max(now, account_updated_at);
 }
 
 static bool
@@ -857,7 +875,8 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 	Jsonb	   *metadata;
 	pg_uuid_t	log_id;
 	TimestampTz occurred_at;
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TimestampTz now;
+	TimestampTz account_updated_at;
 	Datum		ip = (Datum) 0;
 	bool		ip_null = PG_ARGISNULL(4);
 	text	   *user_agent = NULL;
@@ -879,10 +898,8 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 	reject_null(fcinfo, 6, "auth_path",
 				"Pass the path the attempt came through: web, mobile, api or sso.");
 	metadata = validated_metadata(fcinfo, 7);
-	if (fingerprinted && !occurred_at_given)
-		occurred_at = now;
-	else
-		occurred_at = validated_occurred_at(fcinfo, 9);
+	/* not given (1.1): the call's time, once it is known below */
+	occurred_at = (fingerprinted && !occurred_at_given) ? 0 : validated_occurred_at(fcinfo, 9);
 	if (!ip_null)
 		ip = PG_GETARG_DATUM(4);
 	if (fingerprinted)
@@ -935,7 +952,11 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 	 * success never reads the policy, and on an account never seen needs no
 	 * row at all.
 	 */
-	has_account = lock_account(tenant, user, &before, &account_organisation);
+	has_account = lock_account(tenant, user, &before, &account_organisation,
+							   &account_updated_at);
+	now = call_time(account_updated_at);
+	if (fingerprinted && !occurred_at_given)
+		occurred_at = now;
 	if (fingerprinted && !has_account)
 		account_organisation = history_organisation(tenant, user);
 	if (fingerprinted && account_organisation != NULL)
@@ -952,8 +973,12 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 										 &outcome.after, true, ip, ip_null);
 		if (!created_account)
 		{
-			if (!lock_account(tenant, user, &before, &account_organisation))
+			if (!lock_account(tenant, user, &before, &account_organisation,
+							  &account_updated_at))
 				elog(ERROR, "authlog: account row vanished after a concurrent insert");
+			now = call_time(account_updated_at);
+			if (fingerprinted && !occurred_at_given)
+				occurred_at = now;
 			if (fingerprinted)
 				require_account_organisation(tenant, user, organisation, account_organisation);
 			lockout_judge_attempt(&before, &policy, success, now, &outcome);
@@ -1090,7 +1115,8 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	text	   *user = validated_id(fcinfo, 2, "user_id");
 	text	   *actor = validated_id(fcinfo, 3, "actor");
 	char	   *note = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TimestampTz now;
+	TimestampTz account_updated_at;
 	pg_uuid_t	log_id;
 	pg_uuid_t  *result;
 	LockoutState before;
@@ -1101,10 +1127,7 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	uint8		fingerprint[REQUEST_FINGERPRINT_LEN];
 	text	   *account_organisation;
 
-	if (fingerprinted && !occurred_at_given)
-		occurred_at = now;
-	else
-		occurred_at = validated_occurred_at(fcinfo, 6);
+	occurred_at = (fingerprinted && !occurred_at_given) ? 0 : validated_occurred_at(fcinfo, 6);
 	if (fingerprinted)
 	{
 		RequestFingerprint fp;
@@ -1130,8 +1153,12 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	if (fingerprinted)
 		prepare_fingerprint_plans();
 
-	if (!lock_account(tenant, user, &before, &account_organisation) && fingerprinted)
+	if (!lock_account(tenant, user, &before, &account_organisation, &account_updated_at) &&
+		fingerprinted)
 		account_organisation = history_organisation(tenant, user);
+	now = call_time(account_updated_at);
+	if (fingerprinted && !occurred_at_given)
+		occurred_at = now;
 	if (fingerprinted && account_organisation != NULL)
 		require_account_organisation(tenant, user, organisation, account_organisation);
 
@@ -1239,20 +1266,24 @@ authlog_move_account(PG_FUNCTION_ARGS)
 	text	   *to_organisation = validated_id(fcinfo, 2, "to_organisation");
 	text	   *actor = validated_id(fcinfo, 3, "actor");
 	char	   *note = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TimestampTz now;
+	TimestampTz account_updated_at;
 	Oid			move_types[4] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
 	Datum		move_values[4];
 	LockoutState state;
 	text	   *from_organisation;
 	pg_uuid_t	out_id;
 	pg_uuid_t  *in_id = palloc(sizeof(pg_uuid_t));
+	bool		has_row;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "authlog: SPI_connect failed");
 	prepare_write_plans(authlog_type_oid("auth_path"));
 	prepare_saved(&move_account_plan, move_account_sql, 4, move_types);
 
-	if (!lock_account(tenant, user, &state, &from_organisation))
+	has_row = lock_account(tenant, user, &state, &from_organisation, &account_updated_at);
+	now = call_time(account_updated_at);
+	if (!has_row)
 	{
 		/* an account that only ever logged in gets its row, to carry the move */
 		from_organisation = history_organisation(tenant, user);
@@ -1343,7 +1374,7 @@ lockout_status(FunctionCallInfo fcinfo, bool named_grants)
 	text	   *tenant = validated_id(fcinfo, 0, "tenant_id");
 	text	   *user = validated_id(fcinfo, 1, "user_id");
 	Oid			caller = GetOuterUserId();
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TimestampTz now = GetCurrentTimestamp();
 	static const char *status_sql =
 		"SELECT failed_login_attempts, first_failed_at, account_locked_until,"
 		" lockout_count, organisation_id"
