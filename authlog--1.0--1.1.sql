@@ -559,6 +559,8 @@ AS $$
 DECLARE
 	skew_text text := pg_catalog.current_setting('authlog.max_clock_skew');
 	skew interval := skew_text::interval;
+	interval_text text := pg_catalog.current_setting('authlog.seal_interval');
+	seal_every interval := interval_text::interval;
 	t text;
 BEGIN
 	FOR t IN
@@ -645,6 +647,17 @@ BEGIN
 			  AND (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
 			  AND (sm.seal_no IS NOT NULL OR least(l.occurred_at, l.recorded_at) < ls.committed_at - skew)
 			  AND NOT EXISTS (SELECT 1 FROM sealed WHERE sealed.log_id = l.log_id)
+		), overdue AS (
+			-- (1.1) listed by no seal and not reported above: unsealed once it
+			-- committed longer ago than the interval and the skew, whether or
+			-- not the tenant has a seal (a slot consumed by someone else, a
+			-- sealer that never ran); while sealing is paused, one row says so
+			SELECT l.log_id, l.recorded_at
+			FROM authlog.auth_logs l
+			WHERE l.tenant_id = t
+			  AND (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
+			  AND NOT EXISTS (SELECT 1 FROM sealed WHERE sealed.log_id = l.log_id)
+			  AND NOT EXISTS (SELECT 1 FROM unsealed u WHERE u.log_id = l.log_id)
 		)
 		SELECT r.tenant_id, r.seal_no, r.seal_id, r.sealed_at, r.event_count, r.status, r.log_id, r.detail
 		FROM (
@@ -670,11 +683,26 @@ BEGIN
 			SELECT t, u.seal_no, NULL, NULL, NULL,
 			       CASE WHEN u.seal_no IS NULL THEN 'row_added' ELSE 'seal_missing' END, u.log_id, u.detail, 0, 4
 			FROM unsealed u
+			UNION ALL
+			SELECT t, NULL, NULL, NULL, NULL, 'unsealed', o.log_id,
+			       pg_catalog.format('committed at %s, longer ago than authlog.seal_interval (%s) and authlog.max_clock_skew (%s), and no seal lists it',
+			                         o.recorded_at, interval_text, skew_text), 0, 5
+			FROM overdue o
+			WHERE seal_every > interval '0' AND o.recorded_at < pg_catalog.now() - (seal_every + skew)
+			UNION ALL
+			SELECT t, NULL, NULL, NULL, NULL, 'sealing_paused', NULL,
+			       pg_catalog.format('authlog.seal_interval is 0: sealing is paused, and %s events committed since %s are not sealed',
+			                         pg_catalog.count(*), pg_catalog.min(o.recorded_at)), 0, 6
+			FROM overdue o
+			WHERE seal_every = interval '0'
+			HAVING pg_catalog.count(*) > 0
 		) r
 		ORDER BY r.seal_no NULLS LAST, r.k, r.n, r.log_id;
 	END LOOP;
 END
 $$;
+COMMENT ON TYPE authlog.seal_check IS
+	'One finding of verify_seals or verify_store_seals. status: ok, row_changed, row_deleted, row_added, back_dated, sealed_twice, seal_altered, seal_missing, unsealed (committed longer ago than seal_interval + max_clock_skew and listed by no seal), sealing_paused (seal_interval is 0; how many events wait) and, against the store, seal_differs.';
 COMMENT ON FUNCTION authlog.verify_tenant_seals(text, timestamptz) IS
 	'verify_seals without the caller''s scope (of one tenant, or every tenant with seals); granted to nobody, run by verify_seals.';
 
@@ -690,6 +718,9 @@ BEGIN
 	SELECT v.tenant_id, v.seal_no, v.seal_id, v.sealed_at, v.event_count, v.status, v.log_id, v.detail
 	FROM (SELECT DISTINCT t.tenant_id
 	      FROM (SELECT s.tenant_id FROM authlog.seals s WHERE verify_seals.tenant_id IS NULL
+	            UNION ALL
+	            -- (a tenant with events and no seal at all has events no seal lists)
+	            SELECT l.tenant_id FROM authlog.auth_logs l WHERE verify_seals.tenant_id IS NULL
 	            UNION ALL
 	            SELECT verify_seals.tenant_id WHERE verify_seals.tenant_id IS NOT NULL) t
 	      WHERE authlog.caller_reads_whole_tenant(verify_seals.caller, t.tenant_id)) r

@@ -571,6 +571,10 @@ report_unsealed_events(StoreVerify *verify, HTAB *events, SealedTenant *tenants,
 {
 	HASH_SEQ_STATUS seq;
 	StoreEntry *event;
+	int64		interval_us = (int64) authlog_seal_interval_s * USECS_PER_SEC;
+	TimestampTz overdue_before = GetCurrentTimestamp() - interval_us - verify->skew_us;
+	int64		waiting = 0;
+	TimestampTz waiting_since = DT_NOEND;
 
 	hash_seq_init(&seq, events);
 	while ((event = hash_seq_search(&seq)) != NULL)
@@ -593,19 +597,33 @@ report_unsealed_events(StoreVerify *verify, HTAB *events, SealedTenant *tenants,
 		probe.tenant_id = tenant;
 		probe.tenant_len = (int) tenant_len;
 		sealed = bsearch(&probe, tenants, ntenants, sizeof(SealedTenant), sealed_tenant_order);
-		if (sealed == NULL || sealed->sealed_up_to == DT_NOBEGIN ||
-			!find_int64(event->document, "occurred_at_us", &occurred_us) ||
+		if (!find_int64(event->document, "occurred_at_us", &occurred_us) ||
 			!find_int64(event->document, "recorded_at_us", &recorded_us) ||
 			!find_binary(event->document, "log_id", &log_id, &len) || len != UUID_LEN)
 			continue;
 		claimed = from_unix_us(Min(occurred_us, recorded_us));
 		if (verify->has_since && from_unix_us(Max(occurred_us, recorded_us)) < verify->since)
 			continue;
-		if (claimed < sealed->sealed_up_to - verify->skew_us)
+		if (sealed != NULL && sealed->sealed_up_to != DT_NOBEGIN &&
+			claimed < sealed->sealed_up_to - verify->skew_us)
 			report_finding(verify, tenant, (int) tenant_len, NULL, "row_added", log_id,
 						   psprintf("no seal lists it, yet it claims %s, inside the sealed period (sealed up to %s)",
 									time_text(claimed), time_text(sealed->sealed_up_to)));
+		else if (interval_us == 0)
+		{
+			/* sealing paused: counted, not flagged one by one */
+			waiting++;
+			waiting_since = Min(waiting_since, from_unix_us(recorded_us));
+		}
+		else if (from_unix_us(recorded_us) < overdue_before)
+			report_finding(verify, tenant, (int) tenant_len, NULL, "unsealed", log_id,
+						   psprintf("committed at %s, longer ago than authlog.seal_interval and authlog.max_clock_skew, and no seal lists it",
+									time_text(from_unix_us(recorded_us))));
 	}
+	if (waiting > 0)
+		report_finding(verify, NULL, 0, NULL, "sealing_paused", NULL,
+					   psprintf("authlog.seal_interval is 0: sealing is paused, and " INT64_FORMAT " events committed since %s are not sealed",
+								waiting, time_text(waiting_since)));
 }
 
 /* Each seal of PostgreSQL against the store's: the two stores witness each other */

@@ -70,6 +70,47 @@ static MemoryContext cut_context = NULL;
  */
 static bool members_may_be_sealed = true;
 
+/*
+ * Where the sealer itself last left its slot's confirmed position (invalid
+ * until it has read it once).  The slot moving past it means someone else
+ * consumed it (pg_logical_slot_get_binary_changes by any REPLICATION role):
+ * the events decoded there would never be sealed, so the sealer seals the
+ * gap from the table, as for a lost slot.  Kept for the worker's lifetime;
+ * a consumption while the worker is down is caught by the verifiers, which
+ * report every event no seal lists once it is older than the interval.
+ */
+static XLogRecPtr slot_confirmed_by_sealer = InvalidXLogRecPtr;
+
+typedef struct SlotPosition
+{
+	XLogRecPtr	confirmed;
+	bool		found;
+} SlotPosition;
+
+static bool
+step_read_confirmed(void *arg)
+{
+	SlotPosition *position = arg;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(SEALER_SLOT_NAME)};
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT confirmed_flush_lsn FROM pg_catalog.pg_replication_slots"
+							  " WHERE slot_name OPERATOR(pg_catalog.=) $1",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "authlog sealer: could not read pg_replication_slots");
+	position->found = SPI_processed > 0;
+	position->confirmed = InvalidXLogRecPtr;
+	if (position->found)
+	{
+		Datum		value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			position->confirmed = DatumGetLSN(value);
+	}
+	return true;
+}
+
 #define SEALER_MIN_BACKOFF_MS 100
 #define SEALER_PAUSED_WAIT_MS 10000
 
@@ -694,6 +735,40 @@ seal_round(void)
 			return wait;
 	}
 
+	/* did anyone else consume the slot since the sealer last advanced it? */
+	{
+		SlotPosition position;
+
+		if (!run_step(step_read_confirmed, &position))
+			return report_failure("could not read the sealer's slot");
+		if (position.found && !XLogRecPtrIsInvalid(slot_confirmed_by_sealer) &&
+			position.confirmed > slot_confirmed_by_sealer)
+		{
+			WorkerSlot	slot = {.name = SEALER_SLOT_NAME};
+
+			ereport(LOG,
+					(errmsg("authlog sealer: slot \"%s\" was consumed by another session, from %X/%X to %X/%X; sealing the events no seal lists from a table scan",
+							SEALER_SLOT_NAME, LSN_FORMAT_ARGS(slot_confirmed_by_sealer),
+							LSN_FORMAT_ARGS(position.confirmed)),
+					 errhint("Only the sealer may read slot \"%s\": revoke REPLICATION from roles that do not need it.",
+							 SEALER_SLOT_NAME)));
+			slot_confirmed_by_sealer = InvalidXLogRecPtr;
+			if (!run_step(worker_step_mark_pending, &slot))
+				return report_failure("could not start sealing the backlog");
+			slot_ready = false;
+			{
+				long		wait = prepare_slot();
+
+				if (wait > 0)
+					return wait;
+			}
+			if (!run_step(step_read_confirmed, &position))
+				return report_failure("could not read the sealer's slot");
+		}
+		if (position.found)
+			slot_confirmed_by_sealer = Max(slot_confirmed_by_sealer, position.confirmed);
+	}
+
 	/*
 	 * Each peek decodes from the slot's restart point, which moves only to
 	 * where decoding saw a running-transactions record (the background
@@ -729,6 +804,7 @@ seal_round(void)
 			members_may_be_sealed = true;
 			return report_failure("could not advance the sealer's slot");
 		}
+		slot_confirmed_by_sealer = Max(slot_confirmed_by_sealer, advance_to);
 		if (done)
 			break;
 	}
