@@ -29,6 +29,7 @@ int			authlog_max_lockout_duration_s = 24 * 60 * 60;
 int			authlog_max_user_agent_length = 1024;
 int			authlog_max_metadata_depth = 32;
 char	   *authlog_mirror_uri = NULL;
+char	   *authlog_store_credentials_file = NULL;
 char	   *authlog_mirror_dbname = "postgres";
 char	   *authlog_mirror_database = NULL;
 char	   *authlog_mirror_slot_name = "authlog_mirror";
@@ -124,6 +125,18 @@ _PG_init(void)
 							   "MongoDB connection string of the document store the mirror writes to.",
 							   "Empty disables the mirror. Short connect, selection and socket timeouts are added unless the string sets them.",
 							   &authlog_mirror_uri,
+							   "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	/*
+	 * The store's password, out of the settings (PostgreSQL logs each
+	 * changed setting with its value): a file only the server can read.
+	 */
+	DefineCustomStringVariable("authlog.store_credentials_file",
+							   "File holding the document store's password, for the user named in authlog.mirror_uri.",
+							   "Its first line is the password; it must be a regular file accessible by its owner only. A URI with a password in it is refused.",
+							   &authlog_store_credentials_file,
 							   "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);

@@ -39,6 +39,7 @@ extern int	authlog_max_lockout_duration_s;
 extern int	authlog_max_user_agent_length;
 extern int	authlog_max_metadata_depth;
 extern char *authlog_mirror_uri;
+extern char *authlog_store_credentials_file;
 extern char *authlog_mirror_dbname;
 extern char *authlog_mirror_database;
 extern char *authlog_mirror_slot_name;

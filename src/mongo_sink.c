@@ -17,6 +17,10 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <mongoc/mongoc.h>
 
 #include "common/cryptohash.h"
@@ -61,6 +65,68 @@ default_uri_timeout(mongoc_uri_t *uri, const char *option, int32_t ms)
 		mongoc_uri_set_option_as_int32(uri, option, ms);
 }
 
+/*
+ * The store's password, from the file authlog.store_credentials_file names:
+ * a regular file no one but its owner may read (as PostgreSQL requires of
+ * its TLS key), its first line.  Returns a malloc'd string, or NULL with
+ * the error set; the error never holds the password.
+ */
+static char *
+read_store_password(const char *path, bson_error_t *error)
+{
+	struct stat st;
+	char		buf[4096];
+	ssize_t		n;
+	int			fd;
+	char	   *end;
+	char	   *password;
+
+	fd = open(path, O_RDONLY | PG_BINARY, 0);
+	if (fd < 0)
+	{
+		bson_set_error(error, MONGOC_ERROR_CLIENT, 0,
+					   "could not open authlog.store_credentials_file \"%s\": %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	{
+		close(fd);
+		bson_set_error(error, MONGOC_ERROR_CLIENT, 0,
+					   "authlog.store_credentials_file \"%s\" is not a regular file", path);
+		return NULL;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	{
+		close(fd);
+		bson_set_error(error, MONGOC_ERROR_CLIENT, 0,
+					   "authlog.store_credentials_file \"%s\" is accessible by its group or others; allow its owner only (chmod 600)", path);
+		return NULL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+	{
+		bson_set_error(error, MONGOC_ERROR_CLIENT, 0,
+					   "could not read authlog.store_credentials_file \"%s\": %s", path, strerror(errno));
+		return NULL;
+	}
+	buf[n] = '\0';
+	end = strpbrk(buf, "\r\n");
+	if (end)
+		*end = '\0';
+	if (buf[0] == '\0')
+	{
+		bson_set_error(error, MONGOC_ERROR_CLIENT, 0,
+					   "authlog.store_credentials_file \"%s\" holds no password on its first line", path);
+		return NULL;
+	}
+	password = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (password == NULL)
+		bson_set_error(error, MONGOC_ERROR_CLIENT, 0, "out of memory");
+	return password;
+}
+
 MongoSink *
 mongo_sink_connect(const char *uri_string, const char *database, bson_error_t *error)
 {
@@ -72,6 +138,49 @@ mongo_sink_connect(const char *uri_string, const char *database, bson_error_t *e
 	uri = mongoc_uri_new_with_error(uri_string, error);
 	if (uri == NULL)
 		return NULL;
+
+	/*
+	 * Secrets stay out of settings: PostgreSQL logs every changed setting
+	 * with its value, so a password in authlog.mirror_uri would reach the
+	 * server log on each reload.  It comes from a file instead.
+	 */
+	if (mongoc_uri_get_password(uri) != NULL)
+	{
+		mongoc_uri_destroy(uri);
+		bson_set_error(error, MONGOC_ERROR_CLIENT, 0,
+					   "authlog.mirror_uri carries a password, which PostgreSQL would write to its log with every change of the setting; "
+					   "put the password in a file only the server can read, name it in authlog.store_credentials_file, and leave the user alone in the URI");
+		return NULL;
+	}
+	if (authlog_store_credentials_file != NULL && authlog_store_credentials_file[0] != '\0')
+	{
+		char	   *password;
+
+		if (mongoc_uri_get_username(uri) == NULL)
+		{
+			mongoc_uri_destroy(uri);
+			bson_set_error(error, MONGOC_ERROR_CLIENT, 0,
+						   "authlog.store_credentials_file is set, but authlog.mirror_uri names no user (mongodb://user@host/)");
+			return NULL;
+		}
+		password = read_store_password(authlog_store_credentials_file, error);
+		if (password == NULL)
+		{
+			mongoc_uri_destroy(uri);
+			return NULL;
+		}
+		if (!mongoc_uri_set_password(uri, password))
+		{
+			explicit_bzero(password, strlen(password));
+			free(password);
+			mongoc_uri_destroy(uri);
+			bson_set_error(error, MONGOC_ERROR_CLIENT, 0,
+						   "the password in authlog.store_credentials_file is not valid UTF-8");
+			return NULL;
+		}
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
 
 	/*
 	 * Short timeouts: a dead store must never hold a backend or the worker
