@@ -39,7 +39,8 @@ REGRESS = install threshold locked_refusal expiry success_clears admin_reset \
 	search_path append_only decoder decoder_types decoder_toast \
 	investigation investigation_plans stat_events tenant_escape seals \
 	explain_oracle retry_mismatch lockout_status_scope grant_names \
-	account_organisation stale_grants lockout_clock unsealed
+	account_organisation stale_grants lockout_clock unsealed \
+	user_id_matching
 
 ISOLATION = concurrent_failures retry_race policy_change
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output
