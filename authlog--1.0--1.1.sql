@@ -138,6 +138,63 @@ COMMENT ON FUNCTION authlog.drop_stale_reader_grants() IS
 COMMENT ON COLUMN authlog.auth_logs.recorded_at IS
 	'The call''s time, read once it held the account''s row lock (never before the account''s last update): the clock every lockout rule is measured with.';
 
+-- How user ids name accounts ----------------------------------------------------
+-- (doc/security.md)  Dave, dave and the full-width ｄａｖｅ were three
+-- accounts, each with a threshold of its own, wherever the identity provider
+-- treats them as one user.  A tenant may choose: exact (the default),
+-- casefold (surrounding white space trimmed, Unicode lower case by the ICU
+-- root collation: the C collation folds ASCII only) or nfkc_casefold (NFKC
+-- first).  The account's key is the user_id of its rows; the spelling a call
+-- sent is kept on its events as metadata.authlog.user_id_as_sent.
+CREATE TABLE authlog.tenant_settings (
+	tenant_id text PRIMARY KEY,
+	user_id_match text NOT NULL DEFAULT 'exact'
+		CHECK (user_id_match IN ('exact', 'casefold', 'nfkc_casefold')),
+	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE authlog.tenant_settings IS
+	'Per-tenant settings besides the lockout policy: user_id_match, how user ids name accounts (exact, casefold, nfkc_casefold). Set with set_user_id_matching.';
+CREATE TRIGGER tenant_settings_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authlog.tenant_settings
+	FOR EACH STATEMENT EXECUTE FUNCTION authlog.policy_changed();
+SELECT pg_catalog.pg_extension_config_dump('authlog.tenant_settings', '');
+
+CREATE FUNCTION authlog.account_key(tenant_id text, user_id text) RETURNS text
+LANGUAGE c STABLE STRICT
+AS 'MODULE_PATHNAME', 'authlog_account_key';
+COMMENT ON FUNCTION authlog.account_key(text, text) IS
+	'The account a user id names under the tenant''s user_id_match: what account_lockouts.user_id and auth_logs.user_id hold.';
+
+CREATE FUNCTION authlog.set_user_id_matching(tenant_id text, rule text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF set_user_id_matching.tenant_id IS NULL OR set_user_id_matching.tenant_id = '' THEN
+		RAISE EXCEPTION 'tenant_id must not be null or empty'
+			USING ERRCODE = 'null_value_not_allowed', HINT = 'Name the tenant the rule is for.';
+	END IF;
+	IF rule IS NULL OR rule NOT IN ('exact', 'casefold', 'nfkc_casefold') THEN
+		RAISE EXCEPTION 'unknown user id matching rule "%"', rule
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use exact, casefold or nfkc_casefold.';
+	END IF;
+	IF rule <> 'exact' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_collation c WHERE c.collname = 'und-x-icu') THEN
+		RAISE EXCEPTION 'user id matching rule "%" needs the ICU collation "und-x-icu"', rule
+			USING ERRCODE = 'feature_not_supported', HINT = 'Use a PostgreSQL built with ICU.';
+	END IF;
+	IF rule = 'nfkc_casefold' AND pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+		RAISE EXCEPTION 'user id matching rule "nfkc_casefold" needs a UTF8 database'
+			USING ERRCODE = 'feature_not_supported';
+	END IF;
+	INSERT INTO authlog.tenant_settings AS s (tenant_id, user_id_match)
+		VALUES (set_user_id_matching.tenant_id, rule)
+		ON CONFLICT ON CONSTRAINT tenant_settings_pkey
+		DO UPDATE SET user_id_match = EXCLUDED.user_id_match, updated_at = pg_catalog.now();
+END
+$$;
+COMMENT ON FUNCTION authlog.set_user_id_matching(text, text) IS
+	'How the tenant''s user ids name accounts for lockout: exact (the default), casefold or nfkc_casefold. Set it before the tenant''s first events: accounts keyed under another rule stay as they are.';
+
 -- Readers read through functions only ------------------------------------------
 -- (doc/security.md, "What a reader can learn")  A reader's own query on a
 -- table puts its leakproof quals under the policy: as index conditions they
@@ -266,6 +323,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+	-- (1.1) the account the tenant's rule names, whatever the spelling asked for
+	user_id := authlog.account_key(tenant_id, user_id);
 	RETURN QUERY
 	-- A definer's body is planned without the arguments' values, so each way
 	-- of asking is its own branch, bounded by its own index; the others stop
@@ -438,6 +497,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+	-- (1.1) the account the tenant's rule names, whatever the spelling asked for
+	user_id := authlog.account_key(tenant_id, user_id);
 	RETURN QUERY
 	WITH lock AS (
 		SELECT k.tenant_id, k.user_id, k.log_id, k.occurred_at, k.account_locked_until

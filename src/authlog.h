@@ -114,7 +114,14 @@ extern void lockout_effective_state(const LockoutState *state,
 extern const char *lockout_decision_name(LoginDecision decision);
 
 /* policy.c */
+typedef enum UserIdMatch
+{
+	USER_ID_MATCH_EXACT,
+	USER_ID_MATCH_CASEFOLD,
+	USER_ID_MATCH_NFKC_CASEFOLD
+} UserIdMatch;
 extern void lockout_policy_for_tenant(text *tenant, LockoutPolicy *policy);
+extern UserIdMatch tenant_user_id_match(text *tenant);
 
 /* event_ids.c */
 extern void event_id_random(pg_uuid_t *id);

@@ -44,11 +44,13 @@ typedef struct PolicyCacheEntry
 	double		backoff_factor;
 	bool		has_max_lockout_duration;
 	int64		max_lockout_duration;
+	UserIdMatch user_id_match;	/* 1.1: authlog.tenant_settings */
 } PolicyCacheEntry;
 
 static HTAB *policy_cache = NULL;
 static bool policy_callback_registered = false;
 static Oid	policy_table_oid = InvalidOid;
+static Oid	settings_table_oid = InvalidOid;	/* invalid under 1.0 */
 
 static const char *read_policy_sql =
 "SELECT max_failed_attempts,"
@@ -58,6 +60,10 @@ static const char *read_policy_sql =
 " (extract(epoch FROM max_lockout_duration) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8"
 " FROM authlog.lockout_policies WHERE tenant_id OPERATOR(pg_catalog.=) $1";
 static SPIPlanPtr read_policy_plan = NULL;
+
+static const char *read_settings_sql =
+"SELECT user_id_match FROM authlog.tenant_settings WHERE tenant_id OPERATOR(pg_catalog.=) $1";
+static SPIPlanPtr read_settings_plan = NULL;
 
 static void
 policy_cache_reset(void)
@@ -77,7 +83,7 @@ policy_cache_reset(void)
 static void
 policy_cache_invalidate(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == policy_table_oid)
+	if (relid == InvalidOid || relid == policy_table_oid || relid == settings_table_oid)
 		policy_cache_reset();
 }
 
@@ -98,6 +104,8 @@ policy_cache_table(void)
 		ctl.hcxt = TopMemoryContext;
 		policy_table_oid = get_relname_relid("lockout_policies",
 											 get_namespace_oid(AUTHLOG_SCHEMA, false));
+		settings_table_oid = get_relname_relid("tenant_settings",
+											   get_namespace_oid(AUTHLOG_SCHEMA, false));
 		policy_cache = hash_create("authlog lockout policies", 256, &ctl,
 								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	}
@@ -136,31 +144,54 @@ read_policy(const char *tenant, PolicyCacheEntry *entry)
 		elog(ERROR, "authlog: could not read the lockout policy");
 
 	entry->has_policy = SPI_processed > 0;
-	if (!entry->has_policy)
-		return;
-	tuple = SPI_tuptable->vals[0];
+	if (entry->has_policy)
+	{
+		tuple = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	entry->max_failed_attempts = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
 	entry->failure_window = duration_column(tuple, desc, 2, &isnull);
 	entry->lockout_duration = duration_column(tuple, desc, 3, &isnull);
 	entry->backoff_factor = DatumGetFloat8(SPI_getbinval(tuple, desc, 4, &isnull));
-	entry->max_lockout_duration = duration_column(tuple, desc, 5, &isnull);
-	entry->has_max_lockout_duration = !isnull;
+		entry->max_lockout_duration = duration_column(tuple, desc, 5, &isnull);
+		entry->has_max_lockout_duration = !isnull;
+	}
+
+	entry->user_id_match = USER_ID_MATCH_EXACT;
+	if (!OidIsValid(settings_table_oid))
+		return;
+	if (read_settings_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(read_settings_sql, 1, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "authlog: could not prepare the tenant settings query: %s",
+				 SPI_result_code_string(SPI_result));
+		read_settings_plan = plan;
+	}
+	if (SPI_execute_plan(read_settings_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "authlog: could not read the tenant settings");
+	if (SPI_processed > 0)
+	{
+		char	   *rule = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (strcmp(rule, "casefold") == 0)
+			entry->user_id_match = USER_ID_MATCH_CASEFOLD;
+		else if (strcmp(rule, "nfkc_casefold") == 0)
+			entry->user_id_match = USER_ID_MATCH_NFKC_CASEFOLD;
+	}
 }
 
 /*
  * The policy that applies to a tenant now.  The caller has connected SPI.
  */
-void
-lockout_policy_for_tenant(text *tenant, LockoutPolicy *policy)
+static PolicyCacheEntry *
+tenant_entry(text *tenant)
 {
 	char		key[sizeof(((PolicyCacheEntry *) NULL)->tenant_id)];
 	PolicyCacheEntry *entry;
 	bool		found;
 
 	text_to_cstring_buffer(tenant, key, sizeof(key));
-	lockout_policy_defaults(policy);
-
 	entry = hash_search(policy_cache_table(), key, HASH_FIND, NULL);
 	if (entry == NULL)
 	{
@@ -174,6 +205,22 @@ lockout_policy_for_tenant(text *tenant, LockoutPolicy *policy)
 		entry = hash_search(policy_cache_table(), key, HASH_ENTER, &found);
 		*entry = fresh;
 	}
+	return entry;
+}
+
+/* How the tenant's user ids name accounts (1.1); exact when it has no setting. */
+UserIdMatch
+tenant_user_id_match(text *tenant)
+{
+	return tenant_entry(tenant)->user_id_match;
+}
+
+void
+lockout_policy_for_tenant(text *tenant, LockoutPolicy *policy)
+{
+	PolicyCacheEntry *entry = tenant_entry(tenant);
+
+	lockout_policy_defaults(policy);
 	if (!entry->has_policy)
 		return;
 	policy->max_failed_attempts = entry->max_failed_attempts;

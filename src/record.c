@@ -15,6 +15,7 @@
 
 #include "access/htup_details.h"
 #include "common/hashfn.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -450,10 +451,20 @@ insert_derived_event(EventRow *row)
  * A lockout_reset records what it cleared, so resetting a lockout never
  * deletes the evidence of it.
  */
+/* 1.1: the user id as the call spelled it, when the tenant's rule keyed it otherwise */
+static void
+append_user_id_as_sent(StringInfo buf, const text *as_sent)
+{
+	if (as_sent == NULL)
+		return;
+	appendStringInfoString(buf, ", \"user_id_as_sent\": ");
+	escape_json(buf, text_to_cstring(as_sent));
+}
+
 static Datum
 reset_metadata(const pg_uuid_t *trigger, int cleared_attempts,
 			   bool has_cleared_until, TimestampTz cleared_until,
-			   const char *note)
+			   const char *note, const text *as_sent)
 {
 	StringInfoData buf;
 
@@ -472,6 +483,7 @@ reset_metadata(const pg_uuid_t *trigger, int cleared_attempts,
 		appendStringInfoString(&buf, ", \"note\": ");
 		escape_json(&buf, note);
 	}
+	append_user_id_as_sent(&buf, as_sent);
 	appendStringInfoString(&buf, "}}");
 	return jsonb_from_text(&buf);
 }
@@ -787,6 +799,85 @@ require_same_call(text *tenant, const pg_uuid_t *log_id, const uint8 *fingerprin
 }
 
 
+/* ---------- account keys (1.1) ---------- */
+
+static Oid	icu_root_collation = InvalidOid;
+
+/*
+ * The account a user id names under the tenant's rule: as sent (exact), or
+ * with surrounding white space trimmed and lower-cased by Unicode's rules
+ * (casefold; the ICU root collation, since the C collation folds ASCII
+ * only), after NFKC normalisation for nfkc_casefold (full-width letters,
+ * ligatures).  Accents are kept: é is not e.
+ */
+static text *
+account_key_of(text *tenant, text *user)
+{
+	UserIdMatch rule = tenant_user_id_match(tenant);
+	Datum		key = PointerGetDatum(user);
+	text	   *result;
+	int			nbytes;
+
+	if (rule == USER_ID_MATCH_EXACT)
+		return user;
+	if (rule == USER_ID_MATCH_NFKC_CASEFOLD)
+		key = DirectFunctionCall2(unicode_normalize_func, key, CStringGetTextDatum("NFKC"));
+	key = DirectFunctionCall2(btrim, key, CStringGetTextDatum(" \t\n\r\v\f"));
+	if (!OidIsValid(icu_root_collation))
+	{
+		icu_root_collation = get_collation_oid(list_make2(makeString("pg_catalog"),
+														  makeString("und-x-icu")), true);
+		if (!OidIsValid(icu_root_collation))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the tenant's user id matching rule needs the ICU collation \"und-x-icu\""),
+					 errhint("Use a PostgreSQL built with ICU, or set the tenant's rule to exact.")));
+	}
+	key = DirectFunctionCall1Coll(lower, icu_root_collation, key);
+	result = DatumGetTextPP(key);
+	nbytes = VARSIZE_ANY_EXHDR(result);
+	if (nbytes == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("user_id is empty under the tenant's user id matching rule"),
+				 errhint("Pass the identifier the auth service uses for the user.")));
+	if (pg_mbstrlen_with_len(VARDATA_ANY(result), nbytes) > AUTHLOG_MAX_ID_LENGTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("user_id is too long under the tenant's user id matching rule"),
+				 errdetail("Normalised, it has more than %d characters.", AUTHLOG_MAX_ID_LENGTH)));
+	return result;
+}
+
+/* Key a call's user id; *as_sent is the spelling when it differs from the key. */
+static text *
+keyed_user(text *tenant, text *user, text **as_sent)
+{
+	text	   *key = account_key_of(tenant, user);
+
+	*as_sent = same_text(key, user) ? NULL : user;
+	return key;
+}
+
+PG_FUNCTION_INFO_V1(authlog_account_key);
+
+/* authlog.account_key(tenant_id, user_id): the account a user id names */
+Datum
+authlog_account_key(PG_FUNCTION_ARGS)
+{
+	text	   *key;
+	text	   *copy;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "authlog: SPI_connect failed");
+	key = account_key_of(PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1));
+	copy = SPI_palloc(VARSIZE_ANY(key));
+	memcpy(copy, key, VARSIZE_ANY(key));
+	SPI_finish();
+	PG_RETURN_TEXT_P(copy);
+}
+
+
 /* ---------- record_login ---------- */
 
 typedef struct LoginResult
@@ -827,18 +918,28 @@ login_decision_datum(FunctionCallInfo fcinfo, const pg_uuid_t *log_id,
 }
 
 /*
- * The attempt's own notes under metadata.authlog: today only the original
- * length of a truncated user agent.
+ * The attempt's own notes under metadata.authlog: the original length of a
+ * truncated user agent, and the user id as sent when it is not the account's.
  */
 static Datum
-attempt_metadata(Jsonb *metadata, int user_agent_length)
+attempt_metadata(Jsonb *metadata, int user_agent_length, const text *as_sent)
 {
 	StringInfoData buf;
 
-	if (user_agent_length < 0)
+	if (user_agent_length < 0 && as_sent == NULL)
 		return JsonbPGetDatum(metadata);
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"authlog\": {\"user_agent_length\": %d}}", user_agent_length);
+	appendStringInfoString(&buf, "{\"authlog\": {");
+	if (user_agent_length >= 0)
+		appendStringInfo(&buf, "\"user_agent_length\": %d", user_agent_length);
+	if (as_sent != NULL)
+	{
+		if (user_agent_length >= 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, "\"user_id_as_sent\": ");
+		escape_json(&buf, text_to_cstring(as_sent));
+	}
+	appendStringInfoString(&buf, "}}");
 	return DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(metadata),
 							   jsonb_from_text(&buf));
 }
@@ -891,6 +992,7 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 	bool		occurred_at_given = !PG_ARGISNULL(9);
 	uint8		fingerprint[REQUEST_FINGERPRINT_LEN];
 	text	   *account_organisation;
+	text	   *user_as_sent = NULL;
 
 	reject_null(fcinfo, 3, "success",
 				"Pass true for a correct credential and false for a wrong one.");
@@ -944,7 +1046,11 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		elog(ERROR, "authlog: SPI_connect failed");
 	prepare_write_plans(get_fn_expr_argtype(fcinfo->flinfo, 6));
 	if (fingerprinted)
+	{
 		prepare_fingerprint_plans();
+		/* the account the tenant's rule names; the call's spelling stays on its events */
+		user = keyed_user(tenant, user, &user_as_sent);
+	}
 
 	/*
 	 * Lock the account before anything else: a failure must see every
@@ -995,7 +1101,7 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 	if (user_agent != NULL)
 		event_row_set(&row, EV_USER_AGENT, PointerGetDatum(user_agent));
 	event_row_set(&row, EV_AUTH_PATH, PG_GETARG_DATUM(6));
-	event_row_set(&row, EV_METADATA, attempt_metadata(metadata, user_agent_length));
+	event_row_set(&row, EV_METADATA, attempt_metadata(metadata, user_agent_length, user_as_sent));
 	if (outcome.refused_by_lock)
 		event_row_set(&row, EV_REASON, CStringGetTextDatum("account_locked"));
 	event_row_set(&row, EV_DECISION, CStringGetTextDatum(lockout_decision_name(outcome.decision)));
@@ -1040,7 +1146,7 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		event_row_set(&row, EV_REASON, CStringGetTextDatum("expired"));
 		event_row_set(&row, EV_METADATA,
 					  reset_metadata(&log_id, outcome.expired_cleared_attempts,
-									 true, outcome.expired_cleared_until, NULL));
+									 true, outcome.expired_cleared_until, NULL, user_as_sent));
 		insert_derived_event(&row);
 	}
 	if (outcome.success_reset)
@@ -1053,7 +1159,7 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		event_row_set(&row, EV_REASON, CStringGetTextDatum("login_success"));
 		event_row_set(&row, EV_METADATA,
 					  reset_metadata(&log_id, outcome.success_cleared_attempts,
-									 false, 0, NULL));
+									 false, 0, NULL, user_as_sent));
 		insert_derived_event(&row);
 	}
 	if (outcome.locked_now)
@@ -1070,10 +1176,12 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		event_row_set_state(&row, &outcome.after);
 		initStringInfo(&notes);
 		appendStringInfo(&notes,
-						 "{\"authlog\": {\"trigger_log_id\": \"%s\", \"lockout_count\": %d, \"lockout_seconds\": " INT64_FORMAT "}}",
+						 "{\"authlog\": {\"trigger_log_id\": \"%s\", \"lockout_count\": %d, \"lockout_seconds\": " INT64_FORMAT,
 						 DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&log_id))),
 						 outcome.after.lockout_count,
 						 outcome.lock_duration / USECS_PER_SEC);
+		append_user_id_as_sent(&notes, user_as_sent);
+		appendStringInfoString(&notes, "}}");
 		event_row_set(&row, EV_METADATA, jsonb_from_text(&notes));
 		insert_derived_event(&row);
 	}
@@ -1126,6 +1234,7 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	TimestampTz occurred_at;
 	uint8		fingerprint[REQUEST_FINGERPRINT_LEN];
 	text	   *account_organisation;
+	text	   *user_as_sent = NULL;
 
 	occurred_at = (fingerprinted && !occurred_at_given) ? 0 : validated_occurred_at(fcinfo, 6);
 	if (fingerprinted)
@@ -1151,7 +1260,10 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 		elog(ERROR, "authlog: SPI_connect failed");
 	prepare_write_plans(authlog_type_oid("auth_path"));
 	if (fingerprinted)
+	{
 		prepare_fingerprint_plans();
+		user = keyed_user(tenant, user, &user_as_sent);
+	}
 
 	if (!lock_account(tenant, user, &before, &account_organisation, &account_updated_at) &&
 		fingerprinted)
@@ -1169,7 +1281,7 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	event_row_set(&row, EV_ACTOR, PointerGetDatum(actor));
 	event_row_set(&row, EV_METADATA,
 				  reset_metadata(NULL, before.failed_login_attempts,
-								 before.is_locked, before.locked_until, note));
+								 before.is_locked, before.locked_until, note, user_as_sent));
 
 	if (!insert_event(&row))
 	{
@@ -1281,6 +1393,7 @@ authlog_move_account(PG_FUNCTION_ARGS)
 	prepare_write_plans(authlog_type_oid("auth_path"));
 	prepare_saved(&move_account_plan, move_account_sql, 4, move_types);
 
+	user = account_key_of(tenant, user);
 	has_row = lock_account(tenant, user, &state, &from_organisation, &account_updated_at);
 	now = call_time(account_updated_at);
 	if (!has_row)
@@ -1396,6 +1509,8 @@ lockout_status(FunctionCallInfo fcinfo, bool named_grants)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "authlog: SPI_connect failed");
+	if (named_grants)			/* 1.1: the account the tenant's rule names */
+		args[1] = PointerGetDatum(account_key_of(tenant, user));
 	prepare_saved(&status_plan, status_sql, 2, status_types);
 	execute_plan(status_plan, args, NULL, true, SPI_OK_SELECT);
 
