@@ -152,32 +152,21 @@ parse_bool_option(DefElem *option)
 	return value;
 }
 
+/*
+ * The plugin's options, as pgoutput's parse_output_parameters reads its
+ * own: each at most once, each value checked, every message naming the
+ * option.
+ */
 static void
-decoder_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
-				bool is_init)
+parse_output_parameters(List *options, DecoderState *state)
 {
-	DecoderState *state = MemoryContextAllocZero(ctx->context, sizeof(DecoderState));
-	MemoryContextCallback *callback;
 	ListCell   *lc;
 	bool		seen_format = false;
 	bool		seen_include_transaction = false;
 	bool		seen_tables = false;
 	bool		seen_operations = false;
 
-	state->change_context = AllocSetContextCreate(ctx->context,
-												  "authlog change message",
-												  ALLOCSET_DEFAULT_SIZES);
-	state->last_namespace = InvalidOid;
-	memset(state->table_wanted, true, sizeof(state->table_wanted));
-	memset(state->operation_wanted, true, sizeof(state->operation_wanted));
-	bson_init(&state->message);
-	callback = MemoryContextAlloc(ctx->context, sizeof(MemoryContextCallback));
-	callback->func = destroy_message_callback;
-	callback->arg = state;
-	MemoryContextRegisterResetCallback(ctx->context, callback);
-	ctx->output_plugin_private = state;
-
-	foreach(lc, ctx->output_plugin_options)
+	foreach(lc, options)
 	{
 		DefElem    *option = lfirst(lc);
 
@@ -234,6 +223,29 @@ decoder_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 							option->defname),
 					 errhint("The options are format (bson or json), include_transaction (true or false), tables and operations (comma-separated lists).")));
 	}
+}
+
+static void
+decoder_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
+				bool is_init)
+{
+	DecoderState *state = MemoryContextAllocZero(ctx->context, sizeof(DecoderState));
+	MemoryContextCallback *callback;
+
+	state->change_context = AllocSetContextCreate(ctx->context,
+												  "authlog change message",
+												  ALLOCSET_DEFAULT_SIZES);
+	state->last_namespace = InvalidOid;
+	memset(state->table_wanted, true, sizeof(state->table_wanted));
+	memset(state->operation_wanted, true, sizeof(state->operation_wanted));
+	bson_init(&state->message);
+	callback = MemoryContextAlloc(ctx->context, sizeof(MemoryContextCallback));
+	callback->func = destroy_message_callback;
+	callback->arg = state;
+	MemoryContextRegisterResetCallback(ctx->context, callback);
+	ctx->output_plugin_private = state;
+
+	parse_output_parameters(ctx->output_plugin_options, state);
 
 	opt->output_type = state->json ? OUTPUT_PLUGIN_TEXTUAL_OUTPUT
 		: OUTPUT_PLUGIN_BINARY_OUTPUT;

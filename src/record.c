@@ -878,6 +878,75 @@ authlog_account_key(PG_FUNCTION_ARGS)
 }
 
 
+/*
+ * A lockout_reset an attempt implies (its lock expired, or its success
+ * cleared failures), recording what it cleared and the attempt behind it.
+ */
+static void
+insert_implied_reset(text *tenant, text *organisation, text *user,
+					 const pg_uuid_t *trigger, const char *reason,
+					 int cleared_attempts, bool has_cleared_until,
+					 TimestampTz cleared_until, TimestampTz now,
+					 TimestampTz occurred_at, const text *as_sent)
+{
+	EventRow	row;
+	pg_uuid_t	reset_id;
+
+	event_id_random(&reset_id);
+	event_row_init(&row, tenant, &reset_id, organisation, user, "lockout_reset", now);
+	event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
+	event_row_set(&row, EV_REASON, CStringGetTextDatum(reason));
+	event_row_set(&row, EV_METADATA,
+				  reset_metadata(trigger, cleared_attempts, has_cleared_until,
+								 cleared_until, NULL, as_sent));
+	insert_derived_event(&row);
+}
+
+
+/* The fingerprint of record_login's arguments, as sent (request_fingerprint.c). */
+static void
+login_fingerprint(FunctionCallInfo fcinfo, text *tenant, text *organisation, text *user,
+				  bool success, bool occurred_at_given, TimestampTz occurred_at,
+				  Jsonb *metadata, uint8 *fingerprint)
+{
+	RequestFingerprint fp;
+
+	fingerprint_begin(&fp, "record_login");
+	fingerprint_add_text(&fp, tenant);
+	fingerprint_add_text(&fp, organisation);
+	fingerprint_add_text(&fp, user);
+	fingerprint_add_cstring(&fp, success ? "true" : "false");
+	fingerprint_add_cstring(&fp, PG_ARGISNULL(4) ? NULL :
+							DatumGetCString(DirectFunctionCall1(inet_out, PG_GETARG_DATUM(4))));
+	fingerprint_add_text(&fp, PG_ARGISNULL(5) ? NULL : PG_GETARG_TEXT_PP(5));
+	fingerprint_add_cstring(&fp, DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(6))));
+	fingerprint_add_cstring(&fp, JsonbToCString(NULL, &metadata->root, VARSIZE(metadata)));
+	fingerprint_add_timestamptz(&fp, occurred_at_given, occurred_at);
+	fingerprint_end(&fp, fingerprint);
+}
+
+/*
+ * The user agent as stored: at most authlog.max_user_agent_length
+ * characters; *original_length is the length of a truncated one, else -1.
+ * The start and the size are kept: an attack's record is never lost to it.
+ */
+static text *
+stored_user_agent(text *user_agent, int *original_length)
+{
+	int			nbytes = VARSIZE_ANY_EXHDR(user_agent);
+	int			nchars;
+
+	*original_length = -1;
+	if (nbytes <= authlog_max_user_agent_length ||
+		(nchars = pg_mbstrlen_with_len(VARDATA_ANY(user_agent), nbytes)) <= authlog_max_user_agent_length)
+		return user_agent;
+	*original_length = nchars;
+	return cstring_to_text_with_len(VARDATA_ANY(user_agent),
+									pg_mbcharcliplen(VARDATA_ANY(user_agent), nbytes,
+													 authlog_max_user_agent_length));
+}
+
+
 /* ---------- record_login ---------- */
 
 typedef struct LoginResult
@@ -1005,38 +1074,10 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 	if (!ip_null)
 		ip = PG_GETARG_DATUM(4);
 	if (fingerprinted)
-	{
-		RequestFingerprint fp;
-
-		fingerprint_begin(&fp, "record_login");
-		fingerprint_add_text(&fp, tenant);
-		fingerprint_add_text(&fp, organisation);
-		fingerprint_add_text(&fp, user);
-		fingerprint_add_cstring(&fp, success ? "true" : "false");
-		fingerprint_add_cstring(&fp, ip_null ? NULL : DatumGetCString(DirectFunctionCall1(inet_out, ip)));
-		fingerprint_add_text(&fp, PG_ARGISNULL(5) ? NULL : PG_GETARG_TEXT_PP(5));
-		fingerprint_add_cstring(&fp, DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(6))));
-		fingerprint_add_cstring(&fp, JsonbToCString(NULL, &metadata->root, VARSIZE(metadata)));
-		fingerprint_add_timestamptz(&fp, occurred_at_given, occurred_at);
-		fingerprint_end(&fp, fingerprint);
-	}
+		login_fingerprint(fcinfo, tenant, organisation, user, success, occurred_at_given,
+						  occurred_at, metadata, fingerprint);
 	if (!PG_ARGISNULL(5))
-	{
-		int			nbytes;
-		int			nchars;
-
-		user_agent = PG_GETARG_TEXT_PP(5);
-		nbytes = VARSIZE_ANY_EXHDR(user_agent);
-		if (nbytes > authlog_max_user_agent_length &&
-			(nchars = pg_mbstrlen_with_len(VARDATA_ANY(user_agent), nbytes)) > authlog_max_user_agent_length)
-		{
-			/* keep the start and the size: an attack's record is never lost to it */
-			user_agent_length = nchars;
-			user_agent = cstring_to_text_with_len(VARDATA_ANY(user_agent),
-												  pg_mbcharcliplen(VARDATA_ANY(user_agent), nbytes,
-																   authlog_max_user_agent_length));
-		}
-	}
+		user_agent = stored_user_agent(PG_GETARG_TEXT_PP(5), &user_agent_length);
 	if (PG_ARGISNULL(8))
 		event_id_random(&log_id);
 	else
@@ -1137,31 +1178,13 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		store_fingerprint(tenant, &log_id, fingerprint);
 
 	if (outcome.expired_reset)
-	{
-		pg_uuid_t	reset_id;
-
-		event_id_random(&reset_id);
-		event_row_init(&row, tenant, &reset_id, organisation, user, "lockout_reset", now);
-		event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
-		event_row_set(&row, EV_REASON, CStringGetTextDatum("expired"));
-		event_row_set(&row, EV_METADATA,
-					  reset_metadata(&log_id, outcome.expired_cleared_attempts,
-									 true, outcome.expired_cleared_until, NULL, user_as_sent));
-		insert_derived_event(&row);
-	}
+		insert_implied_reset(tenant, organisation, user, &log_id, "expired",
+							 outcome.expired_cleared_attempts, true,
+							 outcome.expired_cleared_until, now, occurred_at, user_as_sent);
 	if (outcome.success_reset)
-	{
-		pg_uuid_t	reset_id;
-
-		event_id_random(&reset_id);
-		event_row_init(&row, tenant, &reset_id, organisation, user, "lockout_reset", now);
-		event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
-		event_row_set(&row, EV_REASON, CStringGetTextDatum("login_success"));
-		event_row_set(&row, EV_METADATA,
-					  reset_metadata(&log_id, outcome.success_cleared_attempts,
-									 false, 0, NULL, user_as_sent));
-		insert_derived_event(&row);
-	}
+		insert_implied_reset(tenant, organisation, user, &log_id, "login_success",
+							 outcome.success_cleared_attempts, false, 0,
+							 now, occurred_at, user_as_sent);
 	if (outcome.locked_now)
 	{
 		pg_uuid_t	locked_id;
