@@ -947,6 +947,23 @@ stored_user_agent(text *user_agent, int *original_length)
 }
 
 
+/*
+ * A caller's log_id already recorded: count the retry and read back what was
+ * recorded, then (1.1, fingerprint given) require the same call.  The retry
+ * count's UPDATE comes first: it waits for and sees a concurrent original,
+ * so the fingerprint read after it sees that original's too; a mismatch
+ * then undoes the count with the rest.
+ */
+static void
+retry_of_recorded(text *tenant, const pg_uuid_t *log_id, const uint8 *fingerprint,
+				  RecordedEvent *recorded)
+{
+	count_retry(tenant, log_id, recorded);
+	if (fingerprint != NULL)
+		require_same_call(tenant, log_id, fingerprint);
+}
+
+
 /* ---------- record_login ---------- */
 
 typedef struct LoginResult
@@ -1153,14 +1170,7 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		RecordedEvent recorded;
 		char	   *user_name = text_to_cstring(user);
 
-		/*
-		 * The retry count's UPDATE first: it waits for and sees a
-		 * concurrent original, so the fingerprint read after it sees that
-		 * original's too.  A mismatch then undoes the count with the rest.
-		 */
-		count_retry(tenant, &log_id, &recorded);
-		if (fingerprinted)
-			require_same_call(tenant, &log_id, fingerprint);
+		retry_of_recorded(tenant, &log_id, fingerprinted ? fingerprint : NULL, &recorded);
 		if (!recorded.has_decision || strcmp(recorded.user_id, user_name) != 0)
 			reject_reused_log_id(&log_id, psprintf("a %s event of user \"%s\"",
 												   recorded.event_type, recorded.user_id));
@@ -1310,14 +1320,7 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	{
 		RecordedEvent recorded;
 
-		/*
-		 * The retry count's UPDATE first: it waits for and sees a
-		 * concurrent original, so the fingerprint read after it sees that
-		 * original's too.  A mismatch then undoes the count with the rest.
-		 */
-		count_retry(tenant, &log_id, &recorded);
-		if (fingerprinted)
-			require_same_call(tenant, &log_id, fingerprint);
+		retry_of_recorded(tenant, &log_id, fingerprinted ? fingerprint : NULL, &recorded);
 		if (strcmp(recorded.event_type, "lockout_reset") != 0 ||
 			recorded.reason == NULL || strcmp(recorded.reason, "admin") != 0 ||
 			strcmp(recorded.user_id, text_to_cstring(user)) != 0)
