@@ -7,6 +7,7 @@ OBJS = \
 	src/authlog.o \
 	src/bson_rules.o \
 	src/caller_proof.o \
+	src/change_message.o \
 	src/decoder.o \
 	src/event_ids.o \
 	src/lockout.o \
@@ -22,10 +23,13 @@ OBJS = \
 	src/seal_sql.o \
 	src/sealer.o \
 	src/stats.o \
-	src/worker_step.o
-# 1.0 is released and never changes; what later versions change goes into
-# the upgrade scripts, and a fresh install is 1.0 followed by them, so the two
-# ways to reach a version cannot differ.
+	src/worker.o
+# 1.0 is released and never changes.  The 1.1 install script is built from
+# the pieces in schema/, in the order the data model reads (types, tables,
+# write path, seals, investigation, metrics, mirror, grants); an installed
+# 1.0 reaches 1.1 by authlog--1.0--1.1.sql, and test/t/130 proves that both
+# ways make the same schema (test/schema_fingerprint.sql).
+SCHEMA_PIECES = $(sort $(wildcard $(srcdir)/schema/[0-9][0-9]_*.sql))
 DATA = authlog--1.0.sql authlog--1.0--1.1.sql
 DATA_built = authlog--1.1.sql
 PGFILEDESC = "authlog - authentication audit log with lockout policy"
@@ -55,13 +59,13 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# every object depends on the shared header (PGXS does not track headers)
-$(OBJS): src/authlog.h src/bson_rules.h
+# every object depends on the headers (PGXS does not track headers)
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
 
-authlog--1.1.sql: authlog--1.0.sql authlog--1.0--1.1.sql
-	{ printf '%s\n' '/* authlog--1.1.sql: made by make from authlog--1.0.sql and authlog--1.0--1.1.sql; edit those */' \
-	    '\echo Use "CREATE EXTENSION authlog" to load this file. \quit'; \
-	  sed '/^\\echo Use /d' authlog--1.0.sql authlog--1.0--1.1.sql; } >$@
+authlog--1.1.sql: $(SCHEMA_PIECES)
+	{ printf '%s\n' '/* authlog--1.1.sql: the data model of authlog, made by make from schema/NN_*.sql; edit those */' \
+	    '' '\echo Use "CREATE EXTENSION authlog" to load this file. \quit'; \
+	  for piece in $(SCHEMA_PIECES); do printf '\n'; cat "$$piece"; done; } >$@
 
 # What the test, demo and bench drivers need first: authlog installed, and
 # the FerretDB binary the mirror's tests and demo run (built once, cached).

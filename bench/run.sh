@@ -304,7 +304,7 @@ section_mirror() {
 	mport=$(lib_free_port)
 	uri="mongodb://127.0.0.1:$BENCH_STORE_PORT/"
 	bash test/cluster.sh start "$mcluster" "$mport" "authlog.mirror_uri = '$uri'" \
-		"authlog.mirror_database = 'authlog_bench'" "authlog.mirror_idle_advance = '1s'" \
+		"authlog.store_database = 'authlog_bench'" "authlog.mirror_idle_advance = '1s'" \
 		"synchronous_commit = off" "shared_buffers = '512MB'" "max_wal_size = '8GB'" \
 		"authlog.seal_interval = 0"
 	trap 'bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"; bash test/cluster.sh stop "$mcluster"; rm -rf "$mcluster"' EXIT
@@ -323,7 +323,7 @@ section_mirror() {
 		started=$(date +%s.%N)
 		# each round into an empty store database, like the raw client's collection
 		mpsql -c "ALTER SYSTEM RESET authlog.mirror_uri" \
-			-c "ALTER SYSTEM SET authlog.mirror_database = 'authlog_bench_$round'" -c "SELECT pg_reload_conf()" >/dev/null
+			-c "ALTER SYSTEM SET authlog.store_database = 'authlog_bench_$round'" -c "SELECT pg_reload_conf()" >/dev/null
 		mpsql -c "SELECT authlog.mirror_sync('30min')" >/dev/null
 		mirror_rate=$(awk -v n="$mirror_rows" -v t0="$started" -v t1="$(date +%s.%N)" 'BEGIN { print n / (t1 - t0) }')
 		raw_insert=$(build/raw_bulk "$uri" authlog_raw "insert_$round" insert "$mcluster/pending.hex")

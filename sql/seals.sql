@@ -1,5 +1,5 @@
 -- Seals: what a seal digests is what doc/seals.md documents, verify_seals names every kind of tampering, and seals are append-only evidence that readers see for their tenant only.
--- The sealer works in authlog.mirror_dbname, not in this database: here seals are built by hand, by the documented recipe, and test/t/110_seals.pl tests the sealer itself.
+-- The sealer works in authlog.database, not in this database: here seals are built by hand, by the documented recipe, and test/t/110_seals.pl tests the sealer itself.
 SET timezone = 'UTC';
 SET authlog.max_clock_skew = '5min';
 

@@ -32,7 +32,7 @@
 #include "storage/proc.h"
 #include "utils/builtins.h"
 
-#include "authlog.h"
+#include "authlog_common.h"
 
 PG_FUNCTION_INFO_V1(authlog_caller_proof);
 PG_FUNCTION_INFO_V1(authlog_proven_caller);

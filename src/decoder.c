@@ -10,9 +10,8 @@
  *	  Value conversion lives in row_bson.c; applying messages to the store
  *	  is the mirror's job, not this file's.
  *
- *	  Message:
- *	  { op, table, commit_lsn, end_lsn, commit_time, commit_time_us,
- *		_id: {key columns}, doc: {_id, every column}, unchanged: [names] }
+ *	  The message itself is change_message.c's: this file says which
+ *	  changes become messages and writes them out.
  *
  *	  Options tables and operations narrow what is decoded: the sealer
  *	  reads only inserts into auth_logs.
@@ -32,7 +31,7 @@
 #include "utils/rel.h"
 #include "utils/varlena.h"
 
-#include "authlog.h"
+#include "change_message.h"
 
 typedef struct DecoderState
 {
@@ -44,7 +43,7 @@ typedef struct DecoderState
 	bson_t		message;		/* reused, so its buffer is allocated once */
 	Oid			last_namespace; /* one-entry cache of "is this authlog?" */
 	bool		last_namespace_is_authlog;
-	bool		table_wanted[AUTHLOG_MIRRORED_TABLES];	/* option tables */
+	bool		table_wanted[CHANGE_TABLES];	/* option tables */
 	bool		operation_wanted[4];	/* option operations, by DecodedOperation */
 } DecoderState;
 
@@ -61,21 +60,12 @@ static const char *const operation_names[] = {"insert", "update", "delete", "tru
 
 void		_PG_output_plugin_init(OutputPluginCallbacks *cb);
 
-static void
-report_message_overflow(void)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-			 errmsg("change message exceeds the BSON size limit")));
-}
-
-#define MESSAGE_CHECK(call) do { if (!(call)) report_message_overflow(); } while (0)
-
-static bool
-relation_is_mirrored(DecoderState *state, Relation rel)
+/* The relation's table, when it is one of authlog's the options ask for */
+static ChangeTable
+relation_table(DecoderState *state, Relation rel)
 {
 	Oid			namespace = RelationGetNamespace(rel);
-	int			i;
+	ChangeTable table;
 
 	if (namespace != state->last_namespace)
 	{
@@ -85,12 +75,11 @@ relation_is_mirrored(DecoderState *state, Relation rel)
 		state->last_namespace_is_authlog = name != NULL && strcmp(name, AUTHLOG_SCHEMA) == 0;
 	}
 	if (!state->last_namespace_is_authlog)
-		return false;
-	for (i = 0; i < AUTHLOG_MIRRORED_TABLES; i++)
-		if (state->table_wanted[i] &&
-			strcmp(RelationGetRelationName(rel), authlog_mirrored_tables[i]) == 0)
-			return true;
-	return false;
+		return CHANGE_TABLE_NONE;
+	table = change_table_lookup(RelationGetRelationName(rel));
+	if (table == CHANGE_TABLE_NONE || !state->table_wanted[table])
+		return CHANGE_TABLE_NONE;
+	return table;
 }
 
 /*
@@ -210,7 +199,7 @@ parse_output_parameters(List *options, DecoderState *state)
 						 errmsg("option \"%s\" is given more than once", option->defname)));
 			*seen = true;
 			if (tables)
-				parse_list_option(option, authlog_mirrored_tables, AUTHLOG_MIRRORED_TABLES,
+				parse_list_option(option, change_table_names, CHANGE_TABLES,
 								  "auth_logs, account_lockouts and seals", state->table_wanted);
 			else
 				parse_list_option(option, operation_names, lengthof(operation_names),
@@ -292,26 +281,41 @@ write_message(LogicalDecodingContext *ctx, DecoderState *state)
 }
 
 static void
-append_transaction_fields(bson_t *message, ReorderBufferTXN *txn)
+transaction_fields(ReorderBufferTXN *txn, ChangeTransaction *fields)
 {
-	MESSAGE_CHECK(bson_append_int64(message, "commit_lsn", -1, (int64) txn->final_lsn));
-	MESSAGE_CHECK(bson_append_int64(message, "end_lsn", -1, (int64) txn->end_lsn));
-	row_bson_append_timestamptz(message, "commit_time", txn->xact_time.commit_time);
+	fields->xid = txn->xid;
+	fields->commit_lsn = txn->final_lsn;
+	fields->end_lsn = txn->end_lsn;
+	fields->has_commit_time = true;
+	fields->commit_time = txn->xact_time.commit_time;
+}
+
+/* Start state->message in the change context; write it with finish_message. */
+static MemoryContext
+start_message(DecoderState *state, ReorderBufferTXN *txn, ChangeOp op, ChangeTable table)
+{
+	MemoryContext old = MemoryContextSwitchTo(state->change_context);
+	ChangeTransaction fields;
+
+	transaction_fields(txn, &fields);
+	bson_reinit(&state->message);
+	change_message_start(&state->message, op, table, &fields);
+	return old;
+}
+
+static void
+finish_message(LogicalDecodingContext *ctx, DecoderState *state, MemoryContext old)
+{
+	write_message(ctx, state);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(state->change_context);
 }
 
 static void
 write_transaction_marker(LogicalDecodingContext *ctx, DecoderState *state,
-						 ReorderBufferTXN *txn, const char *op)
+						 ReorderBufferTXN *txn, ChangeOp op)
 {
-	MemoryContext old = MemoryContextSwitchTo(state->change_context);
-
-	bson_reinit(&state->message);
-	MESSAGE_CHECK(bson_append_utf8(&state->message, "op", -1, op, -1));
-	MESSAGE_CHECK(bson_append_int64(&state->message, "xid", -1, (int64) txn->xid));
-	append_transaction_fields(&state->message, txn);
-	write_message(ctx, state);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(state->change_context);
+	finish_message(ctx, state, start_message(state, txn, op, CHANGE_TABLE_NONE));
 }
 
 static void
@@ -331,7 +335,7 @@ decoder_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	DecoderState *state = ctx->output_plugin_private;
 
 	if (state->include_transaction && state->txn_has_changes)
-		write_transaction_marker(ctx, state, txn, "commit");
+		write_transaction_marker(ctx, state, txn, CHANGE_COMMIT);
 }
 
 static void
@@ -340,7 +344,7 @@ note_change(LogicalDecodingContext *ctx, DecoderState *state, ReorderBufferTXN *
 	if (state->begin_pending)
 	{
 		state->begin_pending = false;
-		write_transaction_marker(ctx, state, txn, "begin");
+		write_transaction_marker(ctx, state, txn, CHANGE_BEGIN);
 	}
 	state->txn_has_changes = true;
 }
@@ -351,95 +355,63 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 {
 	DecoderState *state = ctx->output_plugin_private;
 	TupleDesc	desc = RelationGetDescr(relation);
-	const char *const *key_columns;
+	ChangeTable table = relation_table(state, relation);
 	HeapTuple	row;
 	HeapTuple	key_row;
-	const char *op;
+	ChangeOp	op;
+	DecodedOperation operation;
 	MemoryContext old;
 	Datum	   *values;
 	bool	   *nulls;
-	List	   *unchanged = NIL;
 
-	if (!relation_is_mirrored(state, relation))
+	if (table == CHANGE_TABLE_NONE)
 		return;
-	if ((change->action == REORDER_BUFFER_CHANGE_INSERT && !state->operation_wanted[DECODED_INSERT]) ||
-		(change->action == REORDER_BUFFER_CHANGE_UPDATE && !state->operation_wanted[DECODED_UPDATE]) ||
-		(change->action == REORDER_BUFFER_CHANGE_DELETE && !state->operation_wanted[DECODED_DELETE]))
-		return;
-	key_columns = authlog_table_key_columns(RelationGetRelationName(relation));
-	note_change(ctx, state, txn);
-
-	old = MemoryContextSwitchTo(state->change_context);
-
 	switch (change->action)
 	{
 		case REORDER_BUFFER_CHANGE_INSERT:
-			op = "insert";
+			op = CHANGE_INSERT;
+			operation = DECODED_INSERT;
 			row = change->data.tp.newtuple ? &change->data.tp.newtuple->tuple : NULL;
 			key_row = row;
 			break;
 		case REORDER_BUFFER_CHANGE_UPDATE:
-			op = "update";
+			op = CHANGE_UPDATE;
+			operation = DECODED_UPDATE;
 			row = change->data.tp.newtuple ? &change->data.tp.newtuple->tuple : NULL;
 			/* the old key is logged only when the key changed */
 			key_row = change->data.tp.oldtuple ? &change->data.tp.oldtuple->tuple : row;
 			break;
 		case REORDER_BUFFER_CHANGE_DELETE:
-			op = "delete";
+			op = CHANGE_DELETE;
+			operation = DECODED_DELETE;
 			row = NULL;
 			key_row = change->data.tp.oldtuple ? &change->data.tp.oldtuple->tuple : NULL;
 			break;
 		default:
 			elog(ERROR, "authlog: unexpected change action %d", (int) change->action);
 	}
+	if (!state->operation_wanted[operation])
+		return;
 	if (key_row == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot decode a %s on \"%s\" without its key", op,
-						RelationGetRelationName(relation)),
+				 errmsg("cannot decode a %s on \"%s\" without its key",
+						operation_names[operation], RelationGetRelationName(relation)),
 				 errhint("The table's replica identity must be its primary key.")));
+	note_change(ctx, state, txn);
 
+	old = start_message(state, txn, op, table);
 	values = palloc(desc->natts * sizeof(Datum));
 	nulls = palloc(desc->natts * sizeof(bool));
-
-	bson_reinit(&state->message);
-	MESSAGE_CHECK(bson_append_utf8(&state->message, "op", -1, op, -1));
-	MESSAGE_CHECK(bson_append_utf8(&state->message, "table", -1,
-								   RelationGetRelationName(relation), -1));
-	append_transaction_fields(&state->message, txn);
 	heap_deform_tuple(key_row, desc, values, nulls);
-	row_bson_append_key(&state->message, "_id", desc, values, nulls, key_columns);
-
+	change_message_append_key(&state->message, table, desc, values, nulls);
 	if (row != NULL)
 	{
 		if (row != key_row)
 			heap_deform_tuple(row, desc, values, nulls);
-		row_bson_append_row(&state->message, "doc", desc, values, nulls,
-							key_columns, &unchanged);
-		if (unchanged != NIL)
-		{
-			bson_t		array;
-			ListCell   *lc;
-			uint32		index = 0;
-
-			MESSAGE_CHECK(bson_append_array_begin(&state->message, "unchanged", -1, &array));
-			foreach(lc, unchanged)
-			{
-				char		index_buf[16];
-				const char *index_key;
-				size_t		index_len = bson_uint32_to_string(index++, &index_key,
-															  index_buf, sizeof(index_buf));
-
-				MESSAGE_CHECK(bson_append_utf8(&array, index_key, (int) index_len,
-											   (const char *) lfirst(lc), -1));
-			}
-			MESSAGE_CHECK(bson_append_array_end(&state->message, &array));
-		}
+		change_message_append_row(&state->message, table, desc, values, nulls, true);
 	}
-
-	write_message(ctx, state);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(state->change_context);
+	finish_message(ctx, state, old);
 }
 
 static void
@@ -453,20 +425,12 @@ decoder_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		return;
 	for (i = 0; i < nrelations; i++)
 	{
-		MemoryContext old;
+		ChangeTable table = relation_table(state, relations[i]);
 
-		if (!relation_is_mirrored(state, relations[i]))
+		if (table == CHANGE_TABLE_NONE)
 			continue;
 		note_change(ctx, state, txn);
-		old = MemoryContextSwitchTo(state->change_context);
-		bson_reinit(&state->message);
-		MESSAGE_CHECK(bson_append_utf8(&state->message, "op", -1, "truncate", -1));
-		MESSAGE_CHECK(bson_append_utf8(&state->message, "table", -1,
-									   RelationGetRelationName(relations[i]), -1));
-		append_transaction_fields(&state->message, txn);
-		write_message(ctx, state);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(state->change_context);
+		finish_message(ctx, state, start_message(state, txn, CHANGE_TRUNCATE, table));
 	}
 }
 

@@ -20,7 +20,7 @@
 
 #include "utils/timestamp.h"
 
-#include "authlog.h"
+#include "authlog_common.h"
 
 void
 event_id_random(pg_uuid_t *id)

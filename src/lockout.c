@@ -4,8 +4,9 @@
  *	  The lockout rules as a pure state machine: given an account's state,
  *	  the tenant's policy, the attempt and the transaction time, decide.
  *
- *	  No SPI and no I/O here: record.c reads and writes the rows, this file
- *	  only says what the rows must become, so every rule is in one place.
+ *	  No SPI, no I/O and no settings here: record.c reads and writes the
+ *	  rows and policy.c says which policy applies; this file only says what
+ *	  the rows must become, so every rule is in one place.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,17 +14,7 @@
 
 #include <math.h>
 
-#include "authlog.h"
-
-void
-lockout_policy_defaults(LockoutPolicy *policy)
-{
-	policy->max_failed_attempts = authlog_max_failed_attempts;
-	policy->failure_window = (int64) authlog_failure_window_s * USECS_PER_SEC;
-	policy->lockout_duration = (int64) authlog_lockout_duration_s * USECS_PER_SEC;
-	policy->backoff_factor = authlog_lockout_backoff_factor;
-	policy->max_lockout_duration = (int64) authlog_max_lockout_duration_s * USECS_PER_SEC;
-}
+#include "lockout.h"
 
 const char *
 lockout_decision_name(LoginDecision decision)

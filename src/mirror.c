@@ -44,60 +44,64 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "authlog.h"
+#include "change_message.h"
+#include "documents.h"
+#include "mirror.h"
+#include "mongo_sink.h"
 
 PGDLLEXPORT void authlog_mirror_main(Datum main_arg);
 
+char	   *authlog_mirror_slot_name = "authlog_mirror";
+char	   *authlog_mirror_write_concern = NULL;
+int			authlog_mirror_batch_size = 1000;
+int			authlog_mirror_idle_advance_ms = 5000;
+bool		authlog_mirror_test_pause_before_advance = false;
+
 MirrorShared *authlog_mirror_shared = NULL;
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+const char *const mirror_state_names[] = {
+	[MIRROR_STARTING] = "starting",
+	[MIRROR_DISABLED] = "disabled",
+	[MIRROR_STREAMING] = "streaming",
+	[MIRROR_BACKING_OFF] = "backing_off",
+	[MIRROR_RESYNCING] = "resyncing",
+	[MIRROR_PAUSED] = "paused",
+};
+const int	mirror_nstates = lengthof(mirror_state_names);
 
 /* Set when this transaction wrote authlog rows: its commit wakes the worker. */
 static bool wake_mirror_at_commit = false;
 
 /* Worker-local state */
+static Worker mirror_worker = {
+	.name = "authlog mirror",
+	.backing_off_state = MIRROR_BACKING_OFF,
+	.retry_hint = "The mirror retries with backoff; the slot keeps every change until the store acknowledges it.",
+};
 static MongoSink *sink = NULL;
 static char *sink_uri = NULL;
 static char *sink_database = NULL;
 static bool indexes_ready = false;
 static bool slot_ready = false;
-static int	backoff_ms = 0;
 static TimestampTz last_advance = 0;
 static MemoryContext batch_context = NULL;
-static char *step_error = NULL;		/* message of the last failed step */
 
 #define MIRROR_DISABLED_WAIT_MS 10000
-#define MIRROR_MIN_BACKOFF_MS 100
 #define MIRROR_SYNC_POLL_MS 20
 
 
-/* ---------- shared memory and wakeups ---------- */
+/* ---------- settings, shared memory and wakeups ---------- */
 
 static void
-mirror_shmem_request(void)
+mirror_shared_startup(void *shared, bool found)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(MirrorShared)));
-}
+	MirrorShared *mirror = shared;
 
-static void
-mirror_shmem_startup(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	authlog_mirror_shared = ShmemInitStruct("authlog mirror", sizeof(MirrorShared), &found);
 	if (!found)
 	{
-		memset(authlog_mirror_shared, 0, sizeof(MirrorShared));
-		SpinLockInit(&authlog_mirror_shared->mutex);
-		authlog_mirror_shared->state = MIRROR_STARTING;
+		SpinLockInit(&mirror->worker.mutex);
+		mirror->worker.state = MIRROR_STARTING;
 	}
-	LWLockRelease(AddinShmemInitLock);
 }
 
 /*
@@ -110,20 +114,16 @@ mirror_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT && wake_mirror_at_commit && authlog_mirror_shared)
 	{
-		Latch	   *latch;
-
 		/*
 		 * Tell the worker where the commit ends: with asynchronous commit
 		 * the record may not be flushed yet, and decoding reads flushed WAL
 		 * only, so the worker flushes up to here before it peeks.
 		 */
-		SpinLockAcquire(&authlog_mirror_shared->mutex);
-		latch = authlog_mirror_shared->worker_latch;
+		SpinLockAcquire(&authlog_mirror_shared->worker.mutex);
 		if (XactLastCommitEnd > authlog_mirror_shared->wake_lsn)
 			authlog_mirror_shared->wake_lsn = XactLastCommitEnd;
-		SpinLockRelease(&authlog_mirror_shared->mutex);
-		if (latch)
-			SetLatch(latch);
+		SpinLockRelease(&authlog_mirror_shared->worker.mutex);
+		mirror_wake_worker();
 	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
@@ -139,103 +139,78 @@ mirror_note_write(void)
 void
 mirror_wake_worker(void)
 {
-	Latch	   *latch = NULL;
+	if (authlog_mirror_shared)
+		worker_wake(&authlog_mirror_shared->worker);
+}
 
-	if (authlog_mirror_shared == NULL)
+void
+mirror_init(void)
+{
+	/* The slot advances only past what the store acknowledged at this concern. */
+	DefineCustomStringVariable("authlog.mirror_write_concern",
+							   "Write concern the store must acknowledge before the mirror advances its slot.",
+							   "majority, or a number of nodes.",
+							   &authlog_mirror_write_concern,
+							   "majority",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+
+	/* Bounded bulks keep each store round trip short, so SIGTERM is served fast. */
+	DefineCustomIntVariable("authlog.mirror_batch_size",
+							"Change messages the mirror reads and writes per batch.",
+							"A batch always ends at a transaction's end, so it may hold more.",
+							&authlog_mirror_batch_size,
+							1000, 1, 100000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	/* While authlog is idle, the slot still moves so WAL is never pinned. */
+	DefineCustomIntVariable("authlog.mirror_idle_advance",
+							"Longest interval between slot advances while no authlog change is pending.",
+							"Advancing releases WAL of other tables that the slot would otherwise retain.",
+							&authlog_mirror_idle_advance_ms,
+							5000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	/*
+	 * Test-only: the worker stops between the store's acknowledgement and
+	 * the slot advance, so tests reach that fault point exactly.
+	 */
+	DefineCustomBoolVariable("authlog.mirror_test_pause_before_advance",
+							 "Test only: pause the mirror after a batch is acknowledged and before the slot advances.",
+							 NULL,
+							 &authlog_mirror_test_pause_before_advance,
+							 false,
+							 PGC_SIGHUP, GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
+
+	/* The worker, its shared memory and its wakeups need preloading. */
+	if (!process_shared_preload_libraries_in_progress)
 		return;
-	SpinLockAcquire(&authlog_mirror_shared->mutex);
-	latch = authlog_mirror_shared->worker_latch;
-	SpinLockRelease(&authlog_mirror_shared->mutex);
-	if (latch)
-		SetLatch(latch);
-}
 
-/* Called from _PG_init while shared_preload_libraries is processed. */
-void
-mirror_register(void)
-{
-	BackgroundWorker worker;
+	DefineCustomStringVariable("authlog.mirror_slot_name",
+							   "Name of the logical replication slot the mirror worker reads.",
+							   "The worker creates it, with the authlog output plugin, when it is missing. Takes effect at server start.",
+							   &authlog_mirror_slot_name,
+							   "authlog_mirror",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
 
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = mirror_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = mirror_shmem_startup;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "authlog");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "authlog_mirror_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "authlog mirror");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "authlog mirror");
-	RegisterBackgroundWorker(&worker);
-}
-
-/* In every backend of a server that preloads authlog. */
-void
-mirror_register_xact_callback(void)
-{
+	worker_shared_add("authlog mirror", sizeof(MirrorShared),
+					  (void **) &authlog_mirror_shared, NULL, mirror_shared_startup);
+	worker_register("authlog_mirror_main", mirror_worker.name);
+	/* in every backend of a server that preloads authlog */
 	RegisterXactCallback(mirror_xact_callback, NULL);
 }
 
 
 /* ---------- reporting ---------- */
 
-static void
-set_state(MirrorState state)
-{
-	SpinLockAcquire(&authlog_mirror_shared->mutex);
-	authlog_mirror_shared->state = state;
-	SpinLockRelease(&authlog_mirror_shared->mutex);
-}
-
-static MirrorState
-get_state(void)
-{
-	MirrorState state;
-
-	SpinLockAcquire(&authlog_mirror_shared->mutex);
-	state = authlog_mirror_shared->state;
-	SpinLockRelease(&authlog_mirror_shared->mutex);
-	return state;
-}
-
-/*
- * A round failed: back off exponentially up to authlog.mirror_max_backoff,
- * and log the error only when it differs from the last one, so an outage
- * is one line in the log, not one per retry.  Returns the wait.
- */
 static long
 report_failure(const char *what, const char *detail)
 {
-	char		message[sizeof(authlog_mirror_shared->last_error)];
-	bool		changed;
-
-	snprintf(message, sizeof(message), "%s: %s", what, detail ? detail : "unknown error");
-	SpinLockAcquire(&authlog_mirror_shared->mutex);
-	changed = authlog_mirror_shared->state != MIRROR_BACKING_OFF ||
-		strcmp(authlog_mirror_shared->last_error, message) != 0;
-	authlog_mirror_shared->state = MIRROR_BACKING_OFF;
-	strlcpy(authlog_mirror_shared->last_error, message, sizeof(authlog_mirror_shared->last_error));
-	authlog_mirror_shared->last_error_at = GetCurrentTimestamp();
-	SpinLockRelease(&authlog_mirror_shared->mutex);
-	if (changed)
-		ereport(LOG,
-				(errmsg("authlog mirror: %s", what),
-				 errdetail("%s", detail ? detail : "unknown error"),
-				 errhint("The mirror retries with backoff; the slot keeps every change until the store acknowledges it.")));
-
-	backoff_ms = Max(MIRROR_MIN_BACKOFF_MS, Min(backoff_ms * 2, authlog_mirror_max_backoff_ms));
-	return backoff_ms;
-}
-
-static void
-report_success(void)
-{
-	if (get_state() == MIRROR_BACKING_OFF)
-		ereport(LOG, (errmsg("authlog mirror: streaming again")));
-	backoff_ms = 0;
+	return worker_report_failure(&mirror_worker, what, detail);
 }
 
 static void
@@ -249,11 +224,11 @@ close_sink(void)
 
 /* ---------- transactions the worker runs ---------- */
 
-/* Each step runs in its own short transaction (worker_step.c). */
+/* Each step runs in its own short transaction (worker.c). */
 static bool
 run_step(WorkerStep step, void *arg)
 {
-	return worker_run_step(step, arg, &step_error);
+	return worker_step(&mirror_worker, step, arg);
 }
 
 static bool
@@ -267,6 +242,7 @@ step_finish_resync(void *arg)
 typedef struct MirrorBatch
 {
 	bson_t	  **messages;		/* each palloc'd alone: a static bson_t must not move */
+	ChangeMessage **read;		/* each message, read; each palloc'd alone too */
 	bool	   *skip;
 	int			count;
 	int			allocated;
@@ -285,7 +261,7 @@ batch_add(MirrorBatch *batch, const char *data, int len)
 {
 	uint8	   *copy;
 	bson_t	   *message;
-	bson_iter_t iter;
+	ChangeMessage *read;
 
 	if (batch->count == batch->allocated)
 	{
@@ -293,18 +269,23 @@ batch_add(MirrorBatch *batch, const char *data, int len)
 		batch->messages = batch->messages
 			? repalloc(batch->messages, sizeof(bson_t *) * batch->allocated)
 			: palloc(sizeof(bson_t *) * batch->allocated);
+		batch->read = batch->read
+			? repalloc(batch->read, sizeof(ChangeMessage *) * batch->allocated)
+			: palloc(sizeof(ChangeMessage *) * batch->allocated);
 	}
 	copy = palloc(len);
 	memcpy(copy, data, len);
 	message = palloc(sizeof(bson_t));
 	if (!bson_init_static(message, copy, len))
 		elog(ERROR, "authlog mirror: the output plugin produced an invalid message");
+	read = palloc(sizeof(ChangeMessage));
+	if (!change_message_read(message, read))
+		elog(ERROR, "authlog mirror: the output plugin produced a message that is not a change message");
 	batch->messages[batch->count] = message;
-	if (bson_iter_init_find(&iter, message, "end_lsn"))
-		batch->end_lsn = Max(batch->end_lsn, (XLogRecPtr) bson_iter_as_int64(&iter));
-	if (bson_iter_init_find(&iter, message, "commit_time_us"))
-		batch->commit_time = bson_iter_as_int64(&iter) -
-			UNIX_TO_POSTGRES_USECS;
+	batch->read[batch->count] = read;
+	batch->end_lsn = Max(batch->end_lsn, read->end_lsn);
+	if (read->has_commit_time)
+		batch->commit_time = read->commit_time;
 	batch->count++;
 }
 
@@ -352,31 +333,18 @@ step_notify_lockouts(void *arg)
 	batch->lockouts = 0;
 	for (i = 0; i < batch->count; i++)
 	{
-		bson_iter_t iter;
-		bson_iter_t field;
-		const bson_value_t *log_id;
+		const ChangeMessage *message = batch->read[i];
+		const char *event_type;
 		pg_uuid_t	uuid;
 		Datum		payload;
 
-		if (!bson_iter_init_find(&iter, batch->messages[i], "op") ||
-			!BSON_ITER_HOLDS_UTF8(&iter) || strcmp(bson_iter_utf8(&iter, NULL), "insert") != 0)
+		if (!change_message_is_event_insert(message))
 			continue;
-		if (!bson_iter_init_find(&iter, batch->messages[i], "table") ||
-			strcmp(bson_iter_utf8(&iter, NULL), "auth_logs") != 0)
+		event_type = change_message_doc_utf8(message, "event_type");
+		if (event_type == NULL || strcmp(event_type, "account_locked") != 0)
 			continue;
-		if (!bson_iter_init(&iter, batch->messages[i]) ||
-			!bson_iter_find_descendant(&iter, "doc.event_type", &field) ||
-			!BSON_ITER_HOLDS_UTF8(&field) ||
-			strcmp(bson_iter_utf8(&field, NULL), "account_locked") != 0)
-			continue;
-		if (!bson_iter_init(&iter, batch->messages[i]) ||
-			!bson_iter_find_descendant(&iter, "doc.log_id", &field) ||
-			!BSON_ITER_HOLDS_BINARY(&field))
+		if (!change_message_log_id(message, &uuid))
 			elog(ERROR, "authlog mirror: an account_locked message has no log_id");
-		log_id = bson_iter_value(&field);
-		if (log_id->value.v_binary.data_len != UUID_LEN)
-			elog(ERROR, "authlog mirror: an account_locked message has a malformed log_id");
-		memcpy(uuid.data, log_id->value.v_binary.data, UUID_LEN);
 		payload = DirectFunctionCall1(uuid_out, UUIDPGetDatum(&uuid));
 		payload = CStringGetTextDatum(DatumGetCString(payload));
 		if (SPI_execute_with_args("SELECT pg_catalog.pg_notify('authlog_lockout', $1)",
@@ -441,26 +409,19 @@ pause_before_advance_for_tests(void)
 {
 	if (!authlog_mirror_test_pause_before_advance)
 		return;
-	set_state(MIRROR_PAUSED);
+	worker_set_state(&mirror_worker, MIRROR_PAUSED);
 	while (authlog_mirror_test_pause_before_advance)
 	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 100, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		worker_wait(100);
+		worker_serve_interrupts();
 	}
-	set_state(MIRROR_STREAMING);
+	worker_set_state(&mirror_worker, MIRROR_STREAMING);
 }
 
 static void
 record_applied(MirrorBatch *batch, XLogRecPtr confirmed, bool caught_up)
 {
-	SpinLockAcquire(&authlog_mirror_shared->mutex);
+	SpinLockAcquire(&authlog_mirror_shared->worker.mutex);
 	authlog_mirror_shared->confirmed_lsn = Max(authlog_mirror_shared->confirmed_lsn, confirmed);
 	authlog_mirror_shared->documents_written += batch->documents;
 	authlog_mirror_shared->documents_refused += batch->refused;
@@ -473,9 +434,9 @@ record_applied(MirrorBatch *batch, XLogRecPtr confirmed, bool caught_up)
 	authlog_mirror_shared->caught_up = caught_up;
 	if (caught_up)
 		authlog_mirror_shared->sync_requested = false;
-	if (authlog_mirror_shared->state != MIRROR_RESYNCING)
-		authlog_mirror_shared->state = MIRROR_STREAMING;
-	SpinLockRelease(&authlog_mirror_shared->mutex);
+	if (authlog_mirror_shared->worker.state != MIRROR_RESYNCING)
+		authlog_mirror_shared->worker.state = MIRROR_STREAMING;
+	SpinLockRelease(&authlog_mirror_shared->worker.mutex);
 }
 
 /*
@@ -493,21 +454,21 @@ stream_round(void)
 	memset(&batch, 0, sizeof(batch));
 
 	/* committed authlog changes still only in WAL buffers: flush them to decode them */
-	SpinLockAcquire(&authlog_mirror_shared->mutex);
+	SpinLockAcquire(&authlog_mirror_shared->worker.mutex);
 	wake_lsn = authlog_mirror_shared->wake_lsn;
-	SpinLockRelease(&authlog_mirror_shared->mutex);
+	SpinLockRelease(&authlog_mirror_shared->worker.mutex);
 	if (wake_lsn > GetFlushRecPtr(NULL))
 		XLogFlush(wake_lsn);
 
 	if (!run_step(step_peek, &batch))
 	{
 		slot_ready = false;		/* check the slot again: it may be gone */
-		return report_failure("could not read the logical slot", step_error);
+		return report_failure("could not read the logical slot", mirror_worker.step_error);
 	}
 
-	SpinLockAcquire(&authlog_mirror_shared->mutex);
+	SpinLockAcquire(&authlog_mirror_shared->worker.mutex);
 	sync_requested = authlog_mirror_shared->sync_requested;
-	SpinLockRelease(&authlog_mirror_shared->mutex);
+	SpinLockRelease(&authlog_mirror_shared->worker.mutex);
 
 	if (batch.count == 0)
 	{
@@ -519,18 +480,18 @@ stream_round(void)
 			TimestampDifferenceExceeds(last_advance, GetCurrentTimestamp(),
 									   authlog_mirror_idle_advance_ms))
 		{
-			if (!worker_advance_slot(authlog_mirror_slot_name, batch.flush_before, &step_error))
+			if (!worker_advance_slot(authlog_mirror_slot_name, batch.flush_before, &mirror_worker.step_error))
 			{
 				slot_ready = false;
-				return report_failure("could not advance the logical slot", step_error);
+				return report_failure("could not advance the logical slot", mirror_worker.step_error);
 			}
 			last_advance = GetCurrentTimestamp();
-			report_success();
+			worker_report_recovered(&mirror_worker, "streaming again");
 			record_applied(&batch, batch.flush_before, true);
 		}
 		else
 		{
-			report_success();
+			worker_report_recovered(&mirror_worker, "streaming again");
 			record_applied(&batch, InvalidXLogRecPtr, true);
 		}
 
@@ -555,21 +516,21 @@ stream_round(void)
 	{
 		ereport(WARNING,
 				(errmsg("authlog mirror: could not send NOTIFY authlog_lockout for the lockouts of a batch"),
-				 errdetail("%s", step_error)));
-		SpinLockAcquire(&authlog_mirror_shared->mutex);
+				 errdetail("%s", mirror_worker.step_error)));
+		SpinLockAcquire(&authlog_mirror_shared->worker.mutex);
 		authlog_mirror_shared->notifications_failed += batch.lockouts;
-		SpinLockRelease(&authlog_mirror_shared->mutex);
+		SpinLockRelease(&authlog_mirror_shared->worker.mutex);
 		batch.lockouts = 0;
 	}
 
 	pause_before_advance_for_tests();
-	if (!worker_advance_slot(authlog_mirror_slot_name, batch.end_lsn, &step_error))
+	if (!worker_advance_slot(authlog_mirror_slot_name, batch.end_lsn, &mirror_worker.step_error))
 	{
 		slot_ready = false;
-		return report_failure("could not advance the logical slot", step_error);
+		return report_failure("could not advance the logical slot", mirror_worker.step_error);
 	}
 	last_advance = GetCurrentTimestamp();
-	report_success();
+	worker_report_recovered(&mirror_worker, "streaming again");
 	record_applied(&batch, batch.end_lsn, false);
 	return 0;
 }
@@ -579,7 +540,7 @@ stream_round(void)
 
 typedef struct CopyState
 {
-	const char *table;
+	ChangeTable table;
 	Portal		portal;
 	bool		done;
 	MirrorBatch batch;
@@ -595,14 +556,14 @@ static bool
 step_copy_table(void *arg)
 {
 	CopyState  *copy = arg;
-	const char *const *key_columns = authlog_table_key_columns(copy->table);
+	ChangeTransaction no_transaction = {0};
 	SPIPlanPtr	plan;
 	Portal		portal;
 	bson_t		message = BSON_INITIALIZER;
 
-	plan = SPI_prepare(psprintf("SELECT * FROM authlog.%s", copy->table), 0, NULL);
+	plan = SPI_prepare(psprintf("SELECT * FROM authlog.%s", change_table_names[copy->table]), 0, NULL);
 	if (plan == NULL)
-		elog(ERROR, "authlog mirror: could not read authlog.%s", copy->table);
+		elog(ERROR, "authlog mirror: could not read authlog.%s", change_table_names[copy->table]);
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 
 	PG_TRY();
@@ -627,11 +588,9 @@ step_copy_table(void *arg)
 
 				heap_deform_tuple(SPI_tuptable->vals[i], desc, values, nulls);
 				bson_reinit(&message);
-				BSON_APPEND_UTF8(&message, "op", "insert");
-				BSON_APPEND_UTF8(&message, "table", copy->table);
-				BSON_APPEND_INT64(&message, "commit_lsn", 0);
-				row_bson_append_key(&message, "_id", desc, values, nulls, key_columns);
-				row_bson_append_row(&message, "doc", desc, values, nulls, key_columns, NULL);
+				change_message_start(&message, CHANGE_INSERT, copy->table, &no_transaction);
+				change_message_append_key(&message, copy->table, desc, values, nulls);
+				change_message_append_row(&message, copy->table, desc, values, nulls, false);
 				old = MemoryContextSwitchTo(batch_context);
 				batch_add(&copy->batch, (const char *) bson_get_data(&message), message.len);
 				MemoryContextSwitchTo(old);
@@ -644,10 +603,10 @@ step_copy_table(void *arg)
 				copy->batch.store_failed = true;
 				break;
 			}
-			SpinLockAcquire(&authlog_mirror_shared->mutex);
+			SpinLockAcquire(&authlog_mirror_shared->worker.mutex);
 			authlog_mirror_shared->documents_written += copy->batch.documents;
 			authlog_mirror_shared->documents_refused += copy->batch.refused;
-			SpinLockRelease(&authlog_mirror_shared->mutex);
+			SpinLockRelease(&authlog_mirror_shared->worker.mutex);
 		}
 	}
 	PG_FINALLY();
@@ -674,14 +633,14 @@ prepare_slot(void)
 	slot->name = authlog_mirror_slot_name;
 
 	if (!run_step(worker_step_check_slot, slot))
-		return report_failure("could not check the mirror's slot", step_error);
+		return report_failure("could not check the mirror's slot", mirror_worker.step_error);
 	if (slot->exists && !slot->lost && !slot->pending)
 	{
 		slot_ready = true;
 		return 0;
 	}
 
-	set_state(MIRROR_RESYNCING);
+	worker_set_state(&mirror_worker, MIRROR_RESYNCING);
 	if (!slot->pending || slot->lost)
 	{
 		ereport(LOG,
@@ -689,11 +648,11 @@ prepare_slot(void)
 						slot->lost ? "the slot was invalidated" :
 						slot->exists ? "a resync was pending" : "the slot is missing")));
 		if (!run_step(worker_step_mark_pending, slot))
-			return report_failure("could not start a resync", step_error);
+			return report_failure("could not start a resync", mirror_worker.step_error);
 		slot->exists = slot->exists && !slot->lost;
 	}
 	if (!slot->exists && !run_step(worker_step_create_slot, slot))
-		return report_failure("could not create the mirror's logical slot", step_error);
+		return report_failure("could not create the mirror's logical slot", mirror_worker.step_error);
 
 	/*
 	 * Copy with inserts only: account_lockouts into an empty collection, so
@@ -713,12 +672,12 @@ prepare_slot(void)
 		}
 	}
 
-	for (i = 0; i < AUTHLOG_MIRRORED_TABLES; i++)
+	for (i = 0; i < CHANGE_TABLES; i++)
 	{
 		CopyState	copy;
 
 		memset(&copy, 0, sizeof(copy));
-		copy.table = authlog_mirrored_tables[i];
+		copy.table = (ChangeTable) i;
 		if (!run_step(step_copy_table, &copy))
 		{
 			if (copy.batch.store_failed)
@@ -728,13 +687,13 @@ prepare_slot(void)
 				return report_failure("the document store did not acknowledge the resync",
 									  copy.batch.store_error.message);
 			}
-			return report_failure("could not copy the tables for a resync", step_error);
+			return report_failure("could not copy the tables for a resync", mirror_worker.step_error);
 		}
 	}
 	if (!run_step(step_finish_resync, NULL))
-		return report_failure("could not finish the resync", step_error);
+		return report_failure("could not finish the resync", mirror_worker.step_error);
 	ereport(LOG, (errmsg("authlog mirror: resync complete, streaming from the slot")));
-	set_state(MIRROR_STREAMING);
+	worker_set_state(&mirror_worker, MIRROR_STREAMING);
 	slot_ready = true;
 	return 0;
 }
@@ -750,17 +709,17 @@ mirror_round(void)
 	if (authlog_mirror_uri == NULL || authlog_mirror_uri[0] == '\0')
 	{
 		close_sink();
-		set_state(MIRROR_DISABLED);
+		worker_set_state(&mirror_worker, MIRROR_DISABLED);
 		return MIRROR_DISABLED_WAIT_MS;
 	}
 	/* a reload that changed where to write: connect again */
 	if (sink != NULL &&
 		(sink_uri == NULL || strcmp(sink_uri, authlog_mirror_uri) != 0 ||
-		 sink_database == NULL || strcmp(sink_database, authlog_mirror_database) != 0))
+		 sink_database == NULL || strcmp(sink_database, authlog_store_database) != 0))
 		close_sink();
 	if (sink == NULL)
 	{
-		sink = mongo_sink_connect(authlog_mirror_uri, authlog_mirror_database, &error);
+		sink = mongo_sink_connect(authlog_mirror_uri, authlog_store_database, &error);
 		if (sink == NULL)
 			return report_failure("could not connect to the document store", error.message);
 		if (sink_uri)
@@ -768,7 +727,7 @@ mirror_round(void)
 		if (sink_database)
 			pfree(sink_database);
 		sink_uri = MemoryContextStrdup(TopMemoryContext, authlog_mirror_uri);
-		sink_database = MemoryContextStrdup(TopMemoryContext, authlog_mirror_database);
+		sink_database = MemoryContextStrdup(TopMemoryContext, authlog_store_database);
 	}
 	if (!indexes_ready)
 	{
@@ -790,16 +749,9 @@ mirror_round(void)
 }
 
 static void
-mirror_detach(int code, Datum arg)
+mirror_close_sink_at_exit(int code, Datum arg)
 {
 	close_sink();
-	if (authlog_mirror_shared)
-	{
-		SpinLockAcquire(&authlog_mirror_shared->mutex);
-		authlog_mirror_shared->worker_latch = NULL;
-		authlog_mirror_shared->pid = 0;
-		SpinLockRelease(&authlog_mirror_shared->mutex);
-	}
 }
 
 void
@@ -807,47 +759,28 @@ authlog_mirror_main(Datum main_arg)
 {
 	TimestampTz retry_at = 0;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(authlog_mirror_dbname, NULL, 0);
-	authlog_pin_worker_session();
-	pgstat_report_appname("authlog mirror");
-
+	mirror_worker.shared = &authlog_mirror_shared->worker;
+	worker_attach(&mirror_worker, MIRROR_STARTING);
+	before_shmem_exit(mirror_close_sink_at_exit, (Datum) 0);
 	batch_context = AllocSetContextCreate(TopMemoryContext, "authlog mirror batch",
 										  ALLOCSET_DEFAULT_SIZES);
-	SpinLockAcquire(&authlog_mirror_shared->mutex);
-	authlog_mirror_shared->pid = MyProcPid;
-	authlog_mirror_shared->worker_latch = MyLatch;
-	authlog_mirror_shared->state = MIRROR_STARTING;
-	SpinLockRelease(&authlog_mirror_shared->mutex);
-	before_shmem_exit(mirror_detach, (Datum) 0);
 
 	for (;;)
 	{
 		long		wait_ms;
 
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		worker_serve_interrupts();
 
 		/* while backing off, commits do not cut the wait short */
-		if (backoff_ms > 0 && GetCurrentTimestamp() < retry_at)
+		if (mirror_worker.backoff_ms > 0 && GetCurrentTimestamp() < retry_at)
 			wait_ms = Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), retry_at));
 		else
 		{
 			wait_ms = mirror_round();
-			if (backoff_ms > 0)
+			if (mirror_worker.backoff_ms > 0)
 				retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), wait_ms);
 		}
 		if (wait_ms > 0)
-		{
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 wait_ms, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-		}
+			worker_wait(wait_ms);
 	}
 }

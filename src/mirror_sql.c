@@ -28,30 +28,26 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "authlog.h"
+#include "change_message.h"
+#include "documents.h"
+#include "mirror.h"
+#include "mongo_sink.h"
 
 PG_FUNCTION_INFO_V1(authlog_mirror_worker_status);
 PG_FUNCTION_INFO_V1(authlog_mirror_sync);
 PG_FUNCTION_INFO_V1(authlog_mirror_verify);
 PG_FUNCTION_INFO_V1(authlog_mirror_find);
 
-static const char *const mirror_state_names[] = {
-	[MIRROR_STARTING] = "starting",
-	[MIRROR_DISABLED] = "disabled",
-	[MIRROR_STREAMING] = "streaming",
-	[MIRROR_BACKING_OFF] = "backing_off",
-	[MIRROR_RESYNCING] = "resyncing",
-	[MIRROR_PAUSED] = "paused",
-};
-
 static void
 require_mirror_shared(void)
 {
-	if (authlog_mirror_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the authlog mirror is not running in this server"),
-				 errhint("Add authlog to shared_preload_libraries and restart the server.")));
+	worker_require_shared(authlog_mirror_shared, "authlog mirror");
+}
+
+static const char *
+state_name(int state)
+{
+	return worker_state_name(mirror_state_names, mirror_nstates, state);
 }
 
 /*
@@ -71,16 +67,14 @@ authlog_mirror_worker_status(PG_FUNCTION_ARGS)
 		elog(ERROR, "authlog: mirror_worker_status must return a composite type");
 	desc = BlessTupleDesc(desc);
 
-	SpinLockAcquire(&authlog_mirror_shared->mutex);
-	memcpy(&copy, authlog_mirror_shared, sizeof(MirrorShared));
-	SpinLockRelease(&authlog_mirror_shared->mutex);
+	worker_copy_shared(&authlog_mirror_shared->worker, &copy, sizeof(MirrorShared));
 
 	memset(nulls, false, sizeof(nulls));
 	values[0] = CStringGetTextDatum(authlog_mirror_slot_name);
 	values[1] = CStringGetTextDatum(authlog_mirror_uri == NULL || authlog_mirror_uri[0] == '\0'
-									? "disabled" : mirror_state_names[copy.state]);
-	values[2] = Int32GetDatum(copy.pid);
-	nulls[2] = copy.pid == 0;
+									? "disabled" : state_name(copy.worker.state));
+	values[2] = Int32GetDatum(copy.worker.pid);
+	nulls[2] = copy.worker.pid == 0;
 	values[3] = LSNGetDatum(copy.confirmed_lsn);
 	nulls[3] = copy.confirmed_lsn == InvalidXLogRecPtr;
 	values[4] = BoolGetDatum(copy.caught_up);
@@ -89,27 +83,23 @@ authlog_mirror_worker_status(PG_FUNCTION_ARGS)
 	values[6] = Int64GetDatum((int64) copy.documents_written);
 	values[7] = Int64GetDatum((int64) copy.documents_refused);
 	values[8] = Int64GetDatum((int64) copy.batches);
-	values[9] = CStringGetTextDatum(copy.last_error);
-	nulls[9] = copy.last_error[0] == '\0';
-	values[10] = TimestampTzGetDatum(copy.last_error_at);
-	nulls[10] = copy.last_error_at == 0;
+	values[9] = CStringGetTextDatum(copy.worker.last_error);
+	nulls[9] = copy.worker.last_error[0] == '\0';
+	values[10] = TimestampTzGetDatum(copy.worker.last_error_at);
+	nulls[10] = copy.worker.last_error_at == 0;
 	values[11] = Int64GetDatum((int64) copy.lockouts_notified);
 	values[12] = Int64GetDatum((int64) copy.notifications_failed);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
-/* When a wait of mirror_sync() or seal_now() given timeout ends */
-TimestampTz
-sync_deadline(const Interval *timeout)
+/* Under the worker's mutex: how far the store has acknowledged; the wait asks for no delay. */
+static XLogRecPtr
+mirror_sync_progress(WorkerShared *worker)
 {
-	int64		timeout_us = timeout->time + (int64) timeout->day * USECS_PER_DAY +
-		(int64) timeout->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	MirrorShared *mirror = (MirrorShared *) worker;
 
-	if (timeout_us < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("timeout must not be negative")));
-	return GetCurrentTimestamp() + timeout_us;
+	mirror->sync_requested = true;
+	return mirror->confirmed_lsn;
 }
 
 /*
@@ -120,10 +110,19 @@ sync_deadline(const Interval *timeout)
 Datum
 authlog_mirror_sync(PG_FUNCTION_ARGS)
 {
+	WorkerWait	wait = {
+		.what = "the authlog mirror did not catch up",
+		.worker_noun = "mirror",
+		.status_hint = "See authlog.mirror_status.",
+		.state_names = mirror_state_names,
+		.nstates = mirror_nstates,
+		.progress = mirror_sync_progress,
+	};
 	Interval   *timeout = PG_GETARG_INTERVAL_P(0);
 	TimestampTz deadline;
 	XLogRecPtr	target;
 	uint64		written_before;
+	uint64		written;
 
 	require_mirror_shared();
 	if (authlog_mirror_uri == NULL || authlog_mirror_uri[0] == '\0')
@@ -131,125 +130,26 @@ authlog_mirror_sync(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the authlog mirror is disabled"),
 				 errhint("Set authlog.mirror_uri in postgresql.conf and reload.")));
-	deadline = sync_deadline(timeout);
+	deadline = worker_wait_deadline(timeout);
 
 	/* everything committed so far, asynchronous commits included, on disk */
 	target = GetXLogInsertRecPtr();
 	XLogFlush(target);
 
-	SpinLockAcquire(&authlog_mirror_shared->mutex);
+	SpinLockAcquire(&authlog_mirror_shared->worker.mutex);
 	written_before = authlog_mirror_shared->documents_written;
-	SpinLockRelease(&authlog_mirror_shared->mutex);
+	SpinLockRelease(&authlog_mirror_shared->worker.mutex);
 
-	for (;;)
-	{
-		XLogRecPtr	confirmed;
-		uint64		written;
-		MirrorState state;
-		char		last_error[sizeof(authlog_mirror_shared->last_error)];
+	worker_wait_for(&authlog_mirror_shared->worker, &wait, target, deadline);
 
-		SpinLockAcquire(&authlog_mirror_shared->mutex);
-		confirmed = authlog_mirror_shared->confirmed_lsn;
-		written = authlog_mirror_shared->documents_written;
-		state = authlog_mirror_shared->state;
-		strlcpy(last_error, authlog_mirror_shared->last_error, sizeof(last_error));
-		authlog_mirror_shared->sync_requested = true;
-		SpinLockRelease(&authlog_mirror_shared->mutex);
-
-		if (confirmed >= target)
-			PG_RETURN_INT64((int64) (written - written_before));
-		if (GetCurrentTimestamp() >= deadline)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the authlog mirror did not catch up within the timeout"),
-					 errdetail("The mirror is %s at %X/%X, waiting for %X/%X.%s%s",
-							   mirror_state_names[state], LSN_FORMAT_ARGS(confirmed),
-							   LSN_FORMAT_ARGS(target),
-							   last_error[0] ? " Last error: " : "", last_error),
-					 errhint("See authlog.mirror_status.")));
-		mirror_wake_worker();
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	SpinLockAcquire(&authlog_mirror_shared->worker.mutex);
+	written = authlog_mirror_shared->documents_written;
+	SpinLockRelease(&authlog_mirror_shared->worker.mutex);
+	PG_RETURN_INT64((int64) (written - written_before));
 }
 
 
 /* ---------- mirror_verify ---------- */
-
-static uint32
-bson_key_hash(const void *key, Size keysize)
-{
-	const BsonKey *k = key;
-
-	return hash_bytes(k->data, k->len);
-}
-
-static int
-bson_key_match(const void *a, const void *b, Size keysize)
-{
-	const BsonKey *x = a;
-	const BsonKey *y = b;
-
-	if (x->len != y->len)
-		return 1;
-	return memcmp(x->data, y->data, x->len);
-}
-
-/* A hash table of StoreEntry keyed by BSON bytes, in the current context. */
-HTAB *
-store_key_table_create(const char *name)
-{
-	HASHCTL		ctl;
-
-	ctl.keysize = sizeof(BsonKey);
-	ctl.entrysize = sizeof(StoreEntry);
-	ctl.hash = bson_key_hash;
-	ctl.match = bson_key_match;
-	ctl.hcxt = CurrentMemoryContext;
-	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-}
-
-/* The bytes of a sub-document of doc, or false */
-bool
-store_subdocument_key(const bson_t *doc, const char *field, BsonKey *key)
-{
-	bson_iter_t iter;
-	const uint8_t *data;
-	uint32_t	len;
-
-	if (!bson_iter_init_find(&iter, doc, field) || !BSON_ITER_HOLDS_DOCUMENT(&iter))
-		return false;
-	bson_iter_document(&iter, &len, &data);
-	key->data = data;
-	key->len = len;
-	return true;
-}
-
-Datum
-bson_bytes_to_jsonb(const uint8 *data, uint32 len)
-{
-	bson_t		b;
-	char	   *json;
-	Datum		result;
-
-	if (!bson_init_static(&b, data, len))
-		return (Datum) 0;
-	json = bson_as_canonical_extended_json(&b, NULL);
-	if (json == NULL)
-		elog(ERROR, "authlog: could not convert a document to JSON");
-	PG_TRY();
-	{
-		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
-	}
-	PG_FINALLY();
-	{
-		bson_free(json);
-	}
-	PG_END_TRY();
-	return result;
-}
 
 static void
 report_difference(ReturnSetInfo *rsinfo, const char *tenant, const char *collection,
@@ -277,10 +177,11 @@ document_tenant(const bson_t *doc)
 }
 
 static void
-verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, const char *collection,
+verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, ChangeTable table,
 				  text *tenant)
 {
-	const char *const *key_columns = authlog_table_key_columns(collection);
+	const char *collection = change_table_names[table];
+	const char *const *key_columns = change_table_key_columns(table);
 	bson_t		filter = BSON_INITIALIZER;
 	bson_t		letters_filter = BSON_INITIALIZER;
 	bson_t	  **store_docs;
@@ -429,15 +330,15 @@ authlog_mirror_verify(PG_FUNCTION_ARGS)
 	text	   *tenant = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
 	MongoSink  *sink;
 	int			pinned;
+	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	sink = mongo_sink_connect_for_backend();
 	pinned = authlog_pin_settings();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "authlog: SPI_connect failed");
-	verify_collection(rsinfo, sink, "auth_logs", tenant);
-	verify_collection(rsinfo, sink, "account_lockouts", tenant);
-	verify_collection(rsinfo, sink, "seals", tenant);
+	for (i = 0; i < CHANGE_TABLES; i++)
+		verify_collection(rsinfo, sink, (ChangeTable) i, tenant);
 	SPI_finish();
 	authlog_restore_settings(pinned);
 	return (Datum) 0;

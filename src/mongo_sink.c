@@ -24,10 +24,55 @@
 #include <mongoc/mongoc.h>
 
 #include "common/cryptohash.h"
+#include "common/hashfn.h"
 #include "common/sha2.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/resowner.h"
 
-#include "authlog.h"
+#include "change_message.h"
+#include "documents.h"
+#include "mongo_sink.h"
+
+char	   *authlog_mirror_uri = NULL;
+char	   *authlog_store_credentials_file = NULL;
+char	   *authlog_store_database = NULL;
+
+void
+mongo_sink_init(void)
+{
+	/*
+	 * Where the mirror writes.  Superuser-only to read, since a connection
+	 * string may hold credentials; empty disables the mirror.
+	 */
+	DefineCustomStringVariable("authlog.mirror_uri",
+							   "MongoDB connection string of the document store the mirror writes to.",
+							   "Empty disables the mirror. Short connect, selection and socket timeouts are added unless the string sets them.",
+							   &authlog_mirror_uri,
+							   "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	/*
+	 * The store's password, out of the settings (PostgreSQL logs each
+	 * changed setting with its value): a file only the server can read.
+	 */
+	DefineCustomStringVariable("authlog.store_credentials_file",
+							   "File holding the document store's password, for the user named in authlog.mirror_uri.",
+							   "Its first line is the password; it must be a regular file accessible by its owner only. A URI with a password in it is refused.",
+							   &authlog_store_credentials_file,
+							   "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("authlog.store_database",
+							   "Database of the document store the mirror writes to and the verifiers read.",
+							   "It holds the collections auth_logs, account_lockouts, seals and dead_letters.",
+							   &authlog_store_database,
+							   "authlog",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+}
 
 struct MongoSink
 {
@@ -252,7 +297,7 @@ mongo_sink_connect_for_backend(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("authlog.mirror_uri is not set"),
 				 errhint("Set authlog.mirror_uri in postgresql.conf to the document store's connection string.")));
-	sink = mongo_sink_connect(authlog_mirror_uri, authlog_mirror_database, &error);
+	sink = mongo_sink_connect(authlog_mirror_uri, authlog_store_database, &error);
 	if (sink == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -367,63 +412,6 @@ write_concern_opts(bson_t *opts, const char *write_concern)
 	return ok;
 }
 
-/* What one change message asks of the store. */
-typedef struct MessageParts
-{
-	const char *op;
-	const char *table;
-	bson_t		id;
-	bson_t		doc;
-	bool		has_doc;
-	bool		has_unchanged;
-} MessageParts;
-
-static bool
-read_message(const bson_t *message, MessageParts *parts)
-{
-	bson_iter_t iter;
-
-	memset(parts, 0, sizeof(MessageParts));
-	if (!bson_iter_init(&iter, message))
-		return false;
-	while (bson_iter_next(&iter))
-	{
-		const char *key = bson_iter_key(&iter);
-		const uint8_t *data;
-		uint32_t	len;
-
-		if (strcmp(key, "op") == 0 && BSON_ITER_HOLDS_UTF8(&iter))
-			parts->op = bson_iter_utf8(&iter, NULL);
-		else if (strcmp(key, "table") == 0 && BSON_ITER_HOLDS_UTF8(&iter))
-			parts->table = bson_iter_utf8(&iter, NULL);
-		else if (strcmp(key, "_id") == 0 && BSON_ITER_HOLDS_DOCUMENT(&iter))
-		{
-			bson_iter_document(&iter, &len, &data);
-			if (!bson_init_static(&parts->id, data, len))
-				return false;
-		}
-		else if (strcmp(key, "doc") == 0 && BSON_ITER_HOLDS_DOCUMENT(&iter))
-		{
-			bson_iter_document(&iter, &len, &data);
-			if (!bson_init_static(&parts->doc, data, len))
-				return false;
-			parts->has_doc = true;
-		}
-		else if (strcmp(key, "unchanged") == 0)
-			parts->has_unchanged = true;
-	}
-	return parts->op != NULL;
-}
-
-/* The message's collection: its table; begin/commit markers have none. */
-static const char *
-message_collection(const MessageParts *parts)
-{
-	if (strcmp(parts->op, "begin") == 0 || strcmp(parts->op, "commit") == 0)
-		return NULL;
-	return parts->table;
-}
-
 /*
  * Changes to evidence (auth_logs, seals) that the store does not take: the
  * store keeps each event and seal as committed, so a row rewritten or
@@ -432,19 +420,19 @@ message_collection(const MessageParts *parts)
  * change an event legitimately gets, its retry count, is applied.
  */
 static bool
-store_keeps_original(const MessageParts *parts)
+store_keeps_original(const ChangeMessage *parts)
 {
-	if (parts->table == NULL || !authlog_table_is_evidence(parts->table))
+	if (parts->table == CHANGE_TABLE_NONE || !change_table_is_evidence(parts->table))
 		return false;
-	if (strcmp(parts->op, "update") == 0)
-		return strcmp(parts->table, "auth_logs") != 0;
-	return strcmp(parts->op, "delete") == 0 || strcmp(parts->op, "truncate") == 0;
+	if (parts->op == CHANGE_UPDATE)
+		return parts->table != CHANGE_TABLE_AUTH_LOGS;
+	return parts->op == CHANGE_DELETE || parts->op == CHANGE_TRUNCATE;
 }
 
 /* $set of an event's retry count, the only column of auth_logs that changes */
 static bool
 queue_retry_count(mongoc_bulk_operation_t *bulk, const bson_t *selector,
-				  const MessageParts *parts, bson_error_t *error)
+				  const ChangeMessage *parts, bson_error_t *error)
 {
 	bson_t		update = BSON_INITIALIZER;
 	bson_t		set;
@@ -462,7 +450,7 @@ queue_retry_count(mongoc_bulk_operation_t *bulk, const bson_t *selector,
 
 /* Queue one message on its collection's bulk; false with *error if it cannot be. */
 static bool
-queue_message(mongoc_bulk_operation_t *bulk, const MessageParts *parts,
+queue_message(mongoc_bulk_operation_t *bulk, const ChangeMessage *parts,
 			  bson_error_t *error)
 {
 	bson_t		selector = BSON_INITIALIZER;
@@ -470,11 +458,10 @@ queue_message(mongoc_bulk_operation_t *bulk, const MessageParts *parts,
 	bool		ok;
 
 	BSON_APPEND_BOOL(&upsert, "upsert", true);
-	if (strcmp(parts->op, "truncate") != 0)
+	if (parts->op != CHANGE_TRUNCATE)
 		BSON_APPEND_DOCUMENT(&selector, "_id", &parts->id);
 
-	if ((strcmp(parts->op, "insert") == 0 || strcmp(parts->op, "update") == 0) &&
-		parts->has_doc)
+	if ((parts->op == CHANGE_INSERT || parts->op == CHANGE_UPDATE) && parts->has_doc)
 	{
 		if (parts->doc.len > STORE_MAX_DOCUMENT_SIZE)
 		{
@@ -483,7 +470,7 @@ queue_message(mongoc_bulk_operation_t *bulk, const MessageParts *parts,
 						   parts->doc.len, STORE_MAX_DOCUMENT_SIZE);
 			ok = false;
 		}
-		else if (strcmp(parts->op, "update") == 0 && authlog_table_is_evidence(parts->table))
+		else if (parts->op == CHANGE_UPDATE && change_table_is_evidence(parts->table))
 			ok = queue_retry_count(bulk, &selector, parts, error);
 		else if (!parts->has_unchanged)
 			ok = mongoc_bulk_operation_replace_one_with_opts(bulk, &selector, &parts->doc,
@@ -506,14 +493,14 @@ queue_message(mongoc_bulk_operation_t *bulk, const MessageParts *parts,
 			bson_destroy(&update);
 		}
 	}
-	else if (strcmp(parts->op, "delete") == 0)
+	else if (parts->op == CHANGE_DELETE)
 		ok = mongoc_bulk_operation_remove_one_with_opts(bulk, &selector, NULL, error);
-	else if (strcmp(parts->op, "truncate") == 0)
+	else if (parts->op == CHANGE_TRUNCATE)
 		ok = mongoc_bulk_operation_remove_many_with_opts(bulk, &selector, NULL, error);
 	else
 	{
 		bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
-					   "change message with unknown op \"%s\"", parts->op);
+					   "change message of an update without its row");
 		ok = false;
 	}
 	bson_destroy(&selector);
@@ -581,9 +568,9 @@ only_duplicates(const bson_t *reply)
 #define WRITES_PER_BULK 50
 
 static bool
-is_plain_insert(const MessageParts *parts)
+is_plain_insert(const ChangeMessage *parts)
 {
-	return strcmp(parts->op, "insert") == 0 && parts->has_doc &&
+	return parts->op == CHANGE_INSERT && parts->has_doc &&
 		parts->doc.len <= STORE_MAX_DOCUMENT_SIZE;
 }
 
@@ -632,10 +619,10 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 				 const bool *skip, const char *write_concern,
 				 int *failed_message, int64 *documents, bson_error_t *error)
 {
-	const char *const *collections = authlog_mirrored_tables;
+	const char *const *collections = change_table_names;
 	bson_t		opts = BSON_INITIALIZER;
 	bson_t		unordered = BSON_INITIALIZER;
-	MessageParts *parts = NULL;
+	ChangeMessage *parts = NULL;
 	int		   *origin = NULL;
 	int			c;
 	bool		ok = true;
@@ -650,7 +637,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 					   "invalid write concern \"%s\"", write_concern);
 		return false;
 	}
-	parts = malloc(sizeof(MessageParts) * Max(nmessages, 1));
+	parts = malloc(sizeof(ChangeMessage) * Max(nmessages, 1));
 	origin = malloc(sizeof(int) * Max(nmessages, 1));
 	if (parts == NULL || origin == NULL)
 	{
@@ -659,7 +646,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 	}
 	for (c = 0; ok && c < nmessages; c++)
 	{
-		if ((skip == NULL || !skip[c]) && !read_message(messages[c], &parts[c]))
+		if ((skip == NULL || !skip[c]) && !change_message_read(messages[c], &parts[c]))
 		{
 			bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
 						   "unreadable change message");
@@ -672,7 +659,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 	if (!write_concern_opts(&unordered, write_concern))
 		ok = false;
 
-	for (c = 0; ok && c < AUTHLOG_MIRRORED_TABLES; c++)
+	for (c = 0; ok && c < CHANGE_TABLES; c++)
 	{
 		mongoc_collection_t *collection =
 			mongoc_client_get_collection(sink->client, sink->database, collections[c]);
@@ -688,12 +675,9 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 
 			for (i = next; i < nmessages; i++)
 			{
-				const char *name;
-
 				if ((skip != NULL && skip[i]) || store_keeps_original(&parts[i]))
 					continue;
-				name = message_collection(&parts[i]);
-				if (name == NULL || strcmp(name, collections[c]) != 0)
+				if (parts[i].table != (ChangeTable) c)
 					continue;
 				if (queued == 0)
 				{
@@ -751,15 +735,15 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 bool
 mongo_sink_empty_state_collections(MongoSink *sink, bson_error_t *error)
 {
-	const char *const *collections = authlog_mirrored_tables;
+	const char *const *collections = change_table_names;
 	int			c;
 
-	for (c = 0; c < AUTHLOG_MIRRORED_TABLES; c++)
+	for (c = 0; c < CHANGE_TABLES; c++)
 	{
 		mongoc_collection_t *collection;
 		bool		ok;
 
-		if (authlog_table_is_evidence(collections[c]))
+		if (change_table_is_evidence((ChangeTable) c))
 			continue;
 		collection = mongoc_client_get_collection(sink->client, sink->database, collections[c]);
 		ok = mongoc_collection_drop_with_opts(collection, NULL, error);
@@ -813,27 +797,31 @@ bool
 mongo_sink_dead_letter(MongoSink *sink, const bson_t *message, const char *reason,
 					   bson_error_t *error)
 {
-	MessageParts parts;
+	ChangeMessage parts;
+	const char *table;
 	bson_t		letter = BSON_INITIALIZER;
 	bson_t		key;
 	bson_t		upsert = BSON_INITIALIZER;
-	bson_iter_t iter;
-	int64		commit_lsn = 0;
+	int64		commit_lsn;
 	mongoc_collection_t *collection;
 	bool		ok;
 
-	if (!read_message(message, &parts))
+	/* an unreadable message is set aside too, under an empty key */
+	if (!change_message_read(message, &parts))
+	{
 		memset(&parts, 0, sizeof(parts));
-	if (bson_iter_init_find(&iter, message, "commit_lsn"))
-		commit_lsn = bson_iter_as_int64(&iter);
+		parts.table = CHANGE_TABLE_NONE;
+	}
+	table = parts.table == CHANGE_TABLE_NONE ? "" : change_table_names[parts.table];
+	commit_lsn = (int64) parts.commit_lsn;
 
 	BSON_APPEND_DOCUMENT_BEGIN(&letter, "_id", &key);
-	BSON_APPEND_UTF8(&key, "table", parts.table ? parts.table : "");
+	BSON_APPEND_UTF8(&key, "table", table);
 	if (parts.id.len > 0)
 		BSON_APPEND_DOCUMENT(&key, "key", &parts.id);
 	BSON_APPEND_INT64(&key, "commit_lsn", commit_lsn);
 	bson_append_document_end(&letter, &key);
-	BSON_APPEND_UTF8(&letter, "table", parts.table ? parts.table : "");
+	BSON_APPEND_UTF8(&letter, "table", table);
 	if (parts.id.len > 0)
 	{
 		bson_iter_t id_iter;
@@ -918,4 +906,56 @@ mongo_sink_find(MongoSink *sink, const char *collection_name, const bson_t *filt
 	mongoc_collection_destroy(collection);
 	*documents = found;
 	return failed ? -1 : count;
+}
+
+
+/* ---------- the store's documents by key ---------- */
+
+static uint32
+bson_key_hash(const void *key, Size keysize)
+{
+	const BsonKey *k = key;
+
+	return hash_bytes(k->data, k->len);
+}
+
+static int
+bson_key_match(const void *a, const void *b, Size keysize)
+{
+	const BsonKey *x = a;
+	const BsonKey *y = b;
+
+	if (x->len != y->len)
+		return 1;
+	return memcmp(x->data, y->data, x->len);
+}
+
+/* A hash table of StoreEntry keyed by BSON bytes, in the current context. */
+HTAB *
+store_key_table_create(const char *name)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(BsonKey);
+	ctl.entrysize = sizeof(StoreEntry);
+	ctl.hash = bson_key_hash;
+	ctl.match = bson_key_match;
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
+/* The bytes of a sub-document of doc, or false */
+bool
+store_subdocument_key(const bson_t *doc, const char *field, BsonKey *key)
+{
+	bson_iter_t iter;
+	const uint8_t *data;
+	uint32_t	len;
+
+	if (!bson_iter_init_find(&iter, doc, field) || !BSON_ITER_HOLDS_DOCUMENT(&iter))
+		return false;
+	bson_iter_document(&iter, &len, &data);
+	key->data = data;
+	key->len = len;
+	return true;
 }

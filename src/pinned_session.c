@@ -25,7 +25,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "authlog.h"
+#include "authlog_common.h"
 
 typedef struct PinnedSetting
 {

@@ -21,15 +21,90 @@
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "authlog.h"
+#include "write_path.h"
 
 PG_FUNCTION_INFO_V1(authlog_policy_changed);
+
+/* The policy of tenants without one of their own */
+static int	authlog_max_failed_attempts = 5;
+static int	authlog_failure_window_s = 15 * 60;
+static int	authlog_lockout_duration_s = 15 * 60;
+static double	authlog_lockout_backoff_factor = 1.0;
+static int	authlog_max_lockout_duration_s = 24 * 60 * 60;
+
+/*
+ * The defaults are PGC_SUSET, so that a caller can never raise its own
+ * threshold with SET.
+ */
+void
+policy_init(void)
+{
+	/*
+	 * The threshold of consecutive failures that locks an account, for
+	 * tenants without a policy of their own.  NIST SP 800-63B allows at most
+	 * 100.
+	 */
+	DefineCustomIntVariable("authlog.max_failed_attempts",
+							"Failed login attempts within the failure window that lock an account.",
+							"Applies to tenants without a policy set by authlog.set_lockout_policy(). NIST SP 800-63B allows at most 100.",
+							&authlog_max_failed_attempts,
+							5, 1, 100,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	/* Failures older than this no longer count towards a lockout. */
+	DefineCustomIntVariable("authlog.failure_window",
+							"Interval from the first failure of a series within which failures are counted.",
+							"A failure after the window has passed starts a new series at 1.",
+							&authlog_failure_window_s,
+							15 * 60, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/* How long the first lockout lasts; later ones grow by the backoff factor. */
+	DefineCustomIntVariable("authlog.lockout_duration",
+							"How long an account stays locked after reaching the failure threshold.",
+							"Consecutive lockouts last lockout_duration times lockout_backoff_factor to the power of the lockouts before, capped by max_lockout_duration.",
+							&authlog_lockout_duration_s,
+							15 * 60, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/* Progressive lockout slows a patient attacker; 1 keeps every lockout equal. */
+	DefineCustomRealVariable("authlog.lockout_backoff_factor",
+							 "Factor by which each consecutive lockout of an account is longer than the one before.",
+							 "1 disables progressive lockout. A success or an admin reset starts the progression again.",
+							 &authlog_lockout_backoff_factor,
+							 1.0, 1.0, 100.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	/* The cap keeps progressive lockout from locking a user out for good. */
+	DefineCustomIntVariable("authlog.max_lockout_duration",
+							"Longest a single lockout may last, for tenants whose policy sets no cap.",
+							NULL,
+							&authlog_max_lockout_duration_s,
+							24 * 60 * 60, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+}
+
+void
+lockout_policy_defaults(LockoutPolicy *policy)
+{
+	policy->max_failed_attempts = authlog_max_failed_attempts;
+	policy->failure_window = (int64) authlog_failure_window_s * USECS_PER_SEC;
+	policy->lockout_duration = (int64) authlog_lockout_duration_s * USECS_PER_SEC;
+	policy->backoff_factor = authlog_lockout_backoff_factor;
+	policy->max_lockout_duration = (int64) authlog_max_lockout_duration_s * USECS_PER_SEC;
+}
 
 /* Tenants cached before the cache starts over; bounds a backend's memory. */
 #define POLICY_CACHE_MAX_TENANTS 10000

@@ -28,6 +28,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -36,7 +37,9 @@
 #include "utils/uuid.h"
 #include "access/xact.h"
 
-#include "authlog.h"
+#include "mirror.h"
+#include "stats.h"
+#include "write_path.h"
 
 PG_FUNCTION_INFO_V1(authlog_record_login);
 PG_FUNCTION_INFO_V1(authlog_record_login_1_1);
@@ -49,6 +52,35 @@ PG_FUNCTION_INFO_V1(authlog_forbid_log_rewrite);
 
 /* Set only while record.c itself updates auth_logs (retry bookkeeping). */
 bool		authlog_log_rewrite_allowed = false;
+
+static int	authlog_max_user_agent_length = 1024;
+static int	authlog_max_metadata_depth = 32;
+
+/* From _PG_init: the limits of what a call may send */
+void
+record_init(void)
+{
+	/*
+	 * Attack tools send huge headers; the record keeps the first characters
+	 * and the original length rather than refusing the event.
+	 */
+	DefineCustomIntVariable("authlog.max_user_agent_length",
+							"Characters of a user agent kept in auth_logs; longer ones are truncated.",
+							"The original length is kept in metadata.authlog.user_agent_length.",
+							&authlog_max_user_agent_length,
+							1024, 16, 1024 * 1024,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	/* Deeply nested metadata is a denial-of-service vector for every consumer. */
+	DefineCustomIntVariable("authlog.max_metadata_depth",
+							"Deepest nesting of objects and arrays accepted in a login's metadata.",
+							"The metadata object itself is depth 1. Deeper metadata is refused with an error.",
+							&authlog_max_metadata_depth,
+							32, 1, 48,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+}
 
 /* One auth_logs row to insert; Datums in the order of insert_event_sql. */
 #define EVENT_NCOLS 16
@@ -758,7 +790,7 @@ store_fingerprint(text *tenant, const pg_uuid_t *log_id, const uint8 *fingerprin
 
 	values[0] = PointerGetDatum(tenant);
 	values[1] = UUIDPGetDatum(log_id);
-	values[2] = seal_bytea_datum(fingerprint, REQUEST_FINGERPRINT_LEN);
+	values[2] = bytes_to_bytea_datum(fingerprint, REQUEST_FINGERPRINT_LEN);
 	execute_plan(insert_fingerprint_plan, values, NULL, false, SPI_OK_INSERT);
 }
 
@@ -879,53 +911,6 @@ authlog_account_key(PG_FUNCTION_ARGS)
 
 
 /*
- * A lockout_reset an attempt implies (its lock expired, or its success
- * cleared failures), recording what it cleared and the attempt behind it.
- */
-static void
-insert_implied_reset(text *tenant, text *organisation, text *user,
-					 const pg_uuid_t *trigger, const char *reason,
-					 int cleared_attempts, bool has_cleared_until,
-					 TimestampTz cleared_until, TimestampTz now,
-					 TimestampTz occurred_at, const text *as_sent)
-{
-	EventRow	row;
-	pg_uuid_t	reset_id;
-
-	event_id_random(&reset_id);
-	event_row_init(&row, tenant, &reset_id, organisation, user, "lockout_reset", now);
-	event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
-	event_row_set(&row, EV_REASON, CStringGetTextDatum(reason));
-	event_row_set(&row, EV_METADATA,
-				  reset_metadata(trigger, cleared_attempts, has_cleared_until,
-								 cleared_until, NULL, as_sent));
-	insert_derived_event(&row);
-}
-
-
-/* The fingerprint of record_login's arguments, as sent (request_fingerprint.c). */
-static void
-login_fingerprint(FunctionCallInfo fcinfo, text *tenant, text *organisation, text *user,
-				  bool success, bool occurred_at_given, TimestampTz occurred_at,
-				  Jsonb *metadata, uint8 *fingerprint)
-{
-	RequestFingerprint fp;
-
-	fingerprint_begin(&fp, "record_login");
-	fingerprint_add_text(&fp, tenant);
-	fingerprint_add_text(&fp, organisation);
-	fingerprint_add_text(&fp, user);
-	fingerprint_add_cstring(&fp, success ? "true" : "false");
-	fingerprint_add_cstring(&fp, PG_ARGISNULL(4) ? NULL :
-							DatumGetCString(DirectFunctionCall1(inet_out, PG_GETARG_DATUM(4))));
-	fingerprint_add_text(&fp, PG_ARGISNULL(5) ? NULL : PG_GETARG_TEXT_PP(5));
-	fingerprint_add_cstring(&fp, DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(6))));
-	fingerprint_add_cstring(&fp, JsonbToCString(NULL, &metadata->root, VARSIZE(metadata)));
-	fingerprint_add_timestamptz(&fp, occurred_at_given, occurred_at);
-	fingerprint_end(&fp, fingerprint);
-}
-
-/*
  * The user agent as stored: at most authlog.max_user_agent_length
  * characters; *original_length is the length of a truncated one, else -1.
  * The start and the size are kept: an attack's record is never lost to it.
@@ -973,6 +958,37 @@ typedef struct LoginResult
 	bool		has_locked_until;
 	TimestampTz locked_until;
 } LoginResult;
+
+/* One record_login call: its arguments, validated, and what it finds out */
+typedef struct LoginCall
+{
+	bool		fingerprinted;	/* 1.1: a retry must repeat every argument */
+	text	   *tenant;
+	text	   *organisation;
+	text	   *user;			/* the account (1.1: by the tenant's matching rule) */
+	text	   *user_as_sent;	/* the spelling sent, when it is not the account's */
+	bool		success;
+	Datum		ip;
+	bool		ip_null;
+	text	   *user_agent;
+	int			user_agent_length;	/* a truncated one's original, else -1 */
+	Datum		auth_path;
+	Jsonb	   *metadata;
+	pg_uuid_t	log_id;
+	bool		occurred_at_given;
+	TimestampTz occurred_at;
+	uint8		fingerprint[REQUEST_FINGERPRINT_LEN];
+
+	/* the account, once its row is locked */
+	bool		has_account;
+	bool		created_account;
+	text	   *account_organisation;
+	TimestampTz account_updated_at;
+	TimestampTz now;			/* the lockout clock (call_time) */
+	LockoutState before;
+	LockoutPolicy policy;
+	LockoutOutcome outcome;
+} LoginCall;
 
 static Datum
 login_decision_datum(FunctionCallInfo fcinfo, const pg_uuid_t *log_id,
@@ -1047,6 +1063,233 @@ validated_occurred_at(FunctionCallInfo fcinfo, int argno)
 	return occurred_at;
 }
 
+/* The fingerprint of record_login's arguments, as sent (request_fingerprint.c). */
+static void
+login_fingerprint(FunctionCallInfo fcinfo, LoginCall *call)
+{
+	RequestFingerprint fp;
+
+	fingerprint_begin(&fp, "record_login");
+	fingerprint_add_text(&fp, call->tenant);
+	fingerprint_add_text(&fp, call->organisation);
+	fingerprint_add_text(&fp, call->user);
+	fingerprint_add_cstring(&fp, call->success ? "true" : "false");
+	fingerprint_add_cstring(&fp, call->ip_null ? NULL :
+							DatumGetCString(DirectFunctionCall1(inet_out, call->ip)));
+	fingerprint_add_text(&fp, PG_ARGISNULL(5) ? NULL : PG_GETARG_TEXT_PP(5));
+	fingerprint_add_cstring(&fp, DatumGetCString(DirectFunctionCall1(enum_out, call->auth_path)));
+	fingerprint_add_cstring(&fp, JsonbToCString(NULL, &call->metadata->root,
+												VARSIZE(call->metadata)));
+	fingerprint_add_timestamptz(&fp, call->occurred_at_given, call->occurred_at);
+	fingerprint_end(&fp, call->fingerprint);
+}
+
+/*
+ * Every argument checked before anything is read or written; the user
+ * agent cut to its stored length; the log_id the caller's or a new one.
+ */
+static void
+login_validate(FunctionCallInfo fcinfo, bool fingerprinted, LoginCall *call)
+{
+	memset(call, 0, sizeof(LoginCall));
+	call->fingerprinted = fingerprinted;
+	call->tenant = validated_id(fcinfo, 0, "tenant_id");
+	call->organisation = validated_id(fcinfo, 1, "organisation_id");
+	call->user = validated_id(fcinfo, 2, "user_id");
+	reject_null(fcinfo, 3, "success",
+				"Pass true for a correct credential and false for a wrong one.");
+	call->success = PG_GETARG_BOOL(3);
+	reject_null(fcinfo, 6, "auth_path",
+				"Pass the path the attempt came through: web, mobile, api or sso.");
+	call->auth_path = PG_GETARG_DATUM(6);
+	call->metadata = validated_metadata(fcinfo, 7);
+	/* not given (1.1): the call's time, once it is known */
+	call->occurred_at_given = !PG_ARGISNULL(9);
+	if (!fingerprinted || call->occurred_at_given)
+		call->occurred_at = validated_occurred_at(fcinfo, 9);
+	call->ip_null = PG_ARGISNULL(4);
+	if (!call->ip_null)
+		call->ip = PG_GETARG_DATUM(4);
+	if (fingerprinted)
+		login_fingerprint(fcinfo, call);
+	call->user_agent_length = -1;
+	if (!PG_ARGISNULL(5))
+		call->user_agent = stored_user_agent(PG_GETARG_TEXT_PP(5), &call->user_agent_length);
+	if (PG_ARGISNULL(8))
+		event_id_random(&call->log_id);
+	else
+		call->log_id = *PG_GETARG_UUID_P(8);
+}
+
+/*
+ * Lock the account's row and read the clock; 1.1: the call must name the
+ * account's organisation (its row's, or for an account without one, its
+ * events').  Returns whether the account has a row.
+ */
+static bool
+login_lock_account(LoginCall *call)
+{
+	call->has_account = lock_account(call->tenant, call->user, &call->before,
+									 &call->account_organisation,
+									 &call->account_updated_at);
+	call->now = call_time(call->account_updated_at);
+	if (!call->fingerprinted)
+		return call->has_account;
+	if (!call->occurred_at_given)
+		call->occurred_at = call->now;
+	if (!call->has_account)
+		call->account_organisation = history_organisation(call->tenant, call->user);
+	if (call->account_organisation != NULL)
+		require_account_organisation(call->tenant, call->user, call->organisation,
+									 call->account_organisation);
+	return call->has_account;
+}
+
+/*
+ * The rules' decision (lockout.c).  A success never reads the tenant's
+ * policy, and on an account never seen needs no row; a first failure
+ * creates the row, and if another session created it first, the call
+ * locks that row and judges again, so that both failures count.
+ */
+static void
+login_judge(LoginCall *call)
+{
+	if (call->success)
+		lockout_policy_defaults(&call->policy);
+	else
+		lockout_policy_for_tenant(call->tenant, &call->policy);
+	lockout_judge_attempt(&call->before, &call->policy, call->success, call->now,
+						  &call->outcome);
+	if (call->success || call->has_account)
+		return;
+
+	call->created_account = create_account(call->tenant, call->organisation, call->user,
+										   call->now, &call->outcome.after, true,
+										   call->ip, call->ip_null);
+	if (call->created_account)
+		return;
+	if (!login_lock_account(call))
+		elog(ERROR, "authlog: account row vanished after a concurrent insert");
+	lockout_judge_attempt(&call->before, &call->policy, call->success, call->now,
+						  &call->outcome);
+}
+
+/* The attempt's own row; false when its log_id is recorded already (a retry). */
+static bool
+insert_attempt(LoginCall *call)
+{
+	const LockoutOutcome *outcome = &call->outcome;
+	EventRow	row;
+
+	event_row_init(&row, call->tenant, &call->log_id, call->organisation, call->user,
+				   outcome->decision == LOGIN_ALLOWED ? "login_success" : "login_failed",
+				   call->now);
+	event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(call->occurred_at));
+	if (!call->ip_null)
+		event_row_set(&row, EV_IP, call->ip);
+	if (call->user_agent != NULL)
+		event_row_set(&row, EV_USER_AGENT, PointerGetDatum(call->user_agent));
+	event_row_set(&row, EV_AUTH_PATH, call->auth_path);
+	event_row_set(&row, EV_METADATA, attempt_metadata(call->metadata, call->user_agent_length,
+													  call->user_as_sent));
+	if (outcome->refused_by_lock)
+		event_row_set(&row, EV_REASON, CStringGetTextDatum("account_locked"));
+	event_row_set(&row, EV_DECISION, CStringGetTextDatum(lockout_decision_name(outcome->decision)));
+	event_row_set_state(&row, &outcome->after);
+	return insert_event(&row);
+}
+
+/*
+ * A retry: the decision recorded with the original, the retry counted, and
+ * nothing else changed.  A row this call created for the account goes
+ * again (the original's had been deleted since): a retry changes no counter.
+ */
+static void
+login_retry(LoginCall *call, LoginResult *result)
+{
+	RecordedEvent recorded;
+	char	   *user_name = text_to_cstring(call->user);
+
+	retry_of_recorded(call->tenant, &call->log_id,
+					  call->fingerprinted ? call->fingerprint : NULL, &recorded);
+	if (!recorded.has_decision || strcmp(recorded.user_id, user_name) != 0)
+		reject_reused_log_id(&call->log_id, psprintf("a %s event of user \"%s\"",
+													 recorded.event_type, recorded.user_id));
+	if (call->created_account)
+		delete_created_account(call->tenant, call->user);
+	result->decision = recorded.decision;
+	result->failed_login_attempts = recorded.failed_login_attempts;
+	result->has_locked_until = recorded.has_locked_until;
+	result->locked_until = recorded.locked_until;
+}
+
+/*
+ * A lockout_reset the attempt implies (its lock expired, or its success
+ * cleared failures), recording what it cleared and the attempt behind it.
+ */
+static void
+insert_implied_reset(const LoginCall *call, const char *reason, int cleared_attempts,
+					 bool has_cleared_until, TimestampTz cleared_until)
+{
+	EventRow	row;
+	pg_uuid_t	reset_id;
+
+	event_id_random(&reset_id);
+	event_row_init(&row, call->tenant, &reset_id, call->organisation, call->user,
+				   "lockout_reset", call->now);
+	event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(call->occurred_at));
+	event_row_set(&row, EV_REASON, CStringGetTextDatum(reason));
+	event_row_set(&row, EV_METADATA,
+				  reset_metadata(&call->log_id, cleared_attempts, has_cleared_until,
+								 cleared_until, NULL, call->user_as_sent));
+	insert_derived_event(&row);
+}
+
+/* The account_locked event of the failure that reached the threshold */
+static void
+insert_account_locked(const LoginCall *call)
+{
+	const LockoutOutcome *outcome = &call->outcome;
+	EventRow	row;
+	pg_uuid_t	locked_id;
+	StringInfoData notes;
+
+	event_id_random(&locked_id);
+	event_row_init(&row, call->tenant, &locked_id, call->organisation, call->user,
+				   "account_locked", call->now);
+	event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(call->occurred_at));
+	if (!call->ip_null)
+		event_row_set(&row, EV_IP, call->ip);
+	event_row_set(&row, EV_AUTH_PATH, call->auth_path);
+	event_row_set_state(&row, &outcome->after);
+	initStringInfo(&notes);
+	appendStringInfo(&notes,
+					 "{\"authlog\": {\"trigger_log_id\": \"%s\", \"lockout_count\": %d, \"lockout_seconds\": " INT64_FORMAT,
+					 DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&call->log_id))),
+					 outcome->after.lockout_count,
+					 outcome->lock_duration / USECS_PER_SEC);
+	append_user_id_as_sent(&notes, call->user_as_sent);
+	appendStringInfoString(&notes, "}}");
+	event_row_set(&row, EV_METADATA, jsonb_from_text(&notes));
+	insert_derived_event(&row);
+}
+
+/* The events the attempt implies, each with an id of its own */
+static void
+insert_derived_events(const LoginCall *call)
+{
+	const LockoutOutcome *outcome = &call->outcome;
+
+	if (outcome->expired_reset)
+		insert_implied_reset(call, "expired", outcome->expired_cleared_attempts,
+							 true, outcome->expired_cleared_until);
+	if (outcome->success_reset)
+		insert_implied_reset(call, "login_success", outcome->success_cleared_attempts,
+							 false, 0);
+	if (outcome->locked_now)
+		insert_account_locked(call);
+}
+
 /*
  * The write path of both versions: 1.1 (fingerprinted) matches retries on
  * every argument and takes a NULL occurred_at as "not given"; 1.0's SQL
@@ -1055,51 +1298,10 @@ validated_occurred_at(FunctionCallInfo fcinfo, int argno)
 static Datum
 record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 {
-	text	   *tenant = validated_id(fcinfo, 0, "tenant_id");
-	text	   *organisation = validated_id(fcinfo, 1, "organisation_id");
-	text	   *user = validated_id(fcinfo, 2, "user_id");
-	bool		success;
-	Jsonb	   *metadata;
-	pg_uuid_t	log_id;
-	TimestampTz occurred_at;
-	TimestampTz now;
-	TimestampTz account_updated_at;
-	Datum		ip = (Datum) 0;
-	bool		ip_null = PG_ARGISNULL(4);
-	text	   *user_agent = NULL;
-	int			user_agent_length = -1;
-	LockoutState before;
-	LockoutPolicy policy;
-	LockoutOutcome outcome;
+	LoginCall	call;
 	LoginResult result;
-	EventRow row;
-	bool		has_account;
-	bool		created_account = false;
-	bool		occurred_at_given = !PG_ARGISNULL(9);
-	uint8		fingerprint[REQUEST_FINGERPRINT_LEN];
-	text	   *account_organisation;
-	text	   *user_as_sent = NULL;
 
-	reject_null(fcinfo, 3, "success",
-				"Pass true for a correct credential and false for a wrong one.");
-	success = PG_GETARG_BOOL(3);
-	reject_null(fcinfo, 6, "auth_path",
-				"Pass the path the attempt came through: web, mobile, api or sso.");
-	metadata = validated_metadata(fcinfo, 7);
-	/* not given (1.1): the call's time, once it is known below */
-	occurred_at = (fingerprinted && !occurred_at_given) ? 0 : validated_occurred_at(fcinfo, 9);
-	if (!ip_null)
-		ip = PG_GETARG_DATUM(4);
-	if (fingerprinted)
-		login_fingerprint(fcinfo, tenant, organisation, user, success, occurred_at_given,
-						  occurred_at, metadata, fingerprint);
-	if (!PG_ARGISNULL(5))
-		user_agent = stored_user_agent(PG_GETARG_TEXT_PP(5), &user_agent_length);
-	if (PG_ARGISNULL(8))
-		event_id_random(&log_id);
-	else
-		log_id = *PG_GETARG_UUID_P(8);
-
+	login_validate(fcinfo, fingerprinted, &call);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "authlog: SPI_connect failed");
 	prepare_write_plans(get_fn_expr_argtype(fcinfo->flinfo, 6));
@@ -1107,129 +1309,35 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 	{
 		prepare_fingerprint_plans();
 		/* the account the tenant's rule names; the call's spelling stays on its events */
-		user = keyed_user(tenant, user, &user_as_sent);
+		call.user = keyed_user(call.tenant, call.user, &call.user_as_sent);
 	}
 
 	/*
 	 * Lock the account before anything else: a failure must see every
-	 * earlier failure, and a retry must see its committed original.  A
-	 * success never reads the policy, and on an account never seen needs no
-	 * row at all.
+	 * earlier failure, and a retry must see its committed original.
 	 */
-	has_account = lock_account(tenant, user, &before, &account_organisation,
-							   &account_updated_at);
-	now = call_time(account_updated_at);
-	if (fingerprinted && !occurred_at_given)
-		occurred_at = now;
-	if (fingerprinted && !has_account)
-		account_organisation = history_organisation(tenant, user);
-	if (fingerprinted && account_organisation != NULL)
-		require_account_organisation(tenant, user, organisation, account_organisation);
-	if (success)
-		lockout_policy_defaults(&policy);
+	login_lock_account(&call);
+	login_judge(&call);
+
+	/* The attempt itself, inserted first, so that a retry changes nothing. */
+	if (!insert_attempt(&call))
+		login_retry(&call, &result);
 	else
-		lockout_policy_for_tenant(tenant, &policy);
-	lockout_judge_attempt(&before, &policy, success, now, &outcome);
-
-	if (!success && !has_account)
 	{
-		created_account = create_account(tenant, organisation, user, now,
-										 &outcome.after, true, ip, ip_null);
-		if (!created_account)
-		{
-			if (!lock_account(tenant, user, &before, &account_organisation,
-							  &account_updated_at))
-				elog(ERROR, "authlog: account row vanished after a concurrent insert");
-			now = call_time(account_updated_at);
-			if (fingerprinted && !occurred_at_given)
-				occurred_at = now;
-			if (fingerprinted)
-				require_account_organisation(tenant, user, organisation, account_organisation);
-			lockout_judge_attempt(&before, &policy, success, now, &outcome);
-		}
+		if (fingerprinted)
+			store_fingerprint(call.tenant, &call.log_id, call.fingerprint);
+		insert_derived_events(&call);
+		if (call.outcome.state_changed && !call.created_account)
+			update_account(call.tenant, call.organisation, call.user, call.now,
+						   &call.outcome.after, !call.success, call.ip, call.ip_null);
+		mirror_note_write();
+		result.decision = call.outcome.decision;
+		result.failed_login_attempts = call.outcome.after.failed_login_attempts;
+		result.has_locked_until = call.outcome.after.is_locked;
+		result.locked_until = call.outcome.after.locked_until;
 	}
-
-	/* The attempt itself; inserted first so that a retry changes nothing. */
-	event_row_init(&row, tenant, &log_id, organisation, user,
-				   outcome.decision == LOGIN_ALLOWED ? "login_success" : "login_failed",
-				   now);
-	event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
-	if (!ip_null)
-		event_row_set(&row, EV_IP, ip);
-	if (user_agent != NULL)
-		event_row_set(&row, EV_USER_AGENT, PointerGetDatum(user_agent));
-	event_row_set(&row, EV_AUTH_PATH, PG_GETARG_DATUM(6));
-	event_row_set(&row, EV_METADATA, attempt_metadata(metadata, user_agent_length, user_as_sent));
-	if (outcome.refused_by_lock)
-		event_row_set(&row, EV_REASON, CStringGetTextDatum("account_locked"));
-	event_row_set(&row, EV_DECISION, CStringGetTextDatum(lockout_decision_name(outcome.decision)));
-	event_row_set_state(&row, &outcome.after);
-
-	if (!insert_event(&row))
-	{
-		RecordedEvent recorded;
-		char	   *user_name = text_to_cstring(user);
-
-		retry_of_recorded(tenant, &log_id, fingerprinted ? fingerprint : NULL, &recorded);
-		if (!recorded.has_decision || strcmp(recorded.user_id, user_name) != 0)
-			reject_reused_log_id(&log_id, psprintf("a %s event of user \"%s\"",
-												   recorded.event_type, recorded.user_id));
-		/* the original's account row was deleted since: a retry changes no counter */
-		if (created_account)
-			delete_created_account(tenant, user);
-		result.decision = recorded.decision;
-		result.failed_login_attempts = recorded.failed_login_attempts;
-		result.has_locked_until = recorded.has_locked_until;
-		result.locked_until = recorded.locked_until;
-		SPI_finish();
-		PG_RETURN_DATUM(login_decision_datum(fcinfo, &log_id, &result));
-	}
-	if (fingerprinted)
-		store_fingerprint(tenant, &log_id, fingerprint);
-
-	if (outcome.expired_reset)
-		insert_implied_reset(tenant, organisation, user, &log_id, "expired",
-							 outcome.expired_cleared_attempts, true,
-							 outcome.expired_cleared_until, now, occurred_at, user_as_sent);
-	if (outcome.success_reset)
-		insert_implied_reset(tenant, organisation, user, &log_id, "login_success",
-							 outcome.success_cleared_attempts, false, 0,
-							 now, occurred_at, user_as_sent);
-	if (outcome.locked_now)
-	{
-		pg_uuid_t	locked_id;
-		StringInfoData notes;
-
-		event_id_random(&locked_id);
-		event_row_init(&row, tenant, &locked_id, organisation, user, "account_locked", now);
-		event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
-		if (!ip_null)
-			event_row_set(&row, EV_IP, ip);
-		event_row_set(&row, EV_AUTH_PATH, PG_GETARG_DATUM(6));
-		event_row_set_state(&row, &outcome.after);
-		initStringInfo(&notes);
-		appendStringInfo(&notes,
-						 "{\"authlog\": {\"trigger_log_id\": \"%s\", \"lockout_count\": %d, \"lockout_seconds\": " INT64_FORMAT,
-						 DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&log_id))),
-						 outcome.after.lockout_count,
-						 outcome.lock_duration / USECS_PER_SEC);
-		append_user_id_as_sent(&notes, user_as_sent);
-		appendStringInfoString(&notes, "}}");
-		event_row_set(&row, EV_METADATA, jsonb_from_text(&notes));
-		insert_derived_event(&row);
-	}
-
-	if (outcome.state_changed && !created_account)
-		update_account(tenant, organisation, user, now, &outcome.after,
-					   !success, ip, ip_null);
-
-	mirror_note_write();
-	result.decision = outcome.decision;
-	result.failed_login_attempts = outcome.after.failed_login_attempts;
-	result.has_locked_until = outcome.after.is_locked;
-	result.locked_until = outcome.after.locked_until;
 	SPI_finish();
-	PG_RETURN_DATUM(login_decision_datum(fcinfo, &log_id, &result));
+	PG_RETURN_DATUM(login_decision_datum(fcinfo, &call.log_id, &result));
 }
 
 

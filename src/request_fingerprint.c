@@ -29,7 +29,7 @@
 #include "common/sha2.h"
 #include "port/pg_bswap.h"
 
-#include "authlog.h"
+#include "write_path.h"
 
 void
 fingerprint_begin(RequestFingerprint *fp, const char *function)

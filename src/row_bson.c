@@ -21,7 +21,7 @@
  *		UTF-8, and one such value must not stop the mirror;
  *	  - timestamptz is a BSON date (milliseconds) and, next to it, the exact
  *		microseconds since 1970 as Int64 under "<name>_us".
- *	  This file builds no message envelope; that is decoder.c's job.
+ *	  This file builds no message envelope; that is change_message.c's job.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,8 +43,8 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
-#include "authlog.h"
 #include "bson_rules.h"
+#include "documents.h"
 
 PG_FUNCTION_INFO_V1(authlog_jsonb_to_bson);
 PG_FUNCTION_INFO_V1(authlog_bson_to_json);
@@ -527,37 +527,33 @@ row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *values, bool *nul
 	}
 }
 
-/* The tables the output plugin decodes and the mirror copies, in apply order. */
-const char *const authlog_mirrored_tables[AUTHLOG_MIRRORED_TABLES] = {
-	"auth_logs", "account_lockouts", "seals"
-};
+/* ---------- BSON back to jsonb ---------- */
 
 /*
- * Tables whose rows are evidence: append-only in PostgreSQL, and kept in the
- * store as they were committed (the mirror applies their inserts and
- * auth_logs' retry counts, nothing else).
+ * libbson's JSON text as jsonb.  The text is copied into palloc'd memory
+ * and freed at once, so an error in jsonb_in cannot leak it.
  */
-bool
-authlog_table_is_evidence(const char *relname)
+static Datum
+json_text_to_jsonb(char *json)
 {
-	return strcmp(relname, "auth_logs") == 0 || strcmp(relname, "seals") == 0;
+	char	   *copy = pstrdup(json);
+
+	bson_free(json);
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(copy));
 }
 
-/* The columns that identify a row of each mirrored table; NULL if not mirrored. */
-const char *const *
-authlog_table_key_columns(const char *relname)
+Datum
+bson_bytes_to_jsonb(const uint8 *data, uint32 len)
 {
-	static const char *const auth_logs_key[] = {"tenant_id", "log_id", NULL};
-	static const char *const account_lockouts_key[] = {"tenant_id", "user_id", NULL};
-	static const char *const seals_key[] = {"tenant_id", "seal_no", NULL};
+	bson_t		b;
+	char	   *json;
 
-	if (strcmp(relname, "auth_logs") == 0)
-		return auth_logs_key;
-	if (strcmp(relname, "account_lockouts") == 0)
-		return account_lockouts_key;
-	if (strcmp(relname, "seals") == 0)
-		return seals_key;
-	return NULL;
+	if (!bson_init_static(&b, data, len))
+		return (Datum) 0;
+	json = bson_as_canonical_extended_json(&b, NULL);
+	if (json == NULL)
+		elog(ERROR, "authlog: could not convert a document to JSON");
+	return json_text_to_jsonb(json);
 }
 
 
@@ -657,7 +653,6 @@ authlog_bson_to_json(PG_FUNCTION_ARGS)
 	bson_t		document;
 	size_t		error_offset = 0;
 	char	   *json;
-	Datum		result;
 
 	if (!bson_init_static(&document, (const uint8_t *) VARDATA_ANY(raw),
 						  VARSIZE_ANY_EXHDR(raw)))
@@ -683,14 +678,5 @@ authlog_bson_to_json(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("BSON document cannot be converted to JSON")));
-	PG_TRY();
-	{
-		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
-	}
-	PG_FINALLY();
-	{
-		bson_free(json);
-	}
-	PG_END_TRY();
-	PG_RETURN_DATUM(result);
+	PG_RETURN_DATUM(json_text_to_jsonb(json));
 }

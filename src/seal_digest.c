@@ -41,7 +41,9 @@
 #include "utils/typcache.h"
 #include "utils/uuid.h"
 
-#include "authlog.h"
+#include "change_message.h"
+#include "documents.h"
+#include "sealer.h"
 
 PG_FUNCTION_INFO_V1(authlog_event_digest);
 PG_FUNCTION_INFO_V1(authlog_seal_digest);
@@ -150,17 +152,6 @@ seal_members_bytes(ArrayType *members, int *len)
 	return bytes;
 }
 
-/* A bytea of len bytes at data */
-Datum
-seal_bytea_datum(const uint8 *data, Size len)
-{
-	bytea	   *result = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(result, VARHDRSZ + len);
-	memcpy(VARDATA(result), data, len);
-	return PointerGetDatum(result);
-}
-
 /* Order of two tenant ids given as bytes and lengths (not NUL-terminated) */
 int
 seal_tenant_cmp(const char *a, int a_len, const char *b, int b_len)
@@ -196,10 +187,10 @@ authlog_event_digest(PG_FUNCTION_ARGS)
 
 	document = row_bson_new_owned(CurrentMemoryContext);
 	row_bson_append_row_fields(document, desc, values, nulls,
-							   authlog_table_key_columns("auth_logs"), NULL);
+							   change_table_key_columns(CHANGE_TABLE_AUTH_LOGS), NULL);
 	ReleaseTupleDesc(desc);
 	seal_event_digest(document, digest);
-	PG_RETURN_DATUM(seal_bytea_datum(digest, SEAL_DIGEST_LEN));
+	PG_RETURN_DATUM(bytes_to_bytea_datum(digest, SEAL_DIGEST_LEN));
 }
 
 static Datum
@@ -251,5 +242,5 @@ authlog_seal_digest(PG_FUNCTION_ARGS)
 		seal.previous_digest_len = VARSIZE_ANY_EXHDR(p);
 	}
 	seal_compute_digest(&seal, digest);
-	PG_RETURN_DATUM(seal_bytea_datum(digest, SEAL_DIGEST_LEN));
+	PG_RETURN_DATUM(bytes_to_bytea_datum(digest, SEAL_DIGEST_LEN));
 }

@@ -29,27 +29,32 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "authlog.h"
+#include "change_message.h"
+#include "documents.h"
+#include "mongo_sink.h"
+#include "sealer.h"
 
 PG_FUNCTION_INFO_V1(authlog_seal_now);
 PG_FUNCTION_INFO_V1(authlog_sealer_status);
 PG_FUNCTION_INFO_V1(authlog_verify_store_seals);
 
-static const char *const sealer_state_names[] = {
-	[SEALER_STARTING] = "starting",
-	[SEALER_SEALING] = "sealing",
-	[SEALER_PAUSED] = "paused",
-	[SEALER_BACKING_OFF] = "backing_off",
-};
-
 static void
 require_sealer_shared(void)
 {
-	if (authlog_sealer_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the authlog sealer is not running in this server"),
-				 errhint("Add authlog to shared_preload_libraries and restart the server.")));
+	worker_require_shared(authlog_sealer_shared, "authlog sealer");
+}
+
+static const char *
+state_name(int state)
+{
+	return worker_state_name(sealer_state_names, sealer_nstates, state);
+}
+
+/* Under the worker's mutex: every commit before this is sealed */
+static XLogRecPtr
+sealed_progress(WorkerShared *worker)
+{
+	return ((SealerShared *) worker)->sealed_lsn;
 }
 
 /*
@@ -59,58 +64,42 @@ require_sealer_shared(void)
 Datum
 authlog_seal_now(PG_FUNCTION_ARGS)
 {
+	WorkerWait	wait = {
+		.what = "the authlog sealer did not seal",
+		.worker_noun = "sealer",
+		.status_hint = "See authlog.sealer_status().",
+		.state_names = sealer_state_names,
+		.nstates = sealer_nstates,
+		.progress = sealed_progress,
+	};
 	Interval   *timeout = PG_GETARG_INTERVAL_P(0);
 	TimestampTz deadline;
 	XLogRecPtr	target;
 	uint64		written_before;
+	uint64		written;
 
 	require_sealer_shared();
-	if (strcmp(get_database_name(MyDatabaseId), authlog_mirror_dbname) != 0)
+	if (strcmp(get_database_name(MyDatabaseId), authlog_database) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the authlog sealer seals database \"%s\", not this one", authlog_mirror_dbname),
-				 errhint("Call seal_now() in the database named by authlog.mirror_dbname.")));
-	deadline = sync_deadline(timeout);
+				 errmsg("the authlog sealer seals database \"%s\", not this one", authlog_database),
+				 errhint("Call seal_now() in the database named by authlog.database.")));
+	deadline = worker_wait_deadline(timeout);
 
 	target = GetXLogInsertRecPtr();
 	XLogFlush(target);
-	SpinLockAcquire(&authlog_sealer_shared->mutex);
+	SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
 	if (authlog_sealer_shared->requested_lsn < target)
 		authlog_sealer_shared->requested_lsn = target;
 	written_before = authlog_sealer_shared->seals_written;
-	SpinLockRelease(&authlog_sealer_shared->mutex);
+	SpinLockRelease(&authlog_sealer_shared->worker.mutex);
 
-	for (;;)
-	{
-		XLogRecPtr	sealed;
-		uint64		written;
-		SealerState state;
-		char		last_error[sizeof(authlog_sealer_shared->last_error)];
+	worker_wait_for(&authlog_sealer_shared->worker, &wait, target, deadline);
 
-		SpinLockAcquire(&authlog_sealer_shared->mutex);
-		sealed = authlog_sealer_shared->sealed_lsn;
-		written = authlog_sealer_shared->seals_written;
-		state = authlog_sealer_shared->state;
-		strlcpy(last_error, authlog_sealer_shared->last_error, sizeof(last_error));
-		SpinLockRelease(&authlog_sealer_shared->mutex);
-
-		if (sealed >= target)
-			PG_RETURN_INT64((int64) (written - written_before));
-		if (GetCurrentTimestamp() >= deadline)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the authlog sealer did not seal within the timeout"),
-					 errdetail("The sealer is %s at %X/%X, waiting for %X/%X.%s%s",
-							   sealer_state_names[state], LSN_FORMAT_ARGS(sealed),
-							   LSN_FORMAT_ARGS(target),
-							   last_error[0] ? " Last error: " : "", last_error),
-					 errhint("See authlog.sealer_status().")));
-		sealer_wake();
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
+	written = authlog_sealer_shared->seals_written;
+	SpinLockRelease(&authlog_sealer_shared->worker.mutex);
+	PG_RETURN_INT64((int64) (written - written_before));
 }
 
 Datum
@@ -125,25 +114,23 @@ authlog_sealer_status(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "authlog: sealer_status must return a composite type");
 	desc = BlessTupleDesc(desc);
-	SpinLockAcquire(&authlog_sealer_shared->mutex);
-	memcpy(&copy, authlog_sealer_shared, sizeof(SealerShared));
-	SpinLockRelease(&authlog_sealer_shared->mutex);
+	worker_copy_shared(&authlog_sealer_shared->worker, &copy, sizeof(SealerShared));
 
 	memset(nulls, false, sizeof(nulls));
-	values[0] = CStringGetTextDatum(SEALER_SLOT_NAME);
-	values[1] = CStringGetTextDatum(sealer_state_names[copy.state]);
-	values[2] = Int32GetDatum(copy.pid);
-	nulls[2] = copy.pid == 0;
+	values[0] = CStringGetTextDatum(authlog_seal_slot_name);
+	values[1] = CStringGetTextDatum(state_name(copy.worker.state));
+	values[2] = Int32GetDatum(copy.worker.pid);
+	nulls[2] = copy.worker.pid == 0;
 	values[3] = LSNGetDatum(copy.sealed_lsn);
 	nulls[3] = copy.sealed_lsn == InvalidXLogRecPtr;
 	values[4] = TimestampTzGetDatum(copy.last_cut_at);
 	nulls[4] = copy.last_cut_at == 0;
 	values[5] = Int64GetDatum((int64) copy.seals_written);
 	values[6] = Int64GetDatum((int64) copy.events_sealed);
-	values[7] = CStringGetTextDatum(copy.last_error);
-	nulls[7] = copy.last_error[0] == '\0';
-	values[8] = TimestampTzGetDatum(copy.last_error_at);
-	nulls[8] = copy.last_error_at == 0;
+	values[7] = CStringGetTextDatum(copy.worker.last_error);
+	nulls[7] = copy.worker.last_error[0] == '\0';
+	values[8] = TimestampTzGetDatum(copy.worker.last_error_at);
+	nulls[8] = copy.worker.last_error_at == 0;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 

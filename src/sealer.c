@@ -45,19 +45,33 @@
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
-#include "authlog.h"
-#include "bson_rules.h"
+#include "change_message.h"
+#include "mirror.h"
+#include "sealer.h"
 
 PGDLLEXPORT void authlog_sealer_main(Datum main_arg);
 
+int			authlog_seal_interval_s = 60;
+int			authlog_max_clock_skew_s = 5 * 60;
+int			authlog_seal_max_events = 20000;
+char	   *authlog_seal_slot_name = "authlog_seal";
+
 SealerShared *authlog_sealer_shared = NULL;
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+const char *const sealer_state_names[] = {
+	[SEALER_STARTING] = "starting",
+	[SEALER_SEALING] = "sealing",
+	[SEALER_PAUSED] = "paused",
+	[SEALER_BACKING_OFF] = "backing_off",
+};
+const int	sealer_nstates = lengthof(sealer_state_names);
 
 /* Worker-local state */
-static char *step_error = NULL;
-static int	backoff_ms = 0;
+static Worker sealer_worker = {
+	.name = "authlog sealer",
+	.backing_off_state = SEALER_BACKING_OFF,
+	.retry_hint = "The sealer retries with backoff; its slot keeps every event until it is sealed.",
+};
 static bool slot_ready = false;
 static MemoryContext cut_context = NULL;
 
@@ -92,7 +106,7 @@ step_read_confirmed(void *arg)
 {
 	SlotPosition *position = arg;
 	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(SEALER_SLOT_NAME)};
+	Datum		values[1] = {CStringGetTextDatum(authlog_seal_slot_name)};
 	bool		isnull;
 
 	if (SPI_execute_with_args("SELECT confirmed_flush_lsn FROM pg_catalog.pg_replication_slots"
@@ -111,7 +125,6 @@ step_read_confirmed(void *arg)
 	return true;
 }
 
-#define SEALER_MIN_BACKOFF_MS 100
 #define SEALER_PAUSED_WAIT_MS 10000
 
 /* One event to seal */
@@ -149,110 +162,97 @@ typedef struct Cut
 } Cut;
 
 
-/* ---------- shared memory ---------- */
+/* ---------- settings and shared memory ---------- */
 
 static void
-sealer_shmem_request(void)
+sealer_shared_startup(void *shared, bool found)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(SealerShared)));
-}
+	SealerShared *sealer = shared;
 
-static void
-sealer_shmem_startup(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	authlog_sealer_shared = ShmemInitStruct("authlog sealer", sizeof(SealerShared), &found);
 	if (!found)
 	{
-		memset(authlog_sealer_shared, 0, sizeof(SealerShared));
-		SpinLockInit(&authlog_sealer_shared->mutex);
-		authlog_sealer_shared->state = SEALER_STARTING;
+		SpinLockInit(&sealer->worker.mutex);
+		sealer->worker.state = SEALER_STARTING;
 	}
-	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Called from _PG_init while shared_preload_libraries is processed. */
 void
-sealer_register(void)
+sealer_init(void)
 {
-	BackgroundWorker worker;
+	/*
+	 * How long a committed event may wait for its seal.  0 pauses sealing:
+	 * the sealer's slot then keeps the events, and WAL, until it resumes.
+	 */
+	DefineCustomIntVariable("authlog.seal_interval",
+							"Longest time between a committed event and the seal that covers it.",
+							"The sealer cuts seals this often; 0 pauses it, and its slot keeps the unsealed events (and their WAL) until sealing resumes.",
+							&authlog_seal_interval_s,
+							60, 0, 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
 
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = sealer_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = sealer_shmem_startup;
+	/*
+	 * Bounds a seal's document in the store (20,000 members are about 1.3 MB)
+	 * and the sealer's memory: it also reads its slot this many changes at a
+	 * time.
+	 */
+	DefineCustomIntVariable("authlog.seal_max_events",
+							"Most events one seal covers; a cut seals more as several seals.",
+							"The sealer also reads its slot, and the events a table scan finds, this many at a time.",
+							&authlog_seal_max_events,
+							20000, 100, 200000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "authlog");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "authlog_sealer_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "authlog sealer");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "authlog sealer");
-	RegisterBackgroundWorker(&worker);
+	/*
+	 * Callers report occurred_at from their own clocks; an event sealed
+	 * after a seal that closed more than this after its occurred_at is
+	 * reported as back-dated by the verifiers.
+	 */
+	DefineCustomIntVariable("authlog.max_clock_skew",
+							"How far an event's occurred_at may lie before its tenant's previous seal before verification reports it as back-dated.",
+							"Rows committed after a seal but claiming a time inside the sealed period by more than this are reported by authlog.verify_seals().",
+							&authlog_max_clock_skew_s,
+							5 * 60, 0, 7 * 24 * 3600,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/* The worker and its shared memory need preloading. */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	DefineCustomStringVariable("authlog.seal_slot_name",
+							   "Name of the logical replication slot the sealer reads.",
+							   "The sealer creates it, with the authlog output plugin, when it is missing; no other session may consume it. Takes effect at server start.",
+							   &authlog_seal_slot_name,
+							   "authlog_seal",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+
+	worker_shared_add("authlog sealer", sizeof(SealerShared),
+					  (void **) &authlog_sealer_shared, NULL, sealer_shared_startup);
+	worker_register("authlog_sealer_main", sealer_worker.name);
 }
 
 void
 sealer_wake(void)
 {
-	Latch	   *latch;
-
-	if (authlog_sealer_shared == NULL)
-		return;
-	SpinLockAcquire(&authlog_sealer_shared->mutex);
-	latch = authlog_sealer_shared->latch;
-	SpinLockRelease(&authlog_sealer_shared->mutex);
-	if (latch)
-		SetLatch(latch);
+	if (authlog_sealer_shared)
+		worker_wake(&authlog_sealer_shared->worker);
 }
 
-static void
-set_state(SealerState state)
-{
-	SpinLockAcquire(&authlog_sealer_shared->mutex);
-	authlog_sealer_shared->state = state;
-	SpinLockRelease(&authlog_sealer_shared->mutex);
-}
-
-/*
- * A step failed: back off up to authlog.mirror_max_backoff, logging the
- * error only when it changed.  Returns the wait.
- */
+/* A step failed: back off, and check the slot again (it may be gone). */
 static long
 report_failure(const char *what)
 {
-	char		message[sizeof(authlog_sealer_shared->last_error)];
-	bool		changed;
-
-	snprintf(message, sizeof(message), "%s: %s", what, step_error ? step_error : "unknown error");
-	SpinLockAcquire(&authlog_sealer_shared->mutex);
-	changed = authlog_sealer_shared->state != SEALER_BACKING_OFF ||
-		strcmp(authlog_sealer_shared->last_error, message) != 0;
-	authlog_sealer_shared->state = SEALER_BACKING_OFF;
-	strlcpy(authlog_sealer_shared->last_error, message, sizeof(authlog_sealer_shared->last_error));
-	authlog_sealer_shared->last_error_at = GetCurrentTimestamp();
-	SpinLockRelease(&authlog_sealer_shared->mutex);
-	if (changed)
-		ereport(LOG,
-				(errmsg("authlog sealer: %s", what),
-				 errdetail("%s", step_error ? step_error : "unknown error"),
-				 errhint("The sealer retries with backoff; its slot keeps every event until it is sealed.")));
-	slot_ready = false;			/* check the slot again: it may be gone */
-	backoff_ms = Max(SEALER_MIN_BACKOFF_MS, Min(backoff_ms * 2, authlog_mirror_max_backoff_ms));
-	return backoff_ms;
+	slot_ready = false;
+	return worker_report_failure(&sealer_worker, what, sealer_worker.step_error);
 }
 
 static bool
 run_step(WorkerStep step, void *arg)
 {
-	return worker_run_step(step, arg, &step_error);
+	return worker_step(&sealer_worker, step, arg);
 }
 
 
@@ -382,10 +382,10 @@ write_seal(Cut *cut, SealMember *members, int count)
 	values[7] = TimestampTzGetDatum(seal.last_committed_at);
 	values[8] = Int32GetDatum(count);
 	values[9] = uuid_array_datum(members, count);
-	values[10] = seal_bytea_datum(member_digests, (Size) count * SEAL_DIGEST_LEN);
+	values[10] = bytes_to_bytea_datum(member_digests, (Size) count * SEAL_DIGEST_LEN);
 	values[11] = previous ? PointerGetDatum(previous) : (Datum) 0;
 	nulls[11] = previous ? ' ' : 'n';
-	values[12] = seal_bytea_datum(digest, SEAL_DIGEST_LEN);
+	values[12] = bytes_to_bytea_datum(digest, SEAL_DIGEST_LEN);
 	if (SPI_execute_with_args("INSERT INTO authlog.seals (tenant_id, seal_no, seal_id, sealed_at,"
 							  " first_commit_lsn, last_commit_lsn, first_committed_at, last_committed_at,"
 							  " event_count, members, member_digests, previous_digest, digest)"
@@ -473,83 +473,34 @@ cut_add_member(Cut *cut)
 	return member;
 }
 
-/* A tenant_id as the decoder wrote it: a string, or {"%bytes": ...} (SQL_ASCII). */
-static bool
-message_tenant(const bson_t *document, const char **tenant, int *len)
-{
-	bson_iter_t iter;
-	bson_iter_t bytes;
-	uint32_t	length;
-
-	if (!bson_iter_init_find(&iter, document, "tenant_id"))
-		return false;
-	if (BSON_ITER_HOLDS_UTF8(&iter))
-	{
-		*tenant = bson_iter_utf8(&iter, &length);
-		*len = (int) length;
-		return true;
-	}
-	if (BSON_ITER_HOLDS_DOCUMENT(&iter) && bson_iter_recurse(&iter, &bytes) &&
-		bson_iter_find(&bytes, BSON_RULES_BYTES_MARKER) && BSON_ITER_HOLDS_BINARY(&bytes))
-	{
-		bson_subtype_t subtype;
-
-		bson_iter_binary(&bytes, &subtype, &length, (const uint8_t **) tenant);
-		*len = (int) length;
-		return true;
-	}
-	return false;
-}
-
 /* An insert into auth_logs, as a member of the cut; other messages are skipped. */
 static void
-cut_add_message(Cut *cut, const bson_t *message)
+cut_add_message(Cut *cut, const bson_t *bytes)
 {
-	bson_iter_t iter;
-	bson_iter_t field;
-	const uint8_t *data;
-	uint32_t	len;
-	bson_t		document;
+	ChangeMessage message;
 	const char *tenant;
 	int			tenant_len;
 	SealMember *member;
-	XLogRecPtr	end_lsn = InvalidXLogRecPtr;
 
-	if (bson_iter_init_find(&iter, message, "end_lsn"))
-		end_lsn = (XLogRecPtr) bson_iter_as_int64(&iter);
-	cut->chunk_end = Max(cut->chunk_end, end_lsn);
-	if (!bson_iter_init_find(&iter, message, "op") || !BSON_ITER_HOLDS_UTF8(&iter) ||
-		strcmp(bson_iter_utf8(&iter, NULL), "insert") != 0 ||
-		!bson_iter_init_find(&iter, message, "table") || !BSON_ITER_HOLDS_UTF8(&iter) ||
-		strcmp(bson_iter_utf8(&iter, NULL), "auth_logs") != 0)
+	if (!change_message_read(bytes, &message))
+		elog(ERROR, "authlog sealer: the output plugin produced a message that is not a change message");
+	cut->chunk_end = Max(cut->chunk_end, message.end_lsn);
+	if (message.op != CHANGE_INSERT || message.table != CHANGE_TABLE_AUTH_LOGS)
 		return;
-	if (!bson_iter_init_find(&iter, message, "doc") || !BSON_ITER_HOLDS_DOCUMENT(&iter))
+	if (!message.has_doc)
 		elog(ERROR, "authlog sealer: an auth_logs insert has no document");
-	bson_iter_document(&iter, &len, &data);
-	if (!bson_init_static(&document, data, len) || !message_tenant(&document, &tenant, &tenant_len))
+	if (!change_message_tenant(&message, &tenant, &tenant_len))
 		elog(ERROR, "authlog sealer: an auth_logs document has no tenant_id");
 
 	member = cut_add_member(cut);
 	member->tenant_id = MemoryContextAlloc(cut_context, tenant_len + 1);
 	memcpy((char *) member->tenant_id, tenant, tenant_len);
 	member->tenant_len = tenant_len;
-	if (!bson_iter_init(&iter, &document) || !bson_iter_find_descendant(&iter, "log_id", &field) ||
-		!BSON_ITER_HOLDS_BINARY(&field))
+	if (!change_message_log_id(&message, &member->log_id))
 		elog(ERROR, "authlog sealer: an auth_logs document has no log_id");
-	{
-		bson_subtype_t subtype;
-		const uint8_t *id;
-
-		bson_iter_binary(&field, &subtype, &len, &id);
-		if (len != UUID_LEN)
-			elog(ERROR, "authlog sealer: an auth_logs document has a malformed log_id");
-		memcpy(member->log_id.data, id, UUID_LEN);
-	}
-	seal_event_digest(&document, member->digest);
-	member->commit_lsn = bson_iter_init_find(&iter, message, "commit_lsn")
-		? (XLogRecPtr) bson_iter_as_int64(&iter) : InvalidXLogRecPtr;
-	member->committed_at = bson_iter_init_find(&iter, message, "commit_time_us")
-		? bson_iter_as_int64(&iter) - UNIX_TO_POSTGRES_USECS
+	seal_event_digest(&message.doc, member->digest);
+	member->commit_lsn = message.commit_lsn;
+	member->committed_at = message.has_commit_time ? message.commit_time
 		: GetCurrentTransactionStartTimestamp();
 }
 
@@ -563,7 +514,7 @@ step_seal_chunk(void *arg)
 {
 	Cut		   *cut = arg;
 	Oid			types[3] = {TEXTOID, PG_LSNOID, INT4OID};
-	Datum		values[3] = {CStringGetTextDatum(SEALER_SLOT_NAME), LSNGetDatum(cut->target),
+	Datum		values[3] = {CStringGetTextDatum(authlog_seal_slot_name), LSNGetDatum(cut->target),
 	Int32GetDatum(authlog_seal_max_events)};
 	uint64		i;
 
@@ -655,7 +606,7 @@ step_seal_backlog(void *arg)
 	SPI_cursor_close(portal);
 	if (cut->written != NIL)
 		mirror_note_write();
-	worker_clear_pending(SEALER_SLOT_NAME);
+	worker_clear_pending(authlog_seal_slot_name);
 	return true;
 }
 
@@ -674,10 +625,10 @@ announce_cut(Cut *cut)
 				 errdetail("Seal " INT64_FORMAT " of tenant \"%s\" covers %d events.",
 						   seal->seal_no, seal->tenant_id, seal->event_count)));
 	}
-	SpinLockAcquire(&authlog_sealer_shared->mutex);
+	SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
 	authlog_sealer_shared->seals_written += list_length(cut->written);
 	authlog_sealer_shared->events_sealed += cut->events;
-	SpinLockRelease(&authlog_sealer_shared->mutex);
+	SpinLockRelease(&authlog_sealer_shared->worker.mutex);
 }
 
 
@@ -690,7 +641,7 @@ announce_cut(Cut *cut)
 static long
 prepare_slot(void)
 {
-	WorkerSlot	slot_state = {.name = SEALER_SLOT_NAME};
+	WorkerSlot	slot_state = {.name = authlog_seal_slot_name};
 	WorkerSlot *slot = &slot_state;
 	Cut			cut;
 
@@ -744,14 +695,14 @@ seal_round(void)
 		if (position.found && !XLogRecPtrIsInvalid(slot_confirmed_by_sealer) &&
 			position.confirmed > slot_confirmed_by_sealer)
 		{
-			WorkerSlot	slot = {.name = SEALER_SLOT_NAME};
+			WorkerSlot	slot = {.name = authlog_seal_slot_name};
 
 			ereport(LOG,
 					(errmsg("authlog sealer: slot \"%s\" was consumed by another session, from %X/%X to %X/%X; sealing the events no seal lists from a table scan",
-							SEALER_SLOT_NAME, LSN_FORMAT_ARGS(slot_confirmed_by_sealer),
+							authlog_seal_slot_name, LSN_FORMAT_ARGS(slot_confirmed_by_sealer),
 							LSN_FORMAT_ARGS(position.confirmed)),
 					 errhint("Only the sealer may read slot \"%s\": revoke REPLICATION from roles that do not need it.",
-							 SEALER_SLOT_NAME)));
+							 authlog_seal_slot_name)));
 			slot_confirmed_by_sealer = InvalidXLogRecPtr;
 			if (!run_step(worker_step_mark_pending, &slot))
 				return report_failure("could not start sealing the backlog");
@@ -799,7 +750,7 @@ seal_round(void)
 		/* a short chunk reached the target: nothing before it is left */
 		done = cut.messages < authlog_seal_max_events;
 		advance_to = done ? target : cut.chunk_end;
-		if (!worker_advance_slot(SEALER_SLOT_NAME, advance_to, &step_error))
+		if (!worker_advance_slot(authlog_seal_slot_name, advance_to, &sealer_worker.step_error))
 		{
 			members_may_be_sealed = true;
 			return report_failure("could not advance the sealer's slot");
@@ -810,27 +761,13 @@ seal_round(void)
 	}
 
 	members_may_be_sealed = false;
-	SpinLockAcquire(&authlog_sealer_shared->mutex);
+	SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
 	authlog_sealer_shared->sealed_lsn = Max(authlog_sealer_shared->sealed_lsn, target);
 	authlog_sealer_shared->last_cut_at = GetCurrentTimestamp();
-	if (authlog_sealer_shared->state == SEALER_BACKING_OFF)
-		ereport(LOG, (errmsg("authlog sealer: sealing again")));
-	authlog_sealer_shared->state = SEALER_SEALING;
-	SpinLockRelease(&authlog_sealer_shared->mutex);
-	backoff_ms = 0;
+	SpinLockRelease(&authlog_sealer_shared->worker.mutex);
+	worker_report_recovered(&sealer_worker, "sealing again");
+	worker_set_state(&sealer_worker, SEALER_SEALING);
 	return 0;
-}
-
-static void
-sealer_detach(int code, Datum arg)
-{
-	if (authlog_sealer_shared)
-	{
-		SpinLockAcquire(&authlog_sealer_shared->mutex);
-		authlog_sealer_shared->latch = NULL;
-		authlog_sealer_shared->pid = 0;
-		SpinLockRelease(&authlog_sealer_shared->mutex);
-	}
 }
 
 void
@@ -839,21 +776,10 @@ authlog_sealer_main(Datum main_arg)
 	TimestampTz next_cut = 0;
 	TimestampTz retry_at = 0;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(authlog_mirror_dbname, NULL, 0);
-	authlog_pin_worker_session();
-	pgstat_report_appname("authlog sealer");
-
+	sealer_worker.shared = &authlog_sealer_shared->worker;
+	worker_attach(&sealer_worker, SEALER_STARTING);
 	cut_context = AllocSetContextCreate(TopMemoryContext, "authlog sealer cut",
 										ALLOCSET_DEFAULT_SIZES);
-	SpinLockAcquire(&authlog_sealer_shared->mutex);
-	authlog_sealer_shared->pid = MyProcPid;
-	authlog_sealer_shared->latch = MyLatch;
-	authlog_sealer_shared->state = SEALER_STARTING;
-	SpinLockRelease(&authlog_sealer_shared->mutex);
-	before_shmem_exit(sealer_detach, (Datum) 0);
 
 	for (;;)
 	{
@@ -861,24 +787,19 @@ authlog_sealer_main(Datum main_arg)
 		TimestampTz wake_at;
 		bool		requested;
 
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		worker_serve_interrupts();
 
-		SpinLockAcquire(&authlog_sealer_shared->mutex);
+		SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
 		requested = authlog_sealer_shared->requested_lsn > authlog_sealer_shared->sealed_lsn;
-		SpinLockRelease(&authlog_sealer_shared->mutex);
+		SpinLockRelease(&authlog_sealer_shared->worker.mutex);
 
 		now = GetCurrentTimestamp();
-		if (backoff_ms > 0 && now < retry_at)
+		if (sealer_worker.backoff_ms > 0 && now < retry_at)
 			wake_at = retry_at;
 		else if (authlog_seal_interval_s == 0 && !requested)
 		{
 			/* paused: the slot keeps the backlog until sealing resumes */
-			set_state(SEALER_PAUSED);
+			worker_set_state(&sealer_worker, SEALER_PAUSED);
 			wake_at = TimestampTzPlusMilliseconds(now, SEALER_PAUSED_WAIT_MS);
 		}
 		else if (requested || now >= next_cut)
@@ -897,9 +818,6 @@ authlog_sealer_main(Datum main_arg)
 		else
 			wake_at = next_cut;
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(1, TimestampDifferenceMilliseconds(now, wake_at)),
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		worker_wait(TimestampDifferenceMilliseconds(now, wake_at));
 	}
 }

@@ -28,11 +28,13 @@
 #include "storage/shmem.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "authlog.h"
+#include "stats.h"
+#include "worker.h"
 
 PG_FUNCTION_INFO_V1(authlog_stat_events);
 PG_FUNCTION_INFO_V1(authlog_stat_reset);
@@ -94,15 +96,10 @@ static StatShared *stat_shared = NULL;
 static HTAB *stat_table = NULL;
 static HTAB *pending = NULL;	/* lives in TopTransactionContext */
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
+/* What the counters need beyond StatShared (worker.c requests that) */
 static void
 stats_shmem_request(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(StatShared)));
 	RequestAddinShmemSpace(hash_estimate_size(authlog_stat_max_entries, sizeof(StatEntry)));
 	RequestNamedLWLockTranche("authlog stats", 1);
 }
@@ -171,20 +168,14 @@ pending_key_copy(void *dest, const void *src, Size keysize)
 	return dest;
 }
 
+/* Under AddinShmemInitLock, with StatShared found or zeroed (worker.c) */
 static void
-stats_shmem_startup(void)
+stats_shmem_startup(void *shared, bool found)
 {
 	HASHCTL		info;
-	bool		found;
 
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	stat_shared = ShmemInitStruct("authlog stats", sizeof(StatShared), &found);
 	if (!found)
 	{
-		memset(stat_shared, 0, sizeof(StatShared));
 		stat_shared->lock = &(GetNamedLWLockTranche("authlog stats"))->lock;
 		stat_shared->stats_reset = GetCurrentTimestamp();
 	}
@@ -197,7 +188,6 @@ stats_shmem_startup(void)
 	stat_table = ShmemInitHash("authlog stats entries",
 							   authlog_stat_max_entries, authlog_stat_max_entries,
 							   &info, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_KEYCOPY);
-	LWLockRelease(AddinShmemInitLock);
 }
 
 static int
@@ -405,14 +395,27 @@ stats_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
-/* Called from _PG_init while shared_preload_libraries is processed. */
+/* From _PG_init: the counters need shared memory, so only when preloaded. */
 void
-stats_register(void)
+stats_init(void)
 {
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = stats_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = stats_shmem_startup;
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	/*
+	 * Room for the event counters of this many tenant/organisation pairs;
+	 * events of pairs beyond it are counted together, not lost.
+	 */
+	DefineCustomIntVariable("authlog.stat_max_entries",
+							"Tenant and organisation pairs whose events authlog.stat_events counts separately.",
+							"Each takes about 4 kB of shared memory. Events of pairs beyond this are counted in a row with NULL tenant_id that members of pg_read_all_stats see. Takes effect at server start.",
+							&authlog_stat_max_entries,
+							1000, 10, 1000000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	worker_shared_add("authlog stats", sizeof(StatShared), (void **) &stat_shared,
+					  stats_shmem_request, stats_shmem_startup);
 	RegisterXactCallback(stats_xact_callback, NULL);
 	RegisterSubXactCallback(stats_subxact_callback, NULL);
 }

@@ -69,9 +69,9 @@ sub new_mirrored_node
 		($settings =~ /^output_plugin_libraries/m
 			? "output_plugin_libraries = 'pgoutput, test_decoding, authlog'" : ()),
 		"authlog.mirror_uri = 'mongodb://127.0.0.1:$store->{port}/'",
-		"authlog.mirror_database = 'authlog_$name'",
+		"authlog.store_database = 'authlog_$name'",
 		"authlog.mirror_idle_advance = '1s'",
-		"authlog.mirror_max_backoff = '1s'",
+		"authlog.worker_max_backoff = '1s'",
 		@conf, ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION authlog'

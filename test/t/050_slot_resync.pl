@@ -34,7 +34,7 @@ $node->reload;
 verify_mirror($node, 'after the slot was dropped');
 like(slurp_file($node->logfile), qr/authlog mirror: the slot is missing; copying the tables/,
 	'the worker logged the resync');
-is($node->safe_psql('postgres', q{SELECT resync_pending FROM authlog.mirror_state WHERE slot_name = 'authlog_mirror'}), 'f',
+is($node->safe_psql('postgres', q{SELECT resync_pending FROM authlog.worker_slots WHERE slot_name = 'authlog_mirror'}), 'f',
 	'the resync is recorded as finished');
 
 $node->stop;

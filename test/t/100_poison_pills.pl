@@ -62,7 +62,7 @@ $node->stop;
 # such a value is stored as its exact bytes under "%bytes", such a key with
 # its non-ASCII bytes percent-encoded, and nothing stops
 my $ascii = new_mirrored_node('poison_ascii', $store, { encoding => 'SQL_ASCII' },
-	"authlog.mirror_database = 'authlog_poison_ascii'");
+	"authlog.store_database = 'authlog_poison_ascii'");
 $ascii->safe_psql('postgres',
 	"SELECT authlog.record_login('t-poison', 'o1', 'bad-utf8', false, '192.0.2.1', 'agent \xff\xfe', 'web', '{\"k\xe9y\": \"v\xe9\"}')");
 $ascii->safe_psql('postgres',

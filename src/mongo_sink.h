@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * mongo_sink.h
+ *	  The store client: libmongoc behind a few calls (mongo_sink.c), the
+ *	  settings that say where the store is, and the store's documents
+ *	  held by key for the verifiers.  A MongoSink is opaque: no other file
+ *	  compiles against libmongoc.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MONGO_SINK_H
+#define MONGO_SINK_H
+
+#include <bson/bson.h>
+
+#include "authlog_common.h"
+
+/* where the store is */
+extern char *authlog_mirror_uri;
+extern char *authlog_store_credentials_file;
+extern char *authlog_store_database;
+
+/* From _PG_init: the settings */
+extern void mongo_sink_init(void);
+
+typedef struct MongoSink MongoSink;
+
+extern MongoSink *mongo_sink_connect(const char *uri, const char *database,
+									 bson_error_t *error);
+extern MongoSink *mongo_sink_connect_for_backend(void);
+extern void mongo_sink_close(MongoSink *sink);
+extern bool mongo_sink_error_is_transient(const bson_error_t *error);
+extern bool mongo_sink_ping(MongoSink *sink, bson_error_t *error);
+extern bool mongo_sink_ensure_indexes(MongoSink *sink, bson_error_t *error);
+extern bool mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
+							 const bool *skip, const char *write_concern,
+							 int *failed_message, int64 *documents, bson_error_t *error);
+extern bool mongo_sink_empty_state_collections(MongoSink *sink, bson_error_t *error);
+extern bool mongo_sink_dead_letter(MongoSink *sink, const bson_t *message,
+								   const char *reason, bson_error_t *error);
+extern int	mongo_sink_find(MongoSink *sink, const char *collection, const bson_t *filter,
+							bson_t ***documents, bson_error_t *error);
+
+/* The store's documents by key, for mirror_verify and verify_store_seals */
+typedef struct BsonKey
+{
+	const uint8 *data;
+	uint32		len;
+} BsonKey;
+
+typedef struct StoreEntry
+{
+	BsonKey		key;			/* the document's _id */
+	const bson_t *document;
+	const char *reason;			/* for dead letters */
+	bool		seen;
+	int64		sealed_by;		/* verify_store_seals: the first seal listing it */
+} StoreEntry;
+
+extern struct HTAB *store_key_table_create(const char *name);
+extern bool store_subdocument_key(const bson_t *doc, const char *field, BsonKey *key);
+
+#endif							/* MONGO_SINK_H */

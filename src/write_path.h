@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * write_path.h
+ *	  The write path: record_login, reset_lockout and move_account
+ *	  (record.c), the tenant's policy and user id rule they apply
+ *	  (policy.c), and the fingerprint that tells a retry from a reuse of a
+ *	  log_id (request_fingerprint.c).  The rules themselves are lockout.h's.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WRITE_PATH_H
+#define WRITE_PATH_H
+
+#include "authlog_common.h"
+#include "lockout.h"
+
+/* policy.c: the defaults (settings) and each tenant's own policy */
+typedef enum UserIdMatch
+{
+	USER_ID_MATCH_EXACT,
+	USER_ID_MATCH_CASEFOLD,
+	USER_ID_MATCH_NFKC_CASEFOLD
+} UserIdMatch;
+
+extern void policy_init(void);
+extern void lockout_policy_defaults(LockoutPolicy *policy);
+extern void lockout_policy_for_tenant(text *tenant, LockoutPolicy *policy);
+extern UserIdMatch tenant_user_id_match(text *tenant);
+
+/* record.c */
+extern void record_init(void);
+extern bool authlog_log_rewrite_allowed;
+
+/* request_fingerprint.c: SHA-256 over a call's arguments, field by field */
+#define REQUEST_FINGERPRINT_LEN 32
+typedef struct RequestFingerprint
+{
+	struct pg_cryptohash_ctx *ctx;
+} RequestFingerprint;
+
+extern void fingerprint_begin(RequestFingerprint *fp, const char *function);
+extern void fingerprint_add(RequestFingerprint *fp, const char *data, size_t len);
+extern void fingerprint_add_absent(RequestFingerprint *fp);
+extern void fingerprint_add_text(RequestFingerprint *fp, const text *value);
+extern void fingerprint_add_cstring(RequestFingerprint *fp, const char *value);
+extern void fingerprint_add_timestamptz(RequestFingerprint *fp, bool present, TimestampTz value);
+extern void fingerprint_end(RequestFingerprint *fp, uint8 *digest);
+
+#endif							/* WRITE_PATH_H */
