@@ -1,4 +1,4 @@
-/* authlog--1.0--1.1.sql: what 1.1 changes, on top of 1.0 (authlog--1.1.sql is 1.0 followed by this) */
+/* authlog--1.0--1.1.sql: what 1.1 changes, on top of 1.0 (test/t/130 proves the result is the schema a fresh 1.1 install makes) */
 
 \echo Use "ALTER EXTENSION authlog UPDATE TO '1.1'" to load this file. \quit
 
@@ -905,6 +905,12 @@ COMMENT ON FUNCTION authlog.lockout_status(text, text) IS
 	'The account''s lockout state in force now (an unknown account, or one of an organisation the caller may not read: 0, NULL, false); no rows when the caller may not read the tenant.';
 COMMENT ON FUNCTION authlog.revoke_reader(regrole, text, text) IS
 	'Withdraws a reader grant (tenant_id NULL: all of the role''s grants); the reader privileges go with its last grant, and what grant_service gave the role stays.';
+
+-- The workers' slot table belongs to the sealer as much as to the mirror.
+ALTER TABLE authlog.mirror_state RENAME TO worker_slots;
+ALTER INDEX authlog.mirror_state_pkey RENAME TO worker_slots_pkey;
+COMMENT ON TABLE authlog.worker_slots IS
+	'The workers'' durable state per slot: a resync (copy of the tables to the store) pending for the mirror''s slot, or a backlog (rows its slot never decoded) pending for the sealer''s, survives a crash and is finished first.';
 
 -- Nothing new is granted to PUBLIC but caller_proof(): a proof of one's own
 -- role opens nothing by itself, and a role without a grant is then told it

@@ -10,7 +10,7 @@ ORDER BY 1;
 
 -- the tables pg_dump carries
 SELECT unnest(extconfig)::regclass AS dumped_table
-FROM pg_extension WHERE extname = 'authlog' ORDER BY 1;
+FROM pg_extension WHERE extname = 'authlog' ORDER BY unnest(extconfig)::regclass::text;
 
 -- row-level security is forced on the data tables
 SELECT relname, relrowsecurity, relforcerowsecurity

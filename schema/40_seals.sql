@@ -1,0 +1,334 @@
+-- Seals ----------------------------------------------------------------------
+-- The sealer (a background worker) reads its own logical slot in commit
+-- order and, every authlog.seal_interval, seals per tenant the auth_logs
+-- rows committed since its last cut.  A seal lists its members and each
+-- member's digest, and chains to the tenant's previous seal; its digest
+-- also goes to the server log and to NOTIFY authlog_seal.  Seals are
+-- append-only, dumped and mirrored like the events they cover.
+
+CREATE TABLE authlog.seals (
+	tenant_id text NOT NULL,
+	seal_no bigint NOT NULL,
+	seal_id uuid NOT NULL,
+	sealed_at timestamptz NOT NULL,
+	first_commit_lsn pg_lsn NOT NULL,
+	last_commit_lsn pg_lsn NOT NULL,
+	first_committed_at timestamptz NOT NULL,
+	last_committed_at timestamptz NOT NULL,
+	event_count integer NOT NULL,
+	members uuid[] NOT NULL,
+	member_digests bytea NOT NULL,
+	previous_digest bytea,
+	digest bytea NOT NULL,
+	PRIMARY KEY (tenant_id, seal_no)
+);
+COMMENT ON TABLE authlog.seals IS
+	'Per-tenant chained SHA-256 seals over the auth_logs rows committed between two cuts of the sealer, in commit order; append-only. authlog.verify_seals() checks them.';
+COMMENT ON COLUMN authlog.seals.seal_no IS
+	'1, 2, 3 ... per tenant: a gap is a missing seal.';
+COMMENT ON COLUMN authlog.seals.seal_id IS
+	'Random id without the tenant, as sent with NOTIFY authlog_seal and written to the server log.';
+COMMENT ON COLUMN authlog.seals.first_commit_lsn IS
+	'Commit LSN of the first member''s transaction (0/0 for a seal of rows found by a table scan after the sealer''s slot was created).';
+COMMENT ON COLUMN authlog.seals.last_committed_at IS
+	'Commit time of the last member: an event sealed later that claims an occurred_at more than authlog.max_clock_skew before this is back-dated.';
+COMMENT ON COLUMN authlog.seals.members IS
+	'log_id of every event the seal covers, in commit order.';
+COMMENT ON COLUMN authlog.seals.member_digests IS
+	'32 bytes per member, in the order of members: authlog.event_digest() of the event as it was committed.';
+COMMENT ON COLUMN authlog.seals.previous_digest IS
+	'digest of the tenant''s seal seal_no - 1; NULL for seal 1.';
+COMMENT ON COLUMN authlog.seals.digest IS
+	'authlog.seal_digest() of this row: SHA-256 over its columns, the previous digest, the members and their digests (layout in doc/seals.md).';
+
+CREATE INDEX seals_tenant_committed ON authlog.seals (tenant_id, last_committed_at);
+
+-- Which seal lists an event: the sealer's guard against sealing a row twice
+-- (a crash between its commit and its slot advance replays the cut) and the
+-- index export_events looks seals up by.  The verifier trusts only seals.
+CREATE TABLE authlog.seal_members (
+	tenant_id text NOT NULL,
+	log_id uuid NOT NULL,
+	seal_no bigint NOT NULL,
+	PRIMARY KEY (tenant_id, log_id)
+);
+COMMENT ON TABLE authlog.seal_members IS
+	'Index of authlog.seals.members: the seal that lists each sealed event. Kept by the sealer; verification does not rely on it.';
+
+ALTER TABLE authlog.seals ENABLE ROW LEVEL SECURITY;
+ALTER TABLE authlog.seals FORCE ROW LEVEL SECURITY;
+ALTER TABLE authlog.seal_members ENABLE ROW LEVEL SECURITY;
+ALTER TABLE authlog.seal_members FORCE ROW LEVEL SECURITY;
+
+-- A seal covers a whole tenant: only tenant-wide readers see it.
+CREATE POLICY seals_reader ON authlog.seals FOR SELECT
+	USING (seals.tenant_id OPERATOR(pg_catalog.=) ANY
+			   (SELECT s.tenant_id FROM authlog.reader_scope s WHERE s.organisation_id IS NULL));
+CREATE POLICY seal_members_reader ON authlog.seal_members FOR SELECT
+	USING (seal_members.tenant_id OPERATOR(pg_catalog.=) ANY
+			   (SELECT s.tenant_id FROM authlog.reader_scope s WHERE s.organisation_id IS NULL));
+
+-- The seals of a tenant as a reader function reads them: tenant-wide readers only.
+CREATE FUNCTION authlog.scoped_seals(caller bytea, tenant_id text)
+RETURNS SETOF authlog.seals
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+BEGIN ATOMIC
+	SELECT s.* FROM authlog.seals s
+	WHERE (SELECT authlog.caller_reads_whole_tenant(scoped_seals.caller, scoped_seals.tenant_id))
+	  AND s.tenant_id = scoped_seals.tenant_id;
+END;
+COMMENT ON FUNCTION authlog.scoped_seals(bytea, text) IS
+	'The seals of a tenant, for a caller that reads the whole tenant; none otherwise.';
+
+CREATE FUNCTION authlog.scoped_seal_members(caller bytea, tenant_id text)
+RETURNS SETOF authlog.seal_members
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+BEGIN ATOMIC
+	SELECT m.* FROM authlog.seal_members m
+	WHERE (SELECT authlog.caller_reads_whole_tenant(scoped_seal_members.caller, scoped_seal_members.tenant_id))
+	  AND m.tenant_id = scoped_seal_members.tenant_id;
+END;
+COMMENT ON FUNCTION authlog.scoped_seal_members(bytea, text) IS
+	'Which seal lists each event of a tenant, for a caller that reads the whole tenant; none otherwise.';
+
+CREATE TRIGGER seals_append_only
+	BEFORE UPDATE OR DELETE ON authlog.seals
+	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
+CREATE TRIGGER seals_no_truncate
+	BEFORE TRUNCATE ON authlog.seals
+	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
+CREATE TRIGGER seal_members_append_only
+	BEFORE UPDATE OR DELETE ON authlog.seal_members
+	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
+CREATE TRIGGER seal_members_no_truncate
+	BEFORE TRUNCATE ON authlog.seal_members
+	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
+
+CREATE FUNCTION authlog.event_digest(event authlog.auth_logs) RETURNS bytea
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'authlog_event_digest';
+COMMENT ON FUNCTION authlog.event_digest(authlog.auth_logs) IS
+	'SHA-256 of the event''s document in the store (BSON, as the output plugin writes it) without retry_count: what a seal records per member, computable from either store.';
+
+CREATE FUNCTION authlog.seal_digest(seal authlog.seals) RETURNS bytea
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'authlog_seal_digest';
+COMMENT ON FUNCTION authlog.seal_digest(authlog.seals) IS
+	'The digest a seal must carry, recomputed from its other columns (layout in doc/seals.md).';
+
+CREATE TYPE authlog.seal_check AS (
+	tenant_id text,
+	seal_no bigint,
+	seal_id uuid,
+	sealed_at timestamptz,
+	event_count integer,
+	status text,
+	log_id uuid,
+	detail text
+);
+COMMENT ON TYPE authlog.seal_check IS
+	'One finding of verify_seals or verify_store_seals. status: ok, row_changed, row_deleted, row_added, back_dated, sealed_twice, seal_altered, seal_missing, unsealed (committed longer ago than seal_interval + max_clock_skew and listed by no seal), sealing_paused (seal_interval is 0; how many events wait) and, against the store, seal_differs.';
+
+-- Set-based: each seal's members are joined to the table once, each row
+-- digested once.  Unsealed rows are judged against the tenant's last seal.
+-- verify_tenant_seals reads every row, so only the definer runs it;
+-- verify_seals runs it for the tenants the caller reads whole.
+CREATE FUNCTION authlog.verify_tenant_seals(tenant_id text, since timestamptz)
+RETURNS SETOF authlog.seal_check
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	skew_text text := pg_catalog.current_setting('authlog.max_clock_skew');
+	skew interval := skew_text::interval;
+	interval_text text := pg_catalog.current_setting('authlog.seal_interval');
+	seal_every interval := interval_text::interval;
+	t text;
+BEGIN
+	FOR t IN
+		SELECT DISTINCT s.tenant_id FROM authlog.seals s
+		WHERE verify_tenant_seals.tenant_id IS NULL OR s.tenant_id = verify_tenant_seals.tenant_id
+		UNION
+		SELECT DISTINCT l.tenant_id FROM authlog.auth_logs l
+		WHERE verify_tenant_seals.tenant_id IS NOT NULL AND l.tenant_id = verify_tenant_seals.tenant_id
+		ORDER BY 1
+	LOOP
+		RETURN QUERY
+		WITH chain AS (
+			SELECT s.*,
+			       authlog.seal_digest(s) AS recomputed,
+			       lag(s.seal_no) OVER w AS prev_no,
+			       lag(s.digest) OVER w AS prev_digest,
+			       lag(s.last_committed_at) OVER w AS prev_committed_at
+			FROM authlog.seals s
+			WHERE s.tenant_id = t
+			WINDOW w AS (ORDER BY s.seal_no)
+		), checked AS (
+			SELECT c.*,
+			       CASE WHEN c.seal_no - coalesce(c.prev_no, 0) = 2
+			                 THEN pg_catalog.format('seal %s is missing', c.seal_no - 1)
+			            WHEN c.seal_no - coalesce(c.prev_no, 0) > 2
+			                 THEN pg_catalog.format('seals %s to %s are missing', coalesce(c.prev_no, 0) + 1, c.seal_no - 1)
+			       END AS missing,
+			       CASE WHEN c.recomputed <> c.digest
+			                 THEN 'its digest does not match its contents'
+			            WHEN pg_catalog.cardinality(c.members) <> c.event_count
+			              OR pg_catalog.octet_length(c.member_digests) <> 32 * c.event_count
+			                 THEN 'its member list does not match its event count'
+			            WHEN c.prev_no IS NOT NULL AND c.seal_no = c.prev_no + 1
+			             AND c.previous_digest IS DISTINCT FROM c.prev_digest
+			                 THEN pg_catalog.format('it does not chain to seal %s', c.prev_no)
+			            WHEN c.seal_no = 1 AND c.previous_digest IS NOT NULL
+			                 THEN 'seal 1 chains to a previous seal'
+			       END AS altered
+			FROM chain c
+			WHERE verify_tenant_seals.since IS NULL OR c.last_committed_at >= verify_tenant_seals.since
+		), sealed AS (
+			SELECT m.log_id, s.seal_no FROM authlog.seals s, pg_catalog.unnest(s.members) AS m(log_id)
+			WHERE s.tenant_id = t
+		), sealed_twice AS (
+			SELECT x.log_id, min(x.seal_no) AS first_seal FROM sealed x GROUP BY x.log_id HAVING count(*) > 1
+		), member_problems AS (
+			SELECT c.seal_no, m.log_id, m.n,
+			       CASE WHEN l.log_id IS NULL THEN 'row_deleted'
+			            WHEN d.now_digest IS DISTINCT FROM d.sealed_digest THEN 'row_changed'
+			            WHEN tw.first_seal < c.seal_no THEN 'sealed_twice'
+			            WHEN l.occurred_at < c.prev_committed_at - skew THEN 'back_dated'
+			       END AS status,
+			       CASE WHEN l.log_id IS NULL THEN 'the seal lists it; the table no longer has it'
+			            WHEN d.now_digest IS DISTINCT FROM d.sealed_digest
+			                 THEN 'its columns differ from those the seal recorded'
+			            WHEN tw.first_seal < c.seal_no
+			                 THEN pg_catalog.format('seal %s lists it already', tw.first_seal)
+			            ELSE pg_catalog.format('occurred_at %s is more than %s before seal %s closed at %s',
+			                                   l.occurred_at, skew_text, c.prev_no, c.prev_committed_at)
+			       END AS detail
+			FROM checked c
+			CROSS JOIN LATERAL pg_catalog.unnest(c.members) WITH ORDINALITY AS m(log_id, n)
+			LEFT JOIN authlog.auth_logs l ON l.tenant_id = t AND l.log_id = m.log_id
+			LEFT JOIN sealed_twice tw ON tw.log_id = m.log_id
+			CROSS JOIN LATERAL (
+				SELECT authlog.event_digest(l) AS now_digest,
+				       pg_catalog.substr(c.member_digests, ((m.n - 1) * 32 + 1)::integer, 32) AS sealed_digest
+			) d
+		), last_seal AS (
+			SELECT max(s.last_committed_at) AS committed_at FROM authlog.seals s WHERE s.tenant_id = t
+		), unsealed AS (
+			-- listed by no seal, yet the sealer recorded sealing it, or it
+			-- claims a time inside the sealed period
+			SELECT l.log_id, sm.seal_no,
+			       CASE WHEN sm.seal_no IS NOT NULL
+			            THEN pg_catalog.format('seal %s covered it (authlog.seal_members); no seal lists it now', sm.seal_no)
+			            ELSE pg_catalog.format('no seal lists it, yet it claims %s, inside the sealed period (sealed up to %s)',
+			                                   least(l.occurred_at, l.recorded_at), ls.committed_at)
+			       END AS detail
+			FROM authlog.auth_logs l
+			CROSS JOIN last_seal ls
+			LEFT JOIN authlog.seal_members sm ON sm.tenant_id = t AND sm.log_id = l.log_id
+			WHERE l.tenant_id = t
+			  AND (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
+			  AND (sm.seal_no IS NOT NULL OR least(l.occurred_at, l.recorded_at) < ls.committed_at - skew)
+			  AND NOT EXISTS (SELECT 1 FROM sealed WHERE sealed.log_id = l.log_id)
+		), overdue AS (
+			-- (1.1) listed by no seal and not reported above: unsealed once it
+			-- committed longer ago than the interval and the skew, whether or
+			-- not the tenant has a seal (a slot consumed by someone else, a
+			-- sealer that never ran); while sealing is paused, one row says so
+			SELECT l.log_id, l.recorded_at
+			FROM authlog.auth_logs l
+			WHERE l.tenant_id = t
+			  AND (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
+			  AND NOT EXISTS (SELECT 1 FROM sealed WHERE sealed.log_id = l.log_id)
+			  AND NOT EXISTS (SELECT 1 FROM unsealed u WHERE u.log_id = l.log_id)
+		)
+		SELECT r.tenant_id, r.seal_no, r.seal_id, r.sealed_at, r.event_count, r.status, r.log_id, r.detail
+		FROM (
+			SELECT t AS tenant_id, c.seal_no, c.seal_id, c.sealed_at, c.event_count,
+			       'seal_missing' AS status, NULL::uuid AS log_id, c.missing AS detail, 0 AS n, 1 AS k
+			FROM checked c WHERE c.missing IS NOT NULL
+			UNION ALL
+			SELECT t, c.seal_no, c.seal_id, c.sealed_at, c.event_count,
+			       'seal_altered', NULL, c.altered, 0, 2
+			FROM checked c WHERE c.altered IS NOT NULL
+			UNION ALL
+			SELECT t, c.seal_no, c.seal_id, c.sealed_at, c.event_count,
+			       p.status, p.log_id, p.detail, p.n, 3
+			FROM member_problems p JOIN checked c USING (seal_no)
+			WHERE p.status IS NOT NULL
+			UNION ALL
+			SELECT t, c.seal_no, c.seal_id, c.sealed_at, c.event_count, 'ok', NULL, NULL, 0, 0
+			FROM checked c
+			WHERE c.missing IS NULL AND c.altered IS NULL
+			  AND NOT EXISTS (SELECT 1 FROM member_problems p
+			                  WHERE p.seal_no = c.seal_no AND p.status IS NOT NULL)
+			UNION ALL
+			SELECT t, u.seal_no, NULL, NULL, NULL,
+			       CASE WHEN u.seal_no IS NULL THEN 'row_added' ELSE 'seal_missing' END, u.log_id, u.detail, 0, 4
+			FROM unsealed u
+			UNION ALL
+			SELECT t, NULL, NULL, NULL, NULL, 'unsealed', o.log_id,
+			       pg_catalog.format('committed at %s, longer ago than authlog.seal_interval (%s) and authlog.max_clock_skew (%s), and no seal lists it',
+			                         o.recorded_at, interval_text, skew_text), 0, 5
+			FROM overdue o
+			WHERE seal_every > interval '0' AND o.recorded_at < pg_catalog.now() - (seal_every + skew)
+			UNION ALL
+			SELECT t, NULL, NULL, NULL, NULL, 'sealing_paused', NULL,
+			       pg_catalog.format('authlog.seal_interval is 0: sealing is paused, and %s events committed since %s are not sealed',
+			                         pg_catalog.count(*), pg_catalog.min(o.recorded_at)), 0, 6
+			FROM overdue o
+			WHERE seal_every = interval '0'
+			HAVING pg_catalog.count(*) > 0
+		) r
+		ORDER BY r.seal_no NULLS LAST, r.k, r.n, r.log_id;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION authlog.verify_tenant_seals(text, timestamptz) IS
+	'verify_seals without the caller''s scope (of one tenant, or every tenant with seals); granted to nobody, run by verify_seals.';
+
+CREATE FUNCTION authlog.verify_seals(tenant_id text DEFAULT NULL, since timestamptz DEFAULT NULL,
+                                     caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.seal_check
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
+	SELECT v.tenant_id, v.seal_no, v.seal_id, v.sealed_at, v.event_count, v.status, v.log_id, v.detail
+	FROM (SELECT DISTINCT t.tenant_id
+	      FROM (SELECT s.tenant_id FROM authlog.seals s WHERE verify_seals.tenant_id IS NULL
+	            UNION ALL
+	            -- (a tenant with events and no seal at all has events no seal lists)
+	            SELECT l.tenant_id FROM authlog.auth_logs l WHERE verify_seals.tenant_id IS NULL
+	            UNION ALL
+	            SELECT verify_seals.tenant_id WHERE verify_seals.tenant_id IS NOT NULL) t
+	      WHERE authlog.caller_reads_whole_tenant(verify_seals.caller, t.tenant_id)) r
+	CROSS JOIN LATERAL authlog.verify_tenant_seals(r.tenant_id, verify_seals.since) WITH ORDINALITY v
+	ORDER BY r.tenant_id, v.ordinality;
+END
+$$;
+COMMENT ON FUNCTION authlog.verify_seals(text, timestamptz, bytea) IS
+	'Recomputes every seal (of one tenant, or all the caller reads whole; of seals closed since a time, or all) from the rows in PostgreSQL: one ok row per intact seal, otherwise what broke (row_changed, row_deleted, row_added, back_dated, sealed_twice, seal_altered, seal_missing) and which row.';
+
+CREATE FUNCTION authlog.verify_store_seals(tenant_id text DEFAULT NULL, since timestamptz DEFAULT NULL)
+RETURNS SETOF authlog.seal_check
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'authlog_verify_store_seals';
+COMMENT ON FUNCTION authlog.verify_store_seals(text, timestamptz) IS
+	'The same verification against the document store''s copy (its seals and its documents), plus every seal that differs between the two stores (seal_differs) or that one of them lacks. Opens a short-lived client; for administrators.';
+
+CREATE FUNCTION authlog.seal_now(timeout interval DEFAULT '60s') RETURNS bigint
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'authlog_seal_now';
+COMMENT ON FUNCTION authlog.seal_now(interval) IS
+	'Asks the sealer to cut now and waits until every event committed before the call is sealed; returns the seals written meanwhile, or raises an error naming what held the sealer back.';
+
+CREATE FUNCTION authlog.sealer_status(
+	OUT slot_name text, OUT state text, OUT pid integer, OUT sealed_lsn pg_lsn,
+	OUT last_cut_at timestamptz, OUT seals_written bigint, OUT events_sealed bigint,
+	OUT last_error text, OUT last_error_at timestamptz)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'authlog_sealer_status';
+COMMENT ON FUNCTION authlog.sealer_status() IS
+	'The sealer: its slot, state (starting, sealing, paused, backing_off), how far it has sealed, when it last cut, seals and events sealed since start, and its last error.';
