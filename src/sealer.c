@@ -55,6 +55,7 @@ int			authlog_seal_interval_s = 60;
 int			authlog_max_clock_skew_s = 5 * 60;
 int			authlog_seal_max_events = 20000;
 char	   *authlog_seal_slot_name = "authlog_seal";
+bool		authlog_seal_test_fail_anchor = false;
 
 SealerShared *authlog_sealer_shared = NULL;
 
@@ -216,6 +217,18 @@ sealer_init(void)
 							5 * 60, 0, 7 * 24 * 3600,
 							PGC_SUSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
+
+	/*
+	 * Test-only: sending a cut's NOTIFY fails, as it does when the
+	 * notification queue is full (PostgreSQL 15 cannot shrink the queue).
+	 */
+	DefineCustomBoolVariable("authlog.seal_test_fail_anchor",
+							 "Test only: make the sealer's NOTIFY authlog_seal fail.",
+							 NULL,
+							 &authlog_seal_test_fail_anchor,
+							 false,
+							 PGC_SIGHUP, GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 
 	/* The worker and its shared memory need preloading. */
 	if (!process_shared_preload_libraries_in_progress)
@@ -415,6 +428,11 @@ write_seal(Cut *cut, SealMember *members, int count)
 	cut->events += count;
 	MemoryContextSwitchTo(old);
 
+	if (authlog_seal_test_fail_anchor)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many notifications in the NOTIFY queue"),
+				 errdetail("Injected by authlog.seal_test_fail_anchor.")));
 	notify_values[0] = CStringGetTextDatum(psprintf("%s %s", written->seal_id, written->digest_hex));
 	if (SPI_execute_with_args("SELECT pg_catalog.pg_notify('authlog_seal', $1)",
 							  1, notify_types, notify_values, NULL, false, 0) != SPI_OK_SELECT)

@@ -21,6 +21,7 @@ extern int	authlog_seal_interval_s;
 extern int	authlog_max_clock_skew_s;
 extern int	authlog_seal_max_events;
 extern char *authlog_seal_slot_name;
+extern bool authlog_seal_test_fail_anchor;
 
 /* seal_digest.c: what a seal digests */
 #define SEAL_DIGEST_LEN 32

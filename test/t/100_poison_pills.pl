@@ -52,6 +52,17 @@ my @problems = split /\n/, $verify;
 is(scalar(@problems), 2, 'mirror_verify reports the two refused documents and nothing else')
   or diag($verify);
 like($_, qr/^auth_logs refused by the store, kept in dead_letters/, 'as refused') for @problems;
+# the seals' verifier against the store: a refused event is not a deleted one
+my $refused = $node->safe_psql('postgres', q{
+	SELECT string_agg(status || ': ' || detail, E'\n' ORDER BY detail)
+	FROM authlog.verify_store_seals('t-poison') WHERE status <> 'ok'});
+my @refused = split /\n/, $refused;
+is(scalar(@refused), 2, 'verify_store_seals reports the two refused events and nothing else')
+  or diag($refused);
+like($_, qr/^refused: the store refused it \(kept in dead_letters\): /, 'as refused, with the store\'s reason')
+  for @refused;
+unlike($refused, qr/row_deleted/, 'not as deleted');
+
 my $sha = $node->safe_psql('postgres', q{
 	SELECT (d ? 'message_sha256') AND NOT (d ? 'message') AND (d -> 'size' ->> '$numberInt')::bigint > 16777216
 	FROM authlog.mirror_find('dead_letters') d WHERE d ->> 'reason' LIKE '%16777216%'});

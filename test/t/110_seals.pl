@@ -1,8 +1,8 @@
 # Seals, end to end.  The sealer covers every committed event exactly once,
 # per tenant and in commit order, within authlog.seal_interval: events from
 # before it had a slot, events of concurrent writers across tenants, retries,
-# and events written while the document store is down.  Each seal's digest
-# reaches the server log and NOTIFY authlog_seal.  Tampering in either store
+# and events written while the document store is down.  Each cut's anchor
+# (the root of its seals' digests) reaches the server log and NOTIFY authlog_seal.  Tampering in either store
 # is named by that store's verifier, while the other store keeps the
 # original: the store takes no rewrite or deletion of an event or a seal.
 use strict;
@@ -18,7 +18,6 @@ use AuthlogMirror;
 my $store = start_store('seals');
 my $node = new_mirrored_node('seals', $store, "authlog.seal_interval = '2s'",
 	'authlog.seal_max_events = 1000');
-my $uuid = qr/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
 my $listener = $node->background_psql('postgres');
 $listener->query_safe('LISTEN authlog_seal');
@@ -93,17 +92,23 @@ is($node->safe_psql('postgres', "SELECT retry_count FROM authlog.auth_logs WHERE
 	'1', 'the retry was counted');
 all_sealed_once('after a retry');
 
-# The anchors outside the tables: one NOTIFY and one LOG line per seal,
-# carrying its id and digest, and no tenant.
+# The anchors outside the tables: one NOTIFY and one LOG line per cut,
+# carrying the root of its seals' digests and their count, and no tenant;
+# every seal's audit path leads from its digest to that root.
 collect_notifications();
-my $seals = $node->safe_psql('postgres', q{
-	SELECT string_agg(seal_id || ' ' || encode(digest, 'hex'), E'\n' ORDER BY seal_id) FROM authlog.seals});
-is(join("\n", sort @announced), $seals, 'NOTIFY authlog_seal announced each seal: its id and digest');
-like($announced[0], qr/^$uuid [0-9a-f]{64}$/, 'the payload names no tenant');
+my $roots = $node->safe_psql('postgres', q{
+	SELECT string_agg(a, E'\n' ORDER BY a)
+	FROM (SELECT DISTINCT encode(anchor_root, 'hex') || ' ' || anchor_size AS a FROM authlog.seals) r});
+is(join("\n", sort @announced), $roots, 'NOTIFY authlog_seal announced each cut: its root and size');
+like($announced[0], qr/^[0-9a-f]{64} \d+$/, 'the payload names no tenant');
 my $log = slurp_file($node->logfile);
 my @logged;
-push @logged, "$1 $2" while $log =~ /LOG:  authlog seal ($uuid) ([0-9a-f]{64})/g;
-is(join("\n", sort @logged), $seals, 'the server log has each seal id and digest too');
+push @logged, "$1 $2" while $log =~ /LOG:  authlog anchor ([0-9a-f]{64}) (\d+)/g;
+is(join("\n", sort @logged), $roots, 'the server log has each cut\'s root too');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM authlog.seals
+	WHERE anchor_root IS NULL OR authlog.anchor_root(digest, anchor_index, anchor_size, anchor_path) <> anchor_root}),
+	'0', 'each seal proves its digest against its cut\'s root');
 
 # Concurrent writers across eight tenants, retries among them, while the
 # sealer cuts every 2 s: every event in exactly one seal.  Throttled: FerretDB
