@@ -13,6 +13,8 @@
 #include <limits.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -316,6 +318,26 @@ worker_wake(WorkerShared *shared)
 	SpinLockRelease(&shared->mutex);
 	if (latch)
 		SetLatch(latch);
+}
+
+/*
+ * Flush every WAL record inserted so far (asynchronous commits included:
+ * decoding reads flushed WAL only) and return where they end.  The insert
+ * position just after a page header is not a place any record reached, and
+ * XLogFlush() refuses to flush to it ("xlog flush request ... is not
+ * satisfied"): back up to the page boundary where the last record ended.
+ */
+XLogRecPtr
+worker_flush_inserted_wal(void)
+{
+	XLogRecPtr	end = GetXLogInsertRecPtr();
+
+	if (XLogSegmentOffset(end, wal_segment_size) == SizeOfXLogLongPHD)
+		end -= SizeOfXLogLongPHD;
+	else if (end % XLOG_BLCKSZ == SizeOfXLogShortPHD)
+		end -= SizeOfXLogShortPHD;
+	XLogFlush(end);
+	return end;
 }
 
 /* When a wait of mirror_sync() or seal_now() given timeout ends */

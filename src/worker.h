@@ -75,6 +75,7 @@ extern void worker_copy_shared(WorkerShared *shared, void *copy, Size size);
 extern const char *worker_state_name(const char *const *names, int nnames, int state);
 extern void worker_wake(WorkerShared *shared);
 extern TimestampTz worker_wait_deadline(const Interval *timeout);
+extern XLogRecPtr worker_flush_inserted_wal(void);
 
 /*
  * What mirror_sync() and seal_now() wait for: how far the worker has come,
