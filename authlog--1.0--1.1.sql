@@ -195,6 +195,36 @@ $$;
 COMMENT ON FUNCTION authlog.set_user_id_matching(text, text) IS
 	'How the tenant''s user ids name accounts for lockout: exact (the default), casefold or nfkc_casefold. Set it before the tenant''s first events: accounts keyed under another rule stay as they are.';
 
+-- One anchor per cut (doc/seals.md, "The anchors") ------------------------------------
+-- 1.0 logged and notified each seal: with one event per tenant per cut, one
+-- line per login.  1.1 anchors a cut: the root of an RFC 6962 Merkle tree
+-- over its seals' digests goes to the server log and NOTIFY authlog_seal,
+-- once, after the cut commits (a NOTIFY that fails never fails the cut),
+-- and each seal keeps the root and its audit path.  Seals cut before have
+-- no anchor; the verifiers check every seal that has one, and that none
+-- lacks one after the first that has.  (Here, before the readers'
+-- functions below: scoped_seals returns the whole row.)
+ALTER TABLE authlog.seals
+	ADD COLUMN anchor_root bytea,
+	ADD COLUMN anchor_index integer,
+	ADD COLUMN anchor_size integer,
+	ADD COLUMN anchor_path bytea;
+COMMENT ON COLUMN authlog.seals.anchor_root IS
+	'(1.1) The anchor of the cut that wrote the seal: the root of an RFC 6962 Merkle tree over the digests of the cut''s seals, in the order written, which the server log (authlog anchor) and NOTIFY authlog_seal carry. NULL for seals cut before 1.1.';
+COMMENT ON COLUMN authlog.seals.anchor_index IS
+	'(1.1) The seal''s leaf in its cut''s tree, from 0.';
+COMMENT ON COLUMN authlog.seals.anchor_size IS
+	'(1.1) How many seals its cut wrote: the size of the tree.';
+COMMENT ON COLUMN authlog.seals.anchor_path IS
+	'(1.1) The seal''s audit path in its cut''s tree (RFC 6962, 32 bytes a hash, deepest first): authlog.anchor_root(digest, anchor_index, anchor_size, anchor_path) = anchor_root.';
+
+CREATE FUNCTION authlog.anchor_root(digest bytea, anchor_index integer, anchor_size integer, anchor_path bytea)
+RETURNS bytea
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'authlog_anchor_root';
+COMMENT ON FUNCTION authlog.anchor_root(bytea, integer, integer, bytea) IS
+	'The root an audit path leads to from a seal''s digest (RFC 6962 / RFC 9162 inclusion proof; NULL when the path cannot be one for that index and size): equal to the seal''s anchor_root, and to the root its cut logged, for an intact seal.';
+
 -- Readers read through functions only ------------------------------------------
 -- (doc/security.md, "What a reader can learn")  A reader's own query on a
 -- table puts its leakproof quals under the policy: as index conditions they
@@ -638,7 +668,9 @@ BEGIN
 			       authlog.seal_digest(s) AS recomputed,
 			       lag(s.seal_no) OVER w AS prev_no,
 			       lag(s.digest) OVER w AS prev_digest,
-			       lag(s.last_committed_at) OVER w AS prev_committed_at
+			       lag(s.last_committed_at) OVER w AS prev_committed_at,
+			       max(s.seal_no) FILTER (WHERE s.anchor_root IS NOT NULL)
+			           OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS last_anchored
 			FROM authlog.seals s
 			WHERE s.tenant_id = t
 			WINDOW w AS (ORDER BY s.seal_no)
@@ -659,6 +691,12 @@ BEGIN
 			                 THEN pg_catalog.format('it does not chain to seal %s', c.prev_no)
 			            WHEN c.seal_no = 1 AND c.previous_digest IS NOT NULL
 			                 THEN 'seal 1 chains to a previous seal'
+			            WHEN c.anchor_root IS NOT NULL
+			             AND authlog.anchor_root(c.digest, c.anchor_index, c.anchor_size, c.anchor_path)
+			                 IS DISTINCT FROM c.anchor_root
+			                 THEN 'its audit path does not lead to its cut''s anchor'
+			            WHEN c.anchor_root IS NULL AND c.last_anchored IS NOT NULL
+			                 THEN pg_catalog.format('it has no anchor, though seal %s before it has one', c.last_anchored)
 			       END AS altered
 			FROM chain c
 			WHERE verify_tenant_seals.since IS NULL OR c.last_committed_at >= verify_tenant_seals.since
@@ -763,7 +801,7 @@ BEGIN
 END
 $$;
 COMMENT ON TYPE authlog.seal_check IS
-	'One finding of verify_seals or verify_store_seals. status: ok, row_changed, row_deleted, row_added, back_dated, sealed_twice, seal_altered, seal_missing, unsealed (committed longer ago than seal_interval + max_clock_skew and listed by no seal), sealing_paused (seal_interval is 0; how many events wait) and, against the store, seal_differs.';
+	'One finding of verify_seals or verify_store_seals. status: ok, row_changed, row_deleted, row_added, back_dated, sealed_twice, seal_altered, seal_missing, unsealed (committed longer ago than seal_interval + max_clock_skew and listed by no seal), sealing_paused (seal_interval is 0; how many events wait) and, against the store, seal_differs and refused (the store never took the event: it is in dead_letters, with the store''s reason).';
 COMMENT ON FUNCTION authlog.verify_tenant_seals(text, timestamptz) IS
 	'verify_seals without the caller''s scope (of one tenant, or every tenant with seals); granted to nobody, run by verify_seals.';
 
@@ -815,6 +853,7 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.sha256_chain(text), '
 	'authlog.event_digest(authlog.auth_logs), '
 	'authlog.seal_digest(authlog.seals), '
+	'authlog.anchor_root(bytea, integer, integer, bytea), '
 	'authlog.verify_seals(text, timestamptz, bytea), '
 	'authlog.stat_events_readable()';
 COMMENT ON FUNCTION authlog.reader_functions() IS
@@ -911,6 +950,95 @@ ALTER TABLE authlog.mirror_state RENAME TO worker_slots;
 ALTER INDEX authlog.mirror_state_pkey RENAME TO worker_slots_pkey;
 COMMENT ON TABLE authlog.worker_slots IS
 	'The workers'' durable state per slot: a resync (copy of the tables to the store) pending for the mirror''s slot, or a backlog (rows its slot never decoded) pending for the sealer''s, survives a crash and is finished first.';
+
+-- What holds authlog back: a transaction id kept open by any role (idle in
+-- transaction, or a prepared transaction, which outlives restarts) holds
+-- both slots' restart points, so WAL is retained until it ends; a prepared
+-- transaction around record_login keeps the account's row locked, and its
+-- logins wait.  PostgreSQL's own views, joined for the DBA
+-- (doc/operations.md); the workers' status views name the oldest.
+CREATE VIEW authlog.held_back AS
+	SELECT 'wal'::text AS holds, a.pid, NULL::text AS prepared_gid, a.usename::text AS role_name,
+	       a.datname::text AS database_name, a.xact_start AS since,
+	       pg_catalog.age(a.backend_xid) AS xid_age,
+	       pg_catalog.format('pid %s (role %s, %s)', a.pid, a.usename, a.state) AS held_by,
+	       'keeps a transaction id open: both slots retain WAL written since it began, until it ends'::text AS detail
+	FROM pg_catalog.pg_stat_activity a
+	WHERE a.backend_xid IS NOT NULL AND a.backend_type OPERATOR(pg_catalog.=) 'client backend'
+	  AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
+	UNION ALL
+	SELECT 'wal', NULL, p.gid, p.owner::text, p.database::text, p.prepared, pg_catalog.age(p.transaction),
+	       pg_catalog.format('prepared transaction %L (role %s)', p.gid, p.owner),
+	       'a prepared transaction keeps its transaction id, across restarts, until COMMIT PREPARED or ROLLBACK PREPARED: both slots retain WAL written since it began'
+	FROM pg_catalog.pg_prepared_xacts p
+	UNION ALL
+	SELECT 'account', NULL, p.gid, p.owner::text, p.database::text, p.prepared, pg_catalog.age(p.transaction),
+	       pg_catalog.format('prepared transaction %L (role %s)', p.gid, p.owner),
+	       pg_catalog.format('holds the row lock of %s %s: its logins wait until the transaction is committed or rolled back',
+	                         CASE WHEN k.n OPERATOR(pg_catalog.=) 1 THEN 'account' ELSE 'accounts' END, k.accounts)
+	FROM pg_catalog.pg_prepared_xacts p
+	CROSS JOIN LATERAL (
+		SELECT pg_catalog.count(*) AS n,
+		       pg_catalog.string_agg(l.tenant_id OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) l.user_id,
+		                             ', ' ORDER BY l.tenant_id, l.user_id) AS accounts
+		FROM authlog.account_lockouts l
+		WHERE l.xmax::text OPERATOR(pg_catalog.=) p.transaction::text) k
+	WHERE p.database OPERATOR(pg_catalog.=) pg_catalog.current_database() AND k.n OPERATOR(pg_catalog.>) 0;
+COMMENT ON VIEW authlog.held_back IS
+	'Transactions that hold authlog back: holds wal, a transaction id kept open (idle in transaction, or prepared), which keeps both slots from releasing WAL; holds account, a prepared transaction holding accounts'' row locks, whose logins wait. For administrators (pg_read_all_stats sees other roles'' sessions).';
+
+DROP FUNCTION authlog.sealer_status();
+CREATE FUNCTION authlog.sealer_worker_status(
+	OUT slot_name text, OUT state text, OUT pid integer, OUT sealed_lsn pg_lsn,
+	OUT last_cut_at timestamptz, OUT seals_written bigint, OUT events_sealed bigint,
+	OUT last_error text, OUT last_error_at timestamptz, OUT anchors_failed bigint)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'authlog_sealer_worker_status';
+COMMENT ON FUNCTION authlog.sealer_worker_status() IS
+	'What the sealer reports through shared memory; read authlog.sealer_status() instead.';
+
+CREATE FUNCTION authlog.sealer_status(
+	OUT slot_name text, OUT state text, OUT pid integer, OUT sealed_lsn pg_lsn,
+	OUT last_cut_at timestamptz, OUT seals_written bigint, OUT events_sealed bigint,
+	OUT last_error text, OUT last_error_at timestamptz, OUT anchors_failed bigint,
+	OUT held_back_by text, OUT held_back_since timestamptz)
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+	SELECT w.slot_name, w.state, w.pid, w.sealed_lsn, w.last_cut_at, w.seals_written, w.events_sealed,
+	       w.last_error, w.last_error_at, w.anchors_failed, h.held_by, h.since
+	FROM authlog.sealer_worker_status() w
+	LEFT JOIN LATERAL (SELECT b.held_by, b.since FROM authlog.held_back b
+	                   WHERE b.holds = 'wal' ORDER BY b.xid_age DESC LIMIT 1) h ON true;
+END;
+COMMENT ON FUNCTION authlog.sealer_status() IS
+	'The sealer: its slot, state (starting, sealing, paused, backing_off), how far it has sealed, when it last cut, seals and events sealed since start, its last error, anchors whose NOTIFY could not be sent (1.1), and the oldest transaction holding its slot back (1.1, see authlog.held_back).';
+
+CREATE OR REPLACE VIEW authlog.mirror_status AS
+	SELECT w.slot_name,
+	       w.state,
+	       s.confirmed_flush_lsn AS confirmed_lsn,
+	       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint AS lag_bytes,
+	       CASE WHEN w.caught_up OR w.applied_commit_time IS NULL THEN 0
+	            ELSE extract(epoch FROM pg_catalog.now() OPERATOR(pg_catalog.-) w.applied_commit_time)
+	       END::float8 AS lag_seconds,
+	       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.restart_lsn)::bigint AS retained_wal_bytes,
+	       w.documents_written,
+	       w.documents_refused,
+	       w.batches,
+	       w.lockouts_notified,
+	       w.notifications_failed,
+	       w.last_error,
+	       w.last_error_at,
+	       w.pid,
+	       s.wal_status,
+	       h.held_by AS held_back_by,
+	       h.since AS held_back_since
+	FROM authlog.mirror_worker_status() w
+	LEFT JOIN pg_catalog.pg_replication_slots s ON s.slot_name OPERATOR(pg_catalog.=) w.slot_name
+	LEFT JOIN LATERAL (SELECT b.held_by, b.since FROM authlog.held_back b
+	                   WHERE b.holds OPERATOR(pg_catalog.=) 'wal' ORDER BY b.xid_age DESC LIMIT 1) h ON true;
+COMMENT ON VIEW authlog.mirror_status IS
+	'One row: the mirror''s state (streaming, backing_off, resyncing, disabled), how far the store lags, WAL the slot retains, documents written and refused, lockouts announced with NOTIFY authlog_lockout (and any that could not be), the last error, and (1.1) the oldest transaction holding the slot back (see authlog.held_back).';
 
 -- Nothing new is granted to PUBLIC but caller_proof(): a proof of one's own
 -- role opens nothing by itself, and a role without a grant is then told it

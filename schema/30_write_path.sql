@@ -151,3 +151,39 @@ END
 $$;
 COMMENT ON FUNCTION authlog.set_user_id_matching(text, text) IS
 	'How the tenant''s user ids name accounts for lockout: exact (the default), casefold or nfkc_casefold. Set it before the tenant''s first events: accounts keyed under another rule stay as they are.';
+
+-- What holds authlog back: a transaction id kept open by any role (idle in
+-- transaction, or a prepared transaction, which outlives restarts) holds
+-- both slots' restart points, so WAL is retained until it ends; a prepared
+-- transaction around record_login keeps the account's row locked, and its
+-- logins wait.  PostgreSQL's own views, joined for the DBA
+-- (doc/operations.md); the workers' status views name the oldest.
+CREATE VIEW authlog.held_back AS
+	SELECT 'wal'::text AS holds, a.pid, NULL::text AS prepared_gid, a.usename::text AS role_name,
+	       a.datname::text AS database_name, a.xact_start AS since,
+	       pg_catalog.age(a.backend_xid) AS xid_age,
+	       pg_catalog.format('pid %s (role %s, %s)', a.pid, a.usename, a.state) AS held_by,
+	       'keeps a transaction id open: both slots retain WAL written since it began, until it ends'::text AS detail
+	FROM pg_catalog.pg_stat_activity a
+	WHERE a.backend_xid IS NOT NULL AND a.backend_type OPERATOR(pg_catalog.=) 'client backend'
+	  AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
+	UNION ALL
+	SELECT 'wal', NULL, p.gid, p.owner::text, p.database::text, p.prepared, pg_catalog.age(p.transaction),
+	       pg_catalog.format('prepared transaction %L (role %s)', p.gid, p.owner),
+	       'a prepared transaction keeps its transaction id, across restarts, until COMMIT PREPARED or ROLLBACK PREPARED: both slots retain WAL written since it began'
+	FROM pg_catalog.pg_prepared_xacts p
+	UNION ALL
+	SELECT 'account', NULL, p.gid, p.owner::text, p.database::text, p.prepared, pg_catalog.age(p.transaction),
+	       pg_catalog.format('prepared transaction %L (role %s)', p.gid, p.owner),
+	       pg_catalog.format('holds the row lock of %s %s: its logins wait until the transaction is committed or rolled back',
+	                         CASE WHEN k.n OPERATOR(pg_catalog.=) 1 THEN 'account' ELSE 'accounts' END, k.accounts)
+	FROM pg_catalog.pg_prepared_xacts p
+	CROSS JOIN LATERAL (
+		SELECT pg_catalog.count(*) AS n,
+		       pg_catalog.string_agg(l.tenant_id OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) l.user_id,
+		                             ', ' ORDER BY l.tenant_id, l.user_id) AS accounts
+		FROM authlog.account_lockouts l
+		WHERE l.xmax::text OPERATOR(pg_catalog.=) p.transaction::text) k
+	WHERE p.database OPERATOR(pg_catalog.=) pg_catalog.current_database() AND k.n OPERATOR(pg_catalog.>) 0;
+COMMENT ON VIEW authlog.held_back IS
+	'Transactions that hold authlog back: holds wal, a transaction id kept open (idle in transaction, or prepared), which keeps both slots from releasing WAL; holds account, a prepared transaction holding accounts'' row locks, whose logins wait. For administrators (pg_read_all_stats sees other roles'' sessions).';

@@ -20,6 +20,10 @@ CREATE TABLE authlog.seals (
 	member_digests bytea NOT NULL,
 	previous_digest bytea,
 	digest bytea NOT NULL,
+	anchor_root bytea,
+	anchor_index integer,
+	anchor_size integer,
+	anchor_path bytea,
 	PRIMARY KEY (tenant_id, seal_no)
 );
 COMMENT ON TABLE authlog.seals IS
@@ -40,6 +44,14 @@ COMMENT ON COLUMN authlog.seals.previous_digest IS
 	'digest of the tenant''s seal seal_no - 1; NULL for seal 1.';
 COMMENT ON COLUMN authlog.seals.digest IS
 	'authlog.seal_digest() of this row: SHA-256 over its columns, the previous digest, the members and their digests (layout in doc/seals.md).';
+COMMENT ON COLUMN authlog.seals.anchor_root IS
+	'(1.1) The anchor of the cut that wrote the seal: the root of an RFC 6962 Merkle tree over the digests of the cut''s seals, in the order written, which the server log (authlog anchor) and NOTIFY authlog_seal carry. NULL for seals cut before 1.1.';
+COMMENT ON COLUMN authlog.seals.anchor_index IS
+	'(1.1) The seal''s leaf in its cut''s tree, from 0.';
+COMMENT ON COLUMN authlog.seals.anchor_size IS
+	'(1.1) How many seals its cut wrote: the size of the tree.';
+COMMENT ON COLUMN authlog.seals.anchor_path IS
+	'(1.1) The seal''s audit path in its cut''s tree (RFC 6962, 32 bytes a hash, deepest first): authlog.anchor_root(digest, anchor_index, anchor_size, anchor_path) = anchor_root.';
 
 CREATE INDEX seals_tenant_committed ON authlog.seals (tenant_id, last_committed_at);
 
@@ -116,6 +128,13 @@ AS 'MODULE_PATHNAME', 'authlog_seal_digest';
 COMMENT ON FUNCTION authlog.seal_digest(authlog.seals) IS
 	'The digest a seal must carry, recomputed from its other columns (layout in doc/seals.md).';
 
+CREATE FUNCTION authlog.anchor_root(digest bytea, anchor_index integer, anchor_size integer, anchor_path bytea)
+RETURNS bytea
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'authlog_anchor_root';
+COMMENT ON FUNCTION authlog.anchor_root(bytea, integer, integer, bytea) IS
+	'The root an audit path leads to from a seal''s digest (RFC 6962 / RFC 9162 inclusion proof; NULL when the path cannot be one for that index and size): equal to the seal''s anchor_root, and to the root its cut logged, for an intact seal.';
+
 CREATE TYPE authlog.seal_check AS (
 	tenant_id text,
 	seal_no bigint,
@@ -127,7 +146,7 @@ CREATE TYPE authlog.seal_check AS (
 	detail text
 );
 COMMENT ON TYPE authlog.seal_check IS
-	'One finding of verify_seals or verify_store_seals. status: ok, row_changed, row_deleted, row_added, back_dated, sealed_twice, seal_altered, seal_missing, unsealed (committed longer ago than seal_interval + max_clock_skew and listed by no seal), sealing_paused (seal_interval is 0; how many events wait) and, against the store, seal_differs.';
+	'One finding of verify_seals or verify_store_seals. status: ok, row_changed, row_deleted, row_added, back_dated, sealed_twice, seal_altered, seal_missing, unsealed (committed longer ago than seal_interval + max_clock_skew and listed by no seal), sealing_paused (seal_interval is 0; how many events wait) and, against the store, seal_differs and refused (the store never took the event: it is in dead_letters, with the store''s reason).';
 
 -- Set-based: each seal's members are joined to the table once, each row
 -- digested once.  Unsealed rows are judged against the tenant's last seal.
@@ -159,7 +178,9 @@ BEGIN
 			       authlog.seal_digest(s) AS recomputed,
 			       lag(s.seal_no) OVER w AS prev_no,
 			       lag(s.digest) OVER w AS prev_digest,
-			       lag(s.last_committed_at) OVER w AS prev_committed_at
+			       lag(s.last_committed_at) OVER w AS prev_committed_at,
+			       max(s.seal_no) FILTER (WHERE s.anchor_root IS NOT NULL)
+			           OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS last_anchored
 			FROM authlog.seals s
 			WHERE s.tenant_id = t
 			WINDOW w AS (ORDER BY s.seal_no)
@@ -180,6 +201,12 @@ BEGIN
 			                 THEN pg_catalog.format('it does not chain to seal %s', c.prev_no)
 			            WHEN c.seal_no = 1 AND c.previous_digest IS NOT NULL
 			                 THEN 'seal 1 chains to a previous seal'
+			            WHEN c.anchor_root IS NOT NULL
+			             AND authlog.anchor_root(c.digest, c.anchor_index, c.anchor_size, c.anchor_path)
+			                 IS DISTINCT FROM c.anchor_root
+			                 THEN 'its audit path does not lead to its cut''s anchor'
+			            WHEN c.anchor_root IS NULL AND c.last_anchored IS NOT NULL
+			                 THEN pg_catalog.format('it has no anchor, though seal %s before it has one', c.last_anchored)
 			       END AS altered
 			FROM chain c
 			WHERE verify_tenant_seals.since IS NULL OR c.last_committed_at >= verify_tenant_seals.since
@@ -324,11 +351,27 @@ AS 'MODULE_PATHNAME', 'authlog_seal_now';
 COMMENT ON FUNCTION authlog.seal_now(interval) IS
 	'Asks the sealer to cut now and waits until every event committed before the call is sealed; returns the seals written meanwhile, or raises an error naming what held the sealer back.';
 
+CREATE FUNCTION authlog.sealer_worker_status(
+	OUT slot_name text, OUT state text, OUT pid integer, OUT sealed_lsn pg_lsn,
+	OUT last_cut_at timestamptz, OUT seals_written bigint, OUT events_sealed bigint,
+	OUT last_error text, OUT last_error_at timestamptz, OUT anchors_failed bigint)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'authlog_sealer_worker_status';
+COMMENT ON FUNCTION authlog.sealer_worker_status() IS
+	'What the sealer reports through shared memory; read authlog.sealer_status() instead.';
+
 CREATE FUNCTION authlog.sealer_status(
 	OUT slot_name text, OUT state text, OUT pid integer, OUT sealed_lsn pg_lsn,
 	OUT last_cut_at timestamptz, OUT seals_written bigint, OUT events_sealed bigint,
-	OUT last_error text, OUT last_error_at timestamptz)
-LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'authlog_sealer_status';
+	OUT last_error text, OUT last_error_at timestamptz, OUT anchors_failed bigint,
+	OUT held_back_by text, OUT held_back_since timestamptz)
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+	SELECT w.slot_name, w.state, w.pid, w.sealed_lsn, w.last_cut_at, w.seals_written, w.events_sealed,
+	       w.last_error, w.last_error_at, w.anchors_failed, h.held_by, h.since
+	FROM authlog.sealer_worker_status() w
+	LEFT JOIN LATERAL (SELECT b.held_by, b.since FROM authlog.held_back b
+	                   WHERE b.holds = 'wal' ORDER BY b.xid_age DESC LIMIT 1) h ON true;
+END;
 COMMENT ON FUNCTION authlog.sealer_status() IS
-	'The sealer: its slot, state (starting, sealing, paused, backing_off), how far it has sealed, when it last cut, seals and events sealed since start, and its last error.';
+	'The sealer: its slot, state (starting, sealing, paused, backing_off), how far it has sealed, when it last cut, seals and events sealed since start, its last error, anchors whose NOTIFY could not be sent (1.1), and the oldest transaction holding its slot back (1.1, see authlog.held_back).';

@@ -50,11 +50,15 @@ CREATE VIEW authlog.mirror_status AS
 	       w.last_error,
 	       w.last_error_at,
 	       w.pid,
-	       s.wal_status
+	       s.wal_status,
+	       h.held_by AS held_back_by,
+	       h.since AS held_back_since
 	FROM authlog.mirror_worker_status() w
-	LEFT JOIN pg_catalog.pg_replication_slots s ON s.slot_name OPERATOR(pg_catalog.=) w.slot_name;
+	LEFT JOIN pg_catalog.pg_replication_slots s ON s.slot_name OPERATOR(pg_catalog.=) w.slot_name
+	LEFT JOIN LATERAL (SELECT b.held_by, b.since FROM authlog.held_back b
+	                   WHERE b.holds OPERATOR(pg_catalog.=) 'wal' ORDER BY b.xid_age DESC LIMIT 1) h ON true;
 COMMENT ON VIEW authlog.mirror_status IS
-	'One row: the mirror''s state (streaming, backing_off, resyncing, disabled), how far the store lags, WAL the slot retains, documents written and refused, lockouts announced with NOTIFY authlog_lockout (and any that could not be), and the last error.';
+	'One row: the mirror''s state (streaming, backing_off, resyncing, disabled), how far the store lags, WAL the slot retains, documents written and refused, lockouts announced with NOTIFY authlog_lockout (and any that could not be), the last error, and (1.1) the oldest transaction holding the slot back (see authlog.held_back).';
 
 CREATE FUNCTION authlog.mirror_sync(timeout interval DEFAULT '30s') RETURNS bigint
 LANGUAGE c VOLATILE STRICT

@@ -37,6 +37,7 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.sha256_chain(text), '
 	'authlog.event_digest(authlog.auth_logs), '
 	'authlog.seal_digest(authlog.seals), '
+	'authlog.anchor_root(bytea, integer, integer, bytea), '
 	'authlog.verify_seals(text, timestamptz, bytea), '
 	'authlog.stat_events_readable()';
 COMMENT ON FUNCTION authlog.reader_functions() IS

@@ -15,7 +15,8 @@ VALUES ('t-unsealed-2', '00000000-0000-4000-8000-00000000a5e2', 'o1', 'u1', 'log
        ('t-unsealed-2', '00000000-0000-4000-8000-00000000a5e3', 'o1', 'u1', 'login_failed', now() - interval '2 minutes', now() - interval '2 minutes', '{}', 'failed', 2);
 WITH c AS (
 	SELECT ROW('t-unsealed-2', 1, gen_random_uuid(), now() - interval '3 hours', '0/0', '0/0', l.recorded_at,
-	           l.recorded_at, 1, ARRAY[l.log_id], authlog.event_digest(l), NULL, ''::bytea)::authlog.seals AS s
+	           l.recorded_at, 1, ARRAY[l.log_id], authlog.event_digest(l), NULL, ''::bytea,
+	           NULL, NULL, NULL, NULL)::authlog.seals AS s
 	FROM authlog.auth_logs l WHERE l.log_id = '00000000-0000-4000-8000-00000000a5e2')
 INSERT INTO authlog.seals
 SELECT (c.s).tenant_id, (c.s).seal_no, (c.s).seal_id, (c.s).sealed_at, (c.s).first_commit_lsn, (c.s).last_commit_lsn,

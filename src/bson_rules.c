@@ -25,16 +25,28 @@
 #include "bson_rules.h"
 
 /*
- * Keys: percent-encoding of "%", of "." anywhere and of a leading "$".
- * Stores refuse "." and a leading "$" in keys; encoding "%" as well makes
- * the rule reversible and keeps escaped keys from looking like markers.
- * With bytes, every byte outside ASCII is encoded too: for keys that are
- * not valid UTF-8 (a SQL_ASCII database), which no store accepts.
+ * Keys: percent-encoding of "%", of "." anywhere, of a leading "$", and of
+ * the "_" of a key that is exactly "_id" (document format 2, 1.1).  Stores
+ * refuse "." and a leading "$" in keys; FerretDB moves a key "_id" to the
+ * front of every document, nested ones too, so the store would not keep
+ * the bytes a seal digested.  Encoding "%" as well makes the rule
+ * reversible and keeps escaped keys from looking like markers.  With
+ * bytes, every byte outside ASCII is encoded too: for keys that are not
+ * valid UTF-8 (a SQL_ASCII database), which no store accepts.  The rule
+ * applies to object keys inside values (metadata), never to a document's
+ * own top-level keys, which are column names.
  */
 static inline bool
-key_byte_needs_escape(const char *key, size_t i, bool bytes)
+key_is_id(const char *key, size_t len)
+{
+	return len == 3 && key[0] == '_' && key[1] == 'i' && key[2] == 'd';
+}
+
+static inline bool
+key_byte_needs_escape(const char *key, size_t len, size_t i, bool bytes)
 {
 	return key[i] == '.' || key[i] == '%' || (key[i] == '$' && i == 0) ||
+		(i == 0 && key_is_id(key, len)) ||
 		(bytes && (unsigned char) key[i] >= 0x80);
 }
 
@@ -44,7 +56,7 @@ bson_rules_key_needs_escape(const char *key, size_t len, bool bytes)
 	size_t		i;
 
 	for (i = 0; i < len; i++)
-		if (key_byte_needs_escape(key, i, bytes))
+		if (key_byte_needs_escape(key, len, i, bytes))
 			return true;
 	return false;
 }
@@ -56,7 +68,7 @@ bson_rules_escaped_key_length(const char *key, size_t len, bool bytes)
 	size_t		i;
 
 	for (i = 0; i < len; i++)
-		if (key_byte_needs_escape(key, i, bytes))
+		if (key_byte_needs_escape(key, len, i, bytes))
 			out += 2;
 	return out;
 }
@@ -72,7 +84,7 @@ bson_rules_escape_key(const char *key, size_t len, bool bytes, char *out)
 	{
 		unsigned char c = (unsigned char) key[i];
 
-		if (key_byte_needs_escape(key, i, bytes))
+		if (key_byte_needs_escape(key, len, i, bytes))
 		{
 			*out++ = '%';
 			*out++ = hex[c >> 4];
@@ -108,7 +120,7 @@ bson_rules_unescape_key(const char *key, size_t len, char *out, size_t *outlen)
 		int			high,
 					low;
 
-		if (key[i] == '.' || (key[i] == '$' && i == 0))
+		if (key[i] == '.' || (key[i] == '$' && i == 0) || (i == 0 && key_is_id(key, len)))
 			return false;
 		if (key[i] != '%')
 		{
@@ -310,5 +322,77 @@ bson_rules_number_text(const bson_iter_t *iter, char *buf, size_t buflen)
 		double_to_shortest_decimal_buf(bson_iter_double(iter), buf);
 	else
 		return false;
+	return true;
+}
+
+
+/* ---------- the digest form ---------- */
+
+/* The key a nested "_id" is stored under (document format 2) */
+#define ESCAPED_ID_KEY "%5Fid"
+
+static bool digest_form_append(bson_iter_t *iter, bson_t *out, int depth);
+
+/* The members of a document or array at iter, renamed below the top */
+static bool
+digest_form_children(bson_iter_t *iter, bson_t *out, int depth)
+{
+	bson_iter_t child;
+
+	if (depth > BSON_RULES_MAX_DEPTH || !bson_iter_recurse(iter, &child))
+		return false;
+	while (bson_iter_next(&child))
+		if (!digest_form_append(&child, out, depth + 1))
+			return false;
+	return true;
+}
+
+static bool
+digest_form_append(bson_iter_t *iter, bson_t *out, int depth)
+{
+	const char *key = bson_iter_key(iter);
+	int			keylen = (int) bson_iter_key_len(iter);
+	bson_t		child;
+
+	if (depth > 0 && keylen == (int) strlen(ESCAPED_ID_KEY) &&
+		memcmp(key, ESCAPED_ID_KEY, keylen) == 0)
+	{
+		key = "_id";
+		keylen = 3;
+	}
+	if (BSON_ITER_HOLDS_DOCUMENT(iter))
+		return bson_append_document_begin(out, key, keylen, &child) &&
+			digest_form_children(iter, &child, depth) &&
+			bson_append_document_end(out, &child);
+	if (BSON_ITER_HOLDS_ARRAY(iter))
+		return bson_append_array_begin(out, key, keylen, &child) &&
+			digest_form_children(iter, &child, depth) &&
+			bson_append_array_end(out, &child);
+	return bson_append_iter(out, key, keylen, iter);
+}
+
+/*
+ * The form of a store document that seals digest (document format 1, as
+ * 1.0 wrote it): every key "%5Fid" below the top written back as "_id", and
+ * the top-level key exclude (retry_count: bookkeeping) left out.  The only
+ * key the escaping rule turns into "%5Fid" is "_id" (a literal "%5Fid" is
+ * stored as "%255Fid"), so the map is exact, and seals made before 1.1
+ * verify unchanged.  out must be initialised; false when the document
+ * cannot be read or copied.
+ */
+bool
+bson_rules_digest_form(const bson_t *document, const char *exclude, bson_t *out)
+{
+	bson_iter_t iter;
+
+	if (!bson_iter_init(&iter, document))
+		return false;
+	while (bson_iter_next(&iter))
+	{
+		if (exclude && strcmp(bson_iter_key(&iter), exclude) == 0)
+			continue;
+		if (!digest_form_append(&iter, out, 0))
+			return false;
+	}
 	return true;
 }

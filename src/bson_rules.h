@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * bson_rules.h
- *	  The mirror's document rules that need no server: key escaping and the
- *	  exact number rule.  Used by row_bson.c in the server and by the
+ *	  The mirror's document rules that need no server: key escaping, the
+ *	  exact number rule, and the form of a document that seals digest.  Used by row_bson.c in the server and by the
  *	  fuzzer (test/fuzz), which runs without one.
  *
  *-------------------------------------------------------------------------
@@ -20,6 +20,9 @@
 #define BSON_RULES_ARRAY_MARKER "%array"
 #define BSON_RULES_BYTES_MARKER "%bytes"
 
+/* Deepest nesting bson_rules_digest_form follows (MongoDB allows 100) */
+#define BSON_RULES_MAX_DEPTH 200
+
 /* Longest decimal text bson_rules_number_text writes for a BSON number */
 #define BSON_RULES_NUMBER_TEXT_LEN 32
 
@@ -32,5 +35,6 @@ extern bool bson_rules_append_number(bson_t *out, const char *key, int keylen,
 									 const char *decimal);
 extern bool bson_rules_number_text(const bson_iter_t *iter, char *buf, size_t buflen);
 extern bool bson_rules_decimal_equal(const char *a, const char *b);
+extern bool bson_rules_digest_form(const bson_t *document, const char *exclude, bson_t *out);
 
 #endif							/* BSON_RULES_H */

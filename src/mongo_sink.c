@@ -959,3 +959,45 @@ store_subdocument_key(const bson_t *doc, const char *field, BsonKey *key)
 	key->len = len;
 	return true;
 }
+
+/*
+ * The store's dead letters of one table (of one tenant, or all), keyed by
+ * the _id of the document each holds; each entry's reason is the store's
+ * own ("refused by the store" when it gave none).  NULL, with *error, when
+ * the store cannot be read.
+ */
+HTAB *
+mongo_sink_dead_letters(MongoSink *sink, const char *table, text *tenant, bson_error_t *error)
+{
+	bson_t		filter = BSON_INITIALIZER;
+	bson_t	  **letters;
+	HTAB	   *refused;
+	int			nletters;
+	int			i;
+
+	BSON_APPEND_UTF8(&filter, "table", table);
+	if (tenant)
+		bson_append_utf8(&filter, "tenant_id", -1, VARDATA_ANY(tenant), VARSIZE_ANY_EXHDR(tenant));
+	nletters = mongo_sink_find(sink, "dead_letters", &filter, &letters, error);
+	bson_destroy(&filter);
+	if (nletters < 0)
+		return NULL;
+
+	refused = store_key_table_create("authlog dead letters");
+	for (i = 0; i < nletters; i++)
+	{
+		BsonKey		key;
+		bool		found;
+		bson_iter_t iter;
+		StoreEntry *entry;
+
+		if (!store_subdocument_key(letters[i], "key", &key))
+			continue;
+		entry = hash_search(refused, &key, HASH_ENTER, &found);
+		entry->document = letters[i];
+		entry->reason = "refused by the store";
+		if (bson_iter_init_find(&iter, letters[i], "reason") && BSON_ITER_HOLDS_UTF8(&iter))
+			entry->reason = pstrdup(bson_iter_utf8(&iter, NULL));
+	}
+	return refused;
+}

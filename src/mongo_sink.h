@@ -59,5 +59,7 @@ typedef struct StoreEntry
 
 extern struct HTAB *store_key_table_create(const char *name);
 extern bool store_subdocument_key(const bson_t *doc, const char *field, BsonKey *key);
+extern struct HTAB *mongo_sink_dead_letters(MongoSink *sink, const char *table,
+											text *tenant, bson_error_t *error);
 
 #endif							/* MONGO_SINK_H */

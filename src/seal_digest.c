@@ -41,12 +41,14 @@
 #include "utils/typcache.h"
 #include "utils/uuid.h"
 
+#include "bson_rules.h"
 #include "change_message.h"
 #include "documents.h"
 #include "sealer.h"
 
 PG_FUNCTION_INFO_V1(authlog_event_digest);
 PG_FUNCTION_INFO_V1(authlog_seal_digest);
+PG_FUNCTION_INFO_V1(authlog_anchor_root);
 
 static const uint8 no_previous_digest[SEAL_DIGEST_LEN] = {0};
 
@@ -78,16 +80,22 @@ sha256_end(pg_cryptohash_ctx *ctx, uint8 *digest)
 
 /*
  * The digest of an event's document (the whole document, _id first, as the
- * store holds it), leaving out retry_count.
+ * store holds it) in its digest form (bson_rules_digest_form): retry_count
+ * left out, nested "%5Fid" keys written as 1.0 wrote them.  False when
+ * the document cannot be read (a store's copy may be anything).
  */
-void
+bool
 seal_event_digest(const bson_t *document, uint8 *digest)
 {
 	bson_t		evidence;
 	pg_cryptohash_ctx *ctx;
 
 	bson_init(&evidence);
-	bson_copy_to_excluding_noinit(document, &evidence, "retry_count", NULL);
+	if (!bson_rules_digest_form(document, "retry_count", &evidence))
+	{
+		bson_destroy(&evidence);
+		return false;
+	}
 	PG_TRY();
 	{
 		ctx = sha256_begin();
@@ -99,6 +107,7 @@ seal_event_digest(const bson_t *document, uint8 *digest)
 		bson_destroy(&evidence);
 	}
 	PG_END_TRY();
+	return true;
 }
 
 void
@@ -189,7 +198,8 @@ authlog_event_digest(PG_FUNCTION_ARGS)
 	row_bson_append_row_fields(document, desc, values, nulls,
 							   change_table_key_columns(CHANGE_TABLE_AUTH_LOGS), NULL);
 	ReleaseTupleDesc(desc);
-	seal_event_digest(document, digest);
+	if (!seal_event_digest(document, digest))
+		elog(ERROR, "authlog: could not digest an event's document");
 	PG_RETURN_DATUM(bytes_to_bytea_datum(digest, SEAL_DIGEST_LEN));
 }
 
@@ -243,4 +253,153 @@ authlog_seal_digest(PG_FUNCTION_ARGS)
 	}
 	seal_compute_digest(&seal, digest);
 	PG_RETURN_DATUM(bytes_to_bytea_datum(digest, SEAL_DIGEST_LEN));
+}
+
+
+/* ---------- anchors: an RFC 6962 Merkle tree over a cut's seal digests ---------- */
+
+/* SHA-256(prefix || a || b), b optional: RFC 6962's leaf (0x00) and node (0x01) hashes */
+static void
+anchor_hash(uint8 prefix, const uint8 *a, const uint8 *b, uint8 *out)
+{
+	pg_cryptohash_ctx *ctx = sha256_begin();
+
+	sha256_update_or_fail(ctx, &prefix, 1);
+	sha256_update_or_fail(ctx, a, SEAL_DIGEST_LEN);
+	if (b)
+		sha256_update_or_fail(ctx, b, SEAL_DIGEST_LEN);
+	sha256_end(ctx, out);
+}
+
+/* The largest power of two smaller than n (n > 1) */
+static int
+anchor_split(int n)
+{
+	int			k = 1;
+
+	while (k * 2 < n)
+		k *= 2;
+	return k;
+}
+
+/*
+ * MTH(D[lo:hi]) into out; appends, to the audit path of every leaf in the
+ * range, the sibling subtree hashes below it, deepest first.
+ */
+static void
+anchor_subtree(const uint8 *digests, int lo, int hi, uint8 *paths, int *path_lens,
+			   int max_path, uint8 *out)
+{
+	uint8		left[SEAL_DIGEST_LEN];
+	uint8		right[SEAL_DIGEST_LEN];
+	int			k;
+	int			i;
+
+	if (hi - lo == 1)
+	{
+		anchor_hash(0x00, digests + (Size) lo * SEAL_DIGEST_LEN, NULL, out);
+		return;
+	}
+	k = anchor_split(hi - lo);
+	anchor_subtree(digests, lo, lo + k, paths, path_lens, max_path, left);
+	anchor_subtree(digests, lo + k, hi, paths, path_lens, max_path, right);
+	for (i = lo; i < hi; i++)
+	{
+		uint8	   *slot = paths + ((Size) i * max_path + path_lens[i]) * SEAL_DIGEST_LEN;
+
+		memcpy(slot, i < lo + k ? right : left, SEAL_DIGEST_LEN);
+		path_lens[i]++;
+	}
+	anchor_hash(0x01, left, right, out);
+}
+
+/*
+ * The anchor of a cut: the RFC 6962 Merkle tree hash over its n seal
+ * digests (n >= 1, in the order the cut wrote them) into root, and each
+ * seal's audit path: paths holds n rows of max_path hashes (max_path at
+ * least ceil(log2 n)), path_lens the hashes each row uses.
+ */
+void
+seal_anchor_tree(const uint8 *digests, int n, uint8 *root, uint8 *paths,
+				 int *path_lens, int max_path)
+{
+	Assert(n >= 1);
+	memset(path_lens, 0, sizeof(int) * n);
+	anchor_subtree(digests, 0, n, paths, path_lens, max_path, root);
+}
+
+/* Hashes an audit path of a tree of size leaves needs at most */
+int
+seal_anchor_max_path(int size)
+{
+	int			depth = 0;
+
+	while ((1 << depth) < size)
+		depth++;
+	return depth;
+}
+
+/*
+ * The root an audit path leads to from a seal's digest, at leaf index of a
+ * tree of size leaves (RFC 9162, 2.1.3.2).  False when the path cannot be
+ * one: wrong length, index out of range.
+ */
+bool
+seal_anchor_root(const uint8 *digest, int64 index, int64 size, const uint8 *path,
+				 int path_len, uint8 *root)
+{
+	uint64		fn = (uint64) index;
+	uint64		sn;
+	uint8		r[SEAL_DIGEST_LEN];
+	int			i;
+
+	if (index < 0 || size <= 0 || index >= size || path_len % SEAL_DIGEST_LEN != 0)
+		return false;
+	sn = (uint64) size - 1;
+	anchor_hash(0x00, digest, NULL, r);
+	for (i = 0; i < path_len / SEAL_DIGEST_LEN; i++)
+	{
+		const uint8 *p = path + (Size) i * SEAL_DIGEST_LEN;
+
+		if (sn == 0)
+			return false;
+		if ((fn & 1) == 1 || fn == sn)
+		{
+			anchor_hash(0x01, p, r, r);
+			if ((fn & 1) == 0)
+				while ((fn & 1) == 0 && fn != 0)
+				{
+					fn >>= 1;
+					sn >>= 1;
+				}
+		}
+		else
+			anchor_hash(0x01, r, p, r);
+		fn >>= 1;
+		sn >>= 1;
+	}
+	if (sn != 0)
+		return false;
+	memcpy(root, r, SEAL_DIGEST_LEN);
+	return true;
+}
+
+/*
+ * authlog.anchor_root(digest, anchor_index, anchor_size, anchor_path): the
+ * root a seal's audit path leads to; NULL when it cannot be a path.
+ */
+Datum
+authlog_anchor_root(PG_FUNCTION_ARGS)
+{
+	bytea	   *digest = PG_GETARG_BYTEA_PP(0);
+	int32		index = PG_GETARG_INT32(1);
+	int32		size = PG_GETARG_INT32(2);
+	bytea	   *path = PG_GETARG_BYTEA_PP(3);
+	uint8		root[SEAL_DIGEST_LEN];
+
+	if (VARSIZE_ANY_EXHDR(digest) != SEAL_DIGEST_LEN ||
+		!seal_anchor_root((const uint8 *) VARDATA_ANY(digest), index, size,
+						  (const uint8 *) VARDATA_ANY(path), VARSIZE_ANY_EXHDR(path), root))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(bytes_to_bytea_datum(root, SEAL_DIGEST_LEN));
 }

@@ -36,6 +36,7 @@
 
 PG_FUNCTION_INFO_V1(authlog_seal_now);
 PG_FUNCTION_INFO_V1(authlog_sealer_status);
+PG_FUNCTION_INFO_V1(authlog_sealer_worker_status);
 PG_FUNCTION_INFO_V1(authlog_verify_store_seals);
 
 static void
@@ -86,8 +87,7 @@ authlog_seal_now(PG_FUNCTION_ARGS)
 				 errhint("Call seal_now() in the database named by authlog.database.")));
 	deadline = worker_wait_deadline(timeout);
 
-	target = GetXLogInsertRecPtr();
-	XLogFlush(target);
+	target = worker_flush_inserted_wal();
 	SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
 	if (authlog_sealer_shared->requested_lsn < target)
 		authlog_sealer_shared->requested_lsn = target;
@@ -102,17 +102,25 @@ authlog_seal_now(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64((int64) (written - written_before));
 }
 
-Datum
-authlog_sealer_status(PG_FUNCTION_ARGS)
+/*
+ * What the sealer reports through shared memory: 1.0's sealer_status()
+ * (nine columns), or 1.1's sealer_worker_status(), which adds
+ * anchors_failed and which sealer_status() joins with what holds the
+ * slot back.
+ */
+static Datum
+sealer_status_tuple(FunctionCallInfo fcinfo)
 {
 	TupleDesc	desc;
-	Datum		values[9];
-	bool		nulls[9];
+	Datum		values[10];
+	bool		nulls[10];
 	SealerShared copy;
 
 	require_sealer_shared();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "authlog: sealer_status must return a composite type");
+	if (desc->natts != 9 && desc->natts != 10)
+		elog(ERROR, "authlog: sealer_status must return 9 or 10 columns");
 	desc = BlessTupleDesc(desc);
 	worker_copy_shared(&authlog_sealer_shared->worker, &copy, sizeof(SealerShared));
 
@@ -131,7 +139,20 @@ authlog_sealer_status(PG_FUNCTION_ARGS)
 	nulls[7] = copy.worker.last_error[0] == '\0';
 	values[8] = TimestampTzGetDatum(copy.worker.last_error_at);
 	nulls[8] = copy.worker.last_error_at == 0;
+	values[9] = Int64GetDatum((int64) copy.anchors_failed);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+Datum
+authlog_sealer_status(PG_FUNCTION_ARGS)
+{
+	return sealer_status_tuple(fcinfo);
+}
+
+Datum
+authlog_sealer_worker_status(PG_FUNCTION_ARGS)
+{
+	return sealer_status_tuple(fcinfo);
 }
 
 
@@ -148,6 +169,13 @@ typedef struct StoreSeal
 	const uint8 *digest;
 	uint32		digest_len;
 	const char *malformed;		/* why it cannot be read, or NULL */
+	bool		has_anchor;		/* 1.1: anchor_root, index, size and path */
+	const uint8 *anchor_root;
+	uint32		anchor_root_len;
+	int64		anchor_index;
+	int64		anchor_size;
+	const uint8 *anchor_path;
+	uint32		anchor_path_len;
 } StoreSeal;
 
 typedef struct StoreVerify
@@ -369,6 +397,35 @@ read_store_seal(const bson_t *doc, StoreSeal *seal)
 	}
 	if (!find_members(doc, c))
 		seal->malformed = "members";
+	seal->has_anchor = find_binary(doc, "anchor_root", &seal->anchor_root, &seal->anchor_root_len);
+	if (seal->has_anchor &&
+		!(find_int64(doc, "anchor_index", &seal->anchor_index) &&
+		  find_int64(doc, "anchor_size", &seal->anchor_size) &&
+		  find_binary(doc, "anchor_path", &seal->anchor_path, &seal->anchor_path_len)))
+		seal->malformed = "anchor";
+}
+
+/*
+ * A seal's anchor: its audit path must lead from its digest to its cut's
+ * root; and once a tenant's seals carry anchors, every later one must.
+ * The detail of what is wrong, or NULL.
+ */
+static const char *
+anchor_problem(const StoreSeal *seal, const StoreSeal *last_anchored)
+{
+	uint8		root[SEAL_DIGEST_LEN];
+
+	if (!seal->has_anchor)
+		return last_anchored
+			? psprintf("it has no anchor, though seal " INT64_FORMAT " before it has one",
+					   last_anchored->contents.seal_no)
+			: NULL;
+	if (seal->digest_len != SEAL_DIGEST_LEN || seal->anchor_root_len != SEAL_DIGEST_LEN ||
+		!seal_anchor_root(seal->digest, seal->anchor_index, seal->anchor_size,
+						  seal->anchor_path, (int) seal->anchor_path_len, root) ||
+		memcmp(root, seal->anchor_root, SEAL_DIGEST_LEN) != 0)
+		return "its audit path does not lead to its cut's anchor";
+	return NULL;
 }
 
 static int
@@ -414,9 +471,11 @@ event_key(bson_t *key, const char *tenant, int tenant_len, const uint8 *log_id)
  * commit time, which the tenant's unsealed events are judged against.
  */
 static TimestampTz
-verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *events)
+verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *events,
+					HTAB *refused)
 {
 	const StoreSeal *prev = NULL;
+	const StoreSeal *last_anchored = NULL;
 	TimestampTz sealed_up_to = DT_NOBEGIN;
 	bson_t		key = BSON_INITIALIZER;
 	int			s;
@@ -468,6 +527,11 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 		else if (c->seal_no == 1 && c->previous_digest != NULL)
 			seal_problem(verify, seal, report, &problems, "seal_altered",
 						 "seal 1 chains to a previous seal");
+		else if (anchor_problem(seal, last_anchored) != NULL)
+			seal_problem(verify, seal, report, &problems, "seal_altered",
+						 anchor_problem(seal, last_anchored));
+		if (seal->has_anchor)
+			last_anchored = seal;
 
 		for (m = 0; m < c->members_len / UUID_LEN; m++)
 		{
@@ -481,14 +545,21 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 			event = hash_search(events, &id, HASH_FIND, NULL);
 			if (event == NULL)
 			{
+				/* never taken (a dead letter), or taken and lost */
+				StoreEntry *letter = hash_search(refused, &id, HASH_FIND, NULL);
+
 				problems++;
-				if (report)
+				if (report && letter)
+					report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "refused", log_id,
+								   psprintf("the store refused it (kept in dead_letters): %s",
+											letter->reason));
+				else if (report)
 					report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "row_deleted", log_id,
 								   "the seal lists it; the store no longer has it");
 				continue;
 			}
-			seal_event_digest(event->document, digest);
-			if ((m + 1) * SEAL_DIGEST_LEN > c->member_digests_len ||
+			if (!seal_event_digest(event->document, digest) ||
+				(m + 1) * SEAL_DIGEST_LEN > c->member_digests_len ||
 				memcmp(digest, c->member_digests + (Size) m * SEAL_DIGEST_LEN, SEAL_DIGEST_LEN) != 0)
 			{
 				problems++;
@@ -711,6 +782,7 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 	int			nevents = 0;
 	StoreSeal  *seals;
 	HTAB	   *events;
+	HTAB	   *refused = NULL;
 	SealedTenant *tenants;
 	int			ntenants = 0;
 	int			i;
@@ -731,8 +803,10 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 	nseals = mongo_sink_find(sink, "seals", &filter, &seal_docs, &error);
 	if (nseals >= 0)
 		nevents = mongo_sink_find(sink, "auth_logs", &filter, &event_docs, &error);
+	if (nseals >= 0 && nevents >= 0)
+		refused = mongo_sink_dead_letters(sink, "auth_logs", tenant, &error);
 	bson_destroy(&filter);
-	if (nseals < 0 || nevents < 0)
+	if (refused == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("could not read the document store"),
@@ -766,7 +840,8 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 			end++;
 		tenants[ntenants].tenant_id = seals[start].tenant_id;
 		tenants[ntenants].tenant_len = seals[start].tenant_len;
-		tenants[ntenants].sealed_up_to = verify_store_tenant(&verify, seals + start, end - start, events);
+		tenants[ntenants].sealed_up_to = verify_store_tenant(&verify, seals + start, end - start,
+															   events, refused);
 		ntenants++;
 		start = end;
 	}

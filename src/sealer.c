@@ -140,15 +140,23 @@ typedef struct SealMember
 	int			order;			/* position in commit order */
 } SealMember;
 
-/* A seal written in the cut's transaction, to announce once it committed */
-typedef struct WrittenSeal
+/* A seal being written: its contents, computed before any is inserted */
+typedef struct PendingSeal
 {
-	char	   *seal_id;
-	char	   *digest_hex;
-	char	   *tenant_id;
-	int64		seal_no;
-	int32		event_count;
-} WrittenSeal;
+	SealContents contents;
+	pg_uuid_t	seal_id;
+	SealMember *members;		/* into the cut's array, count = event_count */
+	uint8		digest[SEAL_DIGEST_LEN];
+	bytea	   *previous;		/* NULL for a tenant's first seal */
+} PendingSeal;
+
+/* A cut's anchor, announced once the seals it anchors committed */
+typedef struct CutAnchor
+{
+	char	   *root_hex;
+	int			size;			/* seals it anchors */
+	int64		events;
+} CutAnchor;
 
 typedef struct Cut
 {
@@ -158,10 +166,8 @@ typedef struct Cut
 	SealMember *members;
 	int			count;
 	int			allocated;
-	List	   *written;		/* WrittenSeal * */
-	int64		events;
+	List	   *anchors;		/* CutAnchor * */
 } Cut;
-
 
 /* ---------- settings and shared memory ---------- */
 
@@ -312,131 +318,148 @@ drop_sealed_members(Datum tenant, SealMember *members, int count)
 	return kept;
 }
 
-/*
- * One seal over members (one tenant's, in commit order), chained to the
- * tenant's last seal, in the current transaction.
- */
-static void
-write_seal(Cut *cut, SealMember *members, int count)
+/* The tenant's last seal: its number and digest (a copy), or 0 and NULL */
+static int64
+last_seal(Datum tenant, bytea **digest)
 {
-	Datum		tenant = PointerGetDatum(cstring_to_text_with_len(members[0].tenant_id,
-																  members[0].tenant_len));
-	Oid			last_types[1] = {TEXTOID};
-	SealContents seal;
-	pg_uuid_t	seal_id;
-	uint8	   *member_bytes;
-	uint8	   *member_digests;
-	uint8		digest[SEAL_DIGEST_LEN];
-	bytea	   *previous = NULL;
-	int			i;
-	Oid			types[13] = {TEXTOID, INT8OID, UUIDOID, TIMESTAMPTZOID, PG_LSNOID, PG_LSNOID,
-	TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, UUIDARRAYOID, BYTEAOID, BYTEAOID, BYTEAOID};
-	Datum		values[13];
-	char		nulls[13];
-	Oid			member_types[3] = {TEXTOID, INT8OID, UUIDARRAYOID};
-	Datum		member_values[3];
-	Oid			notify_types[1] = {TEXTOID};
-	Datum		notify_values[1];
-	WrittenSeal *written;
-	MemoryContext old;
+	Oid			types[1] = {TEXTOID};
+	bool		isnull;
+	int64		seal_no;
 
-	if (members_may_be_sealed)
-		count = drop_sealed_members(tenant, members, count);
-	if (count == 0)
-		return;
-
-	memset(&seal, 0, sizeof(seal));
-	seal.tenant_id = members[0].tenant_id;
-	seal.tenant_len = members[0].tenant_len;
-	seal.seal_no = 1;
-	/* not read-only: a cut may seal a tenant twice, and must see its own first seal */
+	/* not read-only: a backlog seals batch by batch, and sees its own seals */
 	if (SPI_execute_with_args("SELECT seal_no, digest FROM authlog.seals WHERE tenant_id OPERATOR(pg_catalog.=) $1"
 							  " ORDER BY seal_no DESC LIMIT 1",
-							  1, last_types, &tenant, NULL, false, 1) != SPI_OK_SELECT)
+							  1, types, &tenant, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "authlog sealer: could not read the tenant's last seal");
-	if (SPI_processed > 0)
-	{
-		bool		isnull;
+	*digest = NULL;
+	if (SPI_processed == 0)
+		return 0;
+	seal_no = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*digest = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	return seal_no;
+}
 
-		seal.seal_no = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) + 1;
-		previous = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		seal.previous_digest = (const uint8 *) VARDATA_ANY(previous);
-		seal.previous_digest_len = VARSIZE_ANY_EXHDR(previous);
+/*
+ * The contents and digest of one seal over members (one tenant's, in
+ * commit order), chained to previous (the digest of seal seal_no - 1).
+ */
+static void
+compose_seal(PendingSeal *seal, SealMember *members, int count, int64 seal_no,
+			 bytea *previous)
+{
+	SealContents *c = &seal->contents;
+	uint8	   *member_bytes = palloc((Size) count * UUID_LEN);
+	uint8	   *member_digests = palloc((Size) count * SEAL_DIGEST_LEN);
+	int			i;
+
+	memset(seal, 0, sizeof(PendingSeal));
+	seal->members = members;
+	seal->previous = previous;
+	c->tenant_id = members[0].tenant_id;
+	c->tenant_len = members[0].tenant_len;
+	c->seal_no = seal_no;
+	if (previous)
+	{
+		c->previous_digest = (const uint8 *) VARDATA_ANY(previous);
+		c->previous_digest_len = VARSIZE_ANY_EXHDR(previous);
 	}
-	event_id_random(&seal_id);
-	memcpy(seal.seal_id, seal_id.data, UUID_LEN);
-	seal.sealed_at = GetCurrentTransactionStartTimestamp();
-	seal.first_commit_lsn = members[0].commit_lsn;
-	seal.last_commit_lsn = members[count - 1].commit_lsn;
-	seal.first_committed_at = members[0].committed_at;
-	seal.last_committed_at = members[count - 1].committed_at;
-	seal.event_count = count;
-	member_bytes = palloc((Size) count * UUID_LEN);
-	member_digests = palloc((Size) count * SEAL_DIGEST_LEN);
+	event_id_random(&seal->seal_id);
+	memcpy(c->seal_id, seal->seal_id.data, UUID_LEN);
+	c->sealed_at = GetCurrentTransactionStartTimestamp();
+	c->first_commit_lsn = members[0].commit_lsn;
+	c->last_commit_lsn = members[count - 1].commit_lsn;
+	c->first_committed_at = members[0].committed_at;
+	c->last_committed_at = members[count - 1].committed_at;
+	c->event_count = count;
 	for (i = 0; i < count; i++)
 	{
 		memcpy(member_bytes + (Size) i * UUID_LEN, members[i].log_id.data, UUID_LEN);
 		memcpy(member_digests + (Size) i * SEAL_DIGEST_LEN, members[i].digest, SEAL_DIGEST_LEN);
 	}
-	seal.members = member_bytes;
-	seal.members_len = count * UUID_LEN;
-	seal.member_digests = member_digests;
-	seal.member_digests_len = count * SEAL_DIGEST_LEN;
-	seal_compute_digest(&seal, digest);
+	c->members = member_bytes;
+	c->members_len = count * UUID_LEN;
+	c->member_digests = member_digests;
+	c->member_digests_len = count * SEAL_DIGEST_LEN;
+	seal_compute_digest(c, seal->digest);
+}
+
+static Datum
+uuid_array_of_members(const PendingSeal *seal)
+{
+	return uuid_array_datum(seal->members, seal->contents.event_count);
+}
+
+/*
+ * Does authlog.seals keep anchors (1.1)?  A database still at 1.0 runs the
+ * updated library until ALTER EXTENSION authlog UPDATE: its seals are cut
+ * and anchored in the log as ever, without the columns.
+ */
+static bool
+seals_keep_anchors(void)
+{
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_attribute"
+					" WHERE attrelid OPERATOR(pg_catalog.=) 'authlog.seals'::pg_catalog.regclass"
+					" AND attname OPERATOR(pg_catalog.=) 'anchor_root' AND NOT attisdropped",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "authlog sealer: could not read the columns of authlog.seals");
+	return SPI_processed > 0;
+}
+
+/* Insert a composed seal, with its place in the cut's anchor, and index its members. */
+static void
+insert_seal(const PendingSeal *seal, bool keep_anchor, const uint8 *root, int index,
+			int size, const uint8 *path, int path_hashes)
+{
+	const SealContents *c = &seal->contents;
+	Datum		tenant = PointerGetDatum(cstring_to_text_with_len(c->tenant_id, c->tenant_len));
+	Datum		members = uuid_array_of_members(seal);
+	Oid			types[17] = {TEXTOID, INT8OID, UUIDOID, TIMESTAMPTZOID, PG_LSNOID, PG_LSNOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, UUIDARRAYOID, BYTEAOID, BYTEAOID, BYTEAOID,
+	BYTEAOID, INT4OID, INT4OID, BYTEAOID};
+	Datum		values[17];
+	char		nulls[17];
+	Oid			member_types[3] = {TEXTOID, INT8OID, UUIDARRAYOID};
+	Datum		member_values[3];
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = tenant;
-	values[1] = Int64GetDatum(seal.seal_no);
-	values[2] = UUIDPGetDatum(&seal_id);
-	values[3] = TimestampTzGetDatum(seal.sealed_at);
-	values[4] = LSNGetDatum(seal.first_commit_lsn);
-	values[5] = LSNGetDatum(seal.last_commit_lsn);
-	values[6] = TimestampTzGetDatum(seal.first_committed_at);
-	values[7] = TimestampTzGetDatum(seal.last_committed_at);
-	values[8] = Int32GetDatum(count);
-	values[9] = uuid_array_datum(members, count);
-	values[10] = bytes_to_bytea_datum(member_digests, (Size) count * SEAL_DIGEST_LEN);
-	values[11] = previous ? PointerGetDatum(previous) : (Datum) 0;
-	nulls[11] = previous ? ' ' : 'n';
-	values[12] = bytes_to_bytea_datum(digest, SEAL_DIGEST_LEN);
-	if (SPI_execute_with_args("INSERT INTO authlog.seals (tenant_id, seal_no, seal_id, sealed_at,"
+	values[1] = Int64GetDatum(c->seal_no);
+	values[2] = UUIDPGetDatum(&seal->seal_id);
+	values[3] = TimestampTzGetDatum(c->sealed_at);
+	values[4] = LSNGetDatum(c->first_commit_lsn);
+	values[5] = LSNGetDatum(c->last_commit_lsn);
+	values[6] = TimestampTzGetDatum(c->first_committed_at);
+	values[7] = TimestampTzGetDatum(c->last_committed_at);
+	values[8] = Int32GetDatum(c->event_count);
+	values[9] = members;
+	values[10] = bytes_to_bytea_datum(c->member_digests, c->member_digests_len);
+	values[11] = seal->previous ? PointerGetDatum(seal->previous) : (Datum) 0;
+	nulls[11] = seal->previous ? ' ' : 'n';
+	values[12] = bytes_to_bytea_datum(seal->digest, SEAL_DIGEST_LEN);
+	values[13] = bytes_to_bytea_datum(root, SEAL_DIGEST_LEN);
+	values[14] = Int32GetDatum(index);
+	values[15] = Int32GetDatum(size);
+	values[16] = bytes_to_bytea_datum(path, (Size) path_hashes * SEAL_DIGEST_LEN);
+	if (SPI_execute_with_args(keep_anchor
+							  ? "INSERT INTO authlog.seals (tenant_id, seal_no, seal_id, sealed_at,"
+							  " first_commit_lsn, last_commit_lsn, first_committed_at, last_committed_at,"
+							  " event_count, members, member_digests, previous_digest, digest,"
+							  " anchor_root, anchor_index, anchor_size, anchor_path)"
+							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+							  : "INSERT INTO authlog.seals (tenant_id, seal_no, seal_id, sealed_at,"
 							  " first_commit_lsn, last_commit_lsn, first_committed_at, last_committed_at,"
 							  " event_count, members, member_digests, previous_digest, digest)"
 							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-							  13, types, values, nulls, false, 0) != SPI_OK_INSERT)
+							  keep_anchor ? 17 : 13, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "authlog sealer: could not insert a seal");
 
 	member_values[0] = tenant;
-	member_values[1] = Int64GetDatum(seal.seal_no);
-	member_values[2] = values[9];
+	member_values[1] = Int64GetDatum(c->seal_no);
+	member_values[2] = members;
 	if (SPI_execute_with_args("INSERT INTO authlog.seal_members (tenant_id, log_id, seal_no)"
 							  " SELECT $1, m, $2 FROM pg_catalog.unnest($3) AS m",
 							  3, member_types, member_values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "authlog sealer: could not index a seal's members");
-
-	/* LISTEN checks no privilege: the payload names no tenant */
-	old = MemoryContextSwitchTo(cut_context);
-	written = palloc(sizeof(WrittenSeal));
-	written->seal_id = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&seal_id)));
-	written->digest_hex = palloc(SEAL_DIGEST_LEN * 2 + 1);
-	hex_encode((const char *) digest, SEAL_DIGEST_LEN, written->digest_hex);
-	written->digest_hex[SEAL_DIGEST_LEN * 2] = '\0';
-	written->tenant_id = pnstrdup(members[0].tenant_id, members[0].tenant_len);
-	written->seal_no = seal.seal_no;
-	written->event_count = count;
-	cut->written = lappend(cut->written, written);
-	cut->events += count;
-	MemoryContextSwitchTo(old);
-
-	if (authlog_seal_test_fail_anchor)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many notifications in the NOTIFY queue"),
-				 errdetail("Injected by authlog.seal_test_fail_anchor.")));
-	notify_values[0] = CStringGetTextDatum(psprintf("%s %s", written->seal_id, written->digest_hex));
-	if (SPI_execute_with_args("SELECT pg_catalog.pg_notify('authlog_seal', $1)",
-							  1, notify_types, notify_values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "authlog sealer: could not send NOTIFY authlog_seal");
 }
 
 static int
@@ -451,25 +474,103 @@ member_order(const void *a, const void *b)
 	return cmp;
 }
 
-/* One seal per tenant over the cut's members, split at authlog_seal_max_events. */
-static void
-write_seals(Cut *cut)
+/*
+ * Compose one seal per tenant over the cut's members (split at
+ * authlog_seal_max_events), each chained to the tenant's previous one.
+ * Returns how many; *seals is allocated in the current context.
+ */
+static int
+compose_seals(Cut *cut, PendingSeal **seals)
 {
 	int			start = 0;
+	int			n = 0;
+	int64		seal_no = 0;
+	bytea	   *previous = NULL;
 
 	qsort(cut->members, cut->count, sizeof(SealMember), member_order);
+	*seals = palloc(sizeof(PendingSeal) * Max(cut->count, 1));
 	while (start < cut->count)
 	{
+		SealMember *first = &cut->members[start];
+		bool		new_tenant = n == 0 ||
+			seal_tenant_cmp((*seals)[n - 1].contents.tenant_id, (*seals)[n - 1].contents.tenant_len,
+							first->tenant_id, first->tenant_len) != 0;
+		Datum		tenant = PointerGetDatum(cstring_to_text_with_len(first->tenant_id, first->tenant_len));
 		int			end = start + 1;
+		int			count;
 
 		while (end < cut->count && end - start < authlog_seal_max_events &&
 			   seal_tenant_cmp(cut->members[end].tenant_id, cut->members[end].tenant_len,
-							   cut->members[start].tenant_id, cut->members[start].tenant_len) == 0)
+							   first->tenant_id, first->tenant_len) == 0)
 			end++;
 		CHECK_FOR_INTERRUPTS();
-		write_seal(cut, cut->members + start, end - start);
+		count = end - start;
+		if (members_may_be_sealed)
+			count = drop_sealed_members(tenant, first, count);
+		if (count > 0)
+		{
+			/* a tenant's first seal of the cut chains to its last in the table */
+			if (new_tenant)
+				seal_no = last_seal(tenant, &previous);
+			compose_seal(&(*seals)[n], first, count, ++seal_no, previous);
+			previous = (bytea *) DatumGetPointer(bytes_to_bytea_datum((*seals)[n].digest, SEAL_DIGEST_LEN));
+			n++;
+		}
 		start = end;
 	}
+	return n;
+}
+
+/*
+ * Write the cut's seals, anchored together: the root of an RFC 6962
+ * Merkle tree over their digests, in the order written, goes to the server
+ * log and NOTIFY once the cut commits (announce_cut), and each seal keeps
+ * the root, its leaf index, the tree's size and its audit path, so one
+ * line anchors every seal of the cut (doc/seals.md).
+ */
+static void
+write_seals(Cut *cut)
+{
+	PendingSeal *seals;
+	int			n = compose_seals(cut, &seals);
+	uint8	   *digests;
+	uint8		root[SEAL_DIGEST_LEN];
+	uint8	   *paths;
+	int		   *path_lens;
+	int			max_path;
+	int64		events = 0;
+	int			i;
+	bool		keep_anchor;
+	CutAnchor  *anchor;
+	MemoryContext old;
+
+	if (n == 0)
+		return;
+	digests = palloc((Size) n * SEAL_DIGEST_LEN);
+	for (i = 0; i < n; i++)
+		memcpy(digests + (Size) i * SEAL_DIGEST_LEN, seals[i].digest, SEAL_DIGEST_LEN);
+	max_path = Max(seal_anchor_max_path(n), 1);
+	paths = palloc((Size) n * max_path * SEAL_DIGEST_LEN);
+	path_lens = palloc(sizeof(int) * n);
+	seal_anchor_tree(digests, n, root, paths, path_lens, max_path);
+	keep_anchor = seals_keep_anchors();
+	for (i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		insert_seal(&seals[i], keep_anchor, root, i, n,
+					paths + (Size) i * max_path * SEAL_DIGEST_LEN, path_lens[i]);
+		events += seals[i].contents.event_count;
+	}
+
+	old = MemoryContextSwitchTo(cut_context);
+	anchor = palloc(sizeof(CutAnchor));
+	anchor->root_hex = palloc(SEAL_DIGEST_LEN * 2 + 1);
+	hex_encode((const char *) root, SEAL_DIGEST_LEN, anchor->root_hex);
+	anchor->root_hex[SEAL_DIGEST_LEN * 2] = '\0';
+	anchor->size = n;
+	anchor->events = events;
+	cut->anchors = lappend(cut->anchors, anchor);
+	MemoryContextSwitchTo(old);
 }
 
 static SealMember *
@@ -516,7 +617,8 @@ cut_add_message(Cut *cut, const bson_t *bytes)
 	member->tenant_len = tenant_len;
 	if (!change_message_log_id(&message, &member->log_id))
 		elog(ERROR, "authlog sealer: an auth_logs document has no log_id");
-	seal_event_digest(&message.doc, member->digest);
+	if (!seal_event_digest(&message.doc, member->digest))
+		elog(ERROR, "authlog sealer: an auth_logs document cannot be digested");
 	member->commit_lsn = message.commit_lsn;
 	member->committed_at = message.has_commit_time ? message.commit_time
 		: GetCurrentTransactionStartTimestamp();
@@ -554,7 +656,7 @@ step_seal_chunk(void *arg)
 	}
 	SPI_freetuptable(SPI_tuptable);
 	write_seals(cut);
-	if (cut->written != NIL)
+	if (cut->anchors != NIL)
 		mirror_note_write();
 	return true;
 }
@@ -622,30 +724,78 @@ step_seal_backlog(void *arg)
 		cut->count = 0;
 	}
 	SPI_cursor_close(portal);
-	if (cut->written != NIL)
+	if (cut->anchors != NIL)
 		mirror_note_write();
 	worker_clear_pending(authlog_seal_slot_name);
 	return true;
 }
 
-/* The anchors outside the tables, once the seals committed. */
+/* NOTIFY authlog_seal for each anchor of a committed cut, in a transaction of its own */
+static bool
+step_notify_anchors(void *arg)
+{
+	Cut		   *cut = arg;
+	Oid			types[1] = {TEXTOID};
+	ListCell   *lc;
+
+	if (authlog_seal_test_fail_anchor)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many notifications in the NOTIFY queue"),
+				 errdetail("Injected by authlog.seal_test_fail_anchor.")));
+	foreach(lc, cut->anchors)
+	{
+		CutAnchor  *anchor = lfirst(lc);
+		Datum		payload = CStringGetTextDatum(psprintf("%s %d", anchor->root_hex, anchor->size));
+
+		if (SPI_execute_with_args("SELECT pg_catalog.pg_notify('authlog_seal', $1)",
+								  1, types, &payload, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "authlog sealer: could not send NOTIFY authlog_seal");
+	}
+	return true;
+}
+
+/*
+ * The anchors outside the tables, once the seals committed: one LOG line
+ * per cut, then NOTIFY authlog_seal in a transaction of its own.  LISTEN
+ * checks no privilege, so neither names a tenant.  A NOTIFY that fails
+ * (the notification queue is full while a listener idles in a transaction)
+ * is logged and counted: the seals are committed and the log line is out,
+ * and a cut must never fail for a listener.
+ */
 static void
 announce_cut(Cut *cut)
 {
 	ListCell   *lc;
+	int			seals = 0;
+	int64		events = 0;
+	uint64		failed = 0;
 
-	foreach(lc, cut->written)
+	if (cut->anchors == NIL)
+		return;
+	foreach(lc, cut->anchors)
 	{
-		WrittenSeal *seal = lfirst(lc);
+		CutAnchor  *anchor = lfirst(lc);
 
 		ereport(LOG,
-				(errmsg("authlog seal %s %s", seal->seal_id, seal->digest_hex),
-				 errdetail("Seal " INT64_FORMAT " of tenant \"%s\" covers %d events.",
-						   seal->seal_no, seal->tenant_id, seal->event_count)));
+				(errmsg("authlog anchor %s %d", anchor->root_hex, anchor->size),
+				 errdetail("The root of the RFC 6962 Merkle tree over the digests of the %d seals of a cut, covering " INT64_FORMAT " events; each seal keeps its audit path.",
+						   anchor->size, anchor->events)));
+		seals += anchor->size;
+		events += anchor->events;
+	}
+	if (!run_step(step_notify_anchors, cut))
+	{
+		ereport(WARNING,
+				(errmsg("authlog sealer: could not send NOTIFY authlog_seal for the anchors of a cut"),
+				 errdetail("%s", sealer_worker.step_error),
+				 errhint("The seals are committed and their anchors are in the server log. A listener idle in a transaction can fill the notification queue: see pg_notification_queue_usage().")));
+		failed = list_length(cut->anchors);
 	}
 	SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
-	authlog_sealer_shared->seals_written += list_length(cut->written);
-	authlog_sealer_shared->events_sealed += cut->events;
+	authlog_sealer_shared->seals_written += seals;
+	authlog_sealer_shared->events_sealed += events;
+	authlog_sealer_shared->anchors_failed += failed;
 	SpinLockRelease(&authlog_sealer_shared->worker.mutex);
 }
 
@@ -749,7 +899,7 @@ seal_round(void)
 		(void) LogStandbySnapshot();
 
 	/* asynchronous commits included: decoding reads flushed WAL only */
-	XLogFlush(GetXLogInsertRecPtr());
+	(void) worker_flush_inserted_wal();
 	target = GetFlushRecPtr(NULL);
 	for (;;)
 	{

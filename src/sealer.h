@@ -47,9 +47,14 @@ typedef struct SealContents
 } SealContents;
 
 extern int	seal_tenant_cmp(const char *a, int a_len, const char *b, int b_len);
-extern void seal_event_digest(const bson_t *document, uint8 *digest);
+extern bool seal_event_digest(const bson_t *document, uint8 *digest);
 extern void seal_compute_digest(const SealContents *seal, uint8 *digest);
 extern uint8 *seal_members_bytes(ArrayType *members, int *len);
+extern void seal_anchor_tree(const uint8 *digests, int n, uint8 *root, uint8 *paths,
+							 int *path_lens, int max_path);
+extern int	seal_anchor_max_path(int size);
+extern bool seal_anchor_root(const uint8 *digest, int64 index, int64 size,
+							 const uint8 *path, int path_len, uint8 *root);
 
 /* sealer.c: the sealing worker */
 typedef enum SealerState
@@ -71,6 +76,7 @@ typedef struct SealerShared
 	TimestampTz last_cut_at;
 	uint64		seals_written;
 	uint64		events_sealed;
+	uint64		anchors_failed; /* NOTIFY authlog_seal that could not be sent */
 } SealerShared;
 
 extern SealerShared *authlog_sealer_shared;

@@ -9,7 +9,8 @@
  *	  produce a marker, and reverse exactly), as a number's decimal text (the stored value must read back
  *	  as the same number, or as the same text under "%decimal"), and as a
  *	  JSON document parsed by libbson, whose every key and number goes
- *	  through the same checks.  A broken rule aborts, which libFuzzer
+ *	  through the same checks, and whose digest form must be a fixed point.
+ *	  A broken rule aborts, which libFuzzer
  *	  reports with the input that did it.
  *
  *-------------------------------------------------------------------------
@@ -110,6 +111,26 @@ check_document(const bson_t *document, int depth)
 	}
 }
 
+/*
+ * The digest form: readable for any document, a fixed point (applying it
+ * again changes nothing), and it takes no key "%5Fid" below the top along.
+ */
+static void
+check_digest_form(const bson_t *document)
+{
+	bson_t		form = BSON_INITIALIZER;
+	bson_t		again = BSON_INITIALIZER;
+
+	if (bson_rules_digest_form(document, NULL, &form))
+	{
+		CHECK(bson_rules_digest_form(&form, NULL, &again));
+		CHECK(form.len == again.len &&
+			  memcmp(bson_get_data(&form), bson_get_data(&again), form.len) == 0);
+	}
+	bson_destroy(&form);
+	bson_destroy(&again);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -126,6 +147,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (bson_init_from_json(&document, text, -1, &error))
 	{
 		check_document(&document, 0);
+		check_digest_form(&document);
 		bson_destroy(&document);
 	}
 	free(text);

@@ -53,6 +53,7 @@ is(scalar(@problems), 2, 'mirror_verify reports the two refused documents and no
   or diag($verify);
 like($_, qr/^auth_logs refused by the store, kept in dead_letters/, 'as refused') for @problems;
 # the seals' verifier against the store: a refused event is not a deleted one
+$node->safe_psql('postgres', q{SELECT authlog.seal_now('60s'); SELECT authlog.mirror_sync('60s')});
 my $refused = $node->safe_psql('postgres', q{
 	SELECT string_agg(status || ': ' || detail, E'\n' ORDER BY detail)
 	FROM authlog.verify_store_seals('t-poison') WHERE status <> 'ok'});

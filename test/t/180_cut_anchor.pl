@@ -38,7 +38,7 @@ is_deeply(\@payloads, ["$root 25"], 'one NOTIFY for the cut: its root and size, 
 
 is($node->safe_psql('postgres', q{
 	SELECT count(DISTINCT anchor_root) || ' ' || min(anchor_size) || ' ' || count(DISTINCT anchor_index)
-	       || ' ' || encode(min(anchor_root), 'hex')
+	       || ' ' || min(encode(anchor_root, 'hex'))
 	FROM authlog.seals WHERE tenant_id LIKE 't-cut-%'}),
 	"1 25 25 $root", 'each seal keeps the root, the size and its own leaf index');
 is($node->safe_psql('postgres', q{
