@@ -10,6 +10,7 @@ OBJS = \
 	src/change_message.o \
 	src/decoder.o \
 	src/event_ids.o \
+	src/jws.o \
 	src/lockout.o \
 	src/mirror.o \
 	src/mirror_sql.o \
@@ -18,6 +19,7 @@ OBJS = \
 	src/policy.o \
 	src/record.o \
 	src/request_fingerprint.o \
+	src/request_identity.o \
 	src/row_bson.o \
 	src/seal_digest.o \
 	src/seal_sql.o \
@@ -34,8 +36,8 @@ DATA = authlog--1.0.sql authlog--1.0--1.1.sql
 DATA_built = authlog--1.1.sql
 PGFILEDESC = "authlog - authentication audit log with lockout policy"
 
-PG_CPPFLAGS = -I$(srcdir)/src $(shell pkg-config --cflags libmongoc-1.0 2>/dev/null)
-SHLIB_LINK = $(shell pkg-config --libs libmongoc-1.0 2>/dev/null)
+PG_CPPFLAGS = -I$(srcdir)/src $(shell pkg-config --cflags libmongoc-1.0 libcrypto 2>/dev/null)
+SHLIB_LINK = $(shell pkg-config --libs libmongoc-1.0 libcrypto 2>/dev/null)
 
 # One file per behaviour; each states it in its first line.
 REGRESS = install threshold locked_refusal expiry success_clears admin_reset \

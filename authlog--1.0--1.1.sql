@@ -89,6 +89,107 @@ AS 'MODULE_PATHNAME', 'authlog_move_account';
 COMMENT ON FUNCTION authlog.move_account(text, text, text, text, text) IS
 	'Moves an account, with its failures and lock, to another organisation of its tenant: records an account_moved event in each organisation (reason moved_out and moved_in, the actor, the note) and returns the id of the new organisation''s. Superusers only unless granted.';
 
+-- Readers' identity ------------------------------------------------------------
+-- (doc/security.md, "From the identity provider to the row")  A gateway
+-- (authlog-api) passes each caller's bearer token to begin_request(), which
+-- checks its signature against the keys a superuser registered for its
+-- issuer (src/jws.c, OpenSSL) and acts for it until the transaction ends;
+-- the reader functions' scope and reader_scope honour the request as they
+-- honour a reader grant.  No role but a superuser supplies keys.
+
+CREATE TABLE authlog.trusted_issuers (
+	issuer text PRIMARY KEY,
+	jwks jsonb NOT NULL,
+	audience text NOT NULL,
+	claims text NOT NULL CHECK (claims IN ('claims', 'scope')),
+	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_by text NOT NULL
+);
+COMMENT ON TABLE authlog.trusted_issuers IS
+	'Identity providers whose tokens begin_request accepts: the issuer (the tokens'' iss), its public keys (a JWKS: EdDSA/Ed25519, ES256, RS256), the audience its tokens must name, and where their scope is (claims: tenant, organisations, roles; or scope: authlog:tenant:, authlog:org:, authlog:role: values). Written by trust_issuer(), superusers only.';
+ALTER TABLE authlog.trusted_issuers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE authlog.trusted_issuers FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE authlog.gateways (
+	role regrole PRIMARY KEY,
+	role_name text NOT NULL,
+	granted_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE authlog.gateways IS
+	'Roles that may call begin_request (the platform API''s database role), with the name they were granted under: a row whose role no longer prints as that name grants nothing. Written by grant_gateway() and revoke_gateway().';
+
+CREATE TYPE authlog.request_identity AS (
+	subject text,
+	tenant_id text,
+	organisations text[],
+	roles text[],
+	expires_at timestamptz,
+	request_id text
+);
+COMMENT ON TYPE authlog.request_identity IS
+	'Who a request acts for, from its verified token: subject (sub), one tenant, its organisations (NULL: every organisation of the tenant), its authlog roles (reader, helpdesk, compliance, operator), when the token expires, and the gateway''s request id.';
+
+CREATE FUNCTION authlog.check_jwks(jwks jsonb) RETURNS void
+LANGUAGE c IMMUTABLE STRICT
+AS 'MODULE_PATHNAME', 'authlog_check_jwks';
+COMMENT ON FUNCTION authlog.check_jwks(jsonb) IS
+	'Raises an error naming the first key of a JWKS authlog cannot use (no kid, a duplicate kid, a private key, a kind other than Ed25519, P-256 or RSA of 2048 bits or more).';
+
+CREATE FUNCTION authlog.trust_issuer(issuer text, jwks jsonb, audience text DEFAULT 'authlog',
+                                     claims text DEFAULT 'claims')
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user), false) THEN
+		RAISE EXCEPTION 'only a superuser may register an issuer''s keys'
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'Keys come from the DBA, never from the API''s role.';
+	END IF;
+	IF trust_issuer.issuer IS NULL OR trust_issuer.issuer = '' THEN
+		RAISE EXCEPTION 'issuer must not be null or empty'
+			USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the iss value of the provider''s tokens.';
+	END IF;
+	IF trust_issuer.audience IS NULL OR trust_issuer.audience = '' THEN
+		RAISE EXCEPTION 'audience must not be null or empty'
+			USING ERRCODE = 'null_value_not_allowed', HINT = 'Tokens for authlog must name this audience in aud.';
+	END IF;
+	IF trust_issuer.claims IS NULL OR trust_issuer.claims NOT IN ('claims', 'scope') THEN
+		RAISE EXCEPTION 'claims must be claims or scope, not %', coalesce(trust_issuer.claims, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF trust_issuer.jwks IS NULL THEN
+		RAISE EXCEPTION 'jwks must not be null'
+			USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the provider''s JSON Web Key Set.';
+	END IF;
+	PERFORM authlog.check_jwks(trust_issuer.jwks);
+	INSERT INTO authlog.trusted_issuers AS t (issuer, jwks, audience, claims, updated_at, updated_by)
+		VALUES (trust_issuer.issuer, trust_issuer.jwks, trust_issuer.audience, trust_issuer.claims,
+		        pg_catalog.now(), session_user)
+		ON CONFLICT ON CONSTRAINT trusted_issuers_pkey DO UPDATE SET
+			jwks = EXCLUDED.jwks, audience = EXCLUDED.audience, claims = EXCLUDED.claims,
+			updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by;
+END
+$$;
+COMMENT ON FUNCTION authlog.trust_issuer(text, jsonb, text, text) IS
+	'Registers an identity provider''s public keys, or replaces them (rotation: publish the next key beside the current one first): superusers only.';
+
+CREATE FUNCTION authlog.begin_request(token text, request_id text DEFAULT NULL)
+RETURNS authlog.request_identity
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'authlog_begin_request';
+COMMENT ON FUNCTION authlog.begin_request(text, text) IS
+	'Verifies a bearer token (a signed JWT of a trusted issuer: signature, alg, kid, iss, aud, exp, nbf, sub, scope) and acts for it until the transaction ends; once per transaction, by a role granted with grant_gateway(). Refusals are SQLSTATE 28000, each with its own message.';
+
+CREATE FUNCTION authlog.request_scope(role oid)
+RETURNS TABLE (tenant_id text, organisations text[], roles text[], subject text)
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'authlog_request_scope';
+COMMENT ON FUNCTION authlog.request_scope(oid) IS
+	'The request begun in this transaction by the role (or a role it uses): one row, or none. What the readers'' scope checks consult.';
+
 -- A grant stays with the role it was given to -------------------------------------
 -- 1.0 kept a grant as the role's OID alone: after DROP ROLE the row stayed
 -- (pg_dump carried it), a later role given that OID would have read the
@@ -106,7 +207,13 @@ CREATE OR REPLACE VIEW authlog.reader_scope WITH (security_barrier) AS
 	FROM authlog.reader_grants g
 	WHERE CASE WHEN g.role::pg_catalog.text OPERATOR(pg_catalog.=) g.role_name
 	           THEN pg_catalog.pg_has_role(current_user, g.role::oid, 'USAGE')
-	           ELSE false END;
+	           ELSE false END
+	UNION ALL
+	SELECT r.tenant_id, o.organisation_id
+	FROM authlog.request_scope((SELECT a.oid FROM pg_catalog.pg_roles a
+	                            WHERE a.rolname OPERATOR(pg_catalog.=) current_user)) r
+	LEFT JOIN LATERAL pg_catalog.unnest(r.organisations) AS o(organisation_id) ON true
+	WHERE r.roles OPERATOR(pg_catalog.&&) ARRAY['reader', 'helpdesk', 'compliance'];
 
 CREATE FUNCTION authlog.stale_reader_grants()
 RETURNS TABLE (role oid, role_name text, tenant_id text, organisation_id text, granted_at timestamptz)
@@ -262,7 +369,12 @@ BEGIN
 	                 AND g.organisation_id IS NULL
 	                 AND CASE WHEN g.role::text = g.role_name
 	                          THEN pg_catalog.pg_has_role(caller_role, g.role::oid, 'USAGE')
-	                          ELSE false END);
+	                          ELSE false END)
+	    -- a gateway's request for the whole tenant
+	    OR EXISTS (SELECT 1 FROM authlog.request_scope(caller_role) r
+	               WHERE r.tenant_id = caller_reads_whole_tenant.tenant_id
+	                 AND r.organisations IS NULL
+	                 AND r.roles && ARRAY['reader', 'helpdesk', 'compliance']);
 END
 $$;
 COMMENT ON FUNCTION authlog.caller_reads_whole_tenant(bytea, text) IS
@@ -275,13 +387,20 @@ AS $$
 DECLARE
 	caller_role oid := authlog.proven_caller(caller_organisations.caller);
 BEGIN
-	RETURN (SELECT coalesce(pg_catalog.array_agg(DISTINCT g.organisation_id), '{}')
-	        FROM authlog.reader_grants g
-	        WHERE g.tenant_id = caller_organisations.tenant_id
-	          AND g.organisation_id IS NOT NULL
-	          AND CASE WHEN g.role::text = g.role_name
-	                   THEN pg_catalog.pg_has_role(caller_role, g.role::oid, 'USAGE')
-	                   ELSE false END);
+	RETURN (SELECT coalesce(pg_catalog.array_agg(DISTINCT o.organisation_id), '{}')
+	        FROM (SELECT g.organisation_id
+	              FROM authlog.reader_grants g
+	              WHERE g.tenant_id = caller_organisations.tenant_id
+	                AND g.organisation_id IS NOT NULL
+	                AND CASE WHEN g.role::text = g.role_name
+	                         THEN pg_catalog.pg_has_role(caller_role, g.role::oid, 'USAGE')
+	                         ELSE false END
+	              UNION ALL
+	              -- a gateway's request for some organisations
+	              SELECT pg_catalog.unnest(r.organisations)
+	              FROM authlog.request_scope(caller_role) r
+	              WHERE r.tenant_id = caller_organisations.tenant_id
+	                AND r.roles && ARRAY['reader', 'helpdesk', 'compliance']) o);
 END
 $$;
 COMMENT ON FUNCTION authlog.caller_organisations(bytea, text) IS
@@ -945,6 +1064,42 @@ COMMENT ON FUNCTION authlog.lockout_status(text, text) IS
 COMMENT ON FUNCTION authlog.revoke_reader(regrole, text, text) IS
 	'Withdraws a reader grant (tenant_id NULL: all of the role''s grants); the reader privileges go with its last grant, and what grant_service gave the role stays.';
 
+-- What a gateway is given: its requests, and as readers and the help desk
+-- through them only (a gateway without a request reads nothing and resets
+-- nothing).
+CREATE FUNCTION authlog.grant_gateway(role regrole) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM authlog.gateways g
+	WHERE g.role OPERATOR(pg_catalog.=) grant_gateway.role
+	  AND g.role_name OPERATOR(pg_catalog.<>) grant_gateway.role::pg_catalog.text;
+	INSERT INTO authlog.gateways AS g (role, role_name)
+		VALUES (grant_gateway.role, grant_gateway.role::pg_catalog.text)
+		ON CONFLICT DO NOTHING;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA authlog TO %s', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.begin_request(text, text) TO %s', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.reset_lockout(text, text, text, text, text, uuid, timestamptz) TO %s', role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', authlog.reader_relations(), role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO %s', authlog.reader_functions(), role);
+END
+$$;
+COMMENT ON FUNCTION authlog.grant_gateway(regrole) IS
+	'Lets a role (the platform API''s) begin requests with callers'' tokens, and read and reset lockouts within them, as the token''s scope allows: no table access, and nothing without a request.';
+
+CREATE FUNCTION authlog.revoke_gateway(role regrole) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM authlog.gateways g WHERE g.role OPERATOR(pg_catalog.=) revoke_gateway.role;
+	EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION authlog.begin_request(text, text) FROM %s', role);
+END
+$$;
+COMMENT ON FUNCTION authlog.revoke_gateway(regrole) IS
+	'Withdraws grant_gateway(): the role can begin no request, so its reader and help-desk privileges reach nothing.';
+
 -- The workers' slot table belongs to the sealer as much as to the mirror.
 ALTER TABLE authlog.mirror_state RENAME TO worker_slots;
 ALTER INDEX authlog.mirror_state_pkey RENAME TO worker_slots_pkey;
@@ -1040,12 +1195,18 @@ CREATE OR REPLACE VIEW authlog.mirror_status AS
 COMMENT ON VIEW authlog.mirror_status IS
 	'One row: the mirror''s state (streaming, backing_off, resyncing, disabled), how far the store lags, WAL the slot retains, documents written and refused, lockouts announced with NOTIFY authlog_lockout (and any that could not be), the last error, and (1.1) the oldest transaction holding the slot back (see authlog.held_back).';
 
+SELECT pg_catalog.pg_extension_config_dump('authlog.trusted_issuers', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.gateways', '');
+
 -- Nothing new is granted to PUBLIC but caller_proof(): a proof of one's own
 -- role opens nothing by itself, and a role without a grant is then told it
 -- may not call the reader function, not that it may not prove who it is.
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA authlog FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA authlog FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION authlog.caller_proof() TO PUBLIC;
+-- (1.1) reader_scope asks it for the querying role: it tells a session
+-- only about its own transaction's request
+GRANT EXECUTE ON FUNCTION authlog.request_scope(oid) TO PUBLIC;
 
 -- Readers granted under 1.0: their table privileges go, the new functions come.
 DO $$

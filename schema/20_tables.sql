@@ -114,8 +114,9 @@ COMMENT ON TABLE authlog.reader_grants IS
 COMMENT ON COLUMN authlog.reader_grants.role_name IS
 	'The role''s name when it was granted: a row whose role no longer prints as this name (dropped, renamed, or an OID reused) is stale and grants nothing.';
 
--- What the current role may read: owned by the extension, so it can read
--- reader_grants, while current_user remains the querying role.  A grant
+-- What the current role may read, by its reader grants or (1.1) its
+-- request: owned by the extension, so it can read reader_grants, while
+-- current_user remains the querying role.  A grant
 -- whose role no longer prints as the name it was granted to (dropped,
 -- renamed, or its OID reused) is stale and grants nothing.
 CREATE VIEW authlog.reader_scope WITH (security_barrier) AS
@@ -123,7 +124,13 @@ CREATE VIEW authlog.reader_scope WITH (security_barrier) AS
 	FROM authlog.reader_grants g
 	WHERE CASE WHEN g.role::pg_catalog.text OPERATOR(pg_catalog.=) g.role_name
 	           THEN pg_catalog.pg_has_role(current_user, g.role::oid, 'USAGE')
-	           ELSE false END;
+	           ELSE false END
+	UNION ALL
+	SELECT r.tenant_id, o.organisation_id
+	FROM authlog.request_scope((SELECT a.oid FROM pg_catalog.pg_roles a
+	                            WHERE a.rolname OPERATOR(pg_catalog.=) current_user)) r
+	LEFT JOIN LATERAL pg_catalog.unnest(r.organisations) AS o(organisation_id) ON true
+	WHERE r.roles OPERATOR(pg_catalog.&&) ARRAY['reader', 'helpdesk', 'compliance'];
 COMMENT ON VIEW authlog.reader_scope IS
 	'The tenants and organisations the current role may read; row-level security on the data tables is defined by it.';
 
@@ -225,7 +232,12 @@ BEGIN
 	                 AND g.organisation_id IS NULL
 	                 AND CASE WHEN g.role::text = g.role_name
 	                          THEN pg_catalog.pg_has_role(caller_role, g.role::oid, 'USAGE')
-	                          ELSE false END);
+	                          ELSE false END)
+	    -- a gateway's request for the whole tenant
+	    OR EXISTS (SELECT 1 FROM authlog.request_scope(caller_role) r
+	               WHERE r.tenant_id = caller_reads_whole_tenant.tenant_id
+	                 AND r.organisations IS NULL
+	                 AND r.roles && ARRAY['reader', 'helpdesk', 'compliance']);
 END
 $$;
 COMMENT ON FUNCTION authlog.caller_reads_whole_tenant(bytea, text) IS
@@ -238,13 +250,20 @@ AS $$
 DECLARE
 	caller_role oid := authlog.proven_caller(caller_organisations.caller);
 BEGIN
-	RETURN (SELECT coalesce(pg_catalog.array_agg(DISTINCT g.organisation_id), '{}')
-	        FROM authlog.reader_grants g
-	        WHERE g.tenant_id = caller_organisations.tenant_id
-	          AND g.organisation_id IS NOT NULL
-	          AND CASE WHEN g.role::text = g.role_name
-	                   THEN pg_catalog.pg_has_role(caller_role, g.role::oid, 'USAGE')
-	                   ELSE false END);
+	RETURN (SELECT coalesce(pg_catalog.array_agg(DISTINCT o.organisation_id), '{}')
+	        FROM (SELECT g.organisation_id
+	              FROM authlog.reader_grants g
+	              WHERE g.tenant_id = caller_organisations.tenant_id
+	                AND g.organisation_id IS NOT NULL
+	                AND CASE WHEN g.role::text = g.role_name
+	                         THEN pg_catalog.pg_has_role(caller_role, g.role::oid, 'USAGE')
+	                         ELSE false END
+	              UNION ALL
+	              -- a gateway's request for some organisations
+	              SELECT pg_catalog.unnest(r.organisations)
+	              FROM authlog.request_scope(caller_role) r
+	              WHERE r.tenant_id = caller_organisations.tenant_id
+	                AND r.roles && ARRAY['reader', 'helpdesk', 'compliance']) o);
 END
 $$;
 COMMENT ON FUNCTION authlog.caller_organisations(bytea, text) IS

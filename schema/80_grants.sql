@@ -107,6 +107,42 @@ $$;
 COMMENT ON FUNCTION authlog.revoke_reader(regrole, text, text) IS
 	'Withdraws a reader grant (tenant_id NULL: all of the role''s grants); the reader privileges go with its last grant, and what grant_service gave the role stays.';
 
+-- What a gateway is given: its requests, and as readers and the help desk
+-- through them only (a gateway without a request reads nothing and resets
+-- nothing).
+CREATE FUNCTION authlog.grant_gateway(role regrole) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM authlog.gateways g
+	WHERE g.role OPERATOR(pg_catalog.=) grant_gateway.role
+	  AND g.role_name OPERATOR(pg_catalog.<>) grant_gateway.role::pg_catalog.text;
+	INSERT INTO authlog.gateways AS g (role, role_name)
+		VALUES (grant_gateway.role, grant_gateway.role::pg_catalog.text)
+		ON CONFLICT DO NOTHING;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA authlog TO %s', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.begin_request(text, text) TO %s', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.reset_lockout(text, text, text, text, text, uuid, timestamptz) TO %s', role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', authlog.reader_relations(), role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO %s', authlog.reader_functions(), role);
+END
+$$;
+COMMENT ON FUNCTION authlog.grant_gateway(regrole) IS
+	'Lets a role (the platform API''s) begin requests with callers'' tokens, and read and reset lockouts within them, as the token''s scope allows: no table access, and nothing without a request.';
+
+CREATE FUNCTION authlog.revoke_gateway(role regrole) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM authlog.gateways g WHERE g.role OPERATOR(pg_catalog.=) revoke_gateway.role;
+	EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION authlog.begin_request(text, text) FROM %s', role);
+END
+$$;
+COMMENT ON FUNCTION authlog.revoke_gateway(regrole) IS
+	'Withdraws grant_gateway(): the role can begin no request, so its reader and help-desk privileges reach nothing.';
+
 -- A grant stays with the role it was given to: a row whose role no longer
 -- prints as the name it was granted to is stale, grants nothing, and is
 -- listed and removed here.
@@ -142,6 +178,9 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA authlog FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA authlog FROM PUBLIC;
 REVOKE ALL ON SCHEMA authlog FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION authlog.caller_proof() TO PUBLIC;
+-- (1.1) reader_scope asks it for the querying role: it tells a session
+-- only about its own transaction's request
+GRANT EXECUTE ON FUNCTION authlog.request_scope(oid) TO PUBLIC;
 
 -- pg_dump carries the audit trail, not just the settings.
 SELECT pg_catalog.pg_extension_config_dump('authlog.auth_logs', '');
@@ -153,3 +192,5 @@ SELECT pg_catalog.pg_extension_config_dump('authlog.seal_members', '');
 -- (1.1; in the order an update from 1.0 registers them)
 SELECT pg_catalog.pg_extension_config_dump('authlog.request_fingerprints', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.tenant_settings', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.trusted_issuers', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.gateways', '');

@@ -37,6 +37,7 @@
 #include "utils/uuid.h"
 #include "access/xact.h"
 
+#include "identity.h"
 #include "mirror.h"
 #include "stats.h"
 #include "write_path.h"
@@ -171,13 +172,21 @@ static const char *reader_covers_sql =
 " AND pg_catalog.pg_has_role($3, g.role::pg_catalog.oid, 'USAGE')"
 " LIMIT 1";
 
-/* 1.1: a grant whose role no longer has the name it was granted to is stale */
+/*
+ * 1.1: a grant whose role no longer has the name it was granted to is
+ * stale; a gateway's request in this transaction covers what its token does.
+ */
 static const char *reader_covers_1_1_sql =
 "SELECT 1 FROM authlog.reader_grants g"
 " WHERE g.tenant_id OPERATOR(pg_catalog.=) $1"
 " AND (g.organisation_id IS NULL OR $2 IS NULL OR g.organisation_id OPERATOR(pg_catalog.=) $2)"
 " AND CASE WHEN g.role::pg_catalog.text OPERATOR(pg_catalog.=) g.role_name"
 "          THEN pg_catalog.pg_has_role($3, g.role::pg_catalog.oid, 'USAGE') ELSE false END"
+" UNION ALL"
+" SELECT 1 FROM authlog.request_scope($3) r"
+" WHERE r.tenant_id OPERATOR(pg_catalog.=) $1"
+" AND (r.organisations IS NULL OR $2 IS NULL OR $2 OPERATOR(pg_catalog.=) ANY (r.organisations))"
+" AND r.roles OPERATOR(pg_catalog.&&) '{reader,helpdesk,compliance}'::pg_catalog.text[]"
 " LIMIT 1";
 
 static SPIPlanPtr insert_event_plan;
@@ -1402,6 +1411,8 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	prepare_write_plans(authlog_type_oid("auth_path"));
 	if (fingerprinted)
 	{
+		/* a gateway acts for a help-desk agent's token, and as nobody else */
+		request_require_helpdesk(tenant, organisation, actor);
 		prepare_fingerprint_plans();
 		user = keyed_user(tenant, user, &user_as_sent);
 	}

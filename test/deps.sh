@@ -35,6 +35,7 @@ need postgresql-server-dev-15 test -f "$pg_includedir/postgres.h"
 need pkg-config command -v pkg-config
 need libmongoc-dev pkg-config --exists libmongoc-1.0
 need libbson-dev pkg-config --exists libbson-1.0
+need libssl-dev pkg-config --exists libcrypto
 need golang-go command -v go
 if [ "$profile" = test ] || [ "$profile" = test-long ]; then
 	need postgresql-15-wal2json test -f "$pg_pkglibdir/wal2json.so"

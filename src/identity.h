@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * identity.h
+ *	  Readers' identity decided in PostgreSQL: a compact JWS checked
+ *	  against a trusted issuer's keys (jws.c, OpenSSL), and the request it
+ *	  opens for the rest of a transaction (request_identity.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IDENTITY_H
+#define IDENTITY_H
+
+#include <openssl/evp.h>
+
+#include "utils/jsonb.h"
+
+#include "authlog_common.h"
+
+/* jws.c: a compact JWS, read but not yet trusted */
+typedef struct ParsedJws
+{
+	Jsonb	   *header;
+	Jsonb	   *claims;
+	char	   *alg;			/* header alg, or NULL */
+	char	   *kid;			/* header kid, or NULL */
+	uint8	   *signature;
+	int			signature_len;
+	char	   *signing_input;	/* header.payload, as sent */
+} ParsedJws;
+
+extern void jws_parse(const char *token, ParsedJws *jws);
+extern void jws_verify(const ParsedJws *jws, Jsonb *jwks, const char *issuer);
+extern EVP_PKEY *jwk_public_key(Jsonb *jwk, const char *alg, const char **problem);
+extern char *jsonb_string_member(Jsonb *object, const char *key);
+
+/* request_identity.c: reset_lockout's check when a gateway calls it */
+extern void request_require_helpdesk(text *tenant, text *organisation, text *actor);
+
+#endif							/* IDENTITY_H */

@@ -1,0 +1,3 @@
+module authlog/test/tokens
+
+go 1.21
