@@ -27,8 +27,9 @@ OBJS = \
 	src/stats.o \
 	src/worker.o
 # 1.0 is released and never changes.  The 1.1 install script is built from
-# the pieces in schema/, in the order the data model reads (types, tables,
-# write path, seals, investigation, metrics, mirror, grants); an installed
+# the pieces in schema/, in the order the data model reads (types, readers'
+# identity, tables, write path, seals, investigation, metrics, mirror,
+# grants); an installed
 # 1.0 reaches 1.1 by authlog--1.0--1.1.sql, and test/t/130 proves that both
 # ways make the same schema (test/schema_fingerprint.sql).
 SCHEMA_PIECES = $(sort $(wildcard $(srcdir)/schema/[0-9][0-9]_*.sql))

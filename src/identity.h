@@ -33,7 +33,7 @@ extern void jws_verify(const ParsedJws *jws, Jsonb *jwks, const char *issuer);
 extern EVP_PKEY *jwk_public_key(Jsonb *jwk, const char *alg, const char **problem);
 extern char *jsonb_string_member(Jsonb *object, const char *key);
 
-/* request_identity.c: reset_lockout's check when a gateway calls it */
+/* request_identity.c: reset_lockout's and move_account's check when a gateway calls them */
 extern void request_require_helpdesk(text *tenant, text *organisation, text *actor);
 
 #endif							/* IDENTITY_H */

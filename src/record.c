@@ -1555,6 +1555,9 @@ authlog_move_account(PG_FUNCTION_ARGS)
 				 errmsg("user \"%s\" of tenant \"%s\" has no account to move",
 						text_to_cstring(user), text_to_cstring(tenant)),
 				 errhint("An account exists once a call has been recorded for it; record the next one under the organisation it belongs to.")));
+	/* a gateway moves for a help-desk token that covers both organisations */
+	request_require_helpdesk(tenant, from_organisation, actor);
+	request_require_helpdesk(tenant, to_organisation, actor);
 	if (same_text(from_organisation, to_organisation))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

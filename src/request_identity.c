@@ -94,13 +94,18 @@ refuse(const char *message, const char *detail)
 			 detail ? errdetail("%s", detail) : 0));
 }
 
-/* Is role a gateway, by a grant that still names it? (SPI connected) */
+/*
+ * Is role a gateway, by a grant that still names it? (SPI connected)  Not
+ * a superuser, who is a member of every role: a DBA acts as herself.
+ */
 static bool
 role_is_gateway(Oid role)
 {
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(role)};
 
+	if (superuser_arg(role))
+		return false;
 	if (SPI_execute_with_args("SELECT 1 FROM authlog.gateways g"
 							  " WHERE g.role::pg_catalog.text OPERATOR(pg_catalog.=) g.role_name"
 							  " AND pg_catalog.pg_has_role($1, g.role::pg_catalog.oid, 'USAGE') LIMIT 1",
@@ -467,10 +472,11 @@ request_covers(const text *tenant, const text *organisation)
 }
 
 /*
- * reset_lockout called by a gateway (SPI connected): only within a request
- * whose token has helpdesk for the account's tenant and organisation, and
- * the actor recorded is the token's subject.  Called by anyone else (the
- * auth service), nothing changes.
+ * reset_lockout or move_account called by a gateway (SPI connected): only
+ * within a request whose token has helpdesk for the tenant and the
+ * organisation (each of them, for a move), and the actor recorded is the
+ * token's subject.  Called by anyone else (the auth service, a DBA),
+ * nothing changes.
  */
 void
 request_require_helpdesk(text *tenant, text *organisation, text *actor)
@@ -482,7 +488,7 @@ request_require_helpdesk(text *tenant, text *organisation, text *actor)
 		if (role_is_gateway(caller))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("a gateway resets lockouts only within a request"),
+					 errmsg("a gateway acts for the help desk only within a request"),
 					 errhint("Call authlog.begin_request() with the help-desk agent's token first, in the same transaction.")));
 		return;
 	}

@@ -183,9 +183,27 @@ like($err, qr/the actor of a help-desk reset in a request is the token's subject
 ($ret, $out, $err) = reset_as($finance, 'finance', 'fred', 'ann@acme');
 like($err, qr/does not have the helpdesk role/, 'not with a reader\'s token');
 ($ret, $out, $err) = reset_as(undef, 'finance', 'fred', 'hd-7@acme');
-like($err, qr/a gateway resets lockouts only within a request/, 'not without a request');
+like($err, qr/a gateway acts for the help desk only within a request/, 'not without a request');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM authlog.auth_logs WHERE event_type = 'lockout_reset'}),
 	'1', 'the refused resets wrote nothing');
+
+# moving an account takes a help-desk token that covers both organisations
+sub move_as
+{
+	my ($token, $user, $to, $actor) = @_;
+	return $node->psql('postgres', "BEGIN;\nSET ROLE api;\nSELECT FROM authlog.begin_request('$token');\n"
+		  . "SELECT authlog.move_account('acme', '$user', '$to', '$actor', 'reorganisation');\nCOMMIT;");
+}
+($ret, $out, $err) = move_as($helpdesk, 'fred', 'hr', 'hd-7@acme');
+like($err, qr/does not cover organisation "hr" of tenant "acme"/, 'a move out of the token\'s organisations is refused');
+my $both = token(claims => { sub => 'hd-7@acme', roles => ['helpdesk'], organisations => [ 'finance', 'hr' ] });
+($ret, $out, $err) = move_as($both, 'fred', 'hr', 'hd-7@acme');
+is($ret, 0, 'a token covering both organisations moves the account') or diag($err);
+is($node->safe_psql('postgres', q{SELECT string_agg(organisation_id || ' ' || reason || ' ' || actor, ', ' ORDER BY reason DESC)
+	FROM authlog.auth_logs WHERE event_type = 'account_moved' AND user_id = 'fred'}),
+	'finance moved_out hd-7@acme, hr moved_in hd-7@acme', 'recorded in both, with the token\'s subject');
+$node->safe_psql('postgres', q{SELECT authlog.move_account('acme', 'fred', 'finance', 'dba', 'back')});
+pass('a superuser moves it back without a request');
 
 # keys: a superuser's only; rotation
 ($ret, $out, $err) = $node->psql('postgres', "SET ROLE api;\nSELECT authlog.trust_issuer('$issuer', '$jwks');");
@@ -214,7 +232,7 @@ $node->safe_psql('postgres', "SELECT authlog.trust_issuer('https://hydra.example
 ($ret, $out, $err) = read_as(token(kid => 'ed-2', claims => { iss => 'https://hydra.example.test',
 	scope => 'openid authlog:tenant:acme authlog:org:hr authlog:role:reader' }, without => [ 'tenant', 'organisations', 'roles' ]),
 	sprintf($timeline, 'acme'));
-is($out, 'hr/hana,hr/hana', 'scope values name the tenant, organisations and roles');
+is($out, 'hr/fred,hr/fred,hr/hana,hr/hana', 'scope values name the tenant, organisations and roles (fred\'s moves in and out of hr included)');
 
 $node->stop;
 done_testing();
