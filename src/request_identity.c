@@ -405,8 +405,9 @@ authlog_begin_request(PG_FUNCTION_ARGS)
 				 errmsg("role \"%s\" may not begin requests", GetUserNameFromId(gateway, false)),
 				 errhint("A superuser grants it with authlog.grant_gateway().")));
 	verify_token(text_to_cstring(PG_GETARG_TEXT_PP(0)), &verified);
-	SPI_finish();
+	/* copied out before SPI_finish frees what the verification allocated */
 	keep_request(&verified, gateway, PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	SPI_finish();
 
 	desc = BlessTupleDesc(desc);
 	values[0] = CStringGetTextDatum(request.subject);
