@@ -190,6 +190,33 @@ AS 'MODULE_PATHNAME', 'authlog_request_scope';
 COMMENT ON FUNCTION authlog.request_scope(oid) IS
 	'The request begun in this transaction by the role (or a role it uses): one row, or none. What the readers'' scope checks consult.';
 
+-- Commit order (1.1) ------------------------------------------------------------
+-- recorded_at is the call's time, not the commit's: a transaction that began
+-- earlier can commit later.  Each event's row here carries the id of the
+-- transaction that inserted it (written in the same statement as the event);
+-- poll_events pages by (xact_id, log_id) and returns only events of
+-- transactions older than its snapshot's xmin, all of which have ended, so a
+-- cursor never passes an event that has yet to commit (doc/reference.md).
+CREATE TABLE authlog.event_positions (
+	tenant_id text NOT NULL,
+	log_id uuid NOT NULL,
+	xact_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+	PRIMARY KEY (tenant_id, log_id)
+);
+COMMENT ON TABLE authlog.event_positions IS
+	'The transaction that inserted each event (auth_logs), in the order poll_events pages by: bookkeeping for readers that follow the stream, not evidence (outside the seals and the store). Events recorded before 1.1 share the update''s transaction.';
+CREATE INDEX event_positions_order ON authlog.event_positions (tenant_id, xact_id, log_id);
+ALTER TABLE authlog.event_positions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE authlog.event_positions FORCE ROW LEVEL SECURITY;
+CREATE TRIGGER event_positions_append_only
+	BEFORE UPDATE OR DELETE ON authlog.event_positions
+	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
+CREATE TRIGGER event_positions_no_truncate
+	BEFORE TRUNCATE ON authlog.event_positions
+	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
+-- Events recorded before the update: the update's transaction, in log_id order.
+INSERT INTO authlog.event_positions (tenant_id, log_id) SELECT l.tenant_id, l.log_id FROM authlog.auth_logs l;
+
 -- A grant stays with the role it was given to -------------------------------------
 -- 1.0 kept a grant as the role's OID alone: after DROP ROLE the row stayed
 -- (pg_dump carried it), a later role given that OID would have read the
@@ -758,6 +785,87 @@ $$;
 COMMENT ON FUNCTION authlog.export_events(text, timestamptz, timestamptz, bytea) IS
 	'Every event of a tenant in [since, until) in a stable order (occurred_at, recorded_at, event_rank, log_id), each with its canonical text, the running SHA-256 digest of the export so far (the last digest fixes the whole set), its event digest and the seal that covers it: a package an auditor checks without the database.';
 
+CREATE TYPE authlog.polled_event AS (
+	position text,
+	log_id uuid,
+	occurred_at timestamptz,
+	recorded_at timestamptz,
+	event_type authlog.event_type,
+	organisation_id text,
+	user_id text,
+	ip_address inet,
+	user_agent text,
+	auth_path authlog.auth_path,
+	decision text,
+	reason text,
+	actor text,
+	failed_login_attempts integer,
+	account_locked_until timestamptz,
+	metadata jsonb
+);
+COMMENT ON TYPE authlog.polled_event IS
+	'One event of poll_events, with its position: pass the last position of a page as after to get the next.';
+
+CREATE FUNCTION authlog.poll_events(
+	tenant_id text,
+	after text DEFAULT NULL,
+	max_events integer DEFAULT 100,
+	user_id text DEFAULT NULL,
+	ip_network inet DEFAULT NULL,
+	event_types authlog.event_type[] DEFAULT NULL,
+	organisation_id text DEFAULT NULL,
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.polled_event
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	after_xact xid8 := '0';
+	after_log uuid := '00000000-0000-0000-0000-000000000000';
+BEGIN
+	IF max_events IS NULL OR max_events < 1 OR max_events > 10000 THEN
+		RAISE EXCEPTION 'max_events must be between 1 and 10000, not %', coalesce(max_events::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF after IS NOT NULL THEN
+		BEGIN
+			IF after !~ '^[0-9]+:[0-9a-f-]{36}$' THEN
+				RAISE EXCEPTION USING ERRCODE = 'invalid_text_representation';
+			END IF;
+			after_xact := pg_catalog.split_part(after, ':', 1)::xid8;
+			after_log := pg_catalog.split_part(after, ':', 2)::uuid;
+		EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+			RAISE EXCEPTION 'invalid position "%"', after
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'Pass the position of the last event of the previous page as poll_events returned it, or NULL to start.';
+		END;
+	END IF;
+	IF user_id IS NOT NULL THEN
+		user_id := authlog.account_key(tenant_id, user_id);
+	END IF;
+	RETURN QUERY
+	SELECT p.xact_id::text || ':' || p.log_id::text, l.log_id, l.occurred_at, l.recorded_at, l.event_type,
+	       l.organisation_id, l.user_id, l.ip_address, l.user_agent, l.auth_path, l.decision, l.reason,
+	       l.actor, l.failed_login_attempts, l.account_locked_until, l.metadata
+	FROM authlog.event_positions p
+	JOIN authlog.scoped_auth_logs(poll_events.caller, poll_events.tenant_id) l
+	  ON l.tenant_id = p.tenant_id AND l.log_id = p.log_id
+	WHERE p.tenant_id = poll_events.tenant_id
+	  AND (p.xact_id, p.log_id) > (after_xact, after_log)
+	  -- every transaction older than the snapshot's xmin has ended
+	  AND p.xact_id < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
+	  AND (poll_events.user_id IS NULL OR l.user_id = poll_events.user_id)
+	  AND (poll_events.ip_network IS NULL OR l.ip_address <<= poll_events.ip_network)
+	  AND (poll_events.event_types IS NULL OR l.event_type = ANY (poll_events.event_types))
+	  AND (poll_events.organisation_id IS NULL OR l.organisation_id = poll_events.organisation_id)
+	ORDER BY p.xact_id, p.log_id
+	LIMIT max_events;
+END
+$$;
+COMMENT ON FUNCTION authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, bytea) IS
+	'The next events of a tenant the caller may read, in commit order, after a position (NULL: from the start), at most max_events, optionally filtered by user, network (an address or a CIDR), event types and organisation. Following the last position returns every event exactly once, one committed late included: an event appears once every transaction older than it has ended.';
+
 -- verify_seals: 1.0's verifier becomes verify_tenant_seals, which only the
 -- definer runs; verify_seals runs it for the tenants the caller reads whole.
 DROP FUNCTION authlog.verify_seals(text, timestamptz);
@@ -966,6 +1074,7 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.lockout_trace(text, text, timestamptz, bytea), '
 	'authlog.compliance_report(text, timestamptz, timestamptz, bytea), '
 	'authlog.export_events(text, timestamptz, timestamptz, bytea), '
+	'authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, bytea), '
 	'authlog.event_rank(authlog.event_type, text), '
 	'authlog.event_canonical(authlog.auth_logs), '
 	'authlog.sha256_chain_step(bytea, text), '
@@ -1198,6 +1307,7 @@ COMMENT ON VIEW authlog.mirror_status IS
 
 SELECT pg_catalog.pg_extension_config_dump('authlog.trusted_issuers', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.gateways', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.event_positions', '');
 
 -- Nothing new is granted to PUBLIC but caller_proof(): a proof of one's own
 -- role opens nothing by itself, and a role without a grant is then told it

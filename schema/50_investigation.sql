@@ -472,3 +472,84 @@ END
 $$;
 COMMENT ON FUNCTION authlog.export_events(text, timestamptz, timestamptz, bytea) IS
 	'Every event of a tenant in [since, until) in a stable order (occurred_at, recorded_at, event_rank, log_id), each with its canonical text, the running SHA-256 digest of the export so far (the last digest fixes the whole set), its event digest and the seal that covers it: a package an auditor checks without the database.';
+
+CREATE TYPE authlog.polled_event AS (
+	position text,
+	log_id uuid,
+	occurred_at timestamptz,
+	recorded_at timestamptz,
+	event_type authlog.event_type,
+	organisation_id text,
+	user_id text,
+	ip_address inet,
+	user_agent text,
+	auth_path authlog.auth_path,
+	decision text,
+	reason text,
+	actor text,
+	failed_login_attempts integer,
+	account_locked_until timestamptz,
+	metadata jsonb
+);
+COMMENT ON TYPE authlog.polled_event IS
+	'One event of poll_events, with its position: pass the last position of a page as after to get the next.';
+
+CREATE FUNCTION authlog.poll_events(
+	tenant_id text,
+	after text DEFAULT NULL,
+	max_events integer DEFAULT 100,
+	user_id text DEFAULT NULL,
+	ip_network inet DEFAULT NULL,
+	event_types authlog.event_type[] DEFAULT NULL,
+	organisation_id text DEFAULT NULL,
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.polled_event
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	after_xact xid8 := '0';
+	after_log uuid := '00000000-0000-0000-0000-000000000000';
+BEGIN
+	IF max_events IS NULL OR max_events < 1 OR max_events > 10000 THEN
+		RAISE EXCEPTION 'max_events must be between 1 and 10000, not %', coalesce(max_events::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF after IS NOT NULL THEN
+		BEGIN
+			IF after !~ '^[0-9]+:[0-9a-f-]{36}$' THEN
+				RAISE EXCEPTION USING ERRCODE = 'invalid_text_representation';
+			END IF;
+			after_xact := pg_catalog.split_part(after, ':', 1)::xid8;
+			after_log := pg_catalog.split_part(after, ':', 2)::uuid;
+		EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+			RAISE EXCEPTION 'invalid position "%"', after
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'Pass the position of the last event of the previous page as poll_events returned it, or NULL to start.';
+		END;
+	END IF;
+	IF user_id IS NOT NULL THEN
+		user_id := authlog.account_key(tenant_id, user_id);
+	END IF;
+	RETURN QUERY
+	SELECT p.xact_id::text || ':' || p.log_id::text, l.log_id, l.occurred_at, l.recorded_at, l.event_type,
+	       l.organisation_id, l.user_id, l.ip_address, l.user_agent, l.auth_path, l.decision, l.reason,
+	       l.actor, l.failed_login_attempts, l.account_locked_until, l.metadata
+	FROM authlog.event_positions p
+	JOIN authlog.scoped_auth_logs(poll_events.caller, poll_events.tenant_id) l
+	  ON l.tenant_id = p.tenant_id AND l.log_id = p.log_id
+	WHERE p.tenant_id = poll_events.tenant_id
+	  AND (p.xact_id, p.log_id) > (after_xact, after_log)
+	  -- every transaction older than the snapshot's xmin has ended
+	  AND p.xact_id < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())
+	  AND (poll_events.user_id IS NULL OR l.user_id = poll_events.user_id)
+	  AND (poll_events.ip_network IS NULL OR l.ip_address <<= poll_events.ip_network)
+	  AND (poll_events.event_types IS NULL OR l.event_type = ANY (poll_events.event_types))
+	  AND (poll_events.organisation_id IS NULL OR l.organisation_id = poll_events.organisation_id)
+	ORDER BY p.xact_id, p.log_id
+	LIMIT max_events;
+END
+$$;
+COMMENT ON FUNCTION authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, bytea) IS
+	'The next events of a tenant the caller may read, in commit order, after a position (NULL: from the start), at most max_events, optionally filtered by user, network (an address or a CIDR), event types and organisation. Following the last position returns every event exactly once, one committed late included: an event appears once every transaction older than it has ended.';

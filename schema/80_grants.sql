@@ -31,6 +31,7 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.lockout_trace(text, text, timestamptz, bytea), '
 	'authlog.compliance_report(text, timestamptz, timestamptz, bytea), '
 	'authlog.export_events(text, timestamptz, timestamptz, bytea), '
+	'authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, bytea), '
 	'authlog.event_rank(authlog.event_type, text), '
 	'authlog.event_canonical(authlog.auth_logs), '
 	'authlog.sha256_chain_step(bytea, text), '
@@ -195,3 +196,4 @@ SELECT pg_catalog.pg_extension_config_dump('authlog.request_fingerprints', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.tenant_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.trusted_issuers', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.gateways', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.event_positions', '');

@@ -107,6 +107,22 @@ static const char *insert_event_sql =
 " $11, $12, $13, $14, $15, $16)"
 " ON CONFLICT (tenant_id, log_id) DO NOTHING";
 
+/*
+ * 1.1: the event and its place in commit order in one statement
+ * (event_positions: the inserting transaction's id, which poll_events
+ * pages by).  A database still at 1.0 has no such table.
+ */
+static const char *insert_positioned_event_sql =
+"WITH event AS ("
+" INSERT INTO authlog.auth_logs (tenant_id, log_id, organisation_id, user_id,"
+" event_type, ip_address, user_agent, auth_path, occurred_at, recorded_at,"
+" metadata, reason, actor, decision, failed_login_attempts, account_locked_until)"
+" VALUES ($1, $2, $3, $4, $5::authlog.event_type, $6, $7, $8, $9, $10,"
+" $11, $12, $13, $14, $15, $16)"
+" ON CONFLICT (tenant_id, log_id) DO NOTHING"
+" RETURNING tenant_id, log_id)"
+" INSERT INTO authlog.event_positions (tenant_id, log_id) SELECT tenant_id, log_id FROM event";
+
 static const char *lock_account_sql =
 "SELECT failed_login_attempts, first_failed_at, account_locked_until, lockout_count,"
 " organisation_id, updated_at"
@@ -191,6 +207,7 @@ static const char *reader_covers_1_1_sql =
 
 static SPIPlanPtr insert_event_plan;
 static Oid	insert_event_auth_path_type;
+static bool insert_event_positioned;
 static SPIPlanPtr lock_account_plan;
 static SPIPlanPtr create_account_plan;
 static SPIPlanPtr delete_account_plan;
@@ -275,19 +292,26 @@ prepare_write_plans(Oid auth_path_type)
 		INT4OID, TIMESTAMPTZOID, BOOLOID, INETOID
 	};
 	Oid			retry_types[2] = {TEXTOID, UUIDOID};
+	bool		positioned = OidIsValid(get_relname_relid("event_positions",
+															 get_namespace_oid(AUTHLOG_SCHEMA, false)));
 
 	/*
 	 * The enum's OID is a parameter type of the saved plan; after DROP and
-	 * CREATE EXTENSION in this backend it changes, and so must the plan.
+	 * CREATE EXTENSION in this backend it changes, and so must the plan; and
+	 * after ALTER EXTENSION UPDATE events get their positions.
 	 */
 	event_types[EV_AUTH_PATH] = auth_path_type;
-	if (insert_event_plan != NULL && event_types[EV_AUTH_PATH] != insert_event_auth_path_type)
+	if (insert_event_plan != NULL &&
+		(event_types[EV_AUTH_PATH] != insert_event_auth_path_type ||
+		 positioned != insert_event_positioned))
 	{
 		SPI_freeplan(insert_event_plan);
 		insert_event_plan = NULL;
 	}
 	insert_event_auth_path_type = event_types[EV_AUTH_PATH];
-	prepare_saved(&insert_event_plan, insert_event_sql, EVENT_NCOLS, event_types);
+	insert_event_positioned = positioned;
+	prepare_saved(&insert_event_plan, positioned ? insert_positioned_event_sql : insert_event_sql,
+				  EVENT_NCOLS, event_types);
 	prepare_saved(&lock_account_plan, lock_account_sql, 2, lock_types);
 	prepare_saved(&create_account_plan, create_account_sql, ACCOUNT_NPARAMS, account_types);
 	prepare_saved(&update_account_plan, update_account_sql, ACCOUNT_NPARAMS, account_types);

@@ -96,6 +96,7 @@ for my $probe (
 	[ 'success_after_failures', q{SELECT count(*) FROM authlog.success_after_failures('%s', '-infinity', 'infinity', 1) WHERE user_id <> 'fred'} ],
 	[ 'lockout_trace', q{SELECT count(*) FROM authlog.lockout_trace('%s', 'hana')} ],
 	[ 'export_events', q{SELECT count(*) FROM authlog.export_events('%s', '-infinity', 'infinity') WHERE user_id <> 'fred'} ],
+	[ 'poll_events', q{SELECT count(*) FROM authlog.poll_events('%s') WHERE user_id <> 'fred'} ],
 	[ 'compliance_report', q{SELECT count(*) FROM authlog.compliance_report('%s', '-infinity', 'infinity') WHERE events > 2 OR users > 1} ],
 	[ 'verify_seals', q{SELECT count(*) FROM authlog.verify_seals('%s')} ],
 	[ 'lockout_status', q{SELECT failed_login_attempts FROM authlog.lockout_status('%s', 'hana')} ],
