@@ -201,11 +201,11 @@ CREATE TABLE authlog.event_positions (
 	tenant_id text NOT NULL,
 	log_id uuid NOT NULL,
 	xact_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-	PRIMARY KEY (tenant_id, log_id)
+	-- the order poll_events reads in; one index, the login path's only extra
+	PRIMARY KEY (tenant_id, xact_id, log_id)
 );
 COMMENT ON TABLE authlog.event_positions IS
 	'The transaction that inserted each event (auth_logs), in the order poll_events pages by: bookkeeping for readers that follow the stream, not evidence (outside the seals and the store). Events recorded before 1.1 share the update''s transaction.';
-CREATE INDEX event_positions_order ON authlog.event_positions (tenant_id, xact_id, log_id);
 ALTER TABLE authlog.event_positions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE authlog.event_positions FORCE ROW LEVEL SECURITY;
 CREATE TRIGGER event_positions_append_only

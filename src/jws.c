@@ -306,36 +306,49 @@ signature_holds(EVP_PKEY *pkey, const char *alg, const ParsedJws *jws)
 	return holds;
 }
 
-/* The key of the set the token names (by kid; the only one when it names none) */
-static Jsonb *
-key_for_token(Jsonb *jwks, const ParsedJws *jws)
+/*
+ * The keys of a JWKS (RFC 7517, 5: an object with an array "keys"), each
+ * as jsonb; an element that is not an object is a NULL in the list.  False
+ * when the set is not shaped so.
+ */
+bool
+jwks_keys(Jsonb *jwks, List **keys_out)
 {
 	JsonbValue *keys = getKeyJsonValueFromContainer(&jwks->root, "keys", 4, NULL);
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken token;
-	Jsonb	   *found = NULL;
-	int			count = 0;
 
+	*keys_out = NIL;
 	if (keys == NULL || keys->type != jbvBinary || !JsonContainerIsArray(keys->val.binary.data))
-		return NULL;
+		return false;
 	it = JsonbIteratorInit(keys->val.binary.data);
 	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		Jsonb	   *jwk;
-		char	   *kid;
+		if (token == WJB_ELEM)
+			*keys_out = lappend(*keys_out, v.type == jbvBinary ? JsonbValueToJsonb(&v) : NULL);
+	return true;
+}
 
-		if (token != WJB_ELEM || v.type != jbvBinary)
-			continue;
-		jwk = JsonbValueToJsonb(&v);
-		kid = jsonb_string_member(jwk, "kid");
-		count++;
-		if (jws->kid != NULL ? (kid != NULL && strcmp(kid, jws->kid) == 0) : true)
-			found = jwk;
-	}
-	if (jws->kid == NULL && count != 1)
+/* The key of the set the token names (by kid; the only one when it names none) */
+static Jsonb *
+key_for_token(Jsonb *jwks, const ParsedJws *jws)
+{
+	List	   *keys;
+	ListCell   *lc;
+
+	if (!jwks_keys(jwks, &keys))
 		return NULL;
-	return found;
+	if (jws->kid == NULL)
+		return list_length(keys) == 1 ? linitial(keys) : NULL;
+	foreach(lc, keys)
+	{
+		Jsonb	   *jwk = lfirst(lc);
+		char	   *kid = jwk ? jsonb_string_member(jwk, "kid") : NULL;
+
+		if (kid != NULL && strcmp(kid, jws->kid) == 0)
+			return jwk;
+	}
+	return NULL;
 }
 
 void

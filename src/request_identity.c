@@ -519,21 +519,18 @@ Datum
 authlog_check_jwks(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *jwks = PG_GETARG_JSONB_P(0);
-	JsonbValue *keys = getKeyJsonValueFromContainer(&jwks->root, "keys", 4, NULL);
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken token;
+	List	   *keys;
 	List	   *kids = NIL;
+	ListCell   *key;
 	int			n = 0;
 
-	if (keys == NULL || keys->type != jbvBinary || !JsonContainerIsArray(keys->val.binary.data))
+	if (!jwks_keys(jwks, &keys))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a key set is a JSON object with an array \"keys\" (RFC 7517, 5)")));
-	it = JsonbIteratorInit(keys->val.binary.data);
-	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	foreach(key, keys)
 	{
-		Jsonb	   *jwk;
+		Jsonb	   *jwk = lfirst(key);
 		char	   *kid;
 		char	   *kty;
 		const char *alg;
@@ -541,14 +538,11 @@ authlog_check_jwks(PG_FUNCTION_ARGS)
 		EVP_PKEY   *pkey;
 		ListCell   *lc;
 
-		if (token != WJB_ELEM)
-			continue;
 		n++;
-		if (v.type != jbvBinary)
+		if (jwk == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("key %d of the key set is not a JSON object", n)));
-		jwk = JsonbValueToJsonb(&v);
 		kid = jsonb_string_member(jwk, "kid");
 		kty = jsonb_string_member(jwk, "kty");
 		if (kid == NULL || kid[0] == '\0')

@@ -24,6 +24,10 @@ my $node = new_mirrored_node('hostile_path', $store, "authlog.seal_interval = '1
 # the superuser's own sessions say what they need, as a careful DBA's would;
 # the workers and the functions must not depend on anyone being careful
 my $careful = q{SET default_transaction_read_only = off; SET statement_timeout = 0; };
+# ... from the connection on: those SETs are statements too, and under her
+# statement_timeout of 1 ms one of them (the first after a restart, say) can
+# itself be cancelled
+$ENV{PGOPTIONS} = '-c default_transaction_read_only=off -c statement_timeout=0';
 sub superuser_psql
 {
 	my ($sql) = @_;
