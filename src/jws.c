@@ -23,6 +23,8 @@
 #include <openssl/param_build.h>
 
 #include "common/base64.h"
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -69,29 +71,28 @@ base64url_decode(const char *in, int inlen, int *outlen)
 	return out;
 }
 
-/* A JSON object, as jsonb; an error naming the part when it is not one */
+/*
+ * A JSON object, as jsonb; an error naming the part when it is not one.
+ * The text is parsed first by the JSON parser that reports instead of
+ * raising, so jsonb_in only ever sees valid JSON.
+ */
 static Jsonb *
 json_object_part(const uint8 *text, int len, const char *part)
 {
-	char	   *json = pnstrdup((const char *) text, len);
-	Datum		value = (Datum) 0;
-	MemoryContext context = CurrentMemoryContext;
-	bool		failed = false;
+	char	   *json = palloc(len + 1);
+	JsonLexContext *lex;
+	Jsonb	   *object;
 
-	PG_TRY();
-	{
-		value = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(context);
-		FlushErrorState();
-		failed = true;
-	}
-	PG_END_TRY();
-	if (failed || !JB_ROOT_IS_OBJECT(DatumGetJsonbP(value)))
+	memcpy(json, text, len);
+	json[len] = '\0';
+	lex = makeJsonLexContextCstringLen(json, len, GetDatabaseEncoding(), false);
+	if (memchr(text, '\0', len) != NULL || !pg_verifymbstr(json, len, true) ||
+		pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
+		token_error("the token is malformed", psprintf("Its %s is not JSON.", part));
+	object = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+	if (!JB_ROOT_IS_OBJECT(object))
 		token_error("the token is malformed", psprintf("Its %s is not a JSON object.", part));
-	return DatumGetJsonbP(value);
+	return object;
 }
 
 void

@@ -11,6 +11,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
+use MIME::Base64 qw(encode_base64url);
 
 my $top = "$FindBin::RealBin/../..";
 my $work = "${PostgreSQL::Test::Utils::tmp_check}/tokens";
@@ -147,6 +148,10 @@ my @refused = (
 	[ 'wrong audience', token(claims => { aud => 'someone-else' }), qr/the token is not for audience "authlog"/ ],
 	[ 'untrusted issuer', token(claims => { iss => 'https://evil.example.test' }), qr/issuer "https:\/\/evil.example.test" is not trusted/ ],
 	[ 'alg none', token(alg => 'none'), qr/unsigned tokens \(alg "none"\) are refused/ ],
+	[ 'a payload that is not JSON', encode_base64url('{"alg":"EdDSA","kid":"ed-1"}') . '.' . encode_base64url('not json') . '.AAAA',
+		qr/the token is malformed\nDETAIL:  Its payload is not JSON/ ],
+	[ 'a payload that is not UTF-8', encode_base64url('{"alg":"EdDSA","kid":"ed-1"}') . '.' . encode_base64url("{\"sub\":\"\xff\"}") . '.AAAA',
+		qr/the token is malformed\nDETAIL:  Its payload is not JSON/ ],
 	[ 'unknown kid', token(kid => 'stranger'), qr/issuer "[^"]+" has no key "stranger"/ ],
 	[ 'HMAC with the public key', token(alg => 'HS256'), qr/alg "HS256" is refused/ ],
 	[ 'alg not the key\'s', token(kid => 'ed-1', alg => 'ES256'), qr/key "ed-1" of issuer "[^"]+" is for alg "EdDSA", not "ES256"/ ],
