@@ -553,3 +553,47 @@ END
 $$;
 COMMENT ON FUNCTION authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, bytea) IS
 	'The next events of a tenant the caller may read, in commit order, after a position (NULL: from the start), at most max_events, optionally filtered by user, network (an address or a CIDR), event types and organisation. Following the last position returns every event exactly once, one committed late included: an event appears once every transaction older than it has ended.';
+
+CREATE TYPE authlog.seal_proof AS (
+	log_id uuid,
+	status text,
+	seal_no bigint,
+	member_index integer,
+	event_digest bytea,
+	seal_digest bytea,
+	anchor_root bytea
+);
+COMMENT ON TYPE authlog.seal_proof IS
+	'What proves one event of a page against the seals: status sealed (seal_no, its position among the seal''s members from 0, the event digest the seal recorded, the seal''s digest and its cut''s anchor), unsealed (not yet sealed: committed within authlog.seal_interval), or unknown (no event of the tenant the caller may read has that id).';
+
+CREATE FUNCTION authlog.seal_proofs(tenant_id text, log_ids uuid[], caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.seal_proof
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+	IF NOT authlog.caller_reads_whole_tenant(seal_proofs.caller, seal_proofs.tenant_id) THEN
+		RAISE EXCEPTION 'seal proofs need a reader of the whole tenant "%"', seal_proofs.tenant_id
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'A seal lists the ids and digests of every organisation''s events of its tenant: proving a page with it would show an organisation''s reader the others''.',
+			      HINT = 'Check the page with a tenant-wide grant or token, or trust the store''s copy.';
+	END IF;
+	RETURN QUERY
+	SELECT i.log_id,
+	       CASE WHEN l.log_id IS NULL THEN 'unknown' WHEN s.seal_no IS NULL THEN 'unsealed' ELSE 'sealed' END,
+	       s.seal_no, (p.n - 1)::integer,
+	       pg_catalog.substr(s.member_digests, ((p.n - 1) * 32 + 1)::integer, 32),
+	       s.digest, s.anchor_root
+	FROM pg_catalog.unnest(seal_proofs.log_ids) WITH ORDINALITY AS i(log_id, k)
+	LEFT JOIN authlog.scoped_auth_logs(seal_proofs.caller, seal_proofs.tenant_id) l ON l.log_id = i.log_id
+	LEFT JOIN authlog.scoped_seal_members(seal_proofs.caller, seal_proofs.tenant_id) m
+	  ON l.log_id IS NOT NULL AND m.log_id = i.log_id
+	LEFT JOIN authlog.scoped_seals(seal_proofs.caller, seal_proofs.tenant_id) s ON s.seal_no = m.seal_no
+	LEFT JOIN LATERAL (SELECT u.n FROM pg_catalog.unnest(s.members) WITH ORDINALITY AS u(member, n)
+	                   WHERE u.member = i.log_id LIMIT 1) p ON true
+	ORDER BY i.k;
+END
+$$;
+COMMENT ON FUNCTION authlog.seal_proofs(text, uuid[], bytea) IS
+	'For the events of a page (their log_ids), what proves each against the seals: its seal, its position in it, the digest recorded, the seal''s digest and anchor; or why there is none (unsealed, unknown). Only for readers of the whole tenant: a seal lists every organisation''s events.';

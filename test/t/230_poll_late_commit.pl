@@ -1,7 +1,8 @@
 # A reader following authlog.poll_events receives every event of its scope
 # exactly once, in commit order, one committed late included: a transaction
 # that began before others and commits after them holds the stream back
-# until it ends, and a rolled-back one leaves nothing.
+# until it ends, and a rolled-back one leaves nothing.  A page is proved
+# against the seals with authlog.seal_proofs, by a tenant-wide reader only.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -84,6 +85,36 @@ like($err, qr/ERROR:  22023: invalid position "not-a-position"/, 'a broken posit
 like($err, qr/ERROR:  22023: max_events must be between 1 and 10000/, 'and a page of nothing');
 is($node->safe_psql('postgres', q{SET ROLE siem; SELECT count(*) FROM authlog.poll_events('globex')}),
 	'0', 'a reader of acme polls nothing of globex');
+
+# the page's proofs: each event's seal, its place, the digest recorded
+$node->safe_psql('postgres', q{
+	CREATE ROLE finance_reader LOGIN;
+	SELECT authlog.grant_reader('finance_reader', 'acme', 'o1');
+	SELECT authlog.seal_now('60s');
+	SELECT authlog.record_login('acme', 'o1', 'unsealed-yet', false, '192.0.2.1', 'ua', 'web');});
+my $page = q{(SELECT array_agg(log_id ORDER BY position) FROM authlog.poll_events('acme', NULL, 100))
+             || '00000000-0000-4000-8000-00000000dead'::uuid};
+is($node->safe_psql('postgres', qq{SET ROLE siem;
+	SELECT string_agg(status, ',' ORDER BY status) FROM (SELECT DISTINCT status FROM authlog.seal_proofs('acme', $page)) s}),
+	'sealed,unknown,unsealed', 'a page: the events before the last cut sealed, the one after it unsealed, an id of no event unknown');
+is($node->safe_psql('postgres', qq{SET ROLE siem;
+	SELECT count(*) FROM authlog.seal_proofs('acme', $page) p
+	JOIN authlog.verify_seals('acme') v ON v.seal_no = p.seal_no AND v.status = 'ok'
+	WHERE p.status = 'sealed'}),
+	'8', 'each sealed event names an intact seal');
+is($node->safe_psql('postgres', q{
+	SELECT bool_and(p.event_digest = authlog.event_digest(l) AND p.seal_digest = s.digest
+	                AND s.members[p.member_index + 1] = l.log_id)
+	FROM authlog.seal_proofs('acme', (SELECT array_agg(log_id) FROM authlog.auth_logs WHERE tenant_id = 'acme')) p
+	JOIN authlog.auth_logs l ON l.tenant_id = 'acme' AND l.log_id = p.log_id
+	JOIN authlog.seals s ON s.tenant_id = 'acme' AND s.seal_no = p.seal_no}),
+	't', 'the recorded digest is the event\'s, at the place the seal lists it');
+is($node->safe_psql('postgres', q{SELECT status FROM authlog.seal_proofs('acme',
+	ARRAY(SELECT log_id FROM authlog.auth_logs WHERE user_id = 'unsealed-yet'))}),
+	'unsealed', 'an event after the last cut is unsealed');
+($ret, $out, $err) = $node->psql('postgres', q{SET ROLE finance_reader;
+	SELECT * FROM authlog.seal_proofs('acme', ARRAY(SELECT gen_random_uuid()))});
+like($err, qr/seal proofs need a reader of the whole tenant "acme"/, 'an organisation\'s reader is told why not');
 
 $node->stop;
 done_testing();
