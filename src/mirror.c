@@ -657,7 +657,7 @@ prepare_slot(void)
 		{
 			if (mongo_sink_error_is_transient(&error))
 				close_sink();
-			return report_failure("could not empty the store's collections for a resync",
+			return report_failure("could not empty the document store's collections for a resync",
 								  error.message);
 		}
 	}
@@ -724,7 +724,7 @@ mirror_round(void)
 		if (!mongo_sink_ensure_indexes(sink, &error))
 		{
 			close_sink();
-			return report_failure("could not create the store's indexes", error.message);
+			return report_failure("could not create the document store's indexes", error.message);
 		}
 		indexes_ready = true;
 	}

@@ -30,7 +30,7 @@ restart_store($store);
 verify_mirror($node, 'after a store outage');
 
 my $log = slurp_file($node->logfile);
-my $outage_lines = () = $log =~ /LOG:  authlog mirror: (could not connect|the document store did not acknowledge)/g;
+my $outage_lines = () = $log =~ /LOG:  authlog mirror: (could not connect|the document store did not acknowledge|could not create the document store's indexes)/g;
 cmp_ok($outage_lines, '>=', 1, 'the outage is logged');
 cmp_ok($outage_lines, '<=', 3, "once per change of error, not once per retry ($outage_lines lines)");
 like($log, qr/authlog mirror: streaming again/, 'and so is the recovery');
