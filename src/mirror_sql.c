@@ -95,12 +95,18 @@ authlog_mirror_worker_status(PG_FUNCTION_ARGS)
 
 /* Under the worker's mutex: how far the store has acknowledged; the wait asks for no delay. */
 static XLogRecPtr
-mirror_sync_progress(WorkerShared *worker)
+mirror_sync_progress(WorkerShared *worker, XLogRecPtr target)
 {
 	MirrorShared *mirror = (MirrorShared *) worker;
 
 	mirror->sync_requested = true;
 	return mirror->confirmed_lsn;
+}
+
+static uint64
+documents_written(WorkerShared *worker)
+{
+	return ((MirrorShared *) worker)->documents_written;
 }
 
 /*
@@ -118,12 +124,9 @@ authlog_mirror_sync(PG_FUNCTION_ARGS)
 		.state_names = mirror_state_names,
 		.nstates = mirror_nstates,
 		.progress = mirror_sync_progress,
+		.count = documents_written,
 	};
-	Interval   *timeout = PG_GETARG_INTERVAL_P(0);
 	TimestampTz deadline;
-	XLogRecPtr	target;
-	uint64		written_before;
-	uint64		written;
 
 	require_mirror_shared();
 	if (authlog_mirror_uri == NULL || authlog_mirror_uri[0] == '\0')
@@ -131,21 +134,11 @@ authlog_mirror_sync(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the authlog mirror is disabled"),
 				 errhint("Set authlog.mirror_uri in postgresql.conf and reload.")));
-	deadline = worker_wait_deadline(timeout);
+	deadline = worker_wait_deadline(PG_GETARG_INTERVAL_P(0));
 
 	/* everything committed so far, asynchronous commits included, on disk */
-	target = worker_flush_inserted_wal();
-
-	SpinLockAcquire(&authlog_mirror_shared->worker.mutex);
-	written_before = authlog_mirror_shared->documents_written;
-	SpinLockRelease(&authlog_mirror_shared->worker.mutex);
-
-	worker_wait_for(&authlog_mirror_shared->worker, &wait, target, deadline);
-
-	SpinLockAcquire(&authlog_mirror_shared->worker.mutex);
-	written = authlog_mirror_shared->documents_written;
-	SpinLockRelease(&authlog_mirror_shared->worker.mutex);
-	PG_RETURN_INT64((int64) (written - written_before));
+	PG_RETURN_INT64((int64) worker_wait_for(&authlog_mirror_shared->worker, &wait,
+											worker_flush_inserted_wal(), deadline));
 }
 
 

@@ -51,11 +51,21 @@ state_name(int state)
 	return worker_state_name(sealer_state_names, sealer_nstates, state);
 }
 
-/* Under the worker's mutex: every commit before this is sealed */
+/* Under the worker's mutex: a cut requested up to target; every commit before the result is sealed */
 static XLogRecPtr
-sealed_progress(WorkerShared *worker)
+sealed_progress(WorkerShared *worker, XLogRecPtr target)
 {
-	return ((SealerShared *) worker)->sealed_lsn;
+	SealerShared *sealer = (SealerShared *) worker;
+
+	if (sealer->requested_lsn < target)
+		sealer->requested_lsn = target;
+	return sealer->sealed_lsn;
+}
+
+static uint64
+seals_written(WorkerShared *worker)
+{
+	return ((SealerShared *) worker)->seals_written;
 }
 
 /*
@@ -72,12 +82,9 @@ authlog_seal_now(PG_FUNCTION_ARGS)
 		.state_names = sealer_state_names,
 		.nstates = sealer_nstates,
 		.progress = sealed_progress,
+		.count = seals_written,
 	};
-	Interval   *timeout = PG_GETARG_INTERVAL_P(0);
 	TimestampTz deadline;
-	XLogRecPtr	target;
-	uint64		written_before;
-	uint64		written;
 
 	require_sealer_shared();
 	if (strcmp(get_database_name(MyDatabaseId), authlog_database) != 0)
@@ -85,21 +92,9 @@ authlog_seal_now(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the authlog sealer seals database \"%s\", not this one", authlog_database),
 				 errhint("Call seal_now() in the database named by authlog.database.")));
-	deadline = worker_wait_deadline(timeout);
-
-	target = worker_flush_inserted_wal();
-	SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
-	if (authlog_sealer_shared->requested_lsn < target)
-		authlog_sealer_shared->requested_lsn = target;
-	written_before = authlog_sealer_shared->seals_written;
-	SpinLockRelease(&authlog_sealer_shared->worker.mutex);
-
-	worker_wait_for(&authlog_sealer_shared->worker, &wait, target, deadline);
-
-	SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
-	written = authlog_sealer_shared->seals_written;
-	SpinLockRelease(&authlog_sealer_shared->worker.mutex);
-	PG_RETURN_INT64((int64) (written - written_before));
+	deadline = worker_wait_deadline(PG_GETARG_INTERVAL_P(0));
+	PG_RETURN_INT64((int64) worker_wait_for(&authlog_sealer_shared->worker, &wait,
+											worker_flush_inserted_wal(), deadline));
 }
 
 /*

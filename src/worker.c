@@ -355,27 +355,36 @@ worker_wait_deadline(const Interval *timeout)
 }
 
 /*
- * Wait until the worker's progress reaches target, waking it each round,
- * or raise an error at the deadline that says where the worker stands.
+ * Note the request for target and wait until the worker's progress reaches
+ * it, waking it each round; returns what the worker counted meanwhile, or
+ * raises an error at the deadline that says where the worker stands.
  */
-void
+uint64
 worker_wait_for(WorkerShared *shared, const WorkerWait *wait, XLogRecPtr target,
 				TimestampTz deadline)
 {
+	bool		first = true;
+	uint64		count_before = 0;
+
 	for (;;)
 	{
 		XLogRecPtr	reached;
+		uint64		count;
 		int			state;
 		char		last_error[sizeof(shared->last_error)];
 
 		SpinLockAcquire(&shared->mutex);
-		reached = wait->progress(shared);
+		reached = wait->progress(shared, target);
+		count = wait->count(shared);
 		state = shared->state;
 		strlcpy(last_error, shared->last_error, sizeof(last_error));
 		SpinLockRelease(&shared->mutex);
 
+		if (first)
+			count_before = count;
+		first = false;
 		if (reached >= target)
-			return;
+			return count - count_before;
 		if (GetCurrentTimestamp() >= deadline)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

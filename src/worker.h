@@ -78,9 +78,10 @@ extern TimestampTz worker_wait_deadline(const Interval *timeout);
 extern XLogRecPtr worker_flush_inserted_wal(void);
 
 /*
- * What mirror_sync() and seal_now() wait for: how far the worker has come,
- * read (and a request noted) under its mutex, and how to say it when the
- * wait times out.
+ * What mirror_sync() and seal_now() wait for: how far the worker has come
+ * (progress notes the request for target too), and what it has done
+ * (count), both read under its mutex; and how to say it when the wait
+ * times out.
  */
 typedef struct WorkerWait
 {
@@ -89,11 +90,12 @@ typedef struct WorkerWait
 	const char *status_hint;	/* "See authlog.mirror_status." */
 	const char *const *state_names;
 	int			nstates;
-	XLogRecPtr	(*progress) (WorkerShared *shared);
+	XLogRecPtr	(*progress) (WorkerShared *shared, XLogRecPtr target);
+	uint64		(*count) (WorkerShared *shared);
 } WorkerWait;
 
-extern void worker_wait_for(WorkerShared *shared, const WorkerWait *wait,
-							XLogRecPtr target, TimestampTz deadline);
+extern uint64 worker_wait_for(WorkerShared *shared, const WorkerWait *wait,
+							  XLogRecPtr target, TimestampTz deadline);
 
 /* A step: run in a transaction of its own, with SPI connected */
 typedef bool (*WorkerStep) (void *arg);
