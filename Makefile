@@ -72,7 +72,7 @@ authlog--1.1.sql: $(SCHEMA_PIECES)
 
 # What the test, demo and bench drivers need first: authlog installed, and
 # the FerretDB binary the mirror's tests and demo run (built once, cached).
-prepare: all install
+prepare: all install api
 	bash test/ferretdb.sh build
 
 # The fuzzer of the document rules (src/bson_rules.c), built with clang's
@@ -85,7 +85,20 @@ test/fuzz/fuzz_bson_rules: test/fuzz/fuzz_bson_rules.c src/bson_rules.c src/bson
 		-o $@ test/fuzz/fuzz_bson_rules.c src/bson_rules.c \
 		-L$(pkglibdir) -lpgcommon -lpgport $(shell pkg-config --libs libbson-1.0) -lm
 
-.PHONY: deps prepare test test-long demo bench
+# authlog-api, the platform API (api/, Go): built by make api, make demo and
+# make test, never by the plain make a DBA runs.  Its tests are compiled
+# here (as whoever runs make, with the module cache) and run by
+# test/run-tests.sh against throwaway clusters (as postgres when root).
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+API_TEST_PACKAGES = bearer httpapi ocsf ratelimit
+api:
+	cd api && GOFLAGS=-mod=mod $(GO) build -o ../build/bin/authlog-api ./cmd/authlog-api
+	$(GO) build -C test/tokens -o ../../build/bin/tokens .
+	mkdir -p build/api-tests
+	cd api && for pkg in $(API_TEST_PACKAGES); do \
+		GOFLAGS=-mod=mod $(GO) test -c -o ../build/api-tests/$$pkg.test ./internal/$$pkg || exit 1; done
+
+.PHONY: deps prepare api test test-long demo bench
 # The Debian packages each driver needs: installed when run as root, named in
 # the exact `sudo apt-get install` line otherwise (test/deps.sh); quick when
 # all is there.  `make && make install` alone needs no Go and no test tools.

@@ -502,6 +502,8 @@ CREATE FUNCTION authlog.poll_events(
 	ip_network inet DEFAULT NULL,
 	event_types authlog.event_type[] DEFAULT NULL,
 	organisation_id text DEFAULT NULL,
+	since timestamptz DEFAULT NULL,
+	until timestamptz DEFAULT NULL,
 	caller bytea DEFAULT authlog.caller_proof())
 RETURNS SETOF authlog.polled_event
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
@@ -547,12 +549,14 @@ BEGIN
 	  AND (poll_events.ip_network IS NULL OR l.ip_address <<= poll_events.ip_network)
 	  AND (poll_events.event_types IS NULL OR l.event_type = ANY (poll_events.event_types))
 	  AND (poll_events.organisation_id IS NULL OR l.organisation_id = poll_events.organisation_id)
+	  AND (poll_events.since IS NULL OR l.occurred_at >= poll_events.since)
+	  AND (poll_events.until IS NULL OR l.occurred_at < poll_events.until)
 	ORDER BY p.xact_id, p.log_id
 	LIMIT max_events;
 END
 $$;
-COMMENT ON FUNCTION authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, bytea) IS
-	'The next events of a tenant the caller may read, in commit order, after a position (NULL: from the start), at most max_events, optionally filtered by user, network (an address or a CIDR), event types and organisation. Following the last position returns every event exactly once, one committed late included: an event appears once every transaction older than it has ended.';
+COMMENT ON FUNCTION authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, timestamptz, timestamptz, bytea) IS
+	'The next events of a tenant the caller may read, in commit order, after a position (NULL: from the start), at most max_events, optionally filtered by user, network (an address or a CIDR), event types, organisation and when the events occurred ([since, until)). Following the last position returns every event exactly once, one committed late included: an event appears once every transaction older than it has ended.';
 
 CREATE TYPE authlog.seal_proof AS (
 	log_id uuid,

@@ -31,14 +31,59 @@ cluster=$(mktemp -d /tmp/authlog-demo-cluster.XXXXXX)
 port=$(lib_free_port)
 bash test/cluster.sh start "$cluster" "$port" \
 	"authlog.mirror_uri = 'mongodb://127.0.0.1:$store_port/'" "authlog.mirror_idle_advance = '1s'"
-trap 'bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
+api_pid=
+trap '[ -z "$api_pid" ] || kill "$api_pid" 2>/dev/null; bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
+
+# authlog-api over the cluster, before the campaign: keys made now, the
+# identity provider's public half registered by the superuser
+issuer=https://idp.demo.authlog
+build/bin/tokens keygen "$cluster" >/dev/null
+psql -X -q -h "$cluster" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+	-v issuer="$issuer" -v jwks="$(cat "$cluster/jwks.json")" -f test/demo_gateway.sql
+api_port=$(lib_free_port)
+metrics_port=$(lib_free_port)
+build/bin/authlog-api serve -listen "127.0.0.1:$api_port" -metrics-listen "127.0.0.1:$metrics_port" \
+	-database "host=$cluster port=$port user=authlog_api dbname=postgres" \
+	-issuer "$issuer" -jwks-file "$cluster/jwks.json" 2>"$cluster/api.log" &
+api_pid=$!
+api=http://127.0.0.1:$api_port
+for _ in $(seq 1 100); do
+	curl -sf "$api/readyz" >/dev/null && break
+	sleep 0.1
+done
+curl -sf "$api/readyz" >/dev/null || { echo "demo: authlog-api did not start"; cat "$cluster/api.log"; exit 1; }
+
 psql -X -q -P pager=off -h "$cluster" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -f test/demo.sql
+
+# the security team's token: acme, every organisation, reader + help desk + compliance
+TOKEN=$(build/bin/tokens sign "$cluster" ed-1 EdDSA "$(printf '{"iss":"%s","sub":"analyst@acme","aud":"authlog","exp":%d,"tenant":"acme","roles":["reader","helpdesk","compliance"]}' \
+	"$issuer" $(( $(date +%s) + 8 * 3600 )))")
+export TOKEN
+since=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+until=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+# each line as a reader types it, then what it answered (cut short here)
+try() {
+	echo
+	echo "\$ $1"
+	eval "$1" | jq . 2>/dev/null | head -n "${2:-20}" || true
+}
+echo
+echo "======== The same campaign through authlog-api ($api), as acme's security team ========"
+echo "   export TOKEN=$TOKEN"
+try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/investigation/attacking-sources?since=$since&until=$until&min_failures=5'" 24
+try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/events?limit=2&user=treasurer&format=ocsf'" 30
+echo "   (follow \"next\" to poll: without until it never ends, and skips nothing)"
+try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/accounts/treasurer/lockout'" 12
+try "curl -s -H \"Authorization: Bearer \$TOKEN\" -H 'Content-Type: application/json' -H 'Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)' -d '{\"organisation_id\": \"finance\", \"reason\": \"ticket 4712: identity verified by phone\"}' '$api/v1/accounts/treasurer/unlock'" 14
+try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/investigation/compliance-report?since=$since&until=$until'" 16
+try "curl -s -H 'Authorization: Bearer not-a-token' '$api/v1/events'" 10
 
 if [ -t 0 ]; then
 	echo
 	echo "== The cluster and the store stay up until Ctrl-C. Look around:"
 	echo "   psql -h $cluster -p $port -U postgres postgres"
 	echo "   (the store: mongodb://127.0.0.1:$store_port/, database authlog)"
+	echo "   authlog-api: $api (OpenAPI: $api/v1/openapi.json; metrics: http://127.0.0.1:$metrics_port/metrics)"
 	trap 'exit 0' INT TERM
 	while sleep 3600; do :; done
 fi

@@ -3,7 +3,7 @@
 \pset footer off
 \set QUIET on
 \o /dev/null
-CREATE EXTENSION authlog;
+-- (authlog is installed, and authlog-api trusted, by test/demo_gateway.sql)
 -- the mirror has created its slot and is streaming before the campaign starts
 SELECT authlog.mirror_sync('60s');
 SELECT now() - interval '1 hour' AS since, now() + interval '1 hour' AS until \gset
@@ -33,6 +33,17 @@ DO $$
 BEGIN
 	FOR n IN 1..9 LOOP
 		PERFORM authlog.record_login('acme', 'finance', 'cfo', false, '198.51.100.66',
+		                             'python-requests/2.31', 'web', jsonb_build_object('attempt', n));
+		COMMIT;
+	END LOOP;
+END
+$$;
+-- ... and the treasurer's, which stays locked until the help desk unlocks
+-- it through the API (the demo's curl lines)
+DO $$
+BEGIN
+	FOR n IN 1..5 LOOP
+		PERFORM authlog.record_login('acme', 'finance', 'treasurer', false, '198.51.100.66',
 		                             'python-requests/2.31', 'web', jsonb_build_object('attempt', n));
 		COMMIT;
 	END LOOP;

@@ -37,6 +37,8 @@ need libmongoc-dev pkg-config --exists libmongoc-1.0
 need libbson-dev pkg-config --exists libbson-1.0
 need libssl-dev pkg-config --exists libcrypto
 need golang-go command -v go
+need curl command -v curl
+need jq command -v jq
 if [ "$profile" = test ] || [ "$profile" = test-long ]; then
 	need postgresql-15-wal2json test -f "$pg_pkglibdir/wal2json.so"
 	need libipc-run-perl perl -MIPC::Run -e 1

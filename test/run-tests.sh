@@ -43,6 +43,12 @@ if [ -n "$long" ]; then
 	make -s installcheck REGRESS= ISOLATION= PROVE_TESTS='test/long/*.pl' || rc=$?
 else
 	make -s installcheck || rc=$?
+	# authlog-api's Go tests (compiled by make api); httpapi's start their
+	# own throwaway cluster with test/cluster.sh
+	for t in build/api-tests/*.test; do
+		echo "# $t"
+		AUTHLOG_TOP=$top "$t" -test.timeout 10m || rc=$?
+	done
 fi
 if [ $rc != 0 ]; then
 	for diffs in regression.diffs test/isolation/output/regression.diffs; do

@@ -77,6 +77,13 @@ is($node->safe_psql('postgres', q{SET ROLE siem;
 is($node->safe_psql('postgres', q{SET ROLE siem;
 	SELECT count(*) FROM authlog.poll_events('acme', NULL, 100, ip_network => '192.0.2.8/29')}),
 	'1', 'a filter by network');
+my ($late_at, $after_at) = split /\|/, $node->safe_psql('postgres', q{
+	SELECT (SELECT occurred_at FROM authlog.auth_logs WHERE user_id = 'late') || '|' ||
+	       (SELECT occurred_at FROM authlog.auth_logs WHERE user_id = 'after-1')});
+is($node->safe_psql('postgres', qq{SET ROLE siem;
+	SELECT string_agg(user_id, ',') FROM authlog.poll_events('acme', NULL, 100,
+		since => '$late_at', until => '$after_at')}),
+	'late', 'a period [since, until): the event at since, not the one at until');
 my ($ret, $out, $err) = $node->psql('postgres', q{\set VERBOSITY verbose
 	SELECT * FROM authlog.poll_events('acme', 'not-a-position')});
 like($err, qr/ERROR:  22023: invalid position "not-a-position"/, 'a broken position is refused');
