@@ -38,13 +38,16 @@ trap '[ -z "$api_pid" ] || kill "$api_pid" 2>/dev/null; bash test/cluster.sh sto
 # identity provider's public half registered by the superuser
 issuer=https://idp.demo.authlog
 build/bin/tokens keygen "$cluster" >/dev/null
+# the operator's key that signs evidence packages; auditors get the public half
+openssl genpkey -algorithm ed25519 -out "$cluster/evidence.key" 2>/dev/null
+openssl pkey -in "$cluster/evidence.key" -pubout -out "$cluster/evidence.pub"
 psql -X -q -h "$cluster" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
 	-v issuer="$issuer" -v jwks="$(cat "$cluster/jwks.json")" -f test/demo_gateway.sql
 api_port=$(lib_free_port)
 metrics_port=$(lib_free_port)
 build/bin/authlog-api serve -listen "127.0.0.1:$api_port" -metrics-listen "127.0.0.1:$metrics_port" \
 	-database "host=$cluster port=$port user=authlog_api dbname=postgres" \
-	-issuer "$issuer" -jwks-file "$cluster/jwks.json" 2>"$cluster/api.log" &
+	-issuer "$issuer" -jwks-file "$cluster/jwks.json" -evidence-key "$cluster/evidence.key" 2>"$cluster/api.log" &
 api_pid=$!
 api=http://127.0.0.1:$api_port
 for _ in $(seq 1 100); do
@@ -77,6 +80,17 @@ try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/accounts/treasurer/lo
 try "curl -s -H \"Authorization: Bearer \$TOKEN\" -H 'Content-Type: application/json' -H 'Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)' -d '{\"organisation_id\": \"finance\", \"reason\": \"ticket 4712: identity verified by phone\"}' '$api/v1/accounts/treasurer/unlock'" 14
 try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/investigation/compliance-report?since=$since&until=$until'" 16
 try "curl -s -H 'Authorization: Bearer not-a-token' '$api/v1/events'" 10
+echo
+echo "== The auditor's evidence package: fetched, then checked offline (by authlog-api, and by sha256sum and openssl alone)"
+export PATH="$top/build/bin:$PATH"
+run() {
+	echo
+	echo "\$ $1"
+	(cd "$cluster" && eval "$1") 2>&1 | head -n 12 || true
+}
+run "curl -s -H \"Authorization: Bearer \$TOKEN\" -o evidence.tar.gz '$api/v1/evidence?since=$since&until=$until' && tar -tzf evidence.tar.gz"
+run "authlog-api verify-package -key evidence.pub evidence.tar.gz"
+run "mkdir -p evidence && tar -xzf evidence.tar.gz -C evidence && cd evidence && sha256sum -c SHA256SUMS && openssl pkeyutl -verify -pubin -inkey ../evidence.pub -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig"
 
 if [ -t 0 ]; then
 	echo

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"authlog/api/internal/bearer"
+	"authlog/api/internal/evidence"
 	"authlog/api/internal/httpapi"
 	"authlog/api/internal/ratelimit"
 	"authlog/api/internal/store"
@@ -35,9 +36,16 @@ func main() {
 	}
 }
 
+const usage = `usage:
+  authlog-api serve [flags]                      run the API (authlog-api serve -h lists the flags)
+  authlog-api verify-package -key PUB.pem FILE   check an evidence package offline`
+
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "verify-package" {
+		return verifyPackage(args[1:])
+	}
 	if len(args) == 0 || args[0] != "serve" {
-		return errors.New("usage: authlog-api serve [flags] (authlog-api serve -h lists them)")
+		return errors.New(usage)
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:8080", "address of the API")
@@ -52,6 +60,8 @@ func run(args []string) error {
 	timeout := fs.Duration("request-timeout", 30*time.Second, "the longest a request may take, SQL included")
 	maxPage := fs.Int("max-page", 1000, "the largest events page")
 	maxRows := fs.Int("max-rows", 10000, "the most rows an investigation answer may hold")
+	evidenceKey := fs.String("evidence-key", "", "Ed25519 private key (PKCS#8 PEM) that signs evidence packages (empty: none are made)")
+	maxEvidence := fs.Int("max-evidence-events", 1_000_000, "the most events one evidence package may hold")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -77,7 +87,14 @@ func run(args []string) error {
 		return err
 	}
 
-	srv := httpapi.New(httpapi.Config{RequestTimeout: *timeout, MaxPage: *maxPage, MaxRows: *maxRows, Version: version},
+	cfg := httpapi.Config{RequestTimeout: *timeout, MaxPage: *maxPage, MaxRows: *maxRows, Version: version,
+		MaxEvidenceEvents: *maxEvidence}
+	if *evidenceKey != "" {
+		if cfg.EvidenceKey, err = evidence.LoadPrivateKey(*evidenceKey); err != nil {
+			return err
+		}
+	}
+	srv := httpapi.New(cfg,
 		st, verifier, ratelimit.New(*perSecond, *burst), log)
 	servers := []*http.Server{{
 		Addr: *listen, Handler: srv.Handler(),

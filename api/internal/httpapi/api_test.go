@@ -446,3 +446,45 @@ func TestHealth(t *testing.T) {
 		}
 	}
 }
+
+// The row schemas of openapi.json name the columns of the SQL row types
+// (api/openapi/generate.py holds them): a column added or renamed in
+// schema/ fails here until the document follows.
+func TestOpenAPIRowSchemasMatchTheDatabase(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openapi.Document, &doc); err != nil {
+		t.Fatal(err)
+	}
+	schemaOf := map[string]string{"SealProof": "seal_proof"}
+	for _, typ := range []string{"timeline_entry", "targeted_account", "attacking_source", "likely_compromise",
+		"lockout_trace_entry", "compliance_day", "seal_check"} {
+		schemaOf[typ] = typ
+	}
+	schemaOf["Event"] = "polled_event"
+	for schema, typ := range schemaOf {
+		var cols []string
+		err := testEnv.admin.QueryRow(context.Background(), `
+			SELECT array_agg(a.attname::text ORDER BY a.attname)
+			FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid
+			WHERE t.typnamespace = 'authlog'::regnamespace AND t.typname = $1 AND a.attnum > 0 AND NOT a.attisdropped`,
+			typ).Scan(&cols)
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		props := doc.Components.Schemas[schema].Properties
+		for _, c := range cols {
+			if _, ok := props[c]; !ok {
+				t.Errorf("authlog.%s has %s; openapi.json's %s does not", typ, c, schema)
+			}
+		}
+		if len(props) != len(cols) {
+			t.Errorf("openapi.json's %s has %d properties, authlog.%s %d columns", schema, len(props), typ, len(cols))
+		}
+	}
+}

@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -31,6 +32,9 @@ type Config struct {
 	MaxPage        int           // the largest events page
 	MaxRows        int           // the most rows an investigation answer may hold
 	Version        string        // authlog-api's version, in OCSF metadata
+	// the operator's key that signs evidence packages (nil: none are made)
+	EvidenceKey       ed25519.PrivateKey
+	MaxEvidenceEvents int // the most events one package may hold
 }
 
 // Server is the API.
@@ -54,6 +58,9 @@ func New(cfg Config, st *store.Store, v *bearer.Verifier, l *ratelimit.Limiter, 
 	}
 	if cfg.MaxRows <= 0 {
 		cfg.MaxRows = 10000
+	}
+	if cfg.MaxEvidenceEvents <= 0 {
+		cfg.MaxEvidenceEvents = 1_000_000
 	}
 	reg := prometheus.NewRegistry()
 	return &Server{cfg: cfg, store: st, verifier: v, limiter: l, log: log, metrics: newMetrics(reg), registry: reg}
@@ -111,6 +118,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/investigation/lockout-trace", "lockout_trace", s.lockoutTrace},
 		{"GET", "/v1/investigation/compliance-report", "compliance_report", s.complianceReport},
 		{"GET", "/v1/seals/verification", "seal_verification", s.sealVerification},
+		{"GET", "/v1/evidence", "evidence", s.evidencePackage},
 		{"GET", "/v1/accounts/{user}/lockout", "lockout_status", s.lockoutStatus},
 		{"POST", "/v1/accounts/{user}/unlock", "unlock", s.unlock},
 	}
