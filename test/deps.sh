@@ -43,6 +43,7 @@ if [ "$profile" = test ] || [ "$profile" = test-long ]; then
 	need postgresql-15-wal2json test -f "$pg_pkglibdir/wal2json.so"
 	need libipc-run-perl perl -MIPC::Run -e 1
 	need sqlite3 command -v sqlite3
+	need pgbouncer test -x /usr/sbin/pgbouncer
 fi
 if [ "$profile" = test-long ]; then
 	need clang command -v clang
