@@ -11,7 +11,7 @@
 #   BENCH_MIRROR_ROWS  pending events the mirror catches up on (default 200000)
 #   BENCH_INVESTIGATE_ROWS  events the investigation functions search (default 5000000)
 #   BENCH_ONLY      sections to run, comma-separated (default all: write, seal,
-#                   decode, memory, investigate, mirror; mirror needs write)
+#                   decode, memory, investigate, mirror, api; mirror needs write)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -367,10 +367,40 @@ section_mirror() {
 	psql_q -c "INSERT INTO bench.results VALUES ('lag', 'p50 seconds', $rate, '', 1, ${lag%,*}), ('lag', 'p99 seconds', $rate, '', 1, ${lag#*,})"
 }
 
+# authlog-api: Go benchmarks (api/internal/httpapi/bench_test.go) on the
+# test binary's own throwaway cluster; every round runs each benchmark once.
+section_api() {
+	echo
+	echo "== authlog-api: a 100-event page over HTTP (ndjson) vs the same poll_events over pgx, both after begin_request, 8 clients"
+	AUTHLOG_TOP=$top build/api-tests/httpapi.test -test.run '^$' -test.bench . -test.benchtime "${seconds}s" -test.count "$rounds" \
+		>"$cluster/api-bench.txt" 2>&1 || { cat "$cluster/api-bench.txt"; return 1; }
+	awk '/^Benchmark/ { name = $1; sub(/-[0-9]+$/, "", name); sub(/^Benchmark/, "", name); round[name]++
+		printf "(\x27api\x27, \x27%s ns/op\x27, 8, \x27\x27, %d, %s),\n", name, round[name], $3
+		for (i = 5; i + 1 <= NF; i += 2) printf "(\x27api\x27, \x27%s %s\x27, 8, \x27\x27, %d, %s),\n", name, $(i + 1), round[name], $i }' \
+		"$cluster/api-bench.txt" | sed '$ s/,$//' >"$cluster/api-bench.sql"
+	psql_q -c "INSERT INTO bench.results VALUES $(cat "$cluster/api-bench.sql")"
+	psql -X -P footer=off -c "
+		WITH r AS (SELECT round, max(value) FILTER (WHERE name = 'EventsPagePgx ns/op') AS pgx,
+		                  max(value) FILTER (WHERE name = 'EventsPageHTTP ns/op') AS http,
+		                  max(value) FILTER (WHERE name = 'TokenCheck ns/op') AS token
+		           FROM bench.results WHERE section = 'api' GROUP BY round)
+		SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY 1e9 / pgx)::numeric, 1) AS pgx_pages_per_s,
+		       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY 1e9 / http)::numeric, 1) AS http_pages_per_s,
+		       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY pgx / http)::numeric, 2) AS \"http x pgx\",
+		       string_agg(round((pgx / http)::numeric, 2)::text, ' ' ORDER BY round) AS per_round,
+		       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY token / 1000)::numeric) AS token_check_us,
+		       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY token / http * 100)::numeric, 1) AS \"token check % of a page\"
+		FROM r"
+	echo "== authlog-api: targeted-accounts over 10,000 events, 8 concurrent clients (medians of the rounds' percentiles)"
+	psql -X -P footer=off -c "
+		SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FILTER (WHERE name = 'InvestigationLatency p50-ms')::numeric, 1) AS p50_ms,
+		       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FILTER (WHERE name = 'InvestigationLatency p99-ms')::numeric, 1) AS p99_ms
+		FROM bench.results WHERE section = 'api'"
+}
 
 # BENCH_ONLY: a comma-separated list of sections to run (the mirror's needs write)
-for section in write seal decode memory investigate mirror; do
-	case ",${BENCH_ONLY:-write,seal,decode,memory,investigate,mirror}," in
+for section in write seal decode memory investigate mirror api; do
+	case ",${BENCH_ONLY:-write,seal,decode,memory,investigate,mirror,api}," in
 	*",$section,"*) "section_$section" ;;
 	esac
 done
