@@ -18,6 +18,7 @@ fi
 
 if [ "${1:-}" != "--suites" ]; then
 	make -s prepare
+	bash test/hydra.sh build
 	[ -z "$long" ] || bash test/fuzz/run.sh
 	if [ "$(id -u)" = 0 ]; then
 		lib_rerun_as_postgres authlog-test test/run-tests.sh $long --suites

@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -67,6 +69,9 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 			return nil, fmt.Errorf("bearer: parse JWKS %s: %w", cfg.JWKSFile, err)
 		}
 	case cfg.JWKSURL != "":
+		if err := secureURL(cfg.JWKSURL); err != nil {
+			return nil, err
+		}
 		cache, err := jwk.NewCache(ctx, httprc.NewClient())
 		if err != nil {
 			return nil, fmt.Errorf("bearer: JWKS cache: %w", err)
@@ -83,6 +88,23 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		return nil, errors.New("bearer: a JWKS file or URL is required")
 	}
 	return v, nil
+}
+
+// secureURL: keys come over HTTPS, or plain HTTP from this machine only.
+func secureURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("bearer: JWKS URL: %w", err)
+	}
+	switch {
+	case u.Scheme == "https" && u.Host != "":
+		return nil
+	case u.Scheme == "http":
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("bearer: the JWKS URL %s is not HTTPS (plain HTTP only on loopback)", raw)
 }
 
 // FromHeader takes the token of an Authorization: Bearer header.

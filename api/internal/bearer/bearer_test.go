@@ -132,3 +132,23 @@ func newRequest(authorization string) (*http.Request, error) {
 	}
 	return r, err
 }
+
+func TestJWKSURLMustBeSecure(t *testing.T) {
+	tests := []struct {
+		url string
+		ok  bool
+	}{
+		{"https://idp.example/.well-known/jwks.json", true},
+		{"http://127.0.0.1:4444/.well-known/jwks.json", true},
+		{"http://[::1]:4444/jwks", true},
+		{"http://localhost/jwks", true},
+		{"http://idp.example/jwks", false},
+		{"ftp://idp.example/jwks", false},
+		{"https:///jwks", false},
+	}
+	for _, tt := range tests {
+		if err := secureURL(tt.url); (err == nil) != tt.ok {
+			t.Errorf("%s: %v", tt.url, err)
+		}
+	}
+}
