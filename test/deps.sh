@@ -44,6 +44,7 @@ if [ "$profile" = test ] || [ "$profile" = test-long ]; then
 	need libipc-run-perl perl -MIPC::Run -e 1
 	need sqlite3 command -v sqlite3
 	need pgbouncer test -x /usr/sbin/pgbouncer
+	need python3-venv /usr/bin/python3 -c 'import ensurepip, venv'
 fi
 if [ "$profile" = test-long ]; then
 	need clang command -v clang

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make test: build and install authlog, start a throwaway cluster, run the
-# pg_regress, isolation and TAP suites against it, stop it, and exit non-zero
-# on any failure.  PostgreSQL refuses to run as root, so as root the suites
+# pg_regress, isolation and TAP suites against it, then authlog-api's Go
+# tests and its contract smoke (test/api_contract.sh), and exit non-zero on
+# any failure.  PostgreSQL refuses to run as root, so as root the suites
 # run as the postgres user on a copy of the tree that user owns.
-# make test-long (--long): the fuzzer, then the long TAP suites (test/long).
+# make test-long (--long): the fuzzer, the long TAP suites (test/long) and
+# the full contract test.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +21,7 @@ fi
 if [ "${1:-}" != "--suites" ]; then
 	make -s prepare
 	bash test/hydra.sh build
+	bash test/venv.sh
 	[ -z "$long" ] || bash test/fuzz/run.sh
 	if [ "$(id -u)" = 0 ]; then
 		lib_rerun_as_postgres authlog-test test/run-tests.sh $long --suites
@@ -42,6 +45,7 @@ export PGHOST=$cluster PGPORT=$port PGUSER=postgres
 rc=0
 if [ -n "$long" ]; then
 	make -s installcheck REGRESS= ISOLATION= PROVE_TESTS='test/long/*.pl' || rc=$?
+	bash test/api_contract.sh --full || rc=$?
 else
 	make -s installcheck || rc=$?
 	# authlog-api's Go tests (compiled by make api); httpapi's start their
@@ -50,6 +54,7 @@ else
 		echo "# $t"
 		AUTHLOG_TOP=$top "$t" -test.timeout 10m || rc=$?
 	done
+	bash test/api_contract.sh --smoke || rc=$?
 fi
 if [ $rc != 0 ]; then
 	for diffs in regression.diffs test/isolation/output/regression.diffs; do

@@ -57,7 +57,7 @@ event = {"type": "object", "additionalProperties": False, "properties": {
     "metadata": {"type": "object"}}}
 event["required"] = list(event["properties"])
 
-ocsf = {"type": "object", "description": "An OCSF 1.3 Authentication event (class 3002).",
+ocsf = {"type": "object", "description": "An OCSF 1.5 Authentication event (class 3002).",
         "required": ["category_uid", "class_uid", "activity_id", "type_uid", "severity_id", "status_id", "time", "metadata", "user"],
         "properties": {"category_uid": {"const": 3}, "class_uid": {"const": 3002}, "activity_id": {"type": "integer"},
                        "type_uid": {"type": "integer"}, "severity_id": {"type": "integer"}, "status_id": {"type": "integer"},
@@ -97,7 +97,7 @@ common = {"400": problem("a bad parameter or body"), "401": problem("no token, o
           "default": problem("an internal error (in the server log under the request id)")}
 P = lambda name, desc, schema, required=False: {"name": name, "in": "query", "required": required, "description": desc, "schema": schema}
 dt = {"type": "string", "format": "date-time"}
-since = P("since", "from (inclusive), RFC 3339", dt, True); until = P("until", "to (exclusive), RFC 3339", dt, True)
+since = P("since", "from (inclusive), RFC 3339", dt, True); until = P("until", "to (exclusive; not before since), RFC 3339", dt, True)
 def get(summary, fn, typ, params, desc):
     return {"get": {"summary": summary, "description": desc + " (`" + fn + "`)", "operationId": fn.split('.')[1],
                     "parameters": params, "security": [{"bearer": []}],
@@ -108,12 +108,12 @@ ratehdr = {"RateLimit-Limit": {"schema": {"type": "integer"}}, "RateLimit-Remain
 paths = {
  "/v1/events": {"get": {"summary": "Events, in commit order after a cursor; a poll without until",
    "operationId": "poll_events",
-   "description": "authlog.poll_events for the token's tenant and scope. Follow `next` (also in `Link: rel=\"next\"`): without `until` it is a poll that never ends, and every event arrives exactly once, one committed late included. With `until` the period ends with a page shorter than `limit`. `format`: json (default, with seal proofs for a tenant-wide scope), ndjson, ocsf, ocsf-ndjson (OCSF 1.3 Authentication, class 3002).",
+   "description": "authlog.poll_events for the token's tenant and scope. Follow `next` (also in `Link: rel=\"next\"`): without `until` it is a poll that never ends, and every event arrives exactly once, one committed late included. With `until` the period ends with a page shorter than `limit`. `format`: json (default, with seal proofs for a tenant-wide scope), ndjson, ocsf, ocsf-ndjson (OCSF 1.5 Authentication, class 3002).",
    "security": [{"bearer": []}],
-   "parameters": [P("after", "the position of the last event received", {"type": "string", "minLength": 1}),
+   "parameters": [P("after", "the position of the last event received", {"type": "string", "pattern": "^[0-9]{1,19}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}),
                   P("limit", "events per page", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
                   P("user", "one account (any spelling the tenant's rule maps to it)", {"type": "string", "minLength": 1}),
-                  P("ip", "an address or a CIDR network", {"type": "string"}),
+                  P("ip", "an address or a CIDR network", {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}, {"pattern": "^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}/([0-9]|[12][0-9]|3[0-2])$"}]}),
                   P("type", "event types, comma-separated or repeated", {"type": "array", "items": {"type": "string", "enum": ["login_failed", "account_locked", "login_success", "lockout_reset", "account_moved"]}}),
                   P("organisation", "one organisation", {"type": "string", "minLength": 1}),
                   P("since", "occurred at or after, RFC 3339", dt), P("until", "occurred before, RFC 3339", dt),
@@ -122,13 +122,13 @@ paths = {
                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventsPage"}},
                                       "application/x-ndjson": {"schema": {"type": "string"}}}}, **common}}},
  "/v1/investigation/timeline": get("Every event of a period", "authlog.incident_timeline", "timeline_entry",
-     [since, until, P("user", "one account", {"type": "string", "minLength": 1}), P("ip", "one address", {"type": "string"})], "The campaign event by event"),
+     [since, until, P("user", "one account", {"type": "string", "minLength": 1}), P("ip", "one address", {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})], "The campaign event by event"),
  "/v1/investigation/targeted-accounts": get("Accounts under attack", "authlog.targeted_accounts", "targeted_account", [since, until], "Accounts with failures, lockouts and a success after failures"),
  "/v1/investigation/attacking-sources": get("Attacking addresses and networks", "authlog.attacking_ips", "attacking_source",
      [since, until, P("min_failures", "at least this many failures", {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 10})], "Addresses, /24 and /64 networks with the accounts they tried"),
  "/v1/investigation/success-after-failures": get("Likely compromises", "authlog.success_after_failures", "likely_compromise",
      [since, until, P("min_failures", "failures before the success", {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 3}),
-      P("within", "how long before the success (ISO 8601 like PT1H, or 1h)", {"type": "string", "default": "PT1H"})], "Successes that followed failures"),
+      P("within", "how long before the success (ISO 8601 like PT1H, or 1h)", {"type": "string", "pattern": "^(P[1-9][0-9]{0,5}D|PT[1-9][0-9]{0,5}[HMS]|[1-9][0-9]{0,5}[hms])$", "default": "PT1H"})], "Successes that followed failures"),
  "/v1/investigation/lockout-trace": get("Why an account is locked", "authlog.lockout_trace", "lockout_trace_entry",
      [P("user", "the account", {"type": "string", "minLength": 1}, True), P("at", "as of (default now)", dt)], "The attempts that locked the account, step by step"),
  "/v1/investigation/compliance-report": get("Per-day counts for auditors", "authlog.compliance_report", "compliance_day", [since, until], "Events, users, addresses, lockouts and resets per day"),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,6 +114,7 @@ func TestScopeOnEveryEndpoint(t *testing.T) {
 		"/v1/investigation/compliance-report?" + period,
 		"/v1/accounts/hana/lockout",
 		"/v1/accounts/gus/lockout",
+		"/v1/seals/verification",
 	}
 	for _, path := range endpoints {
 		t.Run(path, func(t *testing.T) {
@@ -322,6 +324,11 @@ func TestBadParameters(t *testing.T) {
 		})
 	}
 	isProblem(t, testEnv.do(t, "GET", "/v1/nothing-here", token, ""), http.StatusNotFound)
+	r := testEnv.do(t, "DELETE", "/v1/events", token, "")
+	isProblem(t, r, http.StatusMethodNotAllowed)
+	if r.header.Get("Allow") != "GET" {
+		t.Fatalf("Allow: %q", r.header.Get("Allow"))
+	}
 }
 
 func TestOCSF(t *testing.T) {
@@ -443,6 +450,39 @@ func TestHealth(t *testing.T) {
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if r := testEnv.do(t, "GET", path, "", ""); r.status != 200 {
 			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+	}
+}
+
+// /metrics counts requests by endpoint, method and status.
+func TestMetrics(t *testing.T) {
+	srv := testEnv.server(ratelimit.New(0, 1))
+	api := httptest.NewServer(srv.Handler())
+	defer api.Close()
+	metrics := httptest.NewServer(srv.MetricsHandler())
+	defer metrics.Close()
+	for _, token := range []string{testEnv.token(t, nil), testEnv.token(t, nil), "forged"} {
+		req, _ := http.NewRequest("GET", api.URL+"/v1/accounts/fred/lockout", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := api.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	res, err := http.Get(metrics.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, want := range []string{
+		`authlog_api_requests_total{endpoint="lockout_status",method="GET",status="200"} 2`,
+		`authlog_api_requests_total{endpoint="lockout_status",method="GET",status="401"} 1`,
+		`authlog_api_request_duration_seconds_count{endpoint="lockout_status"} 3`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 }

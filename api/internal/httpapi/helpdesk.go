@@ -69,8 +69,9 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	var logID *string
-	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		if !uuidPattern.MatchString(key) {
+	if keys, given := r.Header["Idempotency-Key"]; given {
+		key := keys[0]
+		if len(keys) != 1 || !uuidPattern.MatchString(key) {
 			problem.BadRequest("Idempotency-Key must be a UUID (a new one for each unlock; the same one only to retry it)").Write(w, r)
 			return
 		}

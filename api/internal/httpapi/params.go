@@ -87,8 +87,8 @@ func (p *params) time(name string, required bool) *time.Time {
 
 func (p *params) period(required bool) (since, until *time.Time) {
 	since, until = p.time("since", required), p.time("until", required)
-	if since != nil && until != nil && !since.Before(*until) {
-		p.fail("since must be before until")
+	if since != nil && until != nil && since.After(*until) {
+		p.fail("since must not be after until")
 	}
 	return since, until
 }
@@ -160,7 +160,7 @@ func (p *params) duration(name string) *string {
 		return &v // PostgreSQL reads ISO 8601 durations; a bad one is its 22007
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
+	if err != nil || d <= 0 || d > 100*365*24*time.Hour {
 		p.fail("%s %q is not a duration (PT1H or 1h)", name, v)
 		return nil
 	}

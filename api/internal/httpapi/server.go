@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,10 +89,31 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}))
-	mux.Handle("/", s.plain("unknown", func(w http.ResponseWriter, r *http.Request) {
+	unknown := s.plain("unknown", func(w http.ResponseWriter, r *http.Request) {
+		// another method of a known path is a 405 naming the methods it has
+		var allowed []string
+		for _, method := range []string{"GET", "POST"} {
+			probe := r.Clone(r.Context())
+			probe.Method = method
+			if _, pattern := mux.Handler(probe); pattern != "" {
+				allowed = append(allowed, method)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+				r.Method+" "+r.URL.Path+" is not served; it takes "+strings.Join(allowed, ", ")+".").Write(w, r)
+			return
+		}
 		problem.NotFound("No endpoint at "+r.Method+" "+r.URL.Path+"; see /v1/openapi.json.").Write(w, r)
+	})
+	return securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			unknown.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
 	}))
-	return securityHeaders(mux)
 }
 
 // MetricsHandler is /metrics, for a loopback listener.

@@ -1,4 +1,4 @@
-// Package ocsf maps authlog events to OCSF 1.3 Authentication events
+// Package ocsf maps authlog events to OCSF 1.5 Authentication events
 // (class 3002), so a SIEM ingests the API's format=ocsf without a mapping of
 // its own.  What OCSF has no attribute for travels in unmapped.
 package ocsf
@@ -10,7 +10,7 @@ import (
 )
 
 // The OCSF schema version the mapping follows.
-const SchemaVersion = "1.3.0"
+const SchemaVersion = "1.5.0"
 
 const (
 	categoryIAM         = 3
