@@ -498,6 +498,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	-- (1.1) the account the tenant's rule names, whatever the spelling asked for
 	user_id := authlog.account_key(tenant_id, user_id);
@@ -542,6 +544,9 @@ BEGIN
 	     decision, reason, actor, failed_login_attempts, account_locked_until, locked,
 	     log_id, recorded_at, metadata)
 	ORDER BY e.occurred_at, e.recorded_at, authlog.event_rank(e.event_type, e.reason), e.log_id;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(incident_timeline.caller, 'incident_timeline',
+		pg_catalog.jsonb_build_object('since', incident_timeline.since, 'until', incident_timeline.until, 'user_id', incident_timeline.user_id, 'ip_address', incident_timeline.ip_address), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.incident_timeline(text, timestamptz, timestamptz, text, inet, bytea) IS
@@ -554,6 +559,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	SELECT l.user_id, l.organisation_id,
@@ -572,6 +579,9 @@ BEGIN
 	GROUP BY l.organisation_id, l.user_id
 	HAVING count(*) FILTER (WHERE l.event_type = 'login_failed') > 0
 	ORDER BY 3 DESC, l.user_id, l.organisation_id;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(targeted_accounts.caller, 'targeted_accounts',
+		pg_catalog.jsonb_build_object('since', targeted_accounts.since, 'until', targeted_accounts.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.targeted_accounts(text, timestamptz, timestamptz, bytea) IS
@@ -585,6 +595,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	WITH e AS (
@@ -611,6 +623,9 @@ BEGIN
 	HAVING count(*) FILTER (WHERE e.event_type = 'login_failed') >= attacking_ips.min_failures
 	   AND (GROUPING(e.address) = 0 OR count(DISTINCT e.address) > 1)
 	ORDER BY 4 DESC, 1, 2;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(attacking_ips.caller, 'attacking_ips',
+		pg_catalog.jsonb_build_object('since', attacking_ips.since, 'until', attacking_ips.until, 'min_failures', attacking_ips.min_failures), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.attacking_ips(text, timestamptz, timestamptz, integer, bytea) IS
@@ -625,6 +640,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	SELECT s.user_id, s.organisation_id, s.occurred_at, s.ip_address, s.user_agent, s.log_id,
@@ -660,6 +677,9 @@ BEGIN
 	  AND s.occurred_at < success_after_failures.until
 	  AND f.failures >= success_after_failures.min_failures
 	ORDER BY s.occurred_at, s.user_id, s.log_id;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(success_after_failures.caller, 'success_after_failures',
+		pg_catalog.jsonb_build_object('since', success_after_failures.since, 'until', success_after_failures.until, 'min_failures', success_after_failures.min_failures, 'within', success_after_failures.within), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval, bytea) IS
@@ -672,6 +692,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	-- (1.1) the account the tenant's rule names, whatever the spelling asked for
 	user_id := authlog.account_key(tenant_id, user_id);
@@ -718,6 +740,9 @@ BEGIN
 	FROM before_lock b, lock
 	WHERE b.back <= (SELECT min(s.back) FROM before_lock s WHERE s.failed_login_attempts = 1)
 	ORDER BY b.back DESC;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(lockout_trace.caller, 'lockout_trace',
+		pg_catalog.jsonb_build_object('user_id', lockout_trace.user_id, 'at', lockout_trace.at), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.lockout_trace(text, text, timestamptz, bytea) IS
@@ -730,6 +755,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	SELECT (l.occurred_at AT TIME ZONE 'UTC')::date, l.event_type,
@@ -745,6 +772,9 @@ BEGIN
 	GROUP BY GROUPING SETS (((l.occurred_at AT TIME ZONE 'UTC')::date, l.event_type),
 	                        ((l.occurred_at AT TIME ZONE 'UTC')::date))
 	ORDER BY 1, 2 NULLS LAST;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(compliance_report.caller, 'compliance_report',
+		pg_catalog.jsonb_build_object('since', compliance_report.since, 'until', compliance_report.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.compliance_report(text, timestamptz, timestamptz, bytea) IS
@@ -757,6 +787,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	SELECT row_number() OVER w,
@@ -780,6 +812,9 @@ BEGIN
 	WINDOW w AS (ORDER BY l.occurred_at, l.recorded_at, authlog.event_rank(l.event_type, l.reason), l.log_id
 	             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 	ORDER BY 1;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(export_events.caller, 'export_events',
+		pg_catalog.jsonb_build_object('since', export_events.since, 'until', export_events.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.export_events(text, timestamptz, timestamptz, bytea) IS
@@ -823,6 +858,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+	returned bigint;
 	after_xact xid8 := '0';
 	after_log uuid := '00000000-0000-0000-0000-000000000000';
 BEGIN
@@ -865,6 +901,9 @@ BEGIN
 	  AND (poll_events.until IS NULL OR l.occurred_at < poll_events.until)
 	ORDER BY p.xact_id, p.log_id
 	LIMIT max_events;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(poll_events.caller, 'poll_events',
+		pg_catalog.jsonb_build_object('after', poll_events.after, 'max_events', poll_events.max_events, 'user_id', poll_events.user_id, 'ip_network', poll_events.ip_network, 'event_types', poll_events.event_types, 'organisation_id', poll_events.organisation_id, 'since', poll_events.since, 'until', poll_events.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, timestamptz, timestamptz, bytea) IS
@@ -888,6 +927,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	IF NOT authlog.caller_reads_whole_tenant(seal_proofs.caller, seal_proofs.tenant_id) THEN
 		RAISE EXCEPTION 'seal proofs need a reader of the whole tenant "%"', seal_proofs.tenant_id
@@ -909,6 +950,9 @@ BEGIN
 	LEFT JOIN LATERAL (SELECT u.n FROM pg_catalog.unnest(s.members) WITH ORDINALITY AS u(member, n)
 	                   WHERE u.member = i.log_id LIMIT 1) p ON true
 	ORDER BY i.k;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(seal_proofs.caller, 'seal_proofs',
+		pg_catalog.jsonb_build_object('log_ids', seal_proofs.log_ids), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.seal_proofs(text, uuid[], bytea) IS
@@ -1087,6 +1131,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	SELECT v.tenant_id, v.seal_no, v.seal_id, v.sealed_at, v.event_count, v.status, v.log_id, v.detail
@@ -1100,10 +1146,38 @@ BEGIN
 	      WHERE authlog.caller_reads_whole_tenant(verify_seals.caller, t.tenant_id)) r
 	CROSS JOIN LATERAL authlog.verify_tenant_seals(r.tenant_id, verify_seals.since) WITH ORDINALITY v
 	ORDER BY r.tenant_id, v.ordinality;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(verify_seals.caller, 'verify_seals',
+		pg_catalog.jsonb_build_object('tenant_id', verify_seals.tenant_id, 'since', verify_seals.since), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.verify_seals(text, timestamptz, bytea) IS
 	'Recomputes every seal (of one tenant, or all the caller reads whole; of seals closed since a time, or all) from the rows in PostgreSQL: one ok row per intact seal, otherwise what broke (row_changed, row_deleted, row_added, back_dated, sealed_twice, seal_altered, seal_missing) and which row.';
+
+CREATE FUNCTION authlog.verify_tenant_store_seals(tenant_id text, since timestamptz DEFAULT NULL,
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.seal_check
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	returned bigint;
+BEGIN
+	IF NOT authlog.caller_reads_whole_tenant(verify_tenant_store_seals.caller, verify_tenant_store_seals.tenant_id) THEN
+		RAISE EXCEPTION 'verifying the store''s seals needs a reader of the whole tenant "%"', verify_tenant_store_seals.tenant_id
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'A seal lists every organisation''s events of its tenant.';
+	END IF;
+	RETURN QUERY
+	SELECT * FROM authlog.verify_store_seals(verify_tenant_store_seals.tenant_id, verify_tenant_store_seals.since);
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(verify_tenant_store_seals.caller, 'verify_tenant_store_seals',
+		pg_catalog.jsonb_build_object('since', verify_tenant_store_seals.since), returned);
+END
+$$;
+COMMENT ON FUNCTION authlog.verify_tenant_store_seals(text, timestamptz, bytea) IS
+	'verify_store_seals for one tenant, for a reader of the whole tenant (a grant or a request): the seals and events of the document store''s copy checked as verify_seals checks PostgreSQL''s.';
 
 -- What a reader is given: no table, the scope view, the metrics, the functions.
 CREATE OR REPLACE FUNCTION authlog.reader_relations() RETURNS text
@@ -1124,6 +1198,7 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.export_events(text, timestamptz, timestamptz, bytea), '
 	'authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, timestamptz, timestamptz, bytea), '
 	'authlog.seal_proofs(text, uuid[], bytea), '
+	'authlog.access_entries(text, timestamptz, timestamptz, bytea), '
 	'authlog.event_rank(authlog.event_type, text), '
 	'authlog.event_canonical(authlog.auth_logs), '
 	'authlog.sha256_chain_step(bytea, text), '
@@ -1132,6 +1207,7 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.seal_digest(authlog.seals), '
 	'authlog.anchor_root(bytea, integer, integer, bytea), '
 	'authlog.verify_seals(text, timestamptz, bytea), '
+	'authlog.verify_tenant_store_seals(text, timestamptz, bytea), '
 	'authlog.stat_events_readable()';
 COMMENT ON FUNCTION authlog.reader_functions() IS
 	'The functions grant_reader gives EXECUTE on: lockout_status, the investigation functions and what they call, the seals'' digests and verify_seals, and the metrics.';
@@ -1354,9 +1430,83 @@ CREATE OR REPLACE VIEW authlog.mirror_status AS
 COMMENT ON VIEW authlog.mirror_status IS
 	'One row: the mirror''s state (streaming, backing_off, resyncing, disabled), how far the store lags, WAL the slot retains, documents written and refused, lockouts announced with NOTIFY authlog_lockout (and any that could not be), the last error, and (1.1) the oldest transaction holding the slot back (see authlog.held_back).';
 
+-- Who watched the watchers (1.1) ------------------------------------------------
+-- (doc/security.md, "Who watched the watchers")  Every read a gateway makes
+-- for a request is appended here by the reader function itself, in the
+-- request's transaction: which function, with what arguments, how many rows,
+-- for whom (the token's subject, its organisations and roles, the request
+-- id) and through which gateway role.  Append-only like auth_logs, mirrored
+-- to the store, readable by the tenant's compliance role.
+
+CREATE TABLE authlog.access_log (
+	tenant_id text NOT NULL,
+	access_id uuid NOT NULL,
+	accessed_at timestamptz NOT NULL,
+	subject text NOT NULL,
+	request_id text,
+	organisations text[],
+	roles text[] NOT NULL,
+	gateway text NOT NULL,
+	function_name text NOT NULL,
+	arguments jsonb NOT NULL,
+	row_count bigint NOT NULL,
+	PRIMARY KEY (tenant_id, access_id)
+);
+COMMENT ON TABLE authlog.access_log IS
+	'Every read of a gateway''s request (authlog-api): the request''s tenant, an id (UUID v7), when, the token''s subject, the request id, its organisations (NULL: all) and roles, the gateway role, the reader function, its arguments and how many rows it returned. Written by the reader functions through note_access(); append-only; read with access_entries().';
+ALTER TABLE authlog.access_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE authlog.access_log FORCE ROW LEVEL SECURITY;
+CREATE TRIGGER access_log_append_only
+	BEFORE UPDATE OR DELETE ON authlog.access_log
+	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
+CREATE TRIGGER access_log_no_truncate
+	BEFORE TRUNCATE ON authlog.access_log
+	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
+
+CREATE FUNCTION authlog.note_access(caller bytea, function_name text, arguments jsonb, row_count bigint)
+RETURNS void
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'authlog_note_access';
+COMMENT ON FUNCTION authlog.note_access(bytea, text, jsonb, bigint) IS
+	'Called by every reader function as it returns: within a gateway''s request, appends the read to access_log and to the server log; otherwise does nothing. Granted to nobody.';
+
+CREATE FUNCTION authlog.access_entries(tenant_id text, since timestamptz, until timestamptz,
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.access_log
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	returned bigint;
+BEGIN
+	-- a request needs compliance for the whole tenant; a reader role of the
+	-- DBA's, a grant of the whole tenant
+	IF NOT authlog.caller_reads_whole_tenant(access_entries.caller, access_entries.tenant_id)
+	   OR EXISTS (SELECT 1 FROM authlog.request_scope(authlog.proven_caller(access_entries.caller)) r
+	              WHERE NOT r.roles @> ARRAY['compliance']) THEN
+		RAISE EXCEPTION 'the access log of tenant "%" is for its compliance role', access_entries.tenant_id
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'Read it with a token that has the compliance role for the whole tenant.';
+	END IF;
+	RETURN QUERY
+	SELECT a.* FROM authlog.access_log a
+	WHERE a.tenant_id = access_entries.tenant_id
+	  AND a.accessed_at >= access_entries.since AND a.accessed_at < access_entries.until
+	ORDER BY a.accessed_at, a.access_id;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(access_entries.caller, 'access_entries',
+		pg_catalog.jsonb_build_object('since', access_entries.since, 'until', access_entries.until), returned);
+END
+$$;
+COMMENT ON FUNCTION authlog.access_entries(text, timestamptz, timestamptz, bytea) IS
+	'The reads of a tenant''s evidence made through gateways in [since, until), oldest first: for its compliance role (a token with compliance for the whole tenant, or a reader of the whole tenant). Reading them is itself a read, and logged.';
+
 SELECT pg_catalog.pg_extension_config_dump('authlog.trusted_issuers', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.gateways', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.event_positions', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.access_log', '');
 
 -- Nothing new is granted to PUBLIC but caller_proof(): a proof of one's own
 -- role opens nothing by itself, and a role without a grant is then told it

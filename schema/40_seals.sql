@@ -320,6 +320,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	SELECT v.tenant_id, v.seal_no, v.seal_id, v.sealed_at, v.event_count, v.status, v.log_id, v.detail
@@ -333,6 +335,9 @@ BEGIN
 	      WHERE authlog.caller_reads_whole_tenant(verify_seals.caller, t.tenant_id)) r
 	CROSS JOIN LATERAL authlog.verify_tenant_seals(r.tenant_id, verify_seals.since) WITH ORDINALITY v
 	ORDER BY r.tenant_id, v.ordinality;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(verify_seals.caller, 'verify_seals',
+		pg_catalog.jsonb_build_object('tenant_id', verify_seals.tenant_id, 'since', verify_seals.since), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.verify_seals(text, timestamptz, bytea) IS
@@ -344,6 +349,31 @@ LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'authlog_verify_store_seals';
 COMMENT ON FUNCTION authlog.verify_store_seals(text, timestamptz) IS
 	'The same verification against the document store''s copy (its seals and its documents), plus every seal that differs between the two stores (seal_differs) or that one of them lacks. Opens a short-lived client; for administrators.';
+
+CREATE FUNCTION authlog.verify_tenant_store_seals(tenant_id text, since timestamptz DEFAULT NULL,
+	caller bytea DEFAULT authlog.caller_proof())
+RETURNS SETOF authlog.seal_check
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	returned bigint;
+BEGIN
+	IF NOT authlog.caller_reads_whole_tenant(verify_tenant_store_seals.caller, verify_tenant_store_seals.tenant_id) THEN
+		RAISE EXCEPTION 'verifying the store''s seals needs a reader of the whole tenant "%"', verify_tenant_store_seals.tenant_id
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'A seal lists every organisation''s events of its tenant.';
+	END IF;
+	RETURN QUERY
+	SELECT * FROM authlog.verify_store_seals(verify_tenant_store_seals.tenant_id, verify_tenant_store_seals.since);
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(verify_tenant_store_seals.caller, 'verify_tenant_store_seals',
+		pg_catalog.jsonb_build_object('since', verify_tenant_store_seals.since), returned);
+END
+$$;
+COMMENT ON FUNCTION authlog.verify_tenant_store_seals(text, timestamptz, bytea) IS
+	'verify_store_seals for one tenant, for a reader of the whole tenant (a grant or a request): the seals and events of the document store''s copy checked as verify_seals checks PostgreSQL''s.';
 
 CREATE FUNCTION authlog.seal_now(timeout interval DEFAULT '60s') RETURNS bigint
 LANGUAGE c VOLATILE STRICT

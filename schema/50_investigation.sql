@@ -84,6 +84,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	-- (1.1) the account the tenant's rule names, whatever the spelling asked for
 	user_id := authlog.account_key(tenant_id, user_id);
@@ -128,6 +130,9 @@ BEGIN
 	     decision, reason, actor, failed_login_attempts, account_locked_until, locked,
 	     log_id, recorded_at, metadata)
 	ORDER BY e.occurred_at, e.recorded_at, authlog.event_rank(e.event_type, e.reason), e.log_id;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(incident_timeline.caller, 'incident_timeline',
+		pg_catalog.jsonb_build_object('since', incident_timeline.since, 'until', incident_timeline.until, 'user_id', incident_timeline.user_id, 'ip_address', incident_timeline.ip_address), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.incident_timeline(text, timestamptz, timestamptz, text, inet, bytea) IS
@@ -154,6 +159,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	SELECT l.user_id, l.organisation_id,
@@ -172,6 +179,9 @@ BEGIN
 	GROUP BY l.organisation_id, l.user_id
 	HAVING count(*) FILTER (WHERE l.event_type = 'login_failed') > 0
 	ORDER BY 3 DESC, l.user_id, l.organisation_id;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(targeted_accounts.caller, 'targeted_accounts',
+		pg_catalog.jsonb_build_object('since', targeted_accounts.since, 'until', targeted_accounts.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.targeted_accounts(text, timestamptz, timestamptz, bytea) IS
@@ -199,6 +209,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	WITH e AS (
@@ -225,6 +237,9 @@ BEGIN
 	HAVING count(*) FILTER (WHERE e.event_type = 'login_failed') >= attacking_ips.min_failures
 	   AND (GROUPING(e.address) = 0 OR count(DISTINCT e.address) > 1)
 	ORDER BY 4 DESC, 1, 2;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(attacking_ips.caller, 'attacking_ips',
+		pg_catalog.jsonb_build_object('since', attacking_ips.since, 'until', attacking_ips.until, 'min_failures', attacking_ips.min_failures), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.attacking_ips(text, timestamptz, timestamptz, integer, bytea) IS
@@ -255,6 +270,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	SELECT s.user_id, s.organisation_id, s.occurred_at, s.ip_address, s.user_agent, s.log_id,
@@ -290,6 +307,9 @@ BEGIN
 	  AND s.occurred_at < success_after_failures.until
 	  AND f.failures >= success_after_failures.min_failures
 	ORDER BY s.occurred_at, s.user_id, s.log_id;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(success_after_failures.caller, 'success_after_failures',
+		pg_catalog.jsonb_build_object('since', success_after_failures.since, 'until', success_after_failures.until, 'min_failures', success_after_failures.min_failures, 'within', success_after_failures.within), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval, bytea) IS
@@ -318,6 +338,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	-- (1.1) the account the tenant's rule names, whatever the spelling asked for
 	user_id := authlog.account_key(tenant_id, user_id);
@@ -364,6 +386,9 @@ BEGIN
 	FROM before_lock b, lock
 	WHERE b.back <= (SELECT min(s.back) FROM before_lock s WHERE s.failed_login_attempts = 1)
 	ORDER BY b.back DESC;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(lockout_trace.caller, 'lockout_trace',
+		pg_catalog.jsonb_build_object('user_id', lockout_trace.user_id, 'at', lockout_trace.at), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.lockout_trace(text, text, timestamptz, bytea) IS
@@ -390,6 +415,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	SELECT (l.occurred_at AT TIME ZONE 'UTC')::date, l.event_type,
@@ -405,6 +432,9 @@ BEGIN
 	GROUP BY GROUPING SETS (((l.occurred_at AT TIME ZONE 'UTC')::date, l.event_type),
 	                        ((l.occurred_at AT TIME ZONE 'UTC')::date))
 	ORDER BY 1, 2 NULLS LAST;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(compliance_report.caller, 'compliance_report',
+		pg_catalog.jsonb_build_object('since', compliance_report.since, 'until', compliance_report.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.compliance_report(text, timestamptz, timestamptz, bytea) IS
@@ -445,6 +475,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	RETURN QUERY
 	SELECT row_number() OVER w,
@@ -468,6 +500,9 @@ BEGIN
 	WINDOW w AS (ORDER BY l.occurred_at, l.recorded_at, authlog.event_rank(l.event_type, l.reason), l.log_id
 	             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 	ORDER BY 1;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(export_events.caller, 'export_events',
+		pg_catalog.jsonb_build_object('since', export_events.since, 'until', export_events.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.export_events(text, timestamptz, timestamptz, bytea) IS
@@ -511,6 +546,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+	returned bigint;
 	after_xact xid8 := '0';
 	after_log uuid := '00000000-0000-0000-0000-000000000000';
 BEGIN
@@ -553,6 +589,9 @@ BEGIN
 	  AND (poll_events.until IS NULL OR l.occurred_at < poll_events.until)
 	ORDER BY p.xact_id, p.log_id
 	LIMIT max_events;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(poll_events.caller, 'poll_events',
+		pg_catalog.jsonb_build_object('after', poll_events.after, 'max_events', poll_events.max_events, 'user_id', poll_events.user_id, 'ip_network', poll_events.ip_network, 'event_types', poll_events.event_types, 'organisation_id', poll_events.organisation_id, 'since', poll_events.since, 'until', poll_events.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, timestamptz, timestamptz, bytea) IS
@@ -576,6 +615,8 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+	returned bigint;
 BEGIN
 	IF NOT authlog.caller_reads_whole_tenant(seal_proofs.caller, seal_proofs.tenant_id) THEN
 		RAISE EXCEPTION 'seal proofs need a reader of the whole tenant "%"', seal_proofs.tenant_id
@@ -597,6 +638,9 @@ BEGIN
 	LEFT JOIN LATERAL (SELECT u.n FROM pg_catalog.unnest(s.members) WITH ORDINALITY AS u(member, n)
 	                   WHERE u.member = i.log_id LIMIT 1) p ON true
 	ORDER BY i.k;
+	GET DIAGNOSTICS returned = ROW_COUNT;
+	PERFORM authlog.note_access(seal_proofs.caller, 'seal_proofs',
+		pg_catalog.jsonb_build_object('log_ids', seal_proofs.log_ids), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.seal_proofs(text, uuid[], bytea) IS

@@ -33,6 +33,7 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.export_events(text, timestamptz, timestamptz, bytea), '
 	'authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, timestamptz, timestamptz, bytea), '
 	'authlog.seal_proofs(text, uuid[], bytea), '
+	'authlog.access_entries(text, timestamptz, timestamptz, bytea), '
 	'authlog.event_rank(authlog.event_type, text), '
 	'authlog.event_canonical(authlog.auth_logs), '
 	'authlog.sha256_chain_step(bytea, text), '
@@ -41,6 +42,7 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.seal_digest(authlog.seals), '
 	'authlog.anchor_root(bytea, integer, integer, bytea), '
 	'authlog.verify_seals(text, timestamptz, bytea), '
+	'authlog.verify_tenant_store_seals(text, timestamptz, bytea), '
 	'authlog.stat_events_readable()';
 COMMENT ON FUNCTION authlog.reader_functions() IS
 	'The functions grant_reader gives EXECUTE on: lockout_status, the investigation functions and what they call, the seals'' digests and verify_seals, and the metrics.';
@@ -198,3 +200,4 @@ SELECT pg_catalog.pg_extension_config_dump('authlog.tenant_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.trusted_issuers', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.gateways', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.event_positions', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.access_log', '');

@@ -12,6 +12,9 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "utils/lsyscache.h"
+
 #include "bson_rules.h"
 #include "change_message.h"
 #include "documents.h"
@@ -23,17 +26,20 @@ const char *const change_table_names[CHANGE_TABLES] = {
 	[CHANGE_TABLE_AUTH_LOGS] = "auth_logs",
 	[CHANGE_TABLE_ACCOUNT_LOCKOUTS] = "account_lockouts",
 	[CHANGE_TABLE_SEALS] = "seals",
+	[CHANGE_TABLE_ACCESS_LOG] = "access_log",
 };
 
 /* The columns that identify a row of each table, as the store's _id */
 static const char *const auth_logs_key[] = {"tenant_id", "log_id", NULL};
 static const char *const account_lockouts_key[] = {"tenant_id", "user_id", NULL};
 static const char *const seals_key[] = {"tenant_id", "seal_no", NULL};
+static const char *const access_log_key[] = {"tenant_id", "access_id", NULL};
 
 static const char *const *const table_keys[CHANGE_TABLES] = {
 	[CHANGE_TABLE_AUTH_LOGS] = auth_logs_key,
 	[CHANGE_TABLE_ACCOUNT_LOCKOUTS] = account_lockouts_key,
 	[CHANGE_TABLE_SEALS] = seals_key,
+	[CHANGE_TABLE_ACCESS_LOG] = access_log_key,
 };
 
 ChangeTable
@@ -55,6 +61,19 @@ change_table_key_columns(ChangeTable table)
 }
 
 /*
+ * Whether the installed schema has the table: a library newer than the
+ * installed extension (1.1's before ALTER EXTENSION UPDATE) knows tables
+ * the schema does not have yet.  Needs a transaction.
+ */
+bool
+change_table_installed(ChangeTable table)
+{
+	Oid			schema = get_namespace_oid("authlog", true);
+
+	return OidIsValid(schema) && OidIsValid(get_relname_relid(change_table_names[table], schema));
+}
+
+/*
  * Tables whose rows are evidence: append-only in PostgreSQL, and kept in the
  * store as they were committed (the mirror applies their inserts and
  * auth_logs' retry counts, nothing else).
@@ -62,7 +81,8 @@ change_table_key_columns(ChangeTable table)
 bool
 change_table_is_evidence(ChangeTable table)
 {
-	return table == CHANGE_TABLE_AUTH_LOGS || table == CHANGE_TABLE_SEALS;
+	return table == CHANGE_TABLE_AUTH_LOGS || table == CHANGE_TABLE_SEALS ||
+		table == CHANGE_TABLE_ACCESS_LOG;
 }
 
 

@@ -34,14 +34,16 @@ typedef enum ChangeTable
 	CHANGE_TABLE_NONE = -1,		/* transaction markers */
 	CHANGE_TABLE_AUTH_LOGS,
 	CHANGE_TABLE_ACCOUNT_LOCKOUTS,
-	CHANGE_TABLE_SEALS
+	CHANGE_TABLE_SEALS,
+	CHANGE_TABLE_ACCESS_LOG
 } ChangeTable;
 
-#define CHANGE_TABLES 3
+#define CHANGE_TABLES 4
 extern const char *const change_table_names[CHANGE_TABLES];
 extern ChangeTable change_table_lookup(const char *relname);
 extern const char *const *change_table_key_columns(ChangeTable table);
 extern bool change_table_is_evidence(ChangeTable table);
+extern bool change_table_installed(ChangeTable table);
 
 typedef enum ChangeOp
 {

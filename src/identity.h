@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "fmgr.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
@@ -34,6 +35,9 @@ extern void jws_verify(const ParsedJws *jws, Jsonb *jwks, const char *issuer);
 extern EVP_PKEY *jwk_public_key(Jsonb *jwk, const char *alg, const char **problem);
 extern char *jsonb_string_member(Jsonb *object, const char *key);
 extern bool jwks_keys(Jsonb *jwks, List **keys);
+
+/* caller_proof.c: the role a caller_proof() names */
+extern PGDLLEXPORT Datum authlog_proven_caller(PG_FUNCTION_ARGS);
 
 /* request_identity.c: reset_lockout's and move_account's check when a gateway calls them */
 extern void request_require_helpdesk(text *tenant, text *organisation, text *actor);

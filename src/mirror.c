@@ -551,6 +551,8 @@ step_copy_table(void *arg)
 	Portal		portal;
 	bson_t		message = BSON_INITIALIZER;
 
+	if (!change_table_installed(copy->table))
+		return true;			/* not in this schema version: nothing to copy */
 	plan = SPI_prepare(psprintf("SELECT * FROM authlog.%s", change_table_names[copy->table]), 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "authlog mirror: could not read authlog.%s", change_table_names[copy->table]);

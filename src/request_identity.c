@@ -33,12 +33,14 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "identity.h"
 
 PG_FUNCTION_INFO_V1(authlog_begin_request);
 PG_FUNCTION_INFO_V1(authlog_request_scope);
 PG_FUNCTION_INFO_V1(authlog_check_jwks);
+PG_FUNCTION_INFO_V1(authlog_note_access);
 
 /* Clock skew allowed between the identity provider and this server */
 #define TOKEN_LEEWAY_SECONDS 60
@@ -572,5 +574,78 @@ authlog_check_jwks(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the key set has no key")));
+	PG_RETURN_VOID();
+}
+
+
+/*
+ * Who watched the watchers: every reader function, as it returns, calls
+ * note_access with its caller's proof, its name, its arguments and how many
+ * rows it returned.  Within a gateway's request that is one row of
+ * authlog.access_log (the request's tenant, subject, organisations, roles
+ * and id), written in the request's transaction, so a read that cannot be
+ * logged fails with it (a read-only transaction reads nothing), and a LOG
+ * line, which a rollback does not take back.  Outside a request (the auth
+ * service, a DBA's reader role) it does nothing.
+ */
+Datum
+authlog_note_access(PG_FUNCTION_ARGS)
+{
+	Oid			caller;
+	text	   *function_name;
+	Jsonb	   *arguments;
+	int64		row_count;
+	pg_uuid_t  *access_id;
+	Oid			argtypes[10] = {TEXTOID, UUIDOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTOID, TEXTOID, JSONBOID, INT8OID};
+	Datum		values[10];
+	char		nulls[10];
+	char	   *gateway;
+	int			rc;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("note_access needs a function name, its arguments and a row count")));
+	caller = DatumGetObjectId(DirectFunctionCall1(authlog_proven_caller, PG_GETARG_DATUM(0)));
+	if (!request_in_force() || !has_privs_of_role(caller, request.gateway))
+		PG_RETURN_VOID();
+	function_name = PG_GETARG_TEXT_PP(1);
+	arguments = PG_GETARG_JSONB_P(2);
+	row_count = PG_GETARG_INT64(3);
+	gateway = GetUserNameFromId(request.gateway, false);
+
+	access_id = palloc(sizeof(pg_uuid_t));
+	event_id_random(access_id);
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(request.tenant);
+	values[1] = UUIDPGetDatum(access_id);
+	values[2] = CStringGetTextDatum(request.subject);
+	values[3] = request.request_id ? CStringGetTextDatum(request.request_id) : (Datum) 0;
+	nulls[3] = request.request_id ? ' ' : 'n';
+	values[4] = request.organisations ? PointerGetDatum(text_array(request.organisations)) : (Datum) 0;
+	nulls[4] = request.organisations ? ' ' : 'n';
+	values[5] = PointerGetDatum(text_array(role_list(&request)));
+	values[6] = CStringGetTextDatum(gateway);
+	values[7] = PointerGetDatum(function_name);
+	values[8] = JsonbPGetDatum(arguments);
+	values[9] = Int64GetDatum(row_count);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "authlog: SPI_connect failed");
+	rc = SPI_execute_with_args(
+		"INSERT INTO authlog.access_log (tenant_id, access_id, accessed_at, subject, request_id,"
+		" organisations, roles, gateway, function_name, arguments, row_count)"
+		" VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, $4, $5, $6, $7, $8, $9, $10)",
+		10, argtypes, values, nulls, false, 0);
+	if (rc != SPI_OK_INSERT || SPI_processed != 1)
+		elog(ERROR, "authlog: could not append to authlog.access_log: %s", SPI_result_code_string(rc));
+	SPI_finish();
+
+	ereport(LOG,
+			(errmsg("authlog access: request \"%s\" of \"%s\" (gateway %s) read " INT64_FORMAT " rows of tenant \"%s\" with %s",
+					request.request_id ? request.request_id : "", request.subject, gateway, row_count,
+					request.tenant, text_to_cstring(function_name)),
+			 errhidestmt(true)));
 	PG_RETURN_VOID();
 }

@@ -25,9 +25,14 @@ py=build/venv/bin/python
 
 work=$(mktemp -d /tmp/authlog-contract.XXXXXX)
 port=$(lib_free_port)
+store_port=$(lib_free_port)
 api_pid=
-trap '[ -z "$api_pid" ] || kill "$api_pid" 2>/dev/null; bash test/cluster.sh stop "$work/pg"; rm -rf "$work"' EXIT
-bash test/cluster.sh start "$work/pg" "$port" "authlog.seal_interval = '1s'"
+trap '[ -z "$api_pid" ] || kill "$api_pid" 2>/dev/null; bash test/cluster.sh stop "$work/pg";
+	bash test/ferretdb.sh stop "$work/store"; rm -rf "$work"' EXIT
+# (with a document store, so that copy=store verifies the store's seals)
+bash test/ferretdb.sh start "$work/store" "$store_port"
+bash test/cluster.sh start "$work/pg" "$port" "authlog.seal_interval = '1s'" \
+	"authlog.mirror_uri = 'mongodb://127.0.0.1:$store_port/'" "authlog.mirror_idle_advance = '1s'"
 build/bin/tokens keygen "$work" >/dev/null
 issuer=https://idp.contract.authlog
 psql -X -q -h "$work/pg" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
@@ -39,6 +44,7 @@ FROM generate_series(1, 40) n,
      (VALUES ('finance', 'fred', 'Mozilla/5.0', 'web'), ('hr', 'hana', '=cmd|calc', 'api')) v(o, u, ua, p);
 SELECT authlog.reset_lockout('acme', 'hr', 'hana', 'helpdesk:anna', 'ticket 1');
 SELECT authlog.seal_now('60s');
+SELECT authlog.mirror_sync('60s');
 SQL
 openssl genpkey -algorithm ed25519 -out "$work/evidence.key" 2>/dev/null
 api_port=$(lib_free_port)

@@ -79,6 +79,7 @@ echo "   (follow \"next\" to poll: without until it never ends, and skips nothin
 try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/accounts/treasurer/lockout'" 12
 try "curl -s -H \"Authorization: Bearer \$TOKEN\" -H 'Content-Type: application/json' -H 'Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)' -d '{\"organisation_id\": \"finance\", \"reason\": \"ticket 4712: identity verified by phone\"}' '$api/v1/accounts/treasurer/unlock'" 14
 try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/investigation/compliance-report?since=$since&until=$until'" 16
+try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/seals/verification?copy=store'" 14
 try "curl -s -H 'Authorization: Bearer not-a-token' '$api/v1/events'" 10
 echo
 echo "== The auditor's evidence package: fetched, then checked offline (by authlog-api, and by sha256sum and openssl alone)"

@@ -10,6 +10,7 @@ import json
 import os
 
 ROW_TYPES = """
+access_log|tenant_id:text:true, access_id:uuid:true, accessed_at:timestamp with time zone:true, subject:text:true, request_id:text:false, organisations:text[]:false, roles:text[]:true, gateway:text:true, function_name:text:true, arguments:jsonb:true, row_count:bigint:true
 attacking_source|kind:text:false, source:inet:false, addresses:bigint:false, failures:bigint:false, accounts_tried:bigint:false, successes:bigint:false, lockouts_caused:bigint:false, first_seen:timestamp with time zone:false, last_seen:timestamp with time zone:false
 compliance_day|day:date:false, event_type:authlog.event_type:false, events:bigint:false, users:bigint:false, ip_addresses:bigint:false, lockouts:bigint:false, resets:bigint:false, admin_resets:bigint:false, reset_by:text[]:false
 likely_compromise|user_id:text:false, organisation_id:text:false, success_at:timestamp with time zone:false, success_ip:inet:false, success_user_agent:text:false, success_log_id:uuid:false, failures:bigint:false, failure_ips:inet[]:false, first_failure_at:timestamp with time zone:false, last_failure_at:timestamp with time zone:false, from_failing_ip:boolean:false
@@ -81,9 +82,10 @@ schemas = {
 }
 for name, s in types.items():
     schemas[name] = s
-def rows(typ, fn):
+def rows(typ, fn, functions=None):
     return {"type": "object", "required": ["tenant_id", "function", "rows"], "additionalProperties": False,
-            "properties": {"tenant_id": {"type": "string"}, "function": {"const": fn},
+            "properties": {"tenant_id": {"type": "string"},
+                           "function": {"enum": functions} if functions else {"const": fn},
                            "rows": {"type": "array", "items": {"$ref": "#/components/schemas/" + typ}}}}
 schemas["UnlockAnswer"] = {"type": "object", "required": ["tenant_id", "log_id", "actor", "lockout"], "additionalProperties": False,
     "properties": {"tenant_id": {"type": "string"}, "log_id": {"type": "string", "format": "uuid"}, "actor": {"type": "string"},
@@ -98,11 +100,11 @@ common = {"400": problem("a bad parameter or body"), "401": problem("no token, o
 P = lambda name, desc, schema, required=False: {"name": name, "in": "query", "required": required, "description": desc, "schema": schema}
 dt = {"type": "string", "format": "date-time"}
 since = P("since", "from (inclusive), RFC 3339", dt, True); until = P("until", "to (exclusive; not before since), RFC 3339", dt, True)
-def get(summary, fn, typ, params, desc):
+def get(summary, fn, typ, params, desc, functions=None):
     return {"get": {"summary": summary, "description": desc + " (`" + fn + "`)", "operationId": fn.split('.')[1],
                     "parameters": params, "security": [{"bearer": []}],
                     "responses": {"200": {"description": "the function's rows, scoped to the token",
-                                          "content": {"application/json": {"schema": rows(typ, fn)}}}, **common}}}
+                                          "content": {"application/json": {"schema": rows(typ, fn, functions)}}}, **common}}}
 ratehdr = {"RateLimit-Limit": {"schema": {"type": "integer"}}, "RateLimit-Remaining": {"schema": {"type": "integer"}},
            "RateLimit-Reset": {"schema": {"type": "integer"}}}
 paths = {
@@ -133,7 +135,12 @@ paths = {
      [P("user", "the account", {"type": "string", "minLength": 1}, True), P("at", "as of (default now)", dt)], "The attempts that locked the account, step by step"),
  "/v1/investigation/compliance-report": get("Per-day counts for auditors", "authlog.compliance_report", "compliance_day", [since, until], "Events, users, addresses, lockouts and resets per day"),
  "/v1/seals/verification": get("Verify the seals", "authlog.verify_seals", "seal_check",
-     [P("since", "seals from (RFC 3339)", dt)], "Every seal of the tenant checked against the events in PostgreSQL"),
+     [P("since", "seals from (RFC 3339)", dt),
+      P("copy", "which copy to check: PostgreSQL's (verify_seals) or the document store's (verify_tenant_store_seals)", {"type": "string", "enum": ["postgresql", "store"], "default": "postgresql"})],
+     "Every seal of the tenant checked against the events, in PostgreSQL or in the document store",
+     functions=["authlog.verify_seals", "authlog.verify_tenant_store_seals"]),
+ "/v1/access-log": get("Who read the tenant's evidence", "authlog.access_entries", "access_log", [since, until],
+     "Every read made through a gateway for a request: subject, request id, scope, function, arguments, rows. For a compliance token of the whole tenant"),
  "/v1/accounts/{user}/lockout": get("An account's lockout state now", "authlog.lockout_status", "lockout_status",
      [{"name": "user", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}], "Failures, locked until, locked"),
  "/v1/accounts/{user}/unlock": {"post": {"summary": "Unlock an account (help desk)", "operationId": "reset_lockout",

@@ -5,6 +5,8 @@
 # standard library); every broken token is refused with its own message and
 # SQLSTATE 28000; a token for acme/finance reads nothing of acme/hr or
 # globex; a help-desk token resets only in its scope, as its subject.
+# Every read through the gateway is appended to authlog.access_log (and
+# mirrored), which nobody can rewrite and only compliance reads.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -12,6 +14,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use MIME::Base64 qw(encode_base64url);
+use lib "$FindBin::RealBin/../perl";
+use AuthlogMirror;
 
 my $top = "$FindBin::RealBin/../..";
 my $work = "${PostgreSQL::Test::Utils::tmp_check}/tokens";
@@ -46,16 +50,10 @@ sub token
 	return $out;
 }
 
-my $node = PostgreSQL::Test::Cluster->new('gateway');
-$node->init(allows_streaming => 'logical', extra => [ '--encoding=UTF8', '--locale=C' ]);
-$node->append_conf('postgresql.conf', join("\n", "shared_preload_libraries = 'authlog'",
-	(`postgres --describe-config 2>/dev/null` =~ /^output_plugin_libraries/m
-		? "output_plugin_libraries = 'pgoutput, test_decoding, authlog'" : ()),
-	"authlog.seal_interval = '1s'", ''));
-$node->start;
+my $store = start_store('gateway');
+my $node = new_mirrored_node('gateway', $store, "authlog.seal_interval = '1s'");
 my $jwks = slurp_file("$work/jwks.json");
 $node->safe_psql('postgres', qq{
-	CREATE EXTENSION authlog;
 	CREATE ROLE api LOGIN;
 	CREATE ROLE bystander LOGIN;
 	SELECT authlog.grant_gateway('api');
@@ -239,6 +237,68 @@ $node->safe_psql('postgres', "SELECT authlog.trust_issuer('https://hydra.example
 	scope => 'openid authlog:tenant:acme authlog:org:hr authlog:role:reader' }, without => [ 'tenant', 'organisations', 'roles' ]),
 	sprintf($timeline, 'acme'));
 is($out, 'hr/fred,hr/fred,hr/hana,hr/hana', 'scope values name the tenant, organisations and roles (fred\'s moves in and out of hr included)');
+
+# who watched the watchers: every read of a request, in access_log
+$node->safe_psql('postgres', "SELECT authlog.trust_issuer('$issuer', '$jwks')");
+my $before = $node->safe_psql('postgres', 'SELECT count(*) FROM authlog.access_log');
+($ret, $out, $err) = $node->psql('postgres', "BEGIN;\nSET ROLE api;\nSELECT FROM authlog.begin_request('"
+	  . token(claims => { sub => 'eve@acme' }) . "', 'req-42');\n" . sprintf($timeline, 'acme') . ";\n"
+	  . q{SELECT count(*) FROM authlog.targeted_accounts('acme', '-infinity', 'infinity');} . "\nCOMMIT;", on_error_stop => 1);
+is($ret, 0, 'two reads in one request') or diag($err);
+my $finance_events = $node->safe_psql('postgres',
+	q{SELECT count(*) FROM authlog.auth_logs WHERE tenant_id = 'acme' AND organisation_id = 'finance'});
+is($node->safe_psql('postgres', q{SELECT string_agg(concat_ws(' ', tenant_id, subject, request_id, organisations::text,
+	roles::text, gateway, function_name, arguments ->> 'since', row_count), ', ' ORDER BY accessed_at, function_name)
+	FROM authlog.access_log WHERE subject = 'eve@acme'}),
+	"acme eve\@acme req-42 {finance} {reader} api incident_timeline -infinity $finance_events, "
+	  . 'acme eve@acme req-42 {finance} {reader} api targeted_accounts -infinity 1',
+	'each read: tenant, subject, request id, scope, gateway, function, arguments, rows');
+like(slurp_file($node->logfile),
+	qr/authlog access: request "req-42" of "eve\@acme" \(gateway api\) read $finance_events rows of tenant "acme" with incident_timeline/,
+	'and in the server log, which a rollback does not take back');
+$node->safe_psql('postgres', q{CREATE ROLE dba_reader LOGIN; SELECT authlog.grant_reader('dba_reader', 'acme');});
+$node->safe_psql('postgres', "SET ROLE dba_reader;\n" . sprintf($timeline, 'acme'));
+is($node->safe_psql('postgres', 'SELECT count(*) FROM authlog.access_log') - $before, 2,
+	'a reader role outside a request is not a gateway read (its reads are the DBA\'s to audit)');
+($ret, $out, $err) = $node->psql('postgres', "BEGIN READ ONLY;\nSET ROLE api;\nSELECT FROM authlog.begin_request('"
+	  . token() . "');\n" . sprintf($timeline, 'acme'), on_error_stop => 1);
+like($err, qr/read-only transaction/, 'a read that cannot be logged is no read: a read-only request reads nothing');
+for my $rewrite ('UPDATE authlog.access_log SET row_count = 0', 'DELETE FROM authlog.access_log', 'TRUNCATE authlog.access_log')
+{
+	($ret, $out, $err) = $node->psql('postgres', $rewrite);
+	like($err, qr/is not allowed/, "a superuser's $rewrite is refused");
+}
+($ret, $out, $err) = $node->psql('postgres', "BEGIN;\nSET ROLE api;\nSELECT FROM authlog.begin_request('" . token() . "');\n"
+	  . q{SELECT authlog.note_access(authlog.caller_proof(), 'forged', '{}', 0)});
+like($err, qr/permission denied for function note_access/, 'the gateway cannot write an entry of its own');
+($ret, $out, $err) = $node->psql('postgres', "SET ROLE api;\nINSERT INTO authlog.access_log SELECT * FROM authlog.access_log LIMIT 1");
+like($err, qr/permission denied for table access_log/, 'nor insert one');
+my $entries = q{SELECT count(*) FROM authlog.access_entries('acme', '-infinity', 'infinity') WHERE subject = 'eve@acme'};
+($ret, $out, $err) = read_as(token(claims => { roles => ['compliance'] }, without => ['organisations']), $entries);
+is($out, '2', 'a compliance token of the whole tenant reads the access log');
+($ret, $out, $err) = read_as(token(claims => { roles => ['compliance'] }), $entries);
+like($err, qr/the access log of tenant "acme" is for its compliance role/, 'an organisation\'s compliance token does not');
+($ret, $out, $err) = read_as(token(without => ['organisations']), $entries);
+like($err, qr/is for its compliance role/, 'nor a reader token of the whole tenant');
+($ret, $out, $err) = read_as(token(claims => { roles => ['compliance'], tenant => 'globex' }, without => ['organisations']),
+	q{SELECT count(*) FROM authlog.access_entries('acme', '-infinity', 'infinity')});
+like($err, qr/is for its compliance role/, 'nor another tenant\'s');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM authlog.access_log WHERE function_name = 'access_entries'}), '1',
+	'reading the access log is a read too');
+$node->safe_psql('postgres', q{SELECT authlog.mirror_sync('60s')});
+is($node->safe_psql('postgres', q{SELECT count(*) FROM authlog.mirror_find('access_log', '{"subject": "eve@acme"}')}), '2',
+	'the access log is mirrored to the store');
+
+# the store's copy of the seals, verified for a reader of the whole tenant
+$node->safe_psql('postgres', q{SELECT authlog.seal_now('60s'); SELECT authlog.mirror_sync('60s')});
+($ret, $out, $err) = read_as(token(without => ['organisations']),
+	q{SELECT string_agg(DISTINCT status, ',') FROM authlog.verify_tenant_store_seals('acme')});
+is($out, 'ok', 'a tenant-wide token verifies the store\'s seals of its tenant') or diag($err);
+($ret, $out, $err) = read_as(token(), q{SELECT count(*) FROM authlog.verify_tenant_store_seals('acme')});
+like($err, qr/needs a reader of the whole tenant "acme"/, 'an organisation\'s token does not');
+($ret, $out, $err) = read_as(token(claims => { tenant => 'globex' }, without => ['organisations']),
+	q{SELECT count(*) FROM authlog.verify_tenant_store_seals('acme')});
+like($err, qr/needs a reader of the whole tenant "acme"/, 'nor another tenant\'s');
 
 $node->stop;
 done_testing();

@@ -115,6 +115,7 @@ func TestScopeOnEveryEndpoint(t *testing.T) {
 		"/v1/accounts/hana/lockout",
 		"/v1/accounts/gus/lockout",
 		"/v1/seals/verification",
+		"/v1/seals/verification?copy=store",
 	}
 	for _, path := range endpoints {
 		t.Run(path, func(t *testing.T) {
@@ -317,6 +318,7 @@ func TestBadParameters(t *testing.T) {
 		"/v1/events?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z",
 		"/v1/investigation/timeline",
 		"/v1/investigation/lockout-trace",
+		"/v1/seals/verification?copy=elsewhere",
 		"/v1/investigation/success-after-failures?since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00Z&within=P1X",
 	} {
 		t.Run(path, func(t *testing.T) {
@@ -382,6 +384,11 @@ func TestSealProofsFollowTheScope(t *testing.T) {
 	r := testEnv.do(t, "GET", "/v1/seals/verification", whole, "")
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"rows"`) {
 		t.Fatalf("verification: %d %s", r.status, r.body)
+	}
+	// this cluster mirrors to no store: the store's copy cannot be checked
+	p := isProblem(t, testEnv.do(t, "GET", "/v1/seals/verification?copy=store", whole, ""), http.StatusServiceUnavailable)
+	if p["sqlstate"] != "55000" || !strings.Contains(p["detail"].(string), "mirror_uri") {
+		t.Fatalf("copy=store without a store: %v", p)
 	}
 }
 
@@ -503,7 +510,7 @@ func TestOpenAPIRowSchemasMatchTheDatabase(t *testing.T) {
 	}
 	schemaOf := map[string]string{"SealProof": "seal_proof"}
 	for _, typ := range []string{"timeline_entry", "targeted_account", "attacking_source", "likely_compromise",
-		"lockout_trace_entry", "compliance_day", "seal_check"} {
+		"lockout_trace_entry", "compliance_day", "seal_check", "access_log"} {
 		schemaOf[typ] = typ
 	}
 	schemaOf["Event"] = "polled_event"
@@ -527,4 +534,47 @@ func TestOpenAPIRowSchemasMatchTheDatabase(t *testing.T) {
 			t.Errorf("openapi.json's %s has %d properties, authlog.%s %d columns", schema, len(props), typ, len(cols))
 		}
 	}
+}
+
+// Every read through the API is in the access log, under the request id the
+// API answered with; only a compliance token of the whole tenant reads it.
+func TestAccessLog(t *testing.T) {
+	seed(t)
+	e := testEnv
+	reader := e.token(t, map[string]any{"sub": "watcher@acme"})
+	r := e.do(t, "GET", "/v1/investigation/targeted-accounts?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z",
+		reader, "", "X-Request-Id", "watched-1")
+	if r.status != 200 || r.header.Get("X-Request-Id") != "watched-1" {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	compliance := e.token(t, map[string]any{"organisations": nil, "roles": []string{"compliance"}})
+	r = e.do(t, "GET", "/v1/access-log?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", compliance, "")
+	var answer struct {
+		Rows []struct {
+			Subject   string          `json:"subject"`
+			RequestID string          `json:"request_id"`
+			Function  string          `json:"function_name"`
+			RowCount  int             `json:"row_count"`
+			Orgs      []string        `json:"organisations"`
+			Arguments json.RawMessage `json:"arguments"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(r.body, &answer); err != nil || r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	found := false
+	for _, row := range answer.Rows {
+		if row.Subject == "watcher@acme" {
+			found = row.RequestID == "watched-1" && row.Function == "targeted_accounts" && row.RowCount == 1 &&
+				len(row.Orgs) == 1 && row.Orgs[0] == "finance" && strings.Contains(string(row.Arguments), "2000-01-01")
+			if !found {
+				t.Fatalf("the entry: %+v", row)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("the read is not in the access log: %s", r.body)
+	}
+	isProblem(t, e.do(t, "GET", "/v1/access-log?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", reader, ""),
+		http.StatusForbidden)
 }

@@ -47,7 +47,7 @@ func BenchmarkEventsPagePgx(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			err := testEnv.store.Request(context.Background(), token, "", true, func(ctx context.Context, tx *store.Tx) error {
+			err := testEnv.store.Request(context.Background(), token, "", func(ctx context.Context, tx *store.Tx) error {
 				events, err := tx.PollEvents(ctx, store.EventQuery{Limit: 100})
 				if err == nil && len(events) != 100 {
 					b.Errorf("%d events", len(events))

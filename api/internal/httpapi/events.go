@@ -58,7 +58,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) {
 
 	var page eventsPage
 	var events []store.Event
-	err := s.store.Request(r.Context(), c.token, c.requestID, true, func(ctx context.Context, tx *store.Tx) error {
+	err := s.store.Request(r.Context(), c.token, c.requestID, func(ctx context.Context, tx *store.Tx) error {
 		var err error
 		if events, err = tx.PollEvents(ctx, q); err != nil {
 			return err

@@ -34,7 +34,7 @@ func (s *Server) evidencePackage(w http.ResponseWriter, r *http.Request, c *call
 		return
 	}
 	contents := evidence.Contents{Since: *since, Until: *until, RequestID: c.requestID}
-	err := s.store.Request(r.Context(), c.token, c.requestID, true, func(ctx context.Context, tx *store.Tx) error {
+	err := s.store.Request(r.Context(), c.token, c.requestID, func(ctx context.Context, tx *store.Tx) error {
 		contents.TenantID, contents.Subject = tx.ID.TenantID, tx.ID.Subject
 		var err error
 		if contents.Events, err = tx.Rows(ctx, "authlog.export_events", tx.ID.TenantID, *since, *until); err != nil {

@@ -78,7 +78,7 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request, c *call) {
 		logID = &key
 	}
 	var answer unlockAnswer
-	err := s.store.Request(r.Context(), c.token, c.requestID, false, func(ctx context.Context, tx *store.Tx) error {
+	err := s.store.Request(r.Context(), c.token, c.requestID, func(ctx context.Context, tx *store.Tx) error {
 		answer.TenantID, answer.Actor = tx.ID.TenantID, tx.ID.Subject
 		var err error
 		if answer.LogID, err = tx.ResetLockout(ctx, body.OrganisationID, r.PathValue("user"), body.Reason, logID); err != nil {

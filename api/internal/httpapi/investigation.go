@@ -27,7 +27,7 @@ func (s *Server) reader(w http.ResponseWriter, r *http.Request, c *call, p *para
 		return
 	}
 	answer := rowsAnswer{Function: fn}
-	err := s.store.Request(r.Context(), c.token, c.requestID, true, func(ctx context.Context, tx *store.Tx) error {
+	err := s.store.Request(r.Context(), c.token, c.requestID, func(ctx context.Context, tx *store.Tx) error {
 		answer.TenantID = tx.ID.TenantID
 		var err error
 		answer.Rows, err = tx.Rows(ctx, fn, append([]any{tx.ID.TenantID}, args...)...)
@@ -95,10 +95,30 @@ func (s *Server) complianceReport(w http.ResponseWriter, r *http.Request, c *cal
 	s.reader(w, r, c, p, "authlog.compliance_report", since, until)
 }
 
+// sealVerification checks the seals against PostgreSQL's events
+// (copy=postgresql, the default: verify_seals) or against the document
+// store's copy (copy=store: verify_tenant_store_seals).
 func (s *Server) sealVerification(w http.ResponseWriter, r *http.Request, c *call) {
-	p := newParams(r.URL, "since")
+	p := newParams(r.URL, "since", "copy")
 	since := p.time("since", false)
-	s.reader(w, r, c, p, "authlog.verify_seals", since)
+	switch copyName := p.text("copy"); copyName {
+	case "", "postgresql":
+		s.reader(w, r, c, p, "authlog.verify_seals", since)
+	case "store":
+		s.reader(w, r, c, p, "authlog.verify_tenant_store_seals", since)
+	default:
+		p.fail("copy must be postgresql or store, not %q", copyName)
+		p.err.Write(w, r)
+	}
+}
+
+// accessLog is GET /v1/access-log: who read the tenant's evidence through
+// a gateway (authlog.access_entries), for a compliance token of the whole
+// tenant; the database refuses every other scope (403).
+func (s *Server) accessLog(w http.ResponseWriter, r *http.Request, c *call) {
+	p := newParams(r.URL, "since", "until")
+	since, until := p.period(true)
+	s.reader(w, r, c, p, "authlog.access_entries", since, until)
 }
 
 func nullable(s string) *string {

@@ -141,6 +141,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/investigation/compliance-report", "compliance_report", s.complianceReport},
 		{"GET", "/v1/seals/verification", "seal_verification", s.sealVerification},
 		{"GET", "/v1/evidence", "evidence", s.evidencePackage},
+		{"GET", "/v1/access-log", "access_log", s.accessLog},
 		{"GET", "/v1/accounts/{user}/lockout", "lockout_status", s.lockoutStatus},
 		{"POST", "/v1/accounts/{user}/unlock", "unlock", s.unlock},
 	}
@@ -241,7 +242,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, c *call, err error
 		p = problem.New(http.StatusUnprocessableEntity, "conflict", "The request conflicts with one already recorded", dbErr.Message)
 	case store.KindUnavailable:
 		w.Header().Set("Retry-After", "1")
-		p = problem.New(http.StatusServiceUnavailable, "unavailable", "Try again", "The database could not answer in time; retry the same request.")
+		detail := "The database could not answer in time; retry the same request."
+		if dbErr.SQLState == "55000" || strings.HasPrefix(dbErr.SQLState, "08") {
+			detail = dbErr.Message // not configured, or the document store unreachable
+		}
+		p = problem.New(http.StatusServiceUnavailable, "unavailable", "Not available now", detail)
 	default:
 		s.log.Error("request failed", "request_id", c.requestID, "sqlstate", dbErr.SQLState, "error", err)
 		problem.Internal(c.requestID).Write(w, r)

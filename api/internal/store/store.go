@@ -88,16 +88,13 @@ type Tx struct {
 }
 
 // Request runs fn in one transaction acting for the token.  A refused token
-// is an *Error of kind KindUnauthorized (SQLSTATE 28000); the transaction
-// commits only if fn succeeds (help-desk writes), and reads commit too, so
-// nothing of the request outlives it in the session.
-func (s *Store) Request(ctx context.Context, token, requestID string, readOnly bool,
+// is an *Error of kind KindUnauthorized (SQLSTATE 28000).  The transaction
+// commits only if fn succeeds, and it is read-write even for reads: every
+// reader function appends the read to authlog.access_log in it (a read-only
+// transaction would read nothing).
+func (s *Store) Request(ctx context.Context, token, requestID string,
 	fn func(ctx context.Context, tx *Tx) error) error {
-	opts := pgx.TxOptions{}
-	if readOnly {
-		opts.AccessMode = pgx.ReadOnly
-	}
-	tx, err := s.pool.BeginTx(ctx, opts)
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
 		return classify(fmt.Errorf("store: begin: %w", err))
 	}
@@ -185,7 +182,7 @@ func classify(err error) error {
 		e.Kind = KindConflict
 	case len(pgErr.Code) == 5 && pgErr.Code[:2] == "22":
 		e.Kind = KindInvalid
-	case pgErr.Code == "57014" || pgErr.Code == "55P03" || pgErr.Code == "40001" || pgErr.Code == "40P01" ||
+	case pgErr.Code == "55000" || pgErr.Code == "57014" || pgErr.Code == "55P03" || pgErr.Code == "40001" || pgErr.Code == "40P01" ||
 		pgErr.Code[:2] == "53" || pgErr.Code[:2] == "08" || pgErr.Code[:3] == "57P":
 		e.Kind = KindUnavailable
 	default:
