@@ -143,7 +143,7 @@ const (
 	KindInternal     Kind = iota
 	KindUnauthorized      // 28000: the token was refused
 	KindForbidden         // 42501: the scope does not allow it
-	KindInvalid           // 22xxx: a bad argument
+	KindInvalid           // SQLSTATE class 22: a bad argument
 	KindConflict          // LA001/LA002: an id reused for another call, another organisation
 	KindUnavailable       // timeouts, shutdown, too many connections: retry later
 )
