@@ -26,17 +26,15 @@ py=build/venv/bin/python
 work=$(mktemp -d /tmp/authlog-contract.XXXXXX)
 port=$(lib_free_port)
 store_port=$(lib_free_port)
-api_pid=
-trap '[ -z "$api_pid" ] || kill "$api_pid" 2>/dev/null; bash test/cluster.sh stop "$work/pg";
+LIB_API_PID=
+trap '[ -z "$LIB_API_PID" ] || kill "$LIB_API_PID" 2>/dev/null; bash test/cluster.sh stop "$work/pg";
 	bash test/ferretdb.sh stop "$work/store"; rm -rf "$work"' EXIT
 # (with a document store, so that copy=store verifies the store's seals)
 bash test/ferretdb.sh start "$work/store" "$store_port"
 bash test/cluster.sh start "$work/pg" "$port" "authlog.seal_interval = '1s'" \
 	"authlog.mirror_uri = 'mongodb://127.0.0.1:$store_port/'" "authlog.mirror_idle_advance = '1s'"
-build/bin/tokens keygen "$work" >/dev/null
-issuer=https://idp.contract.authlog
-psql -X -q -h "$work/pg" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
-	-v issuer="$issuer" -v jwks="$(cat "$work/jwks.json")" -f test/demo_gateway.sql
+lib_start_api "$work" "$work/pg" "$port" -rate 0
+api=$LIB_API
 psql -X -q -h "$work/pg" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -o /dev/null <<'SQL'
 SELECT authlog.set_lockout_policy('acme', 3, '15 minutes', '15 minutes');
 SELECT authlog.record_login('acme', o, u, n % 5 = 0, ('198.51.100.' || n % 7)::inet, ua, p::authlog.auth_path)
@@ -46,16 +44,7 @@ SELECT authlog.reset_lockout('acme', 'hr', 'hana', 'helpdesk:anna', 'ticket 1');
 SELECT authlog.seal_now('60s');
 SELECT authlog.mirror_sync('60s');
 SQL
-openssl genpkey -algorithm ed25519 -out "$work/evidence.key" 2>/dev/null
-api_port=$(lib_free_port)
-build/bin/authlog-api serve -listen "127.0.0.1:$api_port" -metrics-listen "" -rate 0 \
-	-database "host=$work/pg port=$port user=authlog_api dbname=postgres" \
-	-issuer "$issuer" -jwks-file "$work/jwks.json" -evidence-key "$work/evidence.key" 2>"$work/api.log" &
-api_pid=$!
-api=http://127.0.0.1:$api_port
-for _ in $(seq 1 100); do curl -sf "$api/readyz" >/dev/null && break; sleep 0.1; done
-token=$(build/bin/tokens sign "$work" ed-1 EdDSA "$(printf '{"iss":"%s","sub":"contract@acme","aud":"authlog","exp":%d,"tenant":"acme","roles":["reader","helpdesk","compliance"]}' \
-	"$issuer" $(( $(date +%s) + 3600 )))")
+token=$(lib_token "$work" '"sub":"contract@acme","tenant":"acme","roles":["reader","helpdesk","compliance"]')
 
 rc=0
 echo "# schemathesis: $api/v1/openapi.json, $examples examples an operation"
@@ -83,8 +72,8 @@ curl -s -o "$work/inflight.tar.gz" -w '%{http_code}\n' -H "Authorization: Bearer
 	"$api/v1/evidence?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z" >"$work/inflight.status" &
 curl_pid=$!
 sleep 0.05
-kill -TERM "$api_pid"
-if wait "$api_pid"; then
+kill -TERM "$LIB_API_PID"
+if wait "$LIB_API_PID"; then
 	wait "$curl_pid" || true
 	if [ "$(cat "$work/inflight.status")" = 200 ] && tar -tzf "$work/inflight.tar.gz" >/dev/null; then
 		echo "ok: exited 0 after answering"
@@ -94,7 +83,7 @@ if wait "$api_pid"; then
 else
 	echo "not ok: authlog-api exited $? on SIGTERM"; rc=1
 fi
-api_pid=
+LIB_API_PID=
 if [ $rc != 0 ]; then
 	echo "=== authlog-api log"; tail -30 "$work/api.log"
 fi

@@ -31,44 +31,29 @@ cluster=$(mktemp -d /tmp/authlog-demo-cluster.XXXXXX)
 port=$(lib_free_port)
 bash test/cluster.sh start "$cluster" "$port" \
 	"authlog.mirror_uri = 'mongodb://127.0.0.1:$store_port/'" "authlog.mirror_idle_advance = '1s'"
-api_pid=
-trap '[ -z "$api_pid" ] || kill "$api_pid" 2>/dev/null; bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
+LIB_API_PID=
+trap '[ -z "$LIB_API_PID" ] || kill "$LIB_API_PID" 2>/dev/null; bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
 
 # authlog-api over the cluster, before the campaign: keys made now, the
-# identity provider's public half registered by the superuser
-issuer=https://idp.demo.authlog
-build/bin/tokens keygen "$cluster" >/dev/null
-# the operator's key that signs evidence packages; auditors get the public half
-openssl genpkey -algorithm ed25519 -out "$cluster/evidence.key" 2>/dev/null
-openssl pkey -in "$cluster/evidence.key" -pubout -out "$cluster/evidence.pub"
-psql -X -q -h "$cluster" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
-	-v issuer="$issuer" -v jwks="$(cat "$cluster/jwks.json")" -f test/demo_gateway.sql
-api_port=$(lib_free_port)
+# identity provider's public half registered by the superuser, the
+# operator's evidence key (auditors get its public half)
 metrics_port=$(lib_free_port)
-build/bin/authlog-api serve -listen "127.0.0.1:$api_port" -metrics-listen "127.0.0.1:$metrics_port" \
-	-database "host=$cluster port=$port user=authlog_api dbname=postgres" \
-	-issuer "$issuer" -jwks-file "$cluster/jwks.json" -evidence-key "$cluster/evidence.key" 2>"$cluster/api.log" &
-api_pid=$!
-api=http://127.0.0.1:$api_port
-for _ in $(seq 1 100); do
-	curl -sf "$api/readyz" >/dev/null && break
-	sleep 0.1
-done
-curl -sf "$api/readyz" >/dev/null || { echo "demo: authlog-api did not start"; cat "$cluster/api.log"; exit 1; }
+lib_start_api "$cluster" "$cluster" "$port" -metrics-listen "127.0.0.1:$metrics_port"
+api=$LIB_API
 
 psql -X -q -P pager=off -h "$cluster" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -f test/demo.sql
 
 # the security team's token: acme, every organisation, reader + help desk + compliance
-TOKEN=$(build/bin/tokens sign "$cluster" ed-1 EdDSA "$(printf '{"iss":"%s","sub":"analyst@acme","aud":"authlog","exp":%d,"tenant":"acme","roles":["reader","helpdesk","compliance"]}' \
-	"$issuer" $(( $(date +%s) + 8 * 3600 )))")
+TOKEN=$(lib_token "$cluster" '"sub":"analyst@acme","tenant":"acme","roles":["reader","helpdesk","compliance"]')
 export TOKEN
 since=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
 until=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
-# each line as a reader types it, then what it answered (cut short here)
+# each line as a reader types it, then what it answered (cut short here;
+# a jq filter may follow the line count)
 try() {
 	echo
 	echo "\$ $1"
-	eval "$1" | jq . 2>/dev/null | head -n "${2:-20}" || true
+	eval "$1" | jq ${3:-.} 2>/dev/null | head -n "${2:-20}" || true
 }
 echo
 echo "======== The same campaign through authlog-api ($api), as acme's security team ========"
@@ -80,6 +65,9 @@ try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/accounts/treasurer/lo
 try "curl -s -H \"Authorization: Bearer \$TOKEN\" -H 'Content-Type: application/json' -H 'Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)' -d '{\"organisation_id\": \"finance\", \"reason\": \"ticket 4712: identity verified by phone\"}' '$api/v1/accounts/treasurer/unlock'" 14
 try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/investigation/compliance-report?since=$since&until=$until'" 16
 try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/seals/verification?copy=store'" 14
+echo "   (who read what: every read above is in the access log, for the tenant's compliance role)"
+try "curl -s -H \"Authorization: Bearer \$TOKEN\" '$api/v1/access-log?since=$since&until=$until'" 12 \
+	"-c .rows[]|{accessed_at,subject,request_id,function_name,row_count}"
 try "curl -s -H 'Authorization: Bearer not-a-token' '$api/v1/events'" 10
 echo
 echo "== The auditor's evidence package: fetched, then checked offline (by authlog-api, and by sha256sum and openssl alone)"

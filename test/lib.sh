@@ -10,6 +10,18 @@
 #                                  postgres; sets LIB_WORK to the copy and
 #                                  LIB_RC to the script's exit status
 #   lib_pgbench_tps                pgbench's output on stdin, its tps out
+#   lib_start_api DIR PGDIR PGPORT [authlog-api flags...]
+#                                  authlog-api over a cluster whose authlog
+#                                  is installed: keys made in DIR (the
+#                                  identity provider's, by build/bin/tokens,
+#                                  and the operator's evidence key), the
+#                                  gateway role and the issuer registered
+#                                  (test/demo_gateway.sql), the API started
+#                                  and ready; sets LIB_API (its URL),
+#                                  LIB_API_PID and LIB_ISSUER
+#   lib_token DIR CLAIMS           a token of LIB_ISSUER for authlog,
+#                                  valid for 8 hours, with CLAIMS (JSON
+#                                  members: sub, tenant, roles, ...)
 #
 # PostgreSQL refuses to run as root, so as root every cluster runs as the
 # postgres user, on a copy of the tree it owns.
@@ -41,4 +53,34 @@ lib_rerun_as_postgres() {
 
 lib_pgbench_tps() {
 	sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p'
+}
+
+lib_start_api() {
+	local dir=$1 pgdir=$2 pgport=$3 port
+	shift 3
+	LIB_ISSUER=https://idp.authlog.test
+	build/bin/tokens keygen "$dir" >/dev/null
+	openssl genpkey -algorithm ed25519 -out "$dir/evidence.key" 2>/dev/null
+	openssl pkey -in "$dir/evidence.key" -pubout -out "$dir/evidence.pub"
+	psql -X -q -h "$pgdir" -p "$pgport" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+		-v issuer="$LIB_ISSUER" -v jwks="$(cat "$dir/jwks.json")" -f test/demo_gateway.sql
+	port=$(lib_free_port)
+	build/bin/authlog-api serve -listen "127.0.0.1:$port" \
+		-database "host=$pgdir port=$pgport user=authlog_api dbname=postgres" \
+		-issuer "$LIB_ISSUER" -jwks-file "$dir/jwks.json" -evidence-key "$dir/evidence.key" \
+		-metrics-listen "" "$@" 2>"$dir/api.log" &
+	LIB_API_PID=$!
+	LIB_API=http://127.0.0.1:$port
+	for _ in $(seq 1 100); do
+		curl -sf "$LIB_API/readyz" >/dev/null && return 0
+		sleep 0.1
+	done
+	echo "lib.sh: authlog-api did not start" >&2
+	cat "$dir/api.log" >&2
+	return 1
+}
+
+lib_token() {
+	build/bin/tokens sign "$1" ed-1 EdDSA "$(printf '{"iss":"%s","aud":"authlog","exp":%d,%s}' \
+		"$LIB_ISSUER" $(( $(date +%s) + 8 * 3600 )) "$2")"
 }
