@@ -546,7 +546,7 @@ BEGIN
 	ORDER BY e.occurred_at, e.recorded_at, authlog.event_rank(e.event_type, e.reason), e.log_id;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(incident_timeline.caller, 'incident_timeline',
-		pg_catalog.jsonb_build_object('since', incident_timeline.since, 'until', incident_timeline.until, 'user_id', incident_timeline.user_id, 'ip_address', incident_timeline.ip_address), returned);
+		pg_catalog.jsonb_build_object('tenant_id', incident_timeline.tenant_id, 'since', incident_timeline.since, 'until', incident_timeline.until, 'user_id', incident_timeline.user_id, 'ip_address', incident_timeline.ip_address), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.incident_timeline(text, timestamptz, timestamptz, text, inet, bytea) IS
@@ -581,7 +581,7 @@ BEGIN
 	ORDER BY 3 DESC, l.user_id, l.organisation_id;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(targeted_accounts.caller, 'targeted_accounts',
-		pg_catalog.jsonb_build_object('since', targeted_accounts.since, 'until', targeted_accounts.until), returned);
+		pg_catalog.jsonb_build_object('tenant_id', targeted_accounts.tenant_id, 'since', targeted_accounts.since, 'until', targeted_accounts.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.targeted_accounts(text, timestamptz, timestamptz, bytea) IS
@@ -625,7 +625,7 @@ BEGIN
 	ORDER BY 4 DESC, 1, 2;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(attacking_ips.caller, 'attacking_ips',
-		pg_catalog.jsonb_build_object('since', attacking_ips.since, 'until', attacking_ips.until, 'min_failures', attacking_ips.min_failures), returned);
+		pg_catalog.jsonb_build_object('tenant_id', attacking_ips.tenant_id, 'since', attacking_ips.since, 'until', attacking_ips.until, 'min_failures', attacking_ips.min_failures), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.attacking_ips(text, timestamptz, timestamptz, integer, bytea) IS
@@ -679,7 +679,7 @@ BEGIN
 	ORDER BY s.occurred_at, s.user_id, s.log_id;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(success_after_failures.caller, 'success_after_failures',
-		pg_catalog.jsonb_build_object('since', success_after_failures.since, 'until', success_after_failures.until, 'min_failures', success_after_failures.min_failures, 'within', success_after_failures.within), returned);
+		pg_catalog.jsonb_build_object('tenant_id', success_after_failures.tenant_id, 'since', success_after_failures.since, 'until', success_after_failures.until, 'min_failures', success_after_failures.min_failures, 'within', success_after_failures.within), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval, bytea) IS
@@ -742,7 +742,7 @@ BEGIN
 	ORDER BY b.back DESC;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(lockout_trace.caller, 'lockout_trace',
-		pg_catalog.jsonb_build_object('user_id', lockout_trace.user_id, 'at', lockout_trace.at), returned);
+		pg_catalog.jsonb_build_object('tenant_id', lockout_trace.tenant_id, 'user_id', lockout_trace.user_id, 'at', lockout_trace.at), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.lockout_trace(text, text, timestamptz, bytea) IS
@@ -774,7 +774,7 @@ BEGIN
 	ORDER BY 1, 2 NULLS LAST;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(compliance_report.caller, 'compliance_report',
-		pg_catalog.jsonb_build_object('since', compliance_report.since, 'until', compliance_report.until), returned);
+		pg_catalog.jsonb_build_object('tenant_id', compliance_report.tenant_id, 'since', compliance_report.since, 'until', compliance_report.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.compliance_report(text, timestamptz, timestamptz, bytea) IS
@@ -814,7 +814,7 @@ BEGIN
 	ORDER BY 1;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(export_events.caller, 'export_events',
-		pg_catalog.jsonb_build_object('since', export_events.since, 'until', export_events.until), returned);
+		pg_catalog.jsonb_build_object('tenant_id', export_events.tenant_id, 'since', export_events.since, 'until', export_events.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.export_events(text, timestamptz, timestamptz, bytea) IS
@@ -903,7 +903,7 @@ BEGIN
 	LIMIT max_events;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(poll_events.caller, 'poll_events',
-		pg_catalog.jsonb_build_object('after', poll_events.after, 'max_events', poll_events.max_events, 'user_id', poll_events.user_id, 'ip_network', poll_events.ip_network, 'event_types', poll_events.event_types, 'organisation_id', poll_events.organisation_id, 'since', poll_events.since, 'until', poll_events.until), returned);
+		pg_catalog.jsonb_build_object('tenant_id', poll_events.tenant_id, 'after', poll_events.after, 'max_events', poll_events.max_events, 'user_id', poll_events.user_id, 'ip_network', poll_events.ip_network, 'event_types', poll_events.event_types, 'organisation_id', poll_events.organisation_id, 'since', poll_events.since, 'until', poll_events.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, timestamptz, timestamptz, bytea) IS
@@ -952,7 +952,7 @@ BEGIN
 	ORDER BY i.k;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(seal_proofs.caller, 'seal_proofs',
-		pg_catalog.jsonb_build_object('log_ids', seal_proofs.log_ids), returned);
+		pg_catalog.jsonb_build_object('tenant_id', seal_proofs.tenant_id, 'log_ids', seal_proofs.log_ids), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.seal_proofs(text, uuid[], bytea) IS
@@ -982,7 +982,12 @@ BEGIN
 		ORDER BY 1
 	LOOP
 		RETURN QUERY
-		WITH chain AS (
+		WITH evidence AS NOT MATERIALIZED (
+			-- what the tenant's seals cover: its events and (1.1) the reads of them
+			SELECT e.log_id, e.occurred_at, e.recorded_at FROM authlog.auth_logs e WHERE e.tenant_id = t
+			UNION ALL
+			SELECT a.access_id, a.accessed_at, a.accessed_at FROM authlog.access_log a WHERE a.tenant_id = t
+		), chain AS (
 			SELECT s.*,
 			       authlog.seal_digest(s) AS recomputed,
 			       lag(s.seal_no) OVER w AS prev_no,
@@ -1041,10 +1046,15 @@ BEGIN
 			       END AS detail
 			FROM checked c
 			CROSS JOIN LATERAL pg_catalog.unnest(c.members) WITH ORDINALITY AS m(log_id, n)
-			LEFT JOIN authlog.auth_logs l ON l.tenant_id = t AND l.log_id = m.log_id
+			LEFT JOIN LATERAL (
+				SELECT e.log_id, e.occurred_at, authlog.event_digest(e) AS digest
+				FROM authlog.auth_logs e WHERE e.tenant_id = t AND e.log_id = m.log_id
+				UNION ALL
+				SELECT a.access_id, a.accessed_at, authlog.access_digest(a)
+				FROM authlog.access_log a WHERE a.tenant_id = t AND a.access_id = m.log_id) l ON true
 			LEFT JOIN sealed_twice tw ON tw.log_id = m.log_id
 			CROSS JOIN LATERAL (
-				SELECT authlog.event_digest(l) AS now_digest,
+				SELECT l.digest AS now_digest,
 				       pg_catalog.substr(c.member_digests, ((m.n - 1) * 32 + 1)::integer, 32) AS sealed_digest
 			) d
 		), last_seal AS (
@@ -1058,11 +1068,10 @@ BEGIN
 			            ELSE pg_catalog.format('no seal lists it, yet it claims %s, inside the sealed period (sealed up to %s)',
 			                                   least(l.occurred_at, l.recorded_at), ls.committed_at)
 			       END AS detail
-			FROM authlog.auth_logs l
+			FROM evidence l
 			CROSS JOIN last_seal ls
 			LEFT JOIN authlog.seal_members sm ON sm.tenant_id = t AND sm.log_id = l.log_id
-			WHERE l.tenant_id = t
-			  AND (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
+			WHERE (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
 			  AND (sm.seal_no IS NOT NULL OR least(l.occurred_at, l.recorded_at) < ls.committed_at - skew)
 			  AND NOT EXISTS (SELECT 1 FROM sealed WHERE sealed.log_id = l.log_id)
 		), overdue AS (
@@ -1071,9 +1080,8 @@ BEGIN
 			-- not the tenant has a seal (a slot consumed by someone else, a
 			-- sealer that never ran); while sealing is paused, one row says so
 			SELECT l.log_id, l.recorded_at
-			FROM authlog.auth_logs l
-			WHERE l.tenant_id = t
-			  AND (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
+			FROM evidence l
+			WHERE (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
 			  AND NOT EXISTS (SELECT 1 FROM sealed WHERE sealed.log_id = l.log_id)
 			  AND NOT EXISTS (SELECT 1 FROM unsealed u WHERE u.log_id = l.log_id)
 		)
@@ -1173,7 +1181,7 @@ BEGIN
 	SELECT * FROM authlog.verify_store_seals(verify_tenant_store_seals.tenant_id, verify_tenant_store_seals.since);
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(verify_tenant_store_seals.caller, 'verify_tenant_store_seals',
-		pg_catalog.jsonb_build_object('since', verify_tenant_store_seals.since), returned);
+		pg_catalog.jsonb_build_object('tenant_id', verify_tenant_store_seals.tenant_id, 'since', verify_tenant_store_seals.since), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.verify_tenant_store_seals(text, timestamptz, bytea) IS
@@ -1204,6 +1212,7 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.sha256_chain_step(bytea, text), '
 	'authlog.sha256_chain(text), '
 	'authlog.event_digest(authlog.auth_logs), '
+	'authlog.access_digest(authlog.access_log), '
 	'authlog.seal_digest(authlog.seals), '
 	'authlog.anchor_root(bytea, integer, integer, bytea), '
 	'authlog.verify_seals(text, timestamptz, bytea), '
@@ -1463,6 +1472,12 @@ CREATE TRIGGER access_log_no_truncate
 	BEFORE TRUNCATE ON authlog.access_log
 	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
 
+CREATE FUNCTION authlog.access_digest(entry authlog.access_log) RETURNS bytea
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'authlog_access_digest';
+COMMENT ON FUNCTION authlog.access_digest(authlog.access_log) IS
+	'SHA-256 of an access_log row as the store holds it (the digest form of doc/seals.md): what a seal records for it. The tenant''s seals list its reads beside its events.';
+
 CREATE FUNCTION authlog.note_access(caller bytea, function_name text, arguments jsonb, row_count bigint)
 RETURNS void
 LANGUAGE c VOLATILE SECURITY DEFINER
@@ -1497,7 +1512,7 @@ BEGIN
 	ORDER BY a.accessed_at, a.access_id;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(access_entries.caller, 'access_entries',
-		pg_catalog.jsonb_build_object('since', access_entries.since, 'until', access_entries.until), returned);
+		pg_catalog.jsonb_build_object('tenant_id', access_entries.tenant_id, 'since', access_entries.since, 'until', access_entries.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.access_entries(text, timestamptz, timestamptz, bytea) IS

@@ -173,7 +173,12 @@ BEGIN
 		ORDER BY 1
 	LOOP
 		RETURN QUERY
-		WITH chain AS (
+		WITH evidence AS NOT MATERIALIZED (
+			-- what the tenant's seals cover: its events and (1.1) the reads of them
+			SELECT e.log_id, e.occurred_at, e.recorded_at FROM authlog.auth_logs e WHERE e.tenant_id = t
+			UNION ALL
+			SELECT a.access_id, a.accessed_at, a.accessed_at FROM authlog.access_log a WHERE a.tenant_id = t
+		), chain AS (
 			SELECT s.*,
 			       authlog.seal_digest(s) AS recomputed,
 			       lag(s.seal_no) OVER w AS prev_no,
@@ -232,10 +237,15 @@ BEGIN
 			       END AS detail
 			FROM checked c
 			CROSS JOIN LATERAL pg_catalog.unnest(c.members) WITH ORDINALITY AS m(log_id, n)
-			LEFT JOIN authlog.auth_logs l ON l.tenant_id = t AND l.log_id = m.log_id
+			LEFT JOIN LATERAL (
+				SELECT e.log_id, e.occurred_at, authlog.event_digest(e) AS digest
+				FROM authlog.auth_logs e WHERE e.tenant_id = t AND e.log_id = m.log_id
+				UNION ALL
+				SELECT a.access_id, a.accessed_at, authlog.access_digest(a)
+				FROM authlog.access_log a WHERE a.tenant_id = t AND a.access_id = m.log_id) l ON true
 			LEFT JOIN sealed_twice tw ON tw.log_id = m.log_id
 			CROSS JOIN LATERAL (
-				SELECT authlog.event_digest(l) AS now_digest,
+				SELECT l.digest AS now_digest,
 				       pg_catalog.substr(c.member_digests, ((m.n - 1) * 32 + 1)::integer, 32) AS sealed_digest
 			) d
 		), last_seal AS (
@@ -249,11 +259,10 @@ BEGIN
 			            ELSE pg_catalog.format('no seal lists it, yet it claims %s, inside the sealed period (sealed up to %s)',
 			                                   least(l.occurred_at, l.recorded_at), ls.committed_at)
 			       END AS detail
-			FROM authlog.auth_logs l
+			FROM evidence l
 			CROSS JOIN last_seal ls
 			LEFT JOIN authlog.seal_members sm ON sm.tenant_id = t AND sm.log_id = l.log_id
-			WHERE l.tenant_id = t
-			  AND (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
+			WHERE (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
 			  AND (sm.seal_no IS NOT NULL OR least(l.occurred_at, l.recorded_at) < ls.committed_at - skew)
 			  AND NOT EXISTS (SELECT 1 FROM sealed WHERE sealed.log_id = l.log_id)
 		), overdue AS (
@@ -262,9 +271,8 @@ BEGIN
 			-- not the tenant has a seal (a slot consumed by someone else, a
 			-- sealer that never ran); while sealing is paused, one row says so
 			SELECT l.log_id, l.recorded_at
-			FROM authlog.auth_logs l
-			WHERE l.tenant_id = t
-			  AND (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
+			FROM evidence l
+			WHERE (verify_tenant_seals.since IS NULL OR l.occurred_at >= verify_tenant_seals.since OR l.recorded_at >= verify_tenant_seals.since)
 			  AND NOT EXISTS (SELECT 1 FROM sealed WHERE sealed.log_id = l.log_id)
 			  AND NOT EXISTS (SELECT 1 FROM unsealed u WHERE u.log_id = l.log_id)
 		)
@@ -369,7 +377,7 @@ BEGIN
 	SELECT * FROM authlog.verify_store_seals(verify_tenant_store_seals.tenant_id, verify_tenant_store_seals.since);
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(verify_tenant_store_seals.caller, 'verify_tenant_store_seals',
-		pg_catalog.jsonb_build_object('since', verify_tenant_store_seals.since), returned);
+		pg_catalog.jsonb_build_object('tenant_id', verify_tenant_store_seals.tenant_id, 'since', verify_tenant_store_seals.since), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.verify_tenant_store_seals(text, timestamptz, bytea) IS

@@ -132,7 +132,7 @@ BEGIN
 	ORDER BY e.occurred_at, e.recorded_at, authlog.event_rank(e.event_type, e.reason), e.log_id;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(incident_timeline.caller, 'incident_timeline',
-		pg_catalog.jsonb_build_object('since', incident_timeline.since, 'until', incident_timeline.until, 'user_id', incident_timeline.user_id, 'ip_address', incident_timeline.ip_address), returned);
+		pg_catalog.jsonb_build_object('tenant_id', incident_timeline.tenant_id, 'since', incident_timeline.since, 'until', incident_timeline.until, 'user_id', incident_timeline.user_id, 'ip_address', incident_timeline.ip_address), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.incident_timeline(text, timestamptz, timestamptz, text, inet, bytea) IS
@@ -181,7 +181,7 @@ BEGIN
 	ORDER BY 3 DESC, l.user_id, l.organisation_id;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(targeted_accounts.caller, 'targeted_accounts',
-		pg_catalog.jsonb_build_object('since', targeted_accounts.since, 'until', targeted_accounts.until), returned);
+		pg_catalog.jsonb_build_object('tenant_id', targeted_accounts.tenant_id, 'since', targeted_accounts.since, 'until', targeted_accounts.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.targeted_accounts(text, timestamptz, timestamptz, bytea) IS
@@ -239,7 +239,7 @@ BEGIN
 	ORDER BY 4 DESC, 1, 2;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(attacking_ips.caller, 'attacking_ips',
-		pg_catalog.jsonb_build_object('since', attacking_ips.since, 'until', attacking_ips.until, 'min_failures', attacking_ips.min_failures), returned);
+		pg_catalog.jsonb_build_object('tenant_id', attacking_ips.tenant_id, 'since', attacking_ips.since, 'until', attacking_ips.until, 'min_failures', attacking_ips.min_failures), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.attacking_ips(text, timestamptz, timestamptz, integer, bytea) IS
@@ -309,7 +309,7 @@ BEGIN
 	ORDER BY s.occurred_at, s.user_id, s.log_id;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(success_after_failures.caller, 'success_after_failures',
-		pg_catalog.jsonb_build_object('since', success_after_failures.since, 'until', success_after_failures.until, 'min_failures', success_after_failures.min_failures, 'within', success_after_failures.within), returned);
+		pg_catalog.jsonb_build_object('tenant_id', success_after_failures.tenant_id, 'since', success_after_failures.since, 'until', success_after_failures.until, 'min_failures', success_after_failures.min_failures, 'within', success_after_failures.within), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval, bytea) IS
@@ -388,7 +388,7 @@ BEGIN
 	ORDER BY b.back DESC;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(lockout_trace.caller, 'lockout_trace',
-		pg_catalog.jsonb_build_object('user_id', lockout_trace.user_id, 'at', lockout_trace.at), returned);
+		pg_catalog.jsonb_build_object('tenant_id', lockout_trace.tenant_id, 'user_id', lockout_trace.user_id, 'at', lockout_trace.at), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.lockout_trace(text, text, timestamptz, bytea) IS
@@ -434,7 +434,7 @@ BEGIN
 	ORDER BY 1, 2 NULLS LAST;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(compliance_report.caller, 'compliance_report',
-		pg_catalog.jsonb_build_object('since', compliance_report.since, 'until', compliance_report.until), returned);
+		pg_catalog.jsonb_build_object('tenant_id', compliance_report.tenant_id, 'since', compliance_report.since, 'until', compliance_report.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.compliance_report(text, timestamptz, timestamptz, bytea) IS
@@ -502,7 +502,7 @@ BEGIN
 	ORDER BY 1;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(export_events.caller, 'export_events',
-		pg_catalog.jsonb_build_object('since', export_events.since, 'until', export_events.until), returned);
+		pg_catalog.jsonb_build_object('tenant_id', export_events.tenant_id, 'since', export_events.since, 'until', export_events.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.export_events(text, timestamptz, timestamptz, bytea) IS
@@ -591,7 +591,7 @@ BEGIN
 	LIMIT max_events;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(poll_events.caller, 'poll_events',
-		pg_catalog.jsonb_build_object('after', poll_events.after, 'max_events', poll_events.max_events, 'user_id', poll_events.user_id, 'ip_network', poll_events.ip_network, 'event_types', poll_events.event_types, 'organisation_id', poll_events.organisation_id, 'since', poll_events.since, 'until', poll_events.until), returned);
+		pg_catalog.jsonb_build_object('tenant_id', poll_events.tenant_id, 'after', poll_events.after, 'max_events', poll_events.max_events, 'user_id', poll_events.user_id, 'ip_network', poll_events.ip_network, 'event_types', poll_events.event_types, 'organisation_id', poll_events.organisation_id, 'since', poll_events.since, 'until', poll_events.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.poll_events(text, text, integer, text, inet, authlog.event_type[], text, timestamptz, timestamptz, bytea) IS
@@ -640,7 +640,7 @@ BEGIN
 	ORDER BY i.k;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(seal_proofs.caller, 'seal_proofs',
-		pg_catalog.jsonb_build_object('log_ids', seal_proofs.log_ids), returned);
+		pg_catalog.jsonb_build_object('tenant_id', seal_proofs.tenant_id, 'log_ids', seal_proofs.log_ids), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.seal_proofs(text, uuid[], bytea) IS

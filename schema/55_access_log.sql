@@ -31,6 +31,12 @@ CREATE TRIGGER access_log_no_truncate
 	BEFORE TRUNCATE ON authlog.access_log
 	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
 
+CREATE FUNCTION authlog.access_digest(entry authlog.access_log) RETURNS bytea
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'authlog_access_digest';
+COMMENT ON FUNCTION authlog.access_digest(authlog.access_log) IS
+	'SHA-256 of an access_log row as the store holds it (the digest form of doc/seals.md): what a seal records for it. The tenant''s seals list its reads beside its events.';
+
 CREATE FUNCTION authlog.note_access(caller bytea, function_name text, arguments jsonb, row_count bigint)
 RETURNS void
 LANGUAGE c VOLATILE SECURITY DEFINER
@@ -65,7 +71,7 @@ BEGIN
 	ORDER BY a.accessed_at, a.access_id;
 	GET DIAGNOSTICS returned = ROW_COUNT;
 	PERFORM authlog.note_access(access_entries.caller, 'access_entries',
-		pg_catalog.jsonb_build_object('since', access_entries.since, 'until', access_entries.until), returned);
+		pg_catalog.jsonb_build_object('tenant_id', access_entries.tenant_id, 'since', access_entries.since, 'until', access_entries.until), returned);
 END
 $$;
 COMMENT ON FUNCTION authlog.access_entries(text, timestamptz, timestamptz, bytea) IS

@@ -257,22 +257,39 @@ change_message_doc_utf8(const ChangeMessage *message, const char *field)
 	return bson_iter_utf8(&iter, NULL);
 }
 
-bool
-change_message_log_id(const ChangeMessage *message, pg_uuid_t *log_id)
+/* The uuid a document holds in field */
+static bool
+doc_uuid(const ChangeMessage *message, const char *field, pg_uuid_t *id)
 {
 	bson_iter_t iter;
 	bson_subtype_t subtype;
 	const uint8_t *data;
 	uint32_t	len;
 
-	if (!message->has_doc || !bson_iter_init_find(&iter, &message->doc, "log_id") ||
+	if (!message->has_doc || !bson_iter_init_find(&iter, &message->doc, field) ||
 		!BSON_ITER_HOLDS_BINARY(&iter))
 		return false;
 	bson_iter_binary(&iter, &subtype, &len, &data);
 	if (len != UUID_LEN)
 		return false;
-	memcpy(log_id->data, data, UUID_LEN);
+	memcpy(id->data, data, UUID_LEN);
 	return true;
+}
+
+/*
+ * The id a seal lists an insert of an evidence row under: its key's uuid
+ * (auth_logs' log_id, access_log's access_id).
+ */
+bool
+change_message_member_id(const ChangeMessage *message, pg_uuid_t *id)
+{
+	return message->table != CHANGE_TABLE_NONE && doc_uuid(message, change_table_key_columns(message->table)[1], id);
+}
+
+bool
+change_message_log_id(const ChangeMessage *message, pg_uuid_t *log_id)
+{
+	return doc_uuid(message, "log_id", log_id);
 }
 
 bool

@@ -113,6 +113,7 @@ extern bool change_message_is_event_insert(const ChangeMessage *message);
 extern const char *change_message_doc_utf8(const ChangeMessage *message, const char *field);
 
 /* doc's log_id; false when it has none or it is not a UUID */
+extern bool change_message_member_id(const ChangeMessage *message, pg_uuid_t *id);
 extern bool change_message_log_id(const ChangeMessage *message, pg_uuid_t *log_id);
 
 /* doc's tenant_id: a string, or {"%bytes": ...} (SQL_ASCII); false when absent */

@@ -39,6 +39,9 @@ extern bool jwks_keys(Jsonb *jwks, List **keys);
 /* caller_proof.c: the role a caller_proof() names */
 extern PGDLLEXPORT Datum authlog_proven_caller(PG_FUNCTION_ARGS);
 
+/* request_identity.c: a read of a gateway's request, into authlog.access_log */
+extern void request_note_access(Oid caller, const char *function_name, Jsonb *arguments, int64 row_count);
+
 /* request_identity.c: reset_lockout's and move_account's check when a gateway calls them */
 extern void request_require_helpdesk(text *tenant, text *organisation, text *actor);
 

@@ -67,7 +67,7 @@ mongo_sink_init(void)
 
 	DefineCustomStringVariable("authlog.store_database",
 							   "Database of the document store the mirror writes to and the verifiers read.",
-							   "It holds the collections auth_logs, account_lockouts, seals and dead_letters.",
+							   "It holds the collections auth_logs, account_lockouts, seals, access_log and dead_letters.",
 							   &authlog_store_database,
 							   "authlog",
 							   PGC_SIGHUP, 0,

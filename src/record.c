@@ -1732,10 +1732,24 @@ authlog_lockout_status(PG_FUNCTION_ARGS)
 	return lockout_status(fcinfo, false);
 }
 
+/* 1.1: a gateway's read of an account's state is in the access log too */
 Datum
 authlog_lockout_status_1_1(PG_FUNCTION_ARGS)
 {
-	return lockout_status(fcinfo, true);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		result = lockout_status(fcinfo, true);
+	StringInfoData arguments;
+
+	initStringInfo(&arguments);
+	appendStringInfoString(&arguments, "{\"tenant_id\": ");
+	escape_json(&arguments, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	appendStringInfoString(&arguments, ", \"user_id\": ");
+	escape_json(&arguments, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	appendStringInfoChar(&arguments, '}');
+	request_note_access(GetOuterUserId(), "lockout_status",
+						DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(arguments.data))),
+						(int64) tuplestore_tuple_count(rsinfo->setResult));
+	return result;
 }
 
 

@@ -588,13 +588,9 @@ authlog_check_jwks(PG_FUNCTION_ARGS)
  * line, which a rollback does not take back.  Outside a request (the auth
  * service, a DBA's reader role) it does nothing.
  */
-Datum
-authlog_note_access(PG_FUNCTION_ARGS)
+void
+request_note_access(Oid caller, const char *function_name, Jsonb *arguments, int64 row_count)
 {
-	Oid			caller;
-	text	   *function_name;
-	Jsonb	   *arguments;
-	int64		row_count;
 	pg_uuid_t  *access_id;
 	Oid			argtypes[10] = {TEXTOID, UUIDOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
 	TEXTOID, TEXTOID, JSONBOID, INT8OID};
@@ -603,16 +599,8 @@ authlog_note_access(PG_FUNCTION_ARGS)
 	char	   *gateway;
 	int			rc;
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("note_access needs a function name, its arguments and a row count")));
-	caller = DatumGetObjectId(DirectFunctionCall1(authlog_proven_caller, PG_GETARG_DATUM(0)));
 	if (!request_in_force() || !has_privs_of_role(caller, request.gateway))
-		PG_RETURN_VOID();
-	function_name = PG_GETARG_TEXT_PP(1);
-	arguments = PG_GETARG_JSONB_P(2);
-	row_count = PG_GETARG_INT64(3);
+		return;
 	gateway = GetUserNameFromId(request.gateway, false);
 
 	access_id = palloc(sizeof(pg_uuid_t));
@@ -627,7 +615,7 @@ authlog_note_access(PG_FUNCTION_ARGS)
 	nulls[4] = request.organisations ? ' ' : 'n';
 	values[5] = PointerGetDatum(text_array(role_list(&request)));
 	values[6] = CStringGetTextDatum(gateway);
-	values[7] = PointerGetDatum(function_name);
+	values[7] = CStringGetTextDatum(function_name);
 	values[8] = JsonbPGetDatum(arguments);
 	values[9] = Int64GetDatum(row_count);
 
@@ -645,7 +633,20 @@ authlog_note_access(PG_FUNCTION_ARGS)
 	ereport(LOG,
 			(errmsg("authlog access: request \"%s\" of \"%s\" (gateway %s) read " INT64_FORMAT " rows of tenant \"%s\" with %s",
 					request.request_id ? request.request_id : "", request.subject, gateway, row_count,
-					request.tenant, text_to_cstring(function_name)),
+					request.tenant, function_name),
 			 errhidestmt(true)));
+}
+
+Datum
+authlog_note_access(PG_FUNCTION_ARGS)
+{
+	Oid			caller;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("note_access needs a function name, its arguments and a row count")));
+	caller = DatumGetObjectId(DirectFunctionCall1(authlog_proven_caller, PG_GETARG_DATUM(0)));
+	request_note_access(caller, text_to_cstring(PG_GETARG_TEXT_PP(1)), PG_GETARG_JSONB_P(2), PG_GETARG_INT64(3));
 	PG_RETURN_VOID();
 }

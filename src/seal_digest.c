@@ -47,6 +47,7 @@
 #include "sealer.h"
 
 PG_FUNCTION_INFO_V1(authlog_event_digest);
+PG_FUNCTION_INFO_V1(authlog_access_digest);
 PG_FUNCTION_INFO_V1(authlog_seal_digest);
 PG_FUNCTION_INFO_V1(authlog_anchor_root);
 
@@ -171,13 +172,12 @@ seal_tenant_cmp(const char *a, int a_len, const char *b, int b_len)
 }
 
 /*
- * authlog.event_digest(auth_logs): the row built into its document the way
- * the decoder builds it, digested.
+ * authlog.event_digest(auth_logs) and (1.1) authlog.access_digest(access_log):
+ * the row built into its document the way the decoder builds it, digested.
  */
-Datum
-authlog_event_digest(PG_FUNCTION_ARGS)
+static Datum
+row_digest(HeapTupleHeader row, ChangeTable table)
 {
-	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
 	TupleDesc	desc;
 	HeapTupleData tuple;
 	Datum	   *values;
@@ -195,12 +195,23 @@ authlog_event_digest(PG_FUNCTION_ARGS)
 	heap_deform_tuple(&tuple, desc, values, nulls);
 
 	document = row_bson_new_owned(CurrentMemoryContext);
-	row_bson_append_row_fields(document, desc, values, nulls,
-							   change_table_key_columns(CHANGE_TABLE_AUTH_LOGS), NULL);
+	row_bson_append_row_fields(document, desc, values, nulls, change_table_key_columns(table), NULL);
 	ReleaseTupleDesc(desc);
 	if (!seal_event_digest(document, digest))
-		elog(ERROR, "authlog: could not digest an event's document");
-	PG_RETURN_DATUM(bytes_to_bytea_datum(digest, SEAL_DIGEST_LEN));
+		elog(ERROR, "authlog: could not digest an %s row's document", change_table_names[table]);
+	return bytes_to_bytea_datum(digest, SEAL_DIGEST_LEN);
+}
+
+Datum
+authlog_event_digest(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(row_digest(PG_GETARG_HEAPTUPLEHEADER(0), CHANGE_TABLE_AUTH_LOGS));
+}
+
+Datum
+authlog_access_digest(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(row_digest(PG_GETARG_HEAPTUPLEHEADER(0), CHANGE_TABLE_ACCESS_LOG));
 }
 
 static Datum

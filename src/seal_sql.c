@@ -451,13 +451,16 @@ seal_problem(StoreVerify *verify, const StoreSeal *seal, bool report, int *probl
 		report_finding(verify, seal->tenant_id, seal->tenant_len, seal, status, NULL, detail);
 }
 
-/* The _id of an event of a tenant: {tenant_id, log_id}, as the decoder writes it */
+/*
+ * The _id of a sealed row of a tenant, as the decoder writes it: an event's
+ * {tenant_id, log_id} or (1.1) an access's {tenant_id, access_id}
+ */
 static void
-event_key(bson_t *key, const char *tenant, int tenant_len, const uint8 *log_id)
+event_key(bson_t *key, const char *tenant, int tenant_len, const char *id_field, const uint8 *id)
 {
 	bson_reinit(key);
 	bson_append_utf8(key, "tenant_id", -1, tenant, tenant_len);
-	bson_append_binary(key, "log_id", -1, BSON_SUBTYPE_UUID, log_id, UUID_LEN);
+	bson_append_binary(key, id_field, -1, BSON_SUBTYPE_UUID, id, UUID_LEN);
 }
 
 /*
@@ -534,10 +537,22 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 			StoreEntry *event;
 			BsonKey		id;
 
-			event_key(&key, seal->tenant_id, seal->tenant_len, log_id);
+			event_key(&key, seal->tenant_id, seal->tenant_len, "log_id", log_id);
 			id.data = bson_get_data(&key);
 			id.len = key.len;
 			event = hash_search(events, &id, HASH_FIND, NULL);
+			if (event == NULL)
+			{
+				/* (1.1) a member may be a read of the tenant's evidence */
+				bson_t		access_key = BSON_INITIALIZER;
+				BsonKey		access_id;
+
+				event_key(&access_key, seal->tenant_id, seal->tenant_len, "access_id", log_id);
+				access_id.data = bson_get_data(&access_key);
+				access_id.len = access_key.len;
+				event = hash_search(events, &access_id, HASH_FIND, NULL);
+				bson_destroy(&access_key);
+			}
 			if (event == NULL)
 			{
 				/* never taken (a dead letter), or taken and lost */
@@ -772,9 +787,11 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 	bson_t		filter = BSON_INITIALIZER;
 	bson_t	  **seal_docs;
 	bson_t	  **event_docs;
+	bson_t	  **access_docs = NULL;
 	bson_error_t error;
 	int			nseals;
 	int			nevents = 0;
+	int			naccesses = 0;
 	StoreSeal  *seals;
 	HTAB	   *events;
 	HTAB	   *refused = NULL;
@@ -798,6 +815,11 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 	nseals = mongo_sink_find(sink, "seals", &filter, &seal_docs, &error);
 	if (nseals >= 0)
 		nevents = mongo_sink_find(sink, "auth_logs", &filter, &event_docs, &error);
+	/* (1.1) the seals list the tenant's reads of its evidence too */
+	if (nseals >= 0 && nevents >= 0)
+		naccesses = mongo_sink_find(sink, "access_log", &filter, &access_docs, &error);
+	if (naccesses < 0)
+		nevents = -1;
 	if (nseals >= 0 && nevents >= 0)
 		refused = mongo_sink_dead_letters(sink, "auth_logs", tenant, &error);
 	bson_destroy(&filter);
@@ -808,16 +830,17 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 				 errdetail("%s", error.message)));
 
 	events = store_key_table_create("authlog store events");
-	for (i = 0; i < nevents; i++)
+	for (i = 0; i < nevents + naccesses; i++)
 	{
+		bson_t	   *document = i < nevents ? event_docs[i] : access_docs[i - nevents];
 		BsonKey		key;
 		bool		found;
 		StoreEntry *entry;
 
-		if (!store_subdocument_key(event_docs[i], "_id", &key))
+		if (!store_subdocument_key(document, "_id", &key))
 			continue;
 		entry = hash_search(events, &key, HASH_ENTER, &found);
-		entry->document = event_docs[i];
+		entry->document = document;
 		entry->seen = false;
 	}
 	seals = palloc0(sizeof(StoreSeal) * Max(nseals, 1));

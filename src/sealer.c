@@ -583,7 +583,11 @@ cut_add_member(Cut *cut)
 	return member;
 }
 
-/* An insert into auth_logs, as a member of the cut; other messages are skipped. */
+/*
+ * An insert into auth_logs or (1.1) access_log, as a member of the cut;
+ * other messages are skipped.  Both are evidence of the tenant, sealed in
+ * its one chain: a member is an event's log_id or an access's access_id.
+ */
 static void
 cut_add_message(Cut *cut, const bson_t *bytes)
 {
@@ -595,21 +599,22 @@ cut_add_message(Cut *cut, const bson_t *bytes)
 	if (!change_message_read(bytes, &message))
 		elog(ERROR, "authlog sealer: the output plugin produced a message that is not a change message");
 	cut->chunk_end = Max(cut->chunk_end, message.end_lsn);
-	if (message.op != CHANGE_INSERT || message.table != CHANGE_TABLE_AUTH_LOGS)
+	if (message.op != CHANGE_INSERT ||
+		(message.table != CHANGE_TABLE_AUTH_LOGS && message.table != CHANGE_TABLE_ACCESS_LOG))
 		return;
 	if (!message.has_doc)
-		elog(ERROR, "authlog sealer: an auth_logs insert has no document");
+		elog(ERROR, "authlog sealer: an %s insert has no document", change_table_names[message.table]);
 	if (!change_message_tenant(&message, &tenant, &tenant_len))
-		elog(ERROR, "authlog sealer: an auth_logs document has no tenant_id");
+		elog(ERROR, "authlog sealer: an %s document has no tenant_id", change_table_names[message.table]);
 
 	member = cut_add_member(cut);
 	member->tenant_id = MemoryContextAlloc(cut_context, tenant_len + 1);
 	memcpy((char *) member->tenant_id, tenant, tenant_len);
 	member->tenant_len = tenant_len;
-	if (!change_message_log_id(&message, &member->log_id))
-		elog(ERROR, "authlog sealer: an auth_logs document has no log_id");
+	if (!change_message_member_id(&message, &member->log_id))
+		elog(ERROR, "authlog sealer: an %s document has no id", change_table_names[message.table]);
 	if (!seal_event_digest(&message.doc, member->digest))
-		elog(ERROR, "authlog sealer: an auth_logs document cannot be digested");
+		elog(ERROR, "authlog sealer: an %s document cannot be digested", change_table_names[message.table]);
 	member->commit_lsn = message.commit_lsn;
 	member->committed_at = message.has_commit_time ? message.commit_time
 		: GetCurrentTransactionStartTimestamp();
@@ -630,7 +635,7 @@ step_seal_chunk(void *arg)
 	uint64		i;
 
 	if (SPI_execute_with_args("SELECT data FROM pg_catalog.pg_logical_slot_peek_binary_changes($1, $2, $3,"
-							  " 'tables', 'auth_logs', 'operations', 'insert')",
+							  " 'tables', 'auth_logs,access_log', 'operations', 'insert')",
 							  3, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "authlog sealer: could not peek the slot");
 	cut->messages = (int) SPI_processed;
@@ -666,12 +671,17 @@ step_seal_backlog(void *arg)
 	const char *last_tenant = NULL;
 	int			last_tenant_len = 0;
 
-	plan = SPI_prepare("SELECT l.tenant_id, l.log_id, authlog.event_digest(l), l.recorded_at"
-					   " FROM authlog.auth_logs l"
-					   " WHERE NOT EXISTS (SELECT 1 FROM authlog.seal_members m"
-					   "                   WHERE m.tenant_id OPERATOR(pg_catalog.=) l.tenant_id"
-					   "                     AND m.log_id OPERATOR(pg_catalog.=) l.log_id)"
-					   " ORDER BY l.tenant_id, l.recorded_at, l.log_id", 0, NULL);
+	plan = SPI_prepare(psprintf("SELECT l.tenant_id, l.log_id, l.digest, l.recorded_at"
+								" FROM (SELECT e.tenant_id, e.log_id, authlog.event_digest(e) AS digest, e.recorded_at"
+								"       FROM authlog.auth_logs e%s) l"
+								" WHERE NOT EXISTS (SELECT 1 FROM authlog.seal_members m"
+								"                   WHERE m.tenant_id OPERATOR(pg_catalog.=) l.tenant_id"
+								"                     AND m.log_id OPERATOR(pg_catalog.=) l.log_id)"
+								" ORDER BY l.tenant_id, l.recorded_at, l.log_id",
+	/* (1.1) the access log, once the schema has it */
+								change_table_installed(CHANGE_TABLE_ACCESS_LOG)
+								? " UNION ALL SELECT a.tenant_id, a.access_id, authlog.access_digest(a), a.accessed_at"
+								" FROM authlog.access_log a" : ""), 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "authlog sealer: could not read authlog.auth_logs");
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);

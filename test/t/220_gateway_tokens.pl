@@ -256,9 +256,17 @@ is($node->safe_psql('postgres', q{SELECT string_agg(concat_ws(' ', tenant_id, su
 like(slurp_file($node->logfile),
 	qr/authlog access: request "req-42" of "eve\@acme" \(gateway api\) read $finance_events rows of tenant "acme" with incident_timeline/,
 	'and in the server log, which a rollback does not take back');
+read_as(token(claims => { sub => 'lou@acme' }), q{SELECT count(*) FROM authlog.lockout_status('acme', 'fred')});
+is($node->safe_psql('postgres', q{SELECT function_name || ' ' || arguments::text || ' ' || row_count
+	FROM authlog.access_log WHERE subject = 'lou@acme'}),
+	'lockout_status {"user_id": "fred", "tenant_id": "acme"} 1', 'an account\'s lockout state read through the gateway is logged too');
+read_as(token(claims => { sub => 'probe@acme' }), sprintf($timeline, 'globex'));
+is($node->safe_psql('postgres', q{SELECT tenant_id || ' ' || (arguments ->> 'tenant_id') || ' ' || row_count
+	FROM authlog.access_log WHERE subject = 'probe@acme'}),
+	'acme globex 0', 'a request that asks for another tenant is logged under its own, with what it asked');
 $node->safe_psql('postgres', q{CREATE ROLE dba_reader LOGIN; SELECT authlog.grant_reader('dba_reader', 'acme');});
 $node->safe_psql('postgres', "SET ROLE dba_reader;\n" . sprintf($timeline, 'acme'));
-is($node->safe_psql('postgres', 'SELECT count(*) FROM authlog.access_log') - $before, 2,
+is($node->safe_psql('postgres', 'SELECT count(*) FROM authlog.access_log') - $before, 4,
 	'a reader role outside a request is not a gateway read (its reads are the DBA\'s to audit)');
 ($ret, $out, $err) = $node->psql('postgres', "BEGIN READ ONLY;\nSET ROLE api;\nSELECT FROM authlog.begin_request('"
 	  . token() . "');\n" . sprintf($timeline, 'acme'), on_error_stop => 1);
@@ -288,6 +296,28 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM authlog.access_log WHERE 
 $node->safe_psql('postgres', q{SELECT authlog.mirror_sync('60s')});
 is($node->safe_psql('postgres', q{SELECT count(*) FROM authlog.mirror_find('access_log', '{"subject": "eve@acme"}')}), '2',
 	'the access log is mirrored to the store');
+
+# the reads are sealed in the tenant's chain with its events
+$node->safe_psql('postgres', q{SELECT authlog.seal_now('60s')});
+is($node->safe_psql('postgres', q{SELECT count(*) FROM authlog.access_log a
+	WHERE NOT EXISTS (SELECT 1 FROM authlog.seals s
+	                  WHERE s.tenant_id = a.tenant_id AND a.access_id = ANY (s.members))}),
+	'0', 'every access entry is a member of a seal of its tenant');
+is($node->safe_psql('postgres', q{SELECT string_agg(DISTINCT status, ',') FROM authlog.verify_seals('acme')}),
+	'ok', 'and the seals verify');
+my $eve_read = $node->safe_psql('postgres',
+	q{SELECT access_id FROM authlog.access_log WHERE subject = 'eve@acme' AND function_name = 'targeted_accounts'});
+for my $rewrite ([ 'UPDATE authlog.access_log SET row_count = 0', 'row_changed' ],
+	[ 'DELETE FROM authlog.access_log', 'row_deleted' ])
+{
+	my ($sql, $status) = @$rewrite;
+	is($node->safe_psql('postgres', qq{BEGIN;
+		SET LOCAL session_replication_role = replica;
+		$sql WHERE access_id = '$eve_read';
+		SELECT status || ' ' || log_id FROM authlog.verify_seals('acme') WHERE status <> 'ok';
+		ROLLBACK;}),
+		"$status $eve_read", "a superuser's $sql of an access entry behind the triggers: verify_seals names it");
+}
 
 # the store's copy of the seals, verified for a reader of the whole tenant
 $node->safe_psql('postgres', q{SELECT authlog.seal_now('60s'); SELECT authlog.mirror_sync('60s')});
