@@ -330,5 +330,13 @@ like($err, qr/needs a reader of the whole tenant "acme"/, 'an organisation\'s to
 	q{SELECT count(*) FROM authlog.verify_tenant_store_seals('acme')});
 like($err, qr/needs a reader of the whole tenant "acme"/, 'nor another tenant\'s');
 
+# every reader function a request called is in the access log
+read_as(token(without => ['organisations']),
+	q{SELECT count(*) FROM authlog.seal_proofs('acme', ARRAY(SELECT log_id FROM authlog.poll_events('acme', NULL, 3)))});
+is($node->safe_psql('postgres', q{SELECT string_agg(DISTINCT function_name, ',' ORDER BY function_name) FROM authlog.access_log}),
+	'access_entries,attacking_ips,compliance_report,export_events,incident_timeline,lockout_status,lockout_trace,'
+	  . 'poll_events,seal_proofs,success_after_failures,targeted_accounts,verify_seals,verify_tenant_store_seals',
+	'every reader function logs the reads of a request');
+
 $node->stop;
 done_testing();
