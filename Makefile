@@ -30,11 +30,14 @@ OBJS = \
 # the pieces in schema/, in the order the data model reads (types, readers'
 # identity, tables, write path, seals, investigation, metrics, mirror,
 # grants); an installed
-# 1.0 reaches 1.1 by authlog--1.0--1.1.sql, and test/t/130 proves that both
-# ways make the same schema (test/schema_fingerprint.sql).
+# 1.0 reaches 1.1 by authlog--1.0--1.1.sql, made from
+# schema/upgrade/1.0--1.1.sql, whose "--@ include PIECE" lines take in the
+# pieces that are wholly new in 1.1 (one text for both ways), and
+# test/t/130 proves that both ways make the same schema
+# (test/schema_fingerprint.sql).
 SCHEMA_PIECES = $(sort $(wildcard $(srcdir)/schema/[0-9][0-9]_*.sql))
-DATA = authlog--1.0.sql authlog--1.0--1.1.sql
-DATA_built = authlog--1.1.sql
+DATA = authlog--1.0.sql
+DATA_built = authlog--1.1.sql authlog--1.0--1.1.sql
 PGFILEDESC = "authlog - authentication audit log with lockout policy"
 
 PG_CPPFLAGS = -I$(srcdir)/src $(shell pkg-config --cflags libmongoc-1.0 libcrypto 2>/dev/null)
@@ -64,6 +67,12 @@ include $(PGXS)
 
 # every object depends on the headers (PGXS does not track headers)
 $(OBJS): $(wildcard $(srcdir)/src/*.h)
+
+authlog--1.0--1.1.sql: $(srcdir)/schema/upgrade/1.0--1.1.sql $(SCHEMA_PIECES)
+	awk -v dir="$(srcdir)/schema/" '/^--@ include / { f = dir $$3; n = 0; \
+		while ((r = (getline line < f)) > 0) { print line; n++ } close(f); \
+		if (r < 0 || n == 0) { print "no piece " f > "/dev/stderr"; exit 1 } next } { print }' $< >$@ \
+	  || { rm -f $@; exit 1; }
 
 authlog--1.1.sql: $(SCHEMA_PIECES)
 	{ printf '%s\n' '/* authlog--1.1.sql: the data model of authlog, made by make from schema/NN_*.sql; edit those */' \

@@ -27,25 +27,20 @@ SELECT count(*) FROM (
 	SELECT authlog.record_login(t, 'hq', 'employee' || n, true, ('10.0.0.' || n)::inet,
 	                            'Mozilla/5.0', CASE WHEN n % 2 = 0 THEN 'web' ELSE 'mobile' END::authlog.auth_path)
 	FROM generate_series(1, 20) n, unnest(ARRAY['acme', 'globex']) t) benign \gset
--- brute force: one IP hammers the CFO's account until it locks, and keeps going
--- (one transaction per attempt, as the auth service makes them)
+-- brute force: one IP hammers the CFO's account until it locks, and keeps
+-- going, then the treasurer's, which stays locked until the help desk
+-- unlocks it through the API (the demo's curl lines); one transaction per
+-- attempt, as the auth service makes them
 DO $$
+DECLARE
+	target record;
 BEGIN
-	FOR n IN 1..9 LOOP
-		PERFORM authlog.record_login('acme', 'finance', 'cfo', false, '198.51.100.66',
-		                             'python-requests/2.31', 'web', jsonb_build_object('attempt', n));
-		COMMIT;
-	END LOOP;
-END
-$$;
--- ... and the treasurer's, which stays locked until the help desk unlocks
--- it through the API (the demo's curl lines)
-DO $$
-BEGIN
-	FOR n IN 1..5 LOOP
-		PERFORM authlog.record_login('acme', 'finance', 'treasurer', false, '198.51.100.66',
-		                             'python-requests/2.31', 'web', jsonb_build_object('attempt', n));
-		COMMIT;
+	FOR target IN SELECT * FROM (VALUES ('cfo', 9), ('treasurer', 5)) v(user_id, attempts) LOOP
+		FOR n IN 1..target.attempts LOOP
+			PERFORM authlog.record_login('acme', 'finance', target.user_id, false, '198.51.100.66',
+			                             'python-requests/2.31', 'web', jsonb_build_object('attempt', n));
+			COMMIT;
+		END LOOP;
 	END LOOP;
 END
 $$;

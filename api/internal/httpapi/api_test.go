@@ -396,25 +396,22 @@ func TestRateLimit(t *testing.T) {
 	srv := httptest.NewServer(testEnv.server(ratelimit.New(0.5, 2)).Handler())
 	defer srv.Close()
 	token := testEnv.token(t, map[string]any{"sub": "rate-limited"})
-	var last *http.Response
+	var last response
 	for i := 0; i < 3; i++ {
-		req, _ := http.NewRequest("GET", srv.URL+"/v1/accounts/fred/lockout", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := srv.Client().Do(req)
+		res, err := bearerGet(srv.URL+"/v1/accounts/fred/lockout", token)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
-		if res.Header.Get("RateLimit-Limit") != "2" || res.Header.Get("RateLimit-Remaining") == "" {
-			t.Fatalf("request %d: RateLimit headers %v", i, res.Header)
+		if res.header.Get("RateLimit-Limit") != "2" || res.header.Get("RateLimit-Remaining") == "" {
+			t.Fatalf("request %d: RateLimit headers %v", i, res.header)
 		}
-		if i < 2 && res.StatusCode != http.StatusOK {
-			t.Fatalf("request %d: %d", i, res.StatusCode)
+		if i < 2 && res.status != http.StatusOK {
+			t.Fatalf("request %d: %d", i, res.status)
 		}
 		last = res
 	}
-	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
-		t.Fatalf("past the limit: %d, Retry-After %q", last.StatusCode, last.Header.Get("Retry-After"))
+	if last.status != http.StatusTooManyRequests || last.header.Get("Retry-After") == "" {
+		t.Fatalf("past the limit: %d, Retry-After %q", last.status, last.header.Get("Retry-After"))
 	}
 }
 
@@ -469,13 +466,9 @@ func TestMetrics(t *testing.T) {
 	metrics := httptest.NewServer(srv.MetricsHandler())
 	defer metrics.Close()
 	for _, token := range []string{testEnv.token(t, nil), testEnv.token(t, nil), "forged"} {
-		req, _ := http.NewRequest("GET", api.URL+"/v1/accounts/fred/lockout", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := api.Client().Do(req)
-		if err != nil {
+		if _, err := bearerGet(api.URL+"/v1/accounts/fred/lockout", token); err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
 	}
 	res, err := http.Get(metrics.URL + "/metrics")
 	if err != nil {

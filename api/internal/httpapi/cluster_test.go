@@ -258,3 +258,20 @@ func (e *env) do(t testing.TB, method, path, token string, body string, headers 
 }
 
 func b64dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// bearerGet is a GET of url with a bearer token; it fails no test itself,
+// so goroutines may use it.
+func bearerGet(url, token string) (response, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return response{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, header: res.Header, body: body}, err
+}

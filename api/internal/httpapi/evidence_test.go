@@ -33,18 +33,11 @@ func TestEvidencePackage(t *testing.T) {
 	defer api.Close()
 
 	fetch := func(token string) (int, []byte) {
-		req, _ := http.NewRequest("GET", api.URL+"/v1/evidence?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := api.Client().Do(req)
+		r, err := bearerGet(api.URL+"/v1/evidence?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", token)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer res.Body.Close()
-		var buf bytes.Buffer
-		if _, err := buf.ReadFrom(res.Body); err != nil {
-			t.Fatal(err)
-		}
-		return res.StatusCode, buf.Bytes()
+		return r.status, r.body
 	}
 	status, pkg := fetch(testEnv.token(t, map[string]any{"organisations": nil, "roles": []string{"compliance"}}))
 	if status != http.StatusOK {

@@ -109,15 +109,11 @@ func TestHydraTokens(t *testing.T) {
 		slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
 	defer api.Close()
 	get := func(path, token string) (int, string) {
-		req, _ := http.NewRequest("GET", api.URL+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := http.DefaultClient.Do(req)
+		r, err := bearerGet(api.URL+path, token)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return r.status, string(r.body)
 	}
 
 	finance := token("authlog:tenant:acme authlog:org:finance authlog:role:reader")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -83,16 +82,11 @@ logfile = %s/pgbouncer.log
 	defer api.Close()
 
 	get := func(base, path, token string) (int, string) {
-		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := http.DefaultClient.Do(req)
+		r, err := bearerGet(base+path, token)
 		if err != nil {
 			t.Error(err)
-			return 0, ""
 		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return r.status, string(r.body)
 	}
 	period := "since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z"
 	tokens := map[string]string{

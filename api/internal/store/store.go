@@ -100,17 +100,18 @@ func (s *Store) Request(ctx context.Context, token, requestID string,
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('statement_timeout', $1, true)",
-		fmt.Sprintf("%dms", s.statementTimeout.Milliseconds())); err != nil {
-		return classify(fmt.Errorf("store: statement_timeout: %w", err))
-	}
+	// one round trip: the identity, and the request's statement_timeout
+	// (transaction-local, so it ends with the request, pgbouncer or not)
 	var id Identity
 	var expires *time.Time
 	var reqID *string
+	var timeout string
 	err = tx.QueryRow(ctx,
-		`SELECT subject, tenant_id, organisations, roles, expires_at, request_id
-		   FROM authlog.begin_request($1, $2)`, token, nullable(requestID)).
-		Scan(&id.Subject, &id.TenantID, &id.Organisations, &id.Roles, &expires, &reqID)
+		`SELECT b.subject, b.tenant_id, b.organisations, b.roles, b.expires_at, b.request_id,
+		        pg_catalog.set_config('statement_timeout', $3, true)
+		   FROM authlog.begin_request($1, $2) b`,
+		token, nullable(requestID), fmt.Sprintf("%dms", s.statementTimeout.Milliseconds())).
+		Scan(&id.Subject, &id.TenantID, &id.Organisations, &id.Roles, &expires, &reqID, &timeout)
 	if err != nil {
 		return classify(fmt.Errorf("store: begin_request: %w", err))
 	}
