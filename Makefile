@@ -47,7 +47,7 @@ SHLIB_LINK = $(shell pkg-config --libs libmongoc-1.0 libcrypto 2>/dev/null)
 REGRESS = install threshold locked_refusal expiry success_clears admin_reset \
 	progressive retry paths bad_input user_agent policy rls privileges \
 	search_path append_only decoder decoder_types decoder_toast \
-	investigation investigation_plans stat_events tenant_escape seals \
+	investigation investigation_plans stat_events stat_outcomes tenant_escape seals \
 	explain_oracle retry_mismatch lockout_status_scope grant_names \
 	account_organisation stale_grants lockout_clock unsealed \
 	user_id_matching

@@ -392,7 +392,9 @@ COMMENT ON FUNCTION authlog.seal_now(interval) IS
 CREATE FUNCTION authlog.sealer_worker_status(
 	OUT slot_name text, OUT state text, OUT pid integer, OUT sealed_lsn pg_lsn,
 	OUT last_cut_at timestamptz, OUT seals_written bigint, OUT events_sealed bigint,
-	OUT last_error text, OUT last_error_at timestamptz, OUT anchors_failed bigint)
+	OUT last_error text, OUT last_error_at timestamptz, OUT anchors_failed bigint,
+	OUT links_checked bigint, OUT links_broken bigint,
+	OUT verified_at timestamptz, OUT verified_seals bigint, OUT verify_findings bigint)
 LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'authlog_sealer_worker_status';
 COMMENT ON FUNCTION authlog.sealer_worker_status() IS
@@ -402,14 +404,18 @@ CREATE FUNCTION authlog.sealer_status(
 	OUT slot_name text, OUT state text, OUT pid integer, OUT sealed_lsn pg_lsn,
 	OUT last_cut_at timestamptz, OUT seals_written bigint, OUT events_sealed bigint,
 	OUT last_error text, OUT last_error_at timestamptz, OUT anchors_failed bigint,
-	OUT held_back_by text, OUT held_back_since timestamptz)
+	OUT held_back_by text, OUT held_back_since timestamptz,
+	OUT lag_seconds float8, OUT links_checked bigint, OUT links_broken bigint,
+	OUT verified_at timestamptz, OUT verified_seals bigint, OUT verify_findings bigint)
 LANGUAGE sql VOLATILE
 BEGIN ATOMIC
 	SELECT w.slot_name, w.state, w.pid, w.sealed_lsn, w.last_cut_at, w.seals_written, w.events_sealed,
-	       w.last_error, w.last_error_at, w.anchors_failed, h.held_by, h.since
+	       w.last_error, w.last_error_at, w.anchors_failed, h.held_by, h.since,
+	       extract(epoch FROM pg_catalog.now() OPERATOR(pg_catalog.-) w.last_cut_at)::float8,
+	       w.links_checked, w.links_broken, w.verified_at, w.verified_seals, w.verify_findings
 	FROM authlog.sealer_worker_status() w
 	LEFT JOIN LATERAL (SELECT b.held_by, b.since FROM authlog.held_back b
 	                   WHERE b.holds = 'wal' ORDER BY b.xid_age DESC LIMIT 1) h ON true;
 END;
 COMMENT ON FUNCTION authlog.sealer_status() IS
-	'The sealer: its slot, state (starting, sealing, paused, backing_off), how far it has sealed, when it last cut, seals and events sealed since start, its last error, anchors whose NOTIFY could not be sent (1.1), and the oldest transaction holding its slot back (1.1, see authlog.held_back).';
+	'The sealer: its slot, state (starting, sealing, paused, backing_off), how far it has sealed, when it last cut, seals and events sealed since start, its last error, anchors whose NOTIFY could not be sent (1.1), the oldest transaction holding its slot back (1.1, see authlog.held_back), and (1.1) its lag (every event committed more than lag_seconds ago is sealed), the chain links its cuts checked and found broken, and the last scheduled full verification (authlog.seal_verify_interval): when, how many seals, how many findings.';

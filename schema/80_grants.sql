@@ -17,7 +17,7 @@ COMMENT ON FUNCTION authlog.grant_service(regrole) IS
 -- What a reader is given, in one place for grant_reader and revoke_reader.
 CREATE FUNCTION authlog.reader_relations() RETURNS text
 LANGUAGE sql IMMUTABLE
-RETURN 'authlog.reader_scope, authlog.stat_events';
+RETURN 'authlog.reader_scope, authlog.stat_events, authlog.stat_outcomes';
 COMMENT ON FUNCTION authlog.reader_relations() IS
 	'The relations grant_reader gives SELECT on: the reader''s own scope and the metrics; no table.';
 
@@ -44,7 +44,8 @@ RETURN 'authlog.lockout_status(text, text), '
 	'authlog.anchor_root(bytea, integer, integer, bytea), '
 	'authlog.verify_seals(text, timestamptz, bytea), '
 	'authlog.verify_tenant_store_seals(text, timestamptz, bytea), '
-	'authlog.stat_events_readable()';
+	'authlog.stat_events_readable(), '
+	'authlog.stat_outcomes_readable()';
 COMMENT ON FUNCTION authlog.reader_functions() IS
 	'The functions grant_reader gives EXECUTE on: lockout_status, the investigation functions and what they call, the seals'' digests and verify_seals, and the metrics.';
 

@@ -1324,6 +1324,33 @@ insert_derived_events(const LoginCall *call)
 }
 
 /*
+ * What authlog.stat_outcomes counts of a call that wrote its attempt: the
+ * decision, a refusal by a lock in force, and a success that follows
+ * failures (at least authlog.success_after_failures_min since the last
+ * success, or a lock that had expired) -- the likely compromise.
+ */
+static void
+login_count_outcomes(const LoginCall *call)
+{
+	const LockoutOutcome *outcome = &call->outcome;
+	static const StatOutcome by_decision[] = {
+		[LOGIN_ALLOWED] = STAT_OUTCOME_ALLOWED,
+		[LOGIN_FAILED] = STAT_OUTCOME_FAILED,
+		[LOGIN_LOCKED] = STAT_OUTCOME_LOCKED,
+	};
+
+	stats_note_outcome(call->tenant, call->organisation, by_decision[outcome->decision]);
+	if (outcome->refused_by_lock)
+		stats_note_outcome(call->tenant, call->organisation, STAT_OUTCOME_REFUSED_WHILE_LOCKED);
+	if (outcome->decision == LOGIN_ALLOWED &&
+		((outcome->success_reset &&
+		  outcome->success_cleared_attempts >= authlog_success_after_failures_min) ||
+		 (outcome->expired_reset && outcome->expired_cleared_attempts > 0)))
+		stats_note_outcome(call->tenant, call->organisation,
+						   STAT_OUTCOME_SUCCESS_AFTER_FAILURES);
+}
+
+/*
  * The write path of both versions: 1.1 (fingerprinted) matches retries on
  * every argument and takes a NULL occurred_at as "not given"; 1.0's SQL
  * definitions, until ALTER EXTENSION authlog UPDATE, keep 1.0's rules.
@@ -1360,6 +1387,7 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		if (fingerprinted)
 			store_fingerprint(call.tenant, &call.log_id, call.fingerprint);
 		insert_derived_events(&call);
+		login_count_outcomes(&call);
 		if (call.outcome.state_changed && !call.created_account)
 			update_account(call.tenant, call.organisation, call.user, call.now,
 						   &call.outcome.after, !call.success, call.ip, call.ip_null);
@@ -1474,6 +1502,7 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	{
 		if (fingerprinted)
 			store_fingerprint(tenant, &log_id, fingerprint);
+		stats_note_outcome(tenant, organisation, STAT_OUTCOME_HELPDESK_UNLOCK);
 		if (before.failed_login_attempts != 0 || before.is_locked ||
 			before.has_first_failed || before.lockout_count != 0)
 		{

@@ -100,22 +100,27 @@ authlog_seal_now(PG_FUNCTION_ARGS)
 /*
  * What the sealer reports through shared memory: 1.0's sealer_status()
  * (nine columns), or 1.1's sealer_worker_status(), which adds
- * anchors_failed and which sealer_status() joins with what holds the
- * slot back.
+ * anchors_failed and the seal health (links checked and broken, the last
+ * scheduled verification), and which sealer_status() joins with what
+ * holds the slot back.
  */
+#define SEALER_STATUS_1_0_COLUMNS 9
+#define SEALER_STATUS_COLUMNS 15
+
 static Datum
 sealer_status_tuple(FunctionCallInfo fcinfo)
 {
 	TupleDesc	desc;
-	Datum		values[10];
-	bool		nulls[10];
+	Datum		values[SEALER_STATUS_COLUMNS];
+	bool		nulls[SEALER_STATUS_COLUMNS];
 	SealerShared copy;
 
 	require_sealer_shared();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "authlog: sealer_status must return a composite type");
-	if (desc->natts != 9 && desc->natts != 10)
-		elog(ERROR, "authlog: sealer_status must return 9 or 10 columns");
+	if (desc->natts != SEALER_STATUS_1_0_COLUMNS && desc->natts != SEALER_STATUS_COLUMNS)
+		elog(ERROR, "authlog: sealer_status must return %d or %d columns",
+			 SEALER_STATUS_1_0_COLUMNS, SEALER_STATUS_COLUMNS);
 	desc = BlessTupleDesc(desc);
 	worker_copy_shared(&authlog_sealer_shared->worker, &copy, sizeof(SealerShared));
 
@@ -134,7 +139,18 @@ sealer_status_tuple(FunctionCallInfo fcinfo)
 	nulls[7] = copy.worker.last_error[0] == '\0';
 	values[8] = TimestampTzGetDatum(copy.worker.last_error_at);
 	nulls[8] = copy.worker.last_error_at == 0;
-	values[9] = Int64GetDatum((int64) copy.anchors_failed);
+	if (desc->natts == SEALER_STATUS_COLUMNS)
+	{
+		values[9] = Int64GetDatum((int64) copy.anchors_failed);
+		values[10] = Int64GetDatum((int64) copy.links_checked);
+		values[11] = Int64GetDatum((int64) copy.links_broken);
+		values[12] = TimestampTzGetDatum(copy.verified_at);
+		nulls[12] = copy.verified_at == 0;
+		values[13] = Int64GetDatum((int64) copy.verified_seals);
+		nulls[13] = copy.verified_at == 0;
+		values[14] = Int64GetDatum((int64) copy.verify_findings);
+		nulls[14] = copy.verified_at == 0;
+	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 

@@ -45,6 +45,7 @@ PGDLLEXPORT void authlog_sealer_main(Datum main_arg);
 int			authlog_seal_interval_s = 60;
 int			authlog_max_clock_skew_s = 5 * 60;
 int			authlog_seal_max_events = 20000;
+int			authlog_seal_verify_interval_s = 24 * 3600;
 char	   *authlog_seal_slot_name = "authlog_seal";
 bool		authlog_seal_test_fail_anchor = false;
 
@@ -216,6 +217,19 @@ sealer_init(void)
 							NULL, NULL, NULL);
 
 	/*
+	 * A full verification reads every seal and event: daily by default, so
+	 * a change to history shows in authlog.sealer_status (and the metrics)
+	 * within a day even if nobody runs verify_seals.
+	 */
+	DefineCustomIntVariable("authlog.seal_verify_interval",
+							"How often the sealer runs a full verification of every tenant's seals; 0 never.",
+							"The result (seals checked, findings, when) is in authlog.sealer_status(). Cuts wait while it runs; the first runs after the sealer's first cut.",
+							&authlog_seal_verify_interval_s,
+							24 * 3600, 0, 30 * 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/*
 	 * Test-only: sending a cut's NOTIFY fails, as it does when the
 	 * notification queue is full (PostgreSQL 15 cannot shrink the queue).
 	 */
@@ -309,17 +323,31 @@ drop_sealed_members(Datum tenant, SealMember *members, int count)
 	return kept;
 }
 
-/* The tenant's last seal: its number and digest (a copy), or 0 and NULL */
+/*
+ * The tenant's last seal: its number and digest (a copy), or 0 and NULL.
+ * The cut about to extend the chain checks that link first (cheap: two
+ * rows by their key): the seal still digests to its digest, and names its
+ * predecessor's.  A broken link is counted and logged, and the chain goes
+ * on from the stored digest: the break stays visible to every verifier.
+ */
 static int64
 last_seal(Datum tenant, bytea **digest)
 {
 	Oid			types[1] = {TEXTOID};
 	bool		isnull;
+	bool		intact;
+	bool		linked;
 	int64		seal_no;
 
 	/* not read-only: a backlog seals batch by batch, and sees its own seals */
-	if (SPI_execute_with_args("SELECT seal_no, digest FROM authlog.seals WHERE tenant_id OPERATOR(pg_catalog.=) $1"
-							  " ORDER BY seal_no DESC LIMIT 1",
+	if (SPI_execute_with_args("SELECT s.seal_no, s.digest,"
+							  " authlog.seal_digest(s) OPERATOR(pg_catalog.=) s.digest,"
+							  " s.previous_digest IS NOT DISTINCT FROM p.digest"
+							  " FROM authlog.seals s"
+							  " LEFT JOIN authlog.seals p ON p.tenant_id OPERATOR(pg_catalog.=) s.tenant_id"
+							  " AND p.seal_no OPERATOR(pg_catalog.=) s.seal_no OPERATOR(pg_catalog.-) 1"
+							  " WHERE s.tenant_id OPERATOR(pg_catalog.=) $1"
+							  " ORDER BY s.seal_no DESC LIMIT 1",
 							  1, types, &tenant, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "authlog sealer: could not read the tenant's last seal");
 	*digest = NULL;
@@ -327,6 +355,22 @@ last_seal(Datum tenant, bytea **digest)
 		return 0;
 	seal_no = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	*digest = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	intact = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)) && !isnull;
+	linked = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+
+	SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
+	authlog_sealer_shared->links_checked++;
+	if (!intact || !linked)
+		authlog_sealer_shared->links_broken++;
+	SpinLockRelease(&authlog_sealer_shared->worker.mutex);
+	if (!intact || !linked)
+		ereport(WARNING,
+				(errmsg("authlog sealer: seal %lld of tenant \"%s\" %s",
+						(long long) seal_no, TextDatumGetCString(tenant),
+						!intact ? "no longer matches its digest" : "does not name its predecessor's digest"),
+				 errdetail("The next seal chains to the digest as stored; the chain is broken before it."),
+				 errhint("Run SELECT * FROM authlog.verify_seals(%s) to see what changed.",
+						 quote_literal_cstr(TextDatumGetCString(tenant)))));
 	return seal_no;
 }
 
@@ -939,9 +983,74 @@ seal_round(void)
 	return 0;
 }
 
+/* A full verification's result */
+typedef struct Verification
+{
+	bool		ran;			/* false on a database still at 1.0 */
+	uint64		seals;
+	uint64		findings;
+} Verification;
+
+/*
+ * verify_seals over every tenant with seals or events, as the verifier
+ * itself (not as a reader: verify_tenant_seals, granted to nobody).
+ */
+static bool
+step_verify_seals(void *arg)
+{
+	Verification *result = arg;
+	bool		isnull;
+
+	if (SPI_execute("SELECT pg_catalog.to_regprocedure('authlog.verify_tenant_seals(text, timestamptz)') IS NOT NULL",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "authlog sealer: could not look up verify_tenant_seals");
+	result->ran = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!result->ran)
+		return true;
+	if (SPI_execute("SELECT pg_catalog.count(DISTINCT (v.tenant_id, v.seal_no)),"
+					" pg_catalog.count(*) FILTER (WHERE v.status OPERATOR(pg_catalog.<>) 'ok')"
+					" FROM (SELECT s.tenant_id FROM authlog.seals s"
+					"       UNION SELECT l.tenant_id FROM authlog.auth_logs l) t"
+					" CROSS JOIN LATERAL authlog.verify_tenant_seals(t.tenant_id, NULL) v",
+					true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "authlog sealer: could not verify the seals");
+	result->seals = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+	result->findings = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+															SPI_tuptable->tupdesc, 2, &isnull));
+	return true;
+}
+
+/* Run the scheduled verification; false (and the error reported) if it failed. */
+static bool
+verify_round(void)
+{
+	Verification result = {0};
+
+	if (!run_step(step_verify_seals, &result))
+	{
+		(void) report_failure("could not run the scheduled verification");
+		return false;
+	}
+	if (!result.ran)
+		return true;
+	if (result.findings > 0)
+		ereport(WARNING,
+				(errmsg("authlog sealer: the scheduled verification found " UINT64_FORMAT " problems in " UINT64_FORMAT " seals",
+						result.findings, result.seals),
+				 errhint("SELECT * FROM authlog.verify_seals() WHERE status <> 'ok' lists them.")));
+	SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
+	authlog_sealer_shared->verified_at = GetCurrentTimestamp();
+	authlog_sealer_shared->verified_seals = result.seals;
+	authlog_sealer_shared->verify_findings = result.findings;
+	SpinLockRelease(&authlog_sealer_shared->worker.mutex);
+	return true;
+}
+
 void
 authlog_sealer_main(Datum main_arg)
 {
+	TimestampTz next_verify = 0;	/* the first after the first cut */
 	TimestampTz next_cut = 0;
 	TimestampTz retry_at = 0;
 
@@ -981,6 +1090,16 @@ authlog_sealer_main(Datum main_arg)
 			else
 			{
 				next_cut = TimestampTzPlusMilliseconds(now, (int64) Max(authlog_seal_interval_s, 1) * 1000);
+				if (authlog_seal_verify_interval_s > 0 && now >= next_verify)
+				{
+					/* a failed run is tried again at the next cut's retry */
+					if (verify_round())
+						next_verify = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+																  (int64) authlog_seal_verify_interval_s * 1000);
+					else
+						next_cut = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+															   Max(sealer_worker.backoff_ms, 1000));
+				}
 				continue;		/* a request may have come in meanwhile */
 			}
 		}

@@ -20,6 +20,7 @@
 extern int	authlog_seal_interval_s;
 extern int	authlog_max_clock_skew_s;
 extern int	authlog_seal_max_events;
+extern int	authlog_seal_verify_interval_s;
 extern char *authlog_seal_slot_name;
 extern bool authlog_seal_test_fail_anchor;
 
@@ -77,6 +78,14 @@ typedef struct SealerShared
 	uint64		seals_written;
 	uint64		events_sealed;
 	uint64		anchors_failed; /* NOTIFY authlog_seal that could not be sent */
+
+	/* seal health (1.1): each tenant's last seal checked as a cut extends it */
+	uint64		links_checked;
+	uint64		links_broken;
+	/* the last scheduled full verification (authlog.seal_verify_interval) */
+	TimestampTz verified_at;	/* 0: none yet */
+	uint64		verified_seals;
+	uint64		verify_findings;	/* rows of verify_seals other than ok */
 } SealerShared;
 
 extern SealerShared *authlog_sealer_shared;

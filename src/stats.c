@@ -37,6 +37,7 @@
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(authlog_stat_events);
+PG_FUNCTION_INFO_V1(authlog_stat_outcomes);
 PG_FUNCTION_INFO_V1(authlog_stat_reset);
 
 /* An id of up to AUTHLOG_MAX_ID_LENGTH characters, in bytes, with its NUL */
@@ -45,10 +46,21 @@ PG_FUNCTION_INFO_V1(authlog_stat_reset);
 /* the last minute at one-second resolution, the last hour at one-minute */
 #define STAT_SLOTS 60
 
-static const char *const stat_event_types[] = {
-	"login_failed", "account_locked", "login_success", "lockout_reset", "account_moved"
+/*
+ * What is counted: the event types (authlog.stat_events), then the outcomes
+ * of StatOutcome, in its order (authlog.stat_outcomes, 1.1).
+ */
+static const char *const stat_series[] = {
+	"login_failed", "account_locked", "login_success", "lockout_reset", "account_moved",
+	"allowed", "failed", "locked", "refused_while_locked", "helpdesk_unlock",
+	"success_after_failures"
 };
-#define STAT_EVENT_TYPES ((int) lengthof(stat_event_types))
+#define STAT_SERIES ((int) lengthof(stat_series))
+#define STAT_EVENT_TYPES 5
+#define STAT_OUTCOMES (STAT_SERIES - STAT_EVENT_TYPES)
+
+StaticAssertDecl(STAT_OUTCOMES == STAT_OUTCOME_SUCCESS_AFTER_FAILURES + 1,
+				 "stat_series lists every StatOutcome");
 
 typedef struct StatKey
 {
@@ -67,14 +79,14 @@ typedef struct StatEntry
 {
 	StatKey		key;
 	int64		last_second;	/* the newest second the rings hold */
-	StatCounter counters[STAT_EVENT_TYPES];
+	StatCounter counters[STAT_SERIES];
 } StatEntry;
 
 typedef struct StatShared
 {
 	LWLock	   *lock;
 	TimestampTz stats_reset;
-	uint64		overflow[STAT_EVENT_TYPES];	/* events of keys that found no room */
+	uint64		overflow[STAT_SERIES];	/* counts of keys that found no room */
 } StatShared;
 
 /* Counts a transaction has not committed yet, per key and subtransaction level */
@@ -87,10 +99,11 @@ typedef struct PendingKey
 typedef struct PendingEntry
 {
 	PendingKey	key;
-	uint32		counts[STAT_EVENT_TYPES];
+	uint32		counts[STAT_SERIES];
 } PendingEntry;
 
 int			authlog_stat_max_entries = 1000;
+int			authlog_success_after_failures_min = 3;
 
 static StatShared *stat_shared = NULL;
 static HTAB *stat_table = NULL;
@@ -196,7 +209,7 @@ stat_event_type_index(const char *event_type)
 	int			i;
 
 	for (i = 0; i < STAT_EVENT_TYPES; i++)
-		if (strcmp(stat_event_types[i], event_type) == 0)
+		if (strcmp(stat_series[i], event_type) == 0)
 			return i;
 	elog(ERROR, "authlog: unknown event type \"%s\"", event_type);
 	return -1;					/* keep the compiler quiet */
@@ -215,19 +228,14 @@ stat_key_fill(StatKey *key, text *tenant_id, text *organisation_id)
 	key->organisation_id[len] = '\0';
 }
 
-/*
- * Note one inserted event, to be counted if the transaction commits.  Called
- * by the write path; does nothing unless authlog is preloaded.
- */
-void
-stats_note_event(text *tenant_id, text *organisation_id, const char *event_type)
+/* Count one more of series `series` for the key, if the transaction commits. */
+static void
+stats_note(text *tenant_id, text *organisation_id, int series)
 {
 	PendingKey	key;
 	PendingEntry *entry;
 	bool		found;
 
-	if (stat_shared == NULL)
-		return;
 	if (pending == NULL)
 	{
 		HASHCTL		info;
@@ -248,7 +256,28 @@ stats_note_event(text *tenant_id, text *organisation_id, const char *event_type)
 	entry = hash_search(pending, &key, HASH_ENTER, &found);
 	if (!found)
 		memset(entry->counts, 0, sizeof(entry->counts));
-	entry->counts[stat_event_type_index(event_type)]++;
+	entry->counts[series]++;
+}
+
+/*
+ * Note one inserted event, to be counted if the transaction commits.  Called
+ * by the write path; does nothing unless authlog is preloaded.
+ */
+void
+stats_note_event(text *tenant_id, text *organisation_id, const char *event_type)
+{
+	if (stat_shared == NULL)
+		return;
+	stats_note(tenant_id, organisation_id, stat_event_type_index(event_type));
+}
+
+/* Note one outcome of a call that wrote its event (never of a retry). */
+void
+stats_note_outcome(text *tenant_id, text *organisation_id, StatOutcome outcome)
+{
+	if (stat_shared == NULL)
+		return;
+	stats_note(tenant_id, organisation_id, STAT_EVENT_TYPES + (int) outcome);
 }
 
 /* Move the entry's rings forward to `second`, zeroing the slots they pass. */
@@ -263,10 +292,10 @@ stat_entry_advance(StatEntry *entry, int64 second)
 	if (second <= entry->last_second)
 		return;
 	for (s = entry->last_second + 1; s <= second && s <= entry->last_second + STAT_SLOTS; s++)
-		for (t = 0; t < STAT_EVENT_TYPES; t++)
+		for (t = 0; t < STAT_SERIES; t++)
 			entry->counters[t].per_second[s % STAT_SLOTS] = 0;
 	for (s = old_minute + 1; s <= new_minute && s <= old_minute + STAT_SLOTS; s++)
-		for (t = 0; t < STAT_EVENT_TYPES; t++)
+		for (t = 0; t < STAT_SERIES; t++)
 			entry->counters[t].per_minute[s % STAT_SLOTS] = 0;
 	entry->last_second = second;
 }
@@ -302,7 +331,7 @@ stats_publish_pending(void)
 			entry = hash_search(stat_table, &p->key.key, HASH_ENTER_NULL, &found);
 		if (entry == NULL)
 		{
-			for (t = 0; t < STAT_EVENT_TYPES; t++)
+			for (t = 0; t < STAT_SERIES; t++)
 				stat_shared->overflow[t] += p->counts[t];
 			continue;
 		}
@@ -312,7 +341,7 @@ stats_publish_pending(void)
 			entry->last_second = second;
 		}
 		stat_entry_advance(entry, second);
-		for (t = 0; t < STAT_EVENT_TYPES; t++)
+		for (t = 0; t < STAT_SERIES; t++)
 		{
 			/* a commit stamped just before a newer one still lands in its slot */
 			int64		s = Min(second, entry->last_second);
@@ -390,7 +419,7 @@ stats_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		parent = hash_search(pending, &copy->key, HASH_ENTER, &found);
 		if (!found)
 			memset(parent->counts, 0, sizeof(parent->counts));
-		for (t = 0; t < STAT_EVENT_TYPES; t++)
+		for (t = 0; t < STAT_SERIES; t++)
 			parent->counts[t] += copy->counts[t];
 	}
 }
@@ -408,10 +437,18 @@ stats_init(void)
 	 */
 	DefineCustomIntVariable("authlog.stat_max_entries",
 							"Tenant and organisation pairs whose events authlog.stat_events counts separately.",
-							"Each takes about 4 kB of shared memory. Events of pairs beyond this are counted in a row with NULL tenant_id that members of pg_read_all_stats see. Takes effect at server start.",
+							"Each takes about 8 kB of shared memory. Events of pairs beyond this are counted in a row with NULL tenant_id that members of pg_read_all_stats see. Takes effect at server start.",
 							&authlog_stat_max_entries,
 							1000, 10, 1000000,
 							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("authlog.success_after_failures_min",
+							"Failed attempts since an account's last success that make its next success count in authlog.stat_outcomes as success_after_failures.",
+							"A success right after a lock expired counts whatever this is. The investigation function success_after_failures takes its own threshold.",
+							&authlog_success_after_failures_min,
+							3, 1, 1000,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
 	worker_shared_add("authlog stats", sizeof(StatShared), (void **) &stat_shared,
@@ -499,7 +536,7 @@ stat_ring_sum(const uint32 *ring, int64 last, int64 now)
 
 static void
 stats_emit_row(Tuplestorestate *store, TupleDesc desc, const char *tenant_id,
-			   const char *organisation_id, int t, uint64 events,
+			   const char *organisation_id, int series, uint64 count,
 			   uint64 last_minute, uint64 last_hour, TimestampTz stats_reset)
 {
 	Datum		values[7];
@@ -513,8 +550,8 @@ stats_emit_row(Tuplestorestate *store, TupleDesc desc, const char *tenant_id,
 		values[1] = CStringGetTextDatum(organisation_id);
 	else
 		nulls[1] = true;
-	values[2] = CStringGetTextDatum(stat_event_types[t]);
-	values[3] = Int64GetDatum((int64) events);
+	values[2] = CStringGetTextDatum(stat_series[series]);
+	values[3] = Int64GetDatum((int64) count);
 	values[4] = Int64GetDatum((int64) last_minute);
 	values[5] = Int64GetDatum((int64) last_hour);
 	values[6] = TimestampTzGetDatum(stats_reset);
@@ -522,12 +559,13 @@ stats_emit_row(Tuplestorestate *store, TupleDesc desc, const char *tenant_id,
 }
 
 /*
- * The counters of every key the caller may read.  Members of
- * pg_read_all_stats see every key, and a row with NULL tenant and
- * organisation for events of keys that found no room in shared memory.
+ * The counters of series [first, first + count) of every key the caller may
+ * read.  Members of pg_read_all_stats see every key, and a row with NULL
+ * tenant and organisation for the counts of keys that found no room in
+ * shared memory.
  */
-Datum
-authlog_stat_events(PG_FUNCTION_ARGS)
+static void
+stats_emit_series(FunctionCallInfo fcinfo, int first, int count)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		read_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
@@ -536,7 +574,7 @@ authlog_stat_events(PG_FUNCTION_ARGS)
 	StatEntry  *entry;
 	int64		now_second;
 	TimestampTz stats_reset;
-	uint64		overflow[STAT_EVENT_TYPES];
+	uint64		overflow[STAT_SERIES];
 	int			t;
 
 	stats_require_shared_memory();
@@ -553,7 +591,7 @@ authlog_stat_events(PG_FUNCTION_ARGS)
 	{
 		if (!read_all && !stats_key_readable(&entry->key, scopes))
 			continue;
-		for (t = 0; t < STAT_EVENT_TYPES; t++)
+		for (t = first; t < first + count; t++)
 		{
 			const StatCounter *c = &entry->counters[t];
 
@@ -571,10 +609,24 @@ authlog_stat_events(PG_FUNCTION_ARGS)
 	LWLockRelease(stat_shared->lock);
 
 	if (read_all)
-		for (t = 0; t < STAT_EVENT_TYPES; t++)
+		for (t = first; t < first + count; t++)
 			if (overflow[t] > 0)
 				stats_emit_row(rsinfo->setResult, rsinfo->setDesc, NULL, NULL, t,
 							   overflow[t], 0, 0, stats_reset);
+}
+
+Datum
+authlog_stat_events(PG_FUNCTION_ARGS)
+{
+	stats_emit_series(fcinfo, 0, STAT_EVENT_TYPES);
+	return (Datum) 0;
+}
+
+/* 1.1: what the write path decided and did, beside the events it wrote */
+Datum
+authlog_stat_outcomes(PG_FUNCTION_ARGS)
+{
+	stats_emit_series(fcinfo, STAT_EVENT_TYPES, STAT_OUTCOMES);
 	return (Datum) 0;
 }
 

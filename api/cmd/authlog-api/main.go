@@ -62,6 +62,10 @@ func run(args []string) error {
 	maxRows := fs.Int("max-rows", 10000, "the most rows an investigation answer may hold")
 	evidenceKey := fs.String("evidence-key", "", "Ed25519 private key (PKCS#8 PEM) that signs evidence packages (empty: none are made)")
 	maxEvidence := fs.Int("max-evidence-events", 1_000_000, "the most events one evidence package may hold")
+	monitor := fs.Bool("monitor", true, "/metrics reads authlog's counters, workers and attacking networks (the role needs authlog.grant_monitor)")
+	attackWindow := fs.Duration("attack-window", 5*time.Minute, "/metrics: the recent window of the attacking networks")
+	attackTop := fs.Int("attack-top", 5, "/metrics: the attacking networks shown per tenant (1 to 100)")
+	attackMin := fs.Int("attack-min-failures", 10, "/metrics: the failures a network needs in the window to be shown")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -89,6 +93,19 @@ func run(args []string) error {
 
 	cfg := httpapi.Config{RequestTimeout: *timeout, MaxPage: *maxPage, MaxRows: *maxRows, Version: version,
 		MaxEvidenceEvents: *maxEvidence}
+	if *monitor {
+		if *attackTop < 1 || *attackTop > 100 {
+			return fmt.Errorf("-attack-top %d: must be between 1 and 100", *attackTop)
+		}
+		if *attackWindow <= 0 || *attackWindow > 24*time.Hour {
+			return fmt.Errorf("-attack-window %s: must be more than 0 and at most 24h", *attackWindow)
+		}
+		if *attackMin < 1 {
+			return fmt.Errorf("-attack-min-failures %d: must be at least 1", *attackMin)
+		}
+		cfg.Figures = &httpapi.FiguresConfig{Attacks: store.AttackWindow{
+			Recent: *attackWindow, Top: *attackTop, MinFailures: *attackMin}}
+	}
 	if *evidenceKey != "" {
 		if cfg.EvidenceKey, err = evidence.LoadPrivateKey(*evidenceKey); err != nil {
 			return err

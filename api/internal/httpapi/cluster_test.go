@@ -117,7 +117,8 @@ func startEnv() (*env, error) {
 	if _, err := e.admin.Exec(ctx, `
 		CREATE EXTENSION authlog;
 		CREATE ROLE api LOGIN;
-		SELECT authlog.grant_gateway('api');`); err != nil {
+		SELECT authlog.grant_gateway('api');
+		SELECT authlog.grant_monitor('api');`); err != nil {
 		return e, fmt.Errorf("setup: %w", err)
 	}
 	if _, err := e.admin.Exec(ctx, `SELECT authlog.trust_issuer($1, $2::jsonb)`, issuer, string(body)); err != nil {
@@ -140,7 +141,9 @@ func (e *env) server(limiter *ratelimit.Limiter) *Server {
 		panic(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return New(Config{Version: "test", MaxRows: 500}, e.store, v, limiter, log)
+	return New(Config{Version: "test", MaxRows: 500, Figures: &FiguresConfig{
+		Attacks: store.AttackWindow{Recent: 5 * time.Minute, Top: 2, MinFailures: 10}}},
+		e.store, v, limiter, log)
 }
 
 func (e *env) stop() {

@@ -36,6 +36,9 @@ type Config struct {
 	// the operator's key that signs evidence packages (nil: none are made)
 	EvidenceKey       ed25519.PrivateKey
 	MaxEvidenceEvents int // the most events one package may hold
+	// what /metrics reads from the database at each scrape (nil: only the
+	// API's own figures); the role needs authlog.grant_monitor
+	Figures *FiguresConfig
 }
 
 // Server is the API.
@@ -64,6 +67,12 @@ func New(cfg Config, st *store.Store, v *bearer.Verifier, l *ratelimit.Limiter, 
 		cfg.MaxEvidenceEvents = 1_000_000
 	}
 	reg := prometheus.NewRegistry()
+	if cfg.Figures != nil {
+		if cfg.Figures.Timeout <= 0 {
+			cfg.Figures.Timeout = 5 * time.Second
+		}
+		reg.MustRegister(newFiguresCollector(st, *cfg.Figures, log))
+	}
 	return &Server{cfg: cfg, store: st, verifier: v, limiter: l, log: log, metrics: newMetrics(reg), registry: reg}
 }
 
