@@ -345,7 +345,7 @@ last_seal(Datum tenant, bytea **digest)
 							  " s.previous_digest IS NOT DISTINCT FROM p.digest"
 							  " FROM authlog.seals s"
 							  " LEFT JOIN authlog.seals p ON p.tenant_id OPERATOR(pg_catalog.=) s.tenant_id"
-							  " AND p.seal_no OPERATOR(pg_catalog.=) s.seal_no OPERATOR(pg_catalog.-) 1"
+							  " AND p.seal_no OPERATOR(pg_catalog.=) (s.seal_no OPERATOR(pg_catalog.-) 1)"
 							  " WHERE s.tenant_id OPERATOR(pg_catalog.=) $1"
 							  " ORDER BY s.seal_no DESC LIMIT 1",
 							  1, types, &tenant, NULL, false, 1) != SPI_OK_SELECT)

@@ -39,6 +39,7 @@ need libssl-dev pkg-config --exists libcrypto
 need golang-go command -v go
 need curl command -v curl
 need jq command -v jq
+need prometheus command -v promtool
 if [ "$profile" = test ] || [ "$profile" = test-long ]; then
 	need postgresql-15-wal2json test -f "$pg_pkglibdir/wal2json.so"
 	need libipc-run-perl perl -MIPC::Run -e 1

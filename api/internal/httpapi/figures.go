@@ -90,6 +90,10 @@ func (c *figuresCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// outcomeKinds are authlog.stat_outcomes' outcomes (src/stats.c).
+var outcomeKinds = []string{"allowed", "failed", "locked", "refused_while_locked",
+	"helpdesk_unlock", "success_after_failures"}
+
 // outcomeMetric maps authlog.stat_outcomes' outcomes to their metric and
 // label: the decisions share one, the others are counters of their own.
 func (c *figuresCollector) outcomeMetric(outcome string) (*prometheus.Desc, []string) {
@@ -125,20 +129,36 @@ func (c *figuresCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	for _, e := range f.Events {
-		if e.TenantID == "" {
-			counter(c.uncounted, e.Total, e.Kind)
-			continue
+	// Every pair that has counted anything gets all its series, zeros
+	// included: a series that first appears at 3 hides those 3 from
+	// increase(), so an attack's first lockouts would not fire its alert.
+	type pair struct{ tenant, organisation string }
+	seen := map[pair]bool{}
+	events := map[pair]map[string]int64{}
+	outcomes := map[pair]map[string]int64{}
+	add := func(into map[pair]map[string]int64, counts []store.Count) {
+		for _, n := range counts {
+			if n.TenantID == "" {
+				counter(c.uncounted, n.Total, n.Kind)
+				continue
+			}
+			p := pair{n.TenantID, n.OrganisationID}
+			seen[p] = true
+			if into[p] == nil {
+				into[p] = map[string]int64{}
+			}
+			into[p][n.Kind] = n.Total
 		}
-		counter(c.events, e.Total, e.TenantID, e.OrganisationID, e.Kind)
 	}
-	for _, o := range f.Outcomes {
-		if o.TenantID == "" {
-			counter(c.uncounted, o.Total, o.Kind)
-			continue
+	add(events, f.Events)
+	add(outcomes, f.Outcomes)
+	for p := range seen {
+		for _, kind := range f.EventTypes {
+			counter(c.events, events[p][kind], p.tenant, p.organisation, kind)
 		}
-		if d, extra := c.outcomeMetric(o.Kind); d != nil {
-			counter(d, o.Total, append([]string{o.TenantID, o.OrganisationID}, extra...)...)
+		for _, outcome := range outcomeKinds {
+			d, extra := c.outcomeMetric(outcome)
+			counter(d, outcomes[p][outcome], append([]string{p.tenant, p.organisation}, extra...)...)
 		}
 	}
 

@@ -13,11 +13,12 @@ import (
 // No request is begun: these are the API role's own (authlog.grant_monitor),
 // and they hold no event.
 type Figures struct {
-	Events   []Count // authlog.stat_events: Kind is the event type
-	Outcomes []Count // authlog.stat_outcomes: Kind is the outcome
-	Mirror   *MirrorFigures
-	Sealer   *SealerFigures
-	Attacks  []AttackSource
+	EventTypes []string // the values of authlog.event_type
+	Events     []Count  // authlog.stat_events: Kind is the event type
+	Outcomes   []Count  // authlog.stat_outcomes: Kind is the outcome
+	Mirror     *MirrorFigures
+	Sealer     *SealerFigures
+	Attacks    []AttackSource
 }
 
 // Count is one counter of a tenant and organisation; an empty TenantID is
@@ -76,6 +77,13 @@ func (s *Store) Figures(ctx context.Context, w AttackWindow) (*Figures, error) {
 	}
 
 	f := &Figures{}
+	rows, err := tx.Query(ctx, "SELECT pg_catalog.unnest(pg_catalog.enum_range(NULL::authlog.event_type))::text")
+	if err != nil {
+		return nil, classify(fmt.Errorf("store: event types: %w", err))
+	}
+	if f.EventTypes, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return nil, classify(fmt.Errorf("store: event types: %w", err))
+	}
 	if f.Events, err = counts(ctx, tx, "SELECT coalesce(tenant_id, ''), coalesce(organisation_id, ''), event_type::text, events FROM authlog.stat_events"); err != nil {
 		return nil, err
 	}
@@ -103,7 +111,7 @@ func (s *Store) Figures(ctx context.Context, w AttackWindow) (*Figures, error) {
 	}
 	f.Sealer = sl
 
-	rows, err := tx.Query(ctx, `SELECT tenant_id, network::text, addresses, failures, accounts, successes
+	rows, err = tx.Query(ctx, `SELECT tenant_id, network::text, addresses, failures, accounts, successes
 	   FROM authlog.attack_sources($1::interval, $2, $3)`,
 		fmt.Sprintf("%d milliseconds", w.Recent.Milliseconds()), w.Top, w.MinFailures)
 	if err != nil {
