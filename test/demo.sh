@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: build and install authlog, start a throwaway cluster and a
-# FerretDB store, replay a small brute-force and credential-stuffing
-# campaign, and print what a security analyst would ask of it, from
-# PostgreSQL and from the mirrored document store.  On a terminal the
+# FerretDB store, authlog-api and a Prometheus scraping it every second,
+# replay a small brute-force and credential-stuffing campaign over about
+# 30 s, and print the alerts it fired and what a security analyst would ask
+# of it, from PostgreSQL and from the mirrored document store.  On a terminal the
 # cluster and the store stay up until Ctrl-C; without one (CI) the demo
 # prints its report, stops everything it started and exits 0.
 set -euo pipefail
@@ -32,7 +33,8 @@ port=$(lib_free_port)
 bash test/cluster.sh start "$cluster" "$port" \
 	"authlog.mirror_uri = 'mongodb://127.0.0.1:$store_port/'" "authlog.mirror_idle_advance = '1s'"
 LIB_API_PID=
-trap '[ -z "$LIB_API_PID" ] || kill "$LIB_API_PID" 2>/dev/null; bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
+LIB_PROM_PID=
+trap 'for pid in $LIB_PROM_PID $LIB_API_PID; do kill "$pid" 2>/dev/null; done; bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
 
 # authlog-api over the cluster, before the campaign: keys made now, the
 # identity provider's public half registered by the superuser, the
@@ -40,8 +42,25 @@ trap '[ -z "$LIB_API_PID" ] || kill "$LIB_API_PID" 2>/dev/null; bash test/cluste
 metrics_port=$(lib_free_port)
 lib_start_api "$cluster" "$cluster" "$port" -metrics-listen "127.0.0.1:$metrics_port"
 api=$LIB_API
+# the security dashboard's Prometheus, with authlog's alerting rules
+lib_start_prometheus "$cluster/prometheus" "127.0.0.1:$metrics_port"
 
-psql -X -q -P pager=off -h "$cluster" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -f test/demo.sql
+psql -X -q -P pager=off -h "$cluster" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+	-v pace=0.7 -f test/demo.sql
+
+echo
+echo "== The alerts Prometheus fired for the campaign ($LIB_PROM/alerts; rules: monitoring/alerts.yml, runbooks: doc/monitoring.md):"
+for _ in $(seq 1 30); do
+	firing=$(lib_firing_alerts)
+	grep -q AuthlogBruteForce <<<"$firing" && grep -q AuthlogCredentialStuffing <<<"$firing" &&
+		grep -q AuthlogSuccessAfterFailures <<<"$firing" && break
+	sleep 1
+done
+sed 's/^/   /' <<<"$firing"
+echo "   (and the figures they read, from $api's loopback /metrics:)"
+curl -s "http://127.0.0.1:$metrics_port/metrics" |
+	grep -E '^authlog_(locked_refusals_total|success_after_failures_total|attack_network_accounts)\{.*tenant="acme"' |
+	grep -v ' 0$' | sed 's/^/   /' || true
 
 # the security team's token: acme, every organisation, reader + help desk + compliance
 TOKEN=$(lib_token "$cluster" '"sub":"analyst@acme","tenant":"acme","roles":["reader","helpdesk","compliance"]')
@@ -87,6 +106,7 @@ if [ -t 0 ]; then
 	echo "   psql -h $cluster -p $port -U postgres postgres"
 	echo "   (the store: mongodb://127.0.0.1:$store_port/, database authlog)"
 	echo "   authlog-api: $api (OpenAPI: $api/v1/openapi.json; metrics: http://127.0.0.1:$metrics_port/metrics)"
+	echo "   Prometheus: $LIB_PROM (alerts: $LIB_PROM/alerts)"
 	trap 'exit 0' INT TERM
 	while sleep 3600; do :; done
 fi

@@ -7,9 +7,6 @@
 -- the mirror has created its slot and is streaming before the campaign starts
 SELECT authlog.mirror_sync('60s');
 SELECT now() - interval '1 hour' AS since, now() + interval '1 hour' AS until \gset
-SELECT authlog.set_lockout_policy('acme', 5, '15 minutes', '15 minutes', 2, '4 hours');
-CREATE ROLE acme_auth_service;
-SELECT authlog.grant_service('acme_auth_service');
 CREATE ROLE acme_security_team;
 SELECT authlog.grant_reader('acme_security_team', 'acme');
 CREATE ROLE globex_analyst;
@@ -21,46 +18,7 @@ SELECT authlog.grant_reader('globex_analyst', 'globex');
 \echo
 \echo '== The campaign runs. Lockouts the mirror worker announces (NOTIFY authlog_lockout, payload: the log_id):'
 LISTEN authlog_lockout;
-SET ROLE acme_auth_service;
--- benign traffic, both tenants, web and mobile
-SELECT count(*) FROM (
-	SELECT authlog.record_login(t, 'hq', 'employee' || n, true, ('10.0.0.' || n)::inet,
-	                            'Mozilla/5.0', CASE WHEN n % 2 = 0 THEN 'web' ELSE 'mobile' END::authlog.auth_path)
-	FROM generate_series(1, 20) n, unnest(ARRAY['acme', 'globex']) t) benign \gset
--- brute force: one IP hammers the CFO's account until it locks, and keeps
--- going, then the treasurer's, which stays locked until the help desk
--- unlocks it through the API (the demo's curl lines); one transaction per
--- attempt, as the auth service makes them
-DO $$
-DECLARE
-	target record;
-BEGIN
-	FOR target IN SELECT * FROM (VALUES ('cfo', 9), ('treasurer', 5)) v(user_id, attempts) LOOP
-		FOR n IN 1..target.attempts LOOP
-			PERFORM authlog.record_login('acme', 'finance', target.user_id, false, '198.51.100.66',
-			                             'python-requests/2.31', 'web', jsonb_build_object('attempt', n));
-			COMMIT;
-		END LOOP;
-	END LOOP;
-END
-$$;
--- credential stuffing: a small botnet tries leaked passwords on many accounts
-SELECT count(*) FROM (
-	SELECT authlog.record_login('acme', 'hq', 'employee' || (n % 12 + 1), false,
-	                            ('203.0.113.' || (n % 4 + 10))::inet, 'curl/8.4', 'api',
-	                            jsonb_build_object('x.forwarded-for', '192.0.2.' || n))
-	FROM generate_series(1, 36) n) stuffing \gset
--- ... and one leaked password works after three failures: a likely compromise
-DO $$
-BEGIN
-	FOR n IN 1..4 LOOP
-		PERFORM authlog.record_login('acme', 'hq', 'intern', n = 4, '203.0.113.10', 'curl/8.4', 'api');
-		COMMIT;
-	END LOOP;
-END
-$$;
--- the help desk unlocks the CFO after a phone call
-SELECT authlog.reset_lockout('acme', 'finance', 'cfo', 'helpdesk:anna', 'ticket 4711: identity verified by phone') AS reset_id \gset
+\ir demo_campaign.sql
 RESET ROLE;
 SELECT authlog.mirror_sync('60s') AS applied \gset
 

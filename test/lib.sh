@@ -22,6 +22,15 @@
 #   lib_token DIR CLAIMS           a token of LIB_ISSUER for authlog,
 #                                  valid for 8 hours, with CLAIMS (JSON
 #                                  members: sub, tenant, roles, ...)
+#   lib_start_prometheus DIR METRICS_ADDRESS
+#                                  a real Prometheus (Debian's) with
+#                                  monitoring/prometheus.yml and alerts.yml,
+#                                  scraping authlog-api's /metrics at
+#                                  METRICS_ADDRESS (host:port) every second,
+#                                  its data in DIR; sets LIB_PROM (its URL)
+#                                  and LIB_PROM_PID
+#   lib_firing_alerts              the firing alerts of LIB_PROM, one a
+#                                  line: name and labels
 #
 # PostgreSQL refuses to run as root, so as root every cluster runs as the
 # postgres user, on a copy of the tree it owns.
@@ -83,4 +92,29 @@ lib_start_api() {
 lib_token() {
 	build/bin/tokens sign "$1" ed-1 EdDSA "$(printf '{"iss":"%s","aud":"authlog","exp":%d,%s}' \
 		"$LIB_ISSUER" $(( $(date +%s) + 8 * 3600 )) "$2")"
+}
+
+lib_start_prometheus() {
+	local dir=$1 target=$2 port
+	mkdir -p "$dir"
+	sed "s/127.0.0.1:9464/$target/" monitoring/prometheus.yml >"$dir/prometheus.yml"
+	cp monitoring/alerts.yml "$dir/alerts.yml"
+	port=$(lib_free_port)
+	prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+		--web.listen-address="127.0.0.1:$port" 2>"$dir/prometheus.log" &
+	LIB_PROM_PID=$!
+	LIB_PROM=http://127.0.0.1:$port
+	for _ in $(seq 1 100); do
+		curl -sf "$LIB_PROM/-/ready" >/dev/null && return 0
+		sleep 0.1
+	done
+	echo "lib.sh: Prometheus did not start" >&2
+	cat "$dir/prometheus.log" >&2
+	return 1
+}
+
+lib_firing_alerts() {
+	curl -sf "$LIB_PROM/api/v1/alerts" | jq -r '.data.alerts[] | select(.state == "firing")
+		| "\(.labels.alertname) \(.labels | del(.alertname, .severity) | to_entries
+		   | map("\(.key)=\(.value)") | join(" "))"' | sort
 }
