@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # make test: build and install authlog, start a throwaway cluster, run the
-# pg_regress, isolation and TAP suites against it, then authlog-api's Go
-# tests and its contract smoke (test/api_contract.sh), and exit non-zero on
-# any failure.  PostgreSQL refuses to run as root, so as root the suites
+# pg_regress, isolation and TAP suites against it, the alerting rules' unit
+# tests (promtool), then authlog-api's Go tests and its contract smoke
+# (test/api_contract.sh), and exit non-zero on any failure.  PostgreSQL refuses to run as root, so as root the suites
 # run as the postgres user on a copy of the tree that user owns.
-# make test-long (--long): the fuzzer, the long TAP suites (test/long) and
-# the full contract test.
+# make test-long (--long): the fuzzer, the long TAP suites (test/long), the
+# monitoring end to end (test/monitoring_e2e.sh: a real Prometheus) and the
+# full contract test.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,9 +46,14 @@ export PGHOST=$cluster PGPORT=$port PGUSER=postgres
 rc=0
 if [ -n "$long" ]; then
 	make -s installcheck REGRESS= ISOLATION= PROVE_TESTS='test/long/*.pl' || rc=$?
+	bash test/monitoring_e2e.sh || rc=$?
 	bash test/api_contract.sh --full || rc=$?
 else
 	make -s installcheck || rc=$?
+	# the alerting rules: valid, and each fires on its series and not on
+	# its near miss (monitoring/alerts_test.yml)
+	promtool check config monitoring/prometheus.yml || rc=$?
+	promtool test rules monitoring/alerts_test.yml || rc=$?
 	# authlog-api's Go tests (compiled by make api); httpapi's start their
 	# own throwaway cluster with test/cluster.sh
 	for t in build/api-tests/*.test; do
