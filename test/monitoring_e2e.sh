@@ -8,7 +8,8 @@
 #   - every counter Prometheus holds equals a recount of auth_logs;
 #   - after an API restart the counters go on from the same values: no reset
 #     in any series (so rate() and increase() stay right), values still the
-#     recount.
+#     recount;
+#   - the Grafana dashboard's queries are valid PromQL.
 # Runs as a user PostgreSQL accepts (run-tests.sh runs it as postgres).
 set -euo pipefail
 
@@ -98,4 +99,10 @@ sleep 2
 resets=$(query 'resets(authlog_events_total[5m]) > 0 or resets(authlog_login_decisions_total[5m]) > 0')
 [ -z "$resets" ] || fail "series reset across the API restart: $resets"
 ok "no series reset across the restart: rate() and increase() stay right"
+# the Grafana dashboard's queries (it is not rendered here) are valid PromQL
+while read -r expr; do
+	status=$(curl -s --get "$LIB_PROM/api/v1/query" --data-urlencode "query=${expr//\$tenant/.*}" | jq -r .status)
+	[ "$status" = success ] || fail "monitoring/grafana-dashboard.json: Prometheus refuses $expr"
+done < <(jq -r '.. | .expr? // empty' monitoring/grafana-dashboard.json)
+ok "every query of the Grafana dashboard is valid PromQL"
 echo "# monitoring end to end: passed"

@@ -1,7 +1,8 @@
 # Every relative link in the README and doc/ resolves: to a file of the
 # tree, and to a heading of it when it names one (GitHub's anchors: lower
 # case, punctuation dropped, spaces as hyphens).  And the README stays a
-# front door: at most 200 lines.
+# front door: at most 200 lines.  And every alerting rule's runbook_url
+# names a heading of doc/monitoring.md.
 use strict;
 use warnings;
 use Test::More;
@@ -45,6 +46,16 @@ for my $file (@files)
 		ok(anchors($target)->{$anchor}, "$name: $link names a heading of it")
 		  if defined $anchor && -f $target;
 	}
+}
+
+# each alerting rule's runbook is a heading of doc/monitoring.md
+open(my $rules, '<', "$top/monitoring/alerts.yml") or die $!;
+my @runbooks = map { /runbook_url: "([^"]+)"/ ? $1 : () } <$rules>;
+cmp_ok(scalar @runbooks, '>=', 12, 'monitoring/alerts.yml: every rule has a runbook');
+for my $runbook (@runbooks)
+{
+	my ($path, $anchor) = split /#/, $runbook, 2;
+	ok(anchors("$top/$path")->{$anchor}, "monitoring/alerts.yml: $runbook names a heading");
 }
 
 open(my $readme, '<', "$top/README.md") or die $!;
