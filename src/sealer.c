@@ -223,7 +223,7 @@ sealer_init(void)
 	 */
 	DefineCustomIntVariable("authlog.seal_verify_interval",
 							"How often the sealer runs a full verification of every tenant's seals; 0 never.",
-							"The result (seals checked, findings, when) is in authlog.sealer_status(). Cuts wait while it runs; the first runs after the sealer's first cut.",
+							"The result (seals checked, findings, when) is in authlog.sealer_status(). Cuts wait while it runs; the first runs one interval after the sealer starts, or 10 minutes if that is sooner.",
 							&authlog_seal_verify_interval_s,
 							24 * 3600, 0, 30 * 24 * 3600,
 							PGC_SIGHUP, GUC_UNIT_S,
@@ -983,6 +983,9 @@ seal_round(void)
 	return 0;
 }
 
+/* the longest the first scheduled verification waits after a start */
+#define SEALER_FIRST_VERIFY_MS (10 * 60 * 1000)
+
 /* A full verification's result */
 typedef struct Verification
 {
@@ -1050,7 +1053,8 @@ verify_round(void)
 void
 authlog_sealer_main(Datum main_arg)
 {
-	TimestampTz next_verify = 0;	/* the first after the first cut */
+	TimestampTz started = GetCurrentTimestamp();
+	TimestampTz verified = 0;	/* the last scheduled verification's end */
 	TimestampTz next_cut = 0;
 	TimestampTz retry_at = 0;
 
@@ -1090,12 +1094,22 @@ authlog_sealer_main(Datum main_arg)
 			else
 			{
 				next_cut = TimestampTzPlusMilliseconds(now, (int64) Max(authlog_seal_interval_s, 1) * 1000);
-				if (authlog_seal_verify_interval_s > 0 && now >= next_verify)
+				/*
+				 * Due one interval (as set now) after the last; the first
+				 * one interval after the start, but at most
+				 * SEALER_FIRST_VERIFY_MS: a restart does not hold the
+				 * first cuts behind a read of the whole history, and a
+				 * server restarted daily still verifies daily.
+				 */
+				if (authlog_seal_verify_interval_s > 0 &&
+					now >= (verified != 0
+							? TimestampTzPlusMilliseconds(verified, (int64) authlog_seal_verify_interval_s * 1000)
+							: TimestampTzPlusMilliseconds(started, Min((int64) authlog_seal_verify_interval_s * 1000,
+																	   SEALER_FIRST_VERIFY_MS))))
 				{
 					/* a failed run is tried again at the next cut's retry */
 					if (verify_round())
-						next_verify = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-																  (int64) authlog_seal_verify_interval_s * 1000);
+						verified = GetCurrentTimestamp();
 					else
 						next_cut = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 															   Max(sealer_worker.backoff_ms, 1000));
