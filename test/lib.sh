@@ -19,6 +19,10 @@
 #                                  (test/demo_gateway.sql), the API started
 #                                  and ready; sets LIB_API (its URL),
 #                                  LIB_API_PID and LIB_ISSUER
+#   lib_serve_api DIR PGDIR PGPORT [flags...]
+#                                  authlog-api started again (after
+#                                  lib_start_api and a kill); sets LIB_API
+#                                  and LIB_API_PID
 #   lib_token DIR CLAIMS           a token of LIB_ISSUER for authlog,
 #                                  valid for 8 hours, with CLAIMS (JSON
 #                                  members: sub, tenant, roles, ...)
@@ -65,7 +69,7 @@ lib_pgbench_tps() {
 }
 
 lib_start_api() {
-	local dir=$1 pgdir=$2 pgport=$3 port
+	local dir=$1 pgdir=$2 pgport=$3
 	shift 3
 	LIB_ISSUER=https://idp.authlog.test
 	build/bin/tokens keygen "$dir" >/dev/null
@@ -73,19 +77,29 @@ lib_start_api() {
 	openssl pkey -in "$dir/evidence.key" -pubout -out "$dir/evidence.pub"
 	psql -X -q -h "$pgdir" -p "$pgport" -U postgres -d postgres -v ON_ERROR_STOP=1 \
 		-v issuer="$LIB_ISSUER" -v jwks="$(cat "$dir/jwks.json")" -f test/demo_gateway.sql
+	lib_serve_api "$dir" "$pgdir" "$pgport" "$@"
+}
+
+lib_serve_api() {
+	local dir=$1 pgdir=$2 pgport=$3 port
+	shift 3
 	port=$(lib_free_port)
 	build/bin/authlog-api serve -listen "127.0.0.1:$port" \
 		-database "host=$pgdir port=$pgport user=authlog_api dbname=postgres" \
 		-issuer "$LIB_ISSUER" -jwks-file "$dir/jwks.json" -evidence-key "$dir/evidence.key" \
-		-metrics-listen "" "$@" 2>"$dir/api.log" &
+		-metrics-listen "" "$@" 2>>"$dir/api.log" &
 	LIB_API_PID=$!
 	LIB_API=http://127.0.0.1:$port
+	lib_wait_ready "$LIB_API/readyz" authlog-api "$dir/api.log"
+}
+
+lib_wait_ready() {	# lib_wait_ready URL WHAT LOG: up to 10 s for URL to answer 2xx
 	for _ in $(seq 1 100); do
-		curl -sf "$LIB_API/readyz" >/dev/null && return 0
+		curl -sf "$1" >/dev/null && return 0
 		sleep 0.1
 	done
-	echo "lib.sh: authlog-api did not start" >&2
-	cat "$dir/api.log" >&2
+	echo "lib.sh: $2 did not start" >&2
+	cat "$3" >&2
 	return 1
 }
 
@@ -104,13 +118,7 @@ lib_start_prometheus() {
 		--web.listen-address="127.0.0.1:$port" 2>"$dir/prometheus.log" &
 	LIB_PROM_PID=$!
 	LIB_PROM=http://127.0.0.1:$port
-	for _ in $(seq 1 100); do
-		curl -sf "$LIB_PROM/-/ready" >/dev/null && return 0
-		sleep 0.1
-	done
-	echo "lib.sh: Prometheus did not start" >&2
-	cat "$dir/prometheus.log" >&2
-	return 1
+	lib_wait_ready "$LIB_PROM/-/ready" Prometheus "$dir/prometheus.log"
 }
 
 lib_firing_alerts() {

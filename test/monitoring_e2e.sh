@@ -86,11 +86,7 @@ ok "authlog_login_decisions_total equals a recount"
 kill "$LIB_API_PID"
 wait "$LIB_API_PID" 2>/dev/null || true
 sleep 2
-build/bin/authlog-api serve -listen "127.0.0.1:$(lib_free_port)" \
-	-database "host=$dir/pg port=$pgport user=authlog_api dbname=postgres" \
-	-issuer "$LIB_ISSUER" -jwks-file "$dir/jwks.json" \
-	-metrics-listen "127.0.0.1:$metrics_port" 2>"$dir/api-2.log" &
-LIB_API_PID=$!
+lib_serve_api "$dir" "$dir/pg" "$pgport" -metrics-listen "127.0.0.1:$metrics_port"
 sql -c "SELECT count(authlog.record_login('acme', 'hq', 'employee' || n, n % 2 = 0, '10.0.0.1', 'ua', 'web'))
         FROM generate_series(1, 6) n" >/dev/null
 same_as_recount || fail "after the API restart, authlog_events_total differs from a recount"
