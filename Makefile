@@ -103,6 +103,7 @@ API_TEST_PACKAGES = bearer evidence httpapi ocsf ratelimit
 api:
 	cd api && GOFLAGS=-mod=mod $(GO) build -o ../build/bin/authlog-api ./cmd/authlog-api
 	$(GO) build -C test/tokens -o ../../build/bin/tokens .
+	$(GO) build -C test/idp-login -o ../../build/bin/idp-login .
 	mkdir -p build/api-tests
 	cd api && for pkg in $(API_TEST_PACKAGES); do \
 		GOFLAGS=-mod=mod $(GO) test -c -o ../build/api-tests/$$pkg.test ./internal/$$pkg || exit 1; done

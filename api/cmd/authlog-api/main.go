@@ -62,6 +62,10 @@ func run(args []string) error {
 	maxRows := fs.Int("max-rows", 10000, "the most rows an investigation answer may hold")
 	evidenceKey := fs.String("evidence-key", "", "Ed25519 private key (PKCS#8 PEM) that signs evidence packages (empty: none are made)")
 	maxEvidence := fs.Int("max-evidence-events", 1_000_000, "the most events one evidence package may hold")
+	consoleURL := fs.String("console-url", "", "the admin console's base URL as browsers reach it (empty: no console; plain http only on loopback)")
+	consoleIssuer := fs.String("console-issuer", "", "the console's OIDC provider (default: -issuer)")
+	consoleClient := fs.String("console-client-id", "authlog-console", "the console's OIDC client id")
+	consoleSecretFile := fs.String("console-client-secret-file", "", "file holding the console's OIDC client secret (empty: a public client, PKCE only)")
 	monitor := fs.Bool("monitor", true, "/metrics reads authlog's counters, workers and attacking networks (the role needs authlog.grant_monitor)")
 	attackWindow := fs.Duration("attack-window", 5*time.Minute, "/metrics: the recent window of the attacking networks")
 	attackTop := fs.Int("attack-top", 5, "/metrics: the attacking networks shown per tenant (1 to 100)")
@@ -113,8 +117,16 @@ func run(args []string) error {
 	}
 	srv := httpapi.New(cfg,
 		st, verifier, ratelimit.New(*perSecond, *burst), log)
+	handler := srv.Handler()
+	if *consoleURL != "" {
+		if handler, err = withConsole(handler, cfg, st, log, consoleConfig{url: *consoleURL,
+			issuer: *consoleIssuer, fallbackIssuer: *issuer, clientID: *consoleClient,
+			secretFile: *consoleSecretFile, maxEvents: *maxRows}); err != nil {
+			return err
+		}
+	}
 	servers := []*http.Server{{
-		Addr: *listen, Handler: srv.Handler(),
+		Addr: *listen, Handler: handler,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: *timeout + 10*time.Second, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 32 << 10,

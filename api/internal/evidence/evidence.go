@@ -140,7 +140,7 @@ func Write(w io.Writer, c Contents, key ed25519.PrivateKey) (*ManifestDoc, error
 		ndjson.WriteByte('\n')
 		record := make([]string, len(csvColumns))
 		for i, col := range csvColumns {
-			record[i] = csvValue(row[col])
+			record[i] = CSVValue(row[col])
 		}
 		if err := cw.Write(record); err != nil {
 			return nil, err
@@ -223,12 +223,12 @@ func Write(w io.Writer, c Contents, key ed25519.PrivateKey) (*ManifestDoc, error
 	return m, nil
 }
 
-// csvValue writes a JSON value as a CSV field: strings as they are, null
+// CSVValue writes a JSON value as a CSV field: strings as they are, null
 // empty, objects as JSON.  A field a spreadsheet would run as a formula
 // (= + - @, tab, CR first) gets a leading apostrophe (OWASP's CSV
 // injection rule): user agents and metadata come from attackers.  The
 // NDJSON holds every value exactly, and it is what the digests cover.
-func csvValue(raw json.RawMessage) string {
+func CSVValue(raw json.RawMessage) string {
 	if len(raw) == 0 || string(raw) == "null" {
 		return ""
 	}

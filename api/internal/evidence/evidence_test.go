@@ -20,8 +20,8 @@ func TestCSVValue(t *testing.T) {
 		{`"a=b"`, "a=b"},
 	}
 	for _, tt := range tests {
-		if got := csvValue(json.RawMessage(tt.raw)); got != tt.want {
-			t.Errorf("csvValue(%s) = %q, want %q", tt.raw, got, tt.want)
+		if got := CSVValue(json.RawMessage(tt.raw)); got != tt.want {
+			t.Errorf("CSVValue(%s) = %q, want %q", tt.raw, got, tt.want)
 		}
 	}
 }

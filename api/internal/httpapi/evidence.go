@@ -3,9 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"errors"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -13,8 +12,6 @@ import (
 	"authlog/api/internal/problem"
 	"authlog/api/internal/store"
 )
-
-var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
 
 // evidencePackage is GET /v1/evidence: a tenant's events of a period
 // (export_events), its compliance report and covering seals, with a
@@ -36,18 +33,14 @@ func (s *Server) evidencePackage(w http.ResponseWriter, r *http.Request, c *call
 	contents := evidence.Contents{Since: *since, Until: *until, RequestID: c.requestID}
 	err := s.store.Request(r.Context(), c.token, c.requestID, func(ctx context.Context, tx *store.Tx) error {
 		contents.TenantID, contents.Subject = tx.ID.TenantID, tx.ID.Subject
-		var err error
-		if contents.Events, err = tx.Rows(ctx, "authlog.export_events", tx.ID.TenantID, *since, *until); err != nil {
-			return err
-		}
-		if len(contents.Events) > s.cfg.MaxEvidenceEvents {
-			return problem.New(http.StatusUnprocessableEntity, "too-many-rows", "The package would be too large",
-				fmt.Sprintf("%d events, more than the %d one package may hold; split the period.",
-					len(contents.Events), s.cfg.MaxEvidenceEvents))
-		}
-		contents.Compliance, err = tx.Rows(ctx, "authlog.compliance_report", tx.ID.TenantID, *since, *until)
-		return err
+		return evidence.Collect(ctx, tx, &contents, s.cfg.MaxEvidenceEvents)
 	})
+	var tooMany *evidence.TooManyEvents
+	if errors.As(err, &tooMany) {
+		problem.New(http.StatusUnprocessableEntity, "too-many-rows", "The package would be too large",
+			tooMany.Error()+".").Write(w, r)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
@@ -58,8 +51,7 @@ func (s *Server) evidencePackage(w http.ResponseWriter, r *http.Request, c *call
 		s.fail(w, r, c, err)
 		return
 	}
-	name := fmt.Sprintf("authlog-evidence-%s-%s-%s.tar.gz", unsafeFileChars.ReplaceAllString(contents.TenantID, "_"),
-		since.UTC().Format("20060102T150405Z"), until.UTC().Format("20060102T150405Z"))
+	name := evidence.FileName(contents.TenantID, *since, *until)
 	w.Header().Set("Content-Type", "application/gzip")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))

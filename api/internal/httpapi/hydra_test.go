@@ -29,39 +29,7 @@ import (
 func TestHydraTokens(t *testing.T) {
 	seed(t)
 	e := testEnv
-	bin := filepath.Join(top(), "build/bin/hydra")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("Hydra is not built (bash test/hydra.sh build; make test does it): %v", err)
-	}
-	e.sql(t, `CREATE DATABASE hydra`)
-	public, admin := freePort(t), freePort(t)
-	issuerURL := "http://127.0.0.1:" + public
-	env := append(os.Environ(),
-		"DSN=postgres://postgres@/hydra?host="+url.QueryEscape(filepath.Join(e.dir, "pg"))+"&port="+e.port+"&sslmode=disable",
-		"URLS_SELF_ISSUER="+issuerURL, "SECRETS_SYSTEM=authlog-test-secret-of-32-characters",
-		"STRATEGIES_ACCESS_TOKEN=jwt", "STRATEGIES_JWT_SCOPE_CLAIM=string",
-		"SERVE_PUBLIC_HOST=127.0.0.1", "SERVE_PUBLIC_PORT="+public,
-		"SERVE_ADMIN_HOST=127.0.0.1", "SERVE_ADMIN_PORT="+admin, "LOG_LEVEL=warn")
-	migrate := exec.Command(bin, "migrate", "sql", "-e", "--yes")
-	migrate.Env = env
-	if out, err := migrate.CombinedOutput(); err != nil {
-		t.Fatalf("hydra migrate: %v\n%s", err, out)
-	}
-	logFile, err := os.Create(filepath.Join(e.dir, "hydra.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	serve := exec.Command(bin, "serve", "all", "--dev")
-	serve.Env, serve.Stdout, serve.Stderr = env, logFile, logFile
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = serve.Process.Kill()
-		_ = serve.Wait()
-	}()
-	waitFor(t, issuerURL+"/health/ready", filepath.Join(e.dir, "hydra.log"))
+	issuerURL, admin := startHydra(t, "hydra")
 
 	var discovery struct {
 		Issuer  string `json:"issuer"`
@@ -75,7 +43,7 @@ func TestHydraTokens(t *testing.T) {
 	token := func(scope string) string {
 		body, _ := json.Marshal(map[string]any{"grant_types": []string{"client_credentials"}, "scope": scope,
 			"audience": []string{"authlog"}, "token_endpoint_auth_method": "client_secret_basic"})
-		res, err := http.Post("http://127.0.0.1:"+admin+"/admin/clients", "application/json", strings.NewReader(string(body)))
+		res, err := http.Post(admin+"/admin/clients", "application/json", strings.NewReader(string(body)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,6 +104,50 @@ func TestHydraTokens(t *testing.T) {
 	if status, _ = get("/v1/events", parts[0]+"."+parts[1]+"."+string(sig)); status != http.StatusUnauthorized {
 		t.Fatalf("a tampered Hydra token: %d", status)
 	}
+}
+
+// startHydra runs a real Hydra over a database of its own in the test
+// cluster until the test ends; extra environment (Hydra's configuration)
+// follows the defaults.  It returns the public (issuer) and admin URLs.
+func startHydra(t *testing.T, database string, extraEnv ...string) (issuerURL, adminURL string) {
+	t.Helper()
+	e := testEnv
+	bin := filepath.Join(top(), "build/bin/hydra")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("Hydra is not built (bash test/hydra.sh build; make test does it): %v", err)
+	}
+	e.sql(t, `CREATE DATABASE `+database)
+	public, admin := freePort(t), freePort(t)
+	issuerURL = "http://127.0.0.1:" + public
+	env := append(os.Environ(),
+		"DSN=postgres://postgres@/"+database+"?host="+url.QueryEscape(filepath.Join(e.dir, "pg"))+"&port="+e.port+"&sslmode=disable",
+		"URLS_SELF_ISSUER="+issuerURL, "SECRETS_SYSTEM=authlog-test-secret-of-32-characters",
+		"STRATEGIES_ACCESS_TOKEN=jwt", "STRATEGIES_JWT_SCOPE_CLAIM=string",
+		"SERVE_PUBLIC_HOST=127.0.0.1", "SERVE_PUBLIC_PORT="+public,
+		"SERVE_ADMIN_HOST=127.0.0.1", "SERVE_ADMIN_PORT="+admin, "LOG_LEVEL=warn")
+	env = append(env, extraEnv...)
+	migrate := exec.Command(bin, "migrate", "sql", "-e", "--yes")
+	migrate.Env = env
+	if out, err := migrate.CombinedOutput(); err != nil {
+		t.Fatalf("hydra migrate: %v\n%s", err, out)
+	}
+	logPath := filepath.Join(e.dir, database+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := exec.Command(bin, "serve", "all", "--dev")
+	serve.Env, serve.Stdout, serve.Stderr = env, logFile, logFile
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = serve.Process.Kill()
+		_ = serve.Wait()
+		logFile.Close()
+	})
+	waitFor(t, issuerURL+"/health/ready", logPath)
+	return issuerURL, "http://127.0.0.1:" + admin
 }
 
 func freePort(t *testing.T) string {

@@ -1,0 +1,3 @@
+module authlog/test/idplogin
+
+go 1.22
