@@ -223,7 +223,7 @@ sealer_init(void)
 	 */
 	DefineCustomIntVariable("authlog.seal_verify_interval",
 							"How often the sealer runs a full verification of every tenant's seals; 0 never.",
-							"The result (seals checked, findings, when) is in authlog.sealer_status(). Cuts wait while it runs; the first runs one interval after the sealer starts, or 10 minutes if that is sooner.",
+							"The result (seals checked, findings, when) is in authlog.sealer_status(). It verifies one tenant at a time between cuts; the first runs one interval after the sealer starts, or 10 minutes if that is sooner.",
 							&authlog_seal_verify_interval_s,
 							24 * 3600, 0, 30 * 24 * 3600,
 							PGC_SIGHUP, GUC_UNIT_S,
@@ -986,67 +986,137 @@ seal_round(void)
 /* the longest the first scheduled verification waits after a start */
 #define SEALER_FIRST_VERIFY_MS (10 * 60 * 1000)
 
-/* A full verification's result */
-typedef struct Verification
+/*
+ * The scheduled full verification runs one tenant at a time, between cuts:
+ * verifying every seal of a large history takes minutes (bench: 14,000
+ * events a second), and the cuts must not wait for all of it.  The pass
+ * lists the tenants once, then verifies the next one whenever no cut is
+ * due; its result is published when the last is done.
+ */
+typedef struct VerifyPass
 {
-	bool		ran;			/* false on a database still at 1.0 */
+	bool		active;
+	bool		unavailable;	/* a database still at 1.0: nothing to run */
+	List	   *tenants;		/* text *, in verify_context */
+	int			next;
 	uint64		seals;
 	uint64		findings;
-} Verification;
+} VerifyPass;
 
-/*
- * verify_seals over every tenant with seals or events, as the verifier
- * itself (not as a reader: verify_tenant_seals, granted to nobody).
- */
+static VerifyPass verify_pass;
+static MemoryContext verify_context = NULL;
+
+/* The tenants with seals or events (a loose scan of auth_logs_tenant_time). */
 static bool
-step_verify_seals(void *arg)
+step_verify_list(void *arg)
 {
-	Verification *result = arg;
+	VerifyPass *pass = arg;
 	bool		isnull;
+	uint64		i;
 
 	if (SPI_execute("SELECT pg_catalog.to_regprocedure('authlog.verify_tenant_seals(text, timestamptz)') IS NOT NULL",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "authlog sealer: could not look up verify_tenant_seals");
-	result->ran = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (!result->ran)
+	pass->unavailable = !DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (pass->unavailable)
 		return true;
-	if (SPI_execute("SELECT pg_catalog.count(DISTINCT (v.tenant_id, v.seal_no)),"
-					" pg_catalog.count(*) FILTER (WHERE v.status OPERATOR(pg_catalog.<>) 'ok')"
-					" FROM (SELECT s.tenant_id FROM authlog.seals s"
-					"       UNION SELECT l.tenant_id FROM authlog.auth_logs l) t"
-					" CROSS JOIN LATERAL authlog.verify_tenant_seals(t.tenant_id, NULL) v",
-					true, 0) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "authlog sealer: could not verify the seals");
-	result->seals = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-														 SPI_tuptable->tupdesc, 1, &isnull));
-	result->findings = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-															SPI_tuptable->tupdesc, 2, &isnull));
+	if (SPI_execute("WITH RECURSIVE t(tenant_id) AS ("
+					" SELECT pg_catalog.min(l.tenant_id) FROM authlog.auth_logs l"
+					" UNION ALL"
+					" SELECT (SELECT pg_catalog.min(l.tenant_id) FROM authlog.auth_logs l"
+					"         WHERE l.tenant_id OPERATOR(pg_catalog.>) t.tenant_id)"
+					" FROM t WHERE t.tenant_id IS NOT NULL)"
+					" SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL"
+					" UNION SELECT s.tenant_id FROM authlog.seals s",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "authlog sealer: could not list the tenants to verify");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		Datum		tenant = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(verify_context);
+
+		pass->tenants = lappend(pass->tenants, DatumGetTextPCopy(tenant));
+		MemoryContextSwitchTo(old);
+	}
 	return true;
 }
 
-/* Run the scheduled verification; false (and the error reported) if it failed. */
+/* verify_seals of the pass's next tenant, as the verifier itself (not as a reader) */
 static bool
-verify_round(void)
+step_verify_tenant(void *arg)
 {
-	Verification result = {0};
+	VerifyPass *pass = arg;
+	Oid			types[1] = {TEXTOID};
+	Datum		tenant = PointerGetDatum(list_nth(pass->tenants, pass->next));
+	bool		isnull;
 
-	if (!run_step(step_verify_seals, &result))
-	{
-		(void) report_failure("could not run the scheduled verification");
-		return false;
-	}
-	if (!result.ran)
-		return true;
-	if (result.findings > 0)
+	if (SPI_execute_with_args("SELECT pg_catalog.count(DISTINCT v.seal_no),"
+							  " pg_catalog.count(*) FILTER (WHERE v.status OPERATOR(pg_catalog.<>) 'ok')"
+							  " FROM authlog.verify_tenant_seals($1, NULL) v",
+							  1, types, &tenant, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "authlog sealer: could not verify a tenant's seals");
+	pass->seals += (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	pass->findings += (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	return true;
+}
+
+/* A finished pass's result, for sealer_status() and the server log */
+static void
+verify_publish(const VerifyPass *pass)
+{
+	if (pass->findings > 0)
 		ereport(WARNING,
 				(errmsg("authlog sealer: the scheduled verification found " UINT64_FORMAT " problems in " UINT64_FORMAT " seals",
-						result.findings, result.seals),
+						pass->findings, pass->seals),
 				 errhint("SELECT * FROM authlog.verify_seals() WHERE status <> 'ok' lists them.")));
 	SpinLockAcquire(&authlog_sealer_shared->worker.mutex);
 	authlog_sealer_shared->verified_at = GetCurrentTimestamp();
-	authlog_sealer_shared->verified_seals = result.seals;
-	authlog_sealer_shared->verify_findings = result.findings;
+	authlog_sealer_shared->verified_seals = pass->seals;
+	authlog_sealer_shared->verify_findings = pass->findings;
 	SpinLockRelease(&authlog_sealer_shared->worker.mutex);
+}
+
+/*
+ * One step of the scheduled verification: start a pass (list the tenants)
+ * or verify its next tenant; at the last, publish the result.  Returns
+ * false if a step failed (reported; the pass starts again next time).
+ */
+static bool
+verify_step(bool *finished)
+{
+	VerifyPass *pass = &verify_pass;
+
+	*finished = false;
+	if (!pass->active)
+	{
+		if (verify_context == NULL)
+			verify_context = AllocSetContextCreate(TopMemoryContext, "authlog sealer verification",
+												   ALLOCSET_SMALL_SIZES);
+		MemoryContextReset(verify_context);
+		memset(pass, 0, sizeof(VerifyPass));
+		if (!run_step(step_verify_list, pass))
+		{
+			(void) report_failure("could not start the scheduled verification");
+			return false;
+		}
+		pass->active = !pass->unavailable && pass->tenants != NIL;
+		*finished = !pass->active;
+		if (*finished && !pass->unavailable)
+			verify_publish(pass);	/* nothing to verify yet: 0 seals, 0 findings */
+		return true;
+	}
+	if (!run_step(step_verify_tenant, pass))
+	{
+		pass->active = false;
+		(void) report_failure("could not run the scheduled verification");
+		return false;
+	}
+	if (++pass->next < list_length(pass->tenants))
+		return true;
+
+	pass->active = false;
+	*finished = true;
+	verify_publish(pass);
 	return true;
 }
 
@@ -1094,27 +1164,32 @@ authlog_sealer_main(Datum main_arg)
 			else
 			{
 				next_cut = TimestampTzPlusMilliseconds(now, (int64) Max(authlog_seal_interval_s, 1) * 1000);
-				/*
-				 * Due one interval (as set now) after the last; the first
-				 * one interval after the start, but at most
-				 * SEALER_FIRST_VERIFY_MS: a restart does not hold the
-				 * first cuts behind a read of the whole history, and a
-				 * server restarted daily still verifies daily.
-				 */
-				if (authlog_seal_verify_interval_s > 0 &&
-					now >= (verified != 0
-							? TimestampTzPlusMilliseconds(verified, (int64) authlog_seal_verify_interval_s * 1000)
-							: TimestampTzPlusMilliseconds(started, Min((int64) authlog_seal_verify_interval_s * 1000,
-																	   SEALER_FIRST_VERIFY_MS))))
-				{
-					/* a failed run is tried again at the next cut's retry */
-					if (verify_round())
-						verified = GetCurrentTimestamp();
-					else
-						next_cut = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-															   Max(sealer_worker.backoff_ms, 1000));
-				}
 				continue;		/* a request may have come in meanwhile */
+			}
+		}
+		else if (authlog_seal_verify_interval_s > 0 &&
+				 (verify_pass.active ||
+				  now >= (verified != 0
+						  ? TimestampTzPlusMilliseconds(verified, (int64) authlog_seal_verify_interval_s * 1000)
+						  : TimestampTzPlusMilliseconds(started, Min((int64) authlog_seal_verify_interval_s * 1000,
+																	 SEALER_FIRST_VERIFY_MS)))))
+		{
+			/*
+			 * No cut due: a step of the scheduled verification, due one
+			 * interval (as set now) after the last; the first one interval
+			 * after the start, but at most SEALER_FIRST_VERIFY_MS later,
+			 * so a server restarted daily still verifies daily.
+			 */
+			bool		finished;
+
+			if (!verify_step(&finished))
+				wake_at = retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+																 Max(sealer_worker.backoff_ms, 1000));
+			else
+			{
+				if (finished)
+					verified = GetCurrentTimestamp();
+				continue;
 			}
 		}
 		else

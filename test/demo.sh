@@ -14,6 +14,7 @@ cd "$top"
 
 if [ "${1:-}" != "--run" ]; then
 	make -s prepare
+	bash test/hydra.sh build
 	store=$(mktemp -d /tmp/authlog-demo-store.XXXXXX)
 	store_port=$(lib_free_port)
 	bash test/ferretdb.sh start "$store" "$store_port"
@@ -34,13 +35,20 @@ bash test/cluster.sh start "$cluster" "$port" \
 	"authlog.mirror_uri = 'mongodb://127.0.0.1:$store_port/'" "authlog.mirror_idle_advance = '1s'"
 LIB_API_PID=
 LIB_PROM_PID=
-trap 'for pid in $LIB_PROM_PID $LIB_API_PID; do kill "$pid" 2>/dev/null; done; bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
+LIB_HYDRA_PIDS=
+trap 'for pid in $LIB_PROM_PID $LIB_API_PID $LIB_HYDRA_PIDS; do kill "$pid" 2>/dev/null; done; bash test/cluster.sh stop "$cluster"; rm -rf "$cluster"' EXIT
 
 # authlog-api over the cluster, before the campaign: keys made now, the
 # identity provider's public half registered by the superuser, the
 # operator's evidence key (auditors get its public half)
+# the admin console signs people in through a real OIDC provider (Hydra,
+# whose login page offers the demo's people: test/console_personas.json)
+lib_start_hydra "$cluster" "$cluster" "$port"
+LIB_API_PORT=$(lib_free_port)
+lib_console_client "http://127.0.0.1:$LIB_API_PORT" "$cluster/console.secret"
 metrics_port=$(lib_free_port)
-lib_start_api "$cluster" "$cluster" "$port" -metrics-listen "127.0.0.1:$metrics_port"
+lib_start_api "$cluster" "$cluster" "$port" -metrics-listen "127.0.0.1:$metrics_port" "${LIB_CONSOLE_FLAGS[@]}"
+lib_trust_hydra "$cluster" "$port"
 api=$LIB_API
 # the security dashboard's Prometheus, with authlog's alerting rules
 lib_start_prometheus "$cluster/prometheus" "127.0.0.1:$metrics_port"
@@ -100,6 +108,22 @@ run "curl -s -H \"Authorization: Bearer \$TOKEN\" -o evidence.tar.gz '$api/v1/ev
 run "authlog-api verify-package -key evidence.pub evidence.tar.gz"
 run "mkdir -p evidence && tar -xzf evidence.tar.gz -C evidence && cd evidence && sha256sum -c SHA256SUMS && openssl pkeyutl -verify -pubin -inkey ../evidence.pub -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig"
 
+echo
+echo "== The admin console: $api/console/"
+# signed in as a browser would be (curl keeps the cookies): through Hydra
+# and its login page, as the security team
+jar=$cluster/console.cookies
+landed=$(curl -s -L -c "$jar" -b "$jar" -o "$cluster/login.html" -w '%{url_effective}' "$api/console/incident")
+challenge=$(grep -o 'name="login_challenge" value="[^"]*"' "$cluster/login.html" | sed 's/.*value="//; s/"$//')
+curl -s -L -c "$jar" -b "$jar" -o /dev/null --data-urlencode "login_challenge=$challenge" \
+	-d persona=security "${landed%%/login*}/login"
+curl -s -b "$jar" "$api/console/incident?range=15m" >"$cluster/incident.html"
+echo "   Signed in as the security team (curl, as a browser): the incident page shows" \
+	"$(grep -c "\">network</td>\|\">address</td>\|<td>network</td>\|<td>address</td>" "$cluster/incident.html") attacking sources" \
+	"and $(grep -o 'Likely compromises ([0-9]*)' "$cluster/incident.html" | grep -o '[0-9]*') likely compromise(s)."
+echo "   Sign in on the test identity provider's page as \"Acme security team\" (incident, accounts,"
+echo "   unlock, evidence) or \"Acme finance help desk\" (finance's accounts only, and their unlock)."
+echo "   make test-long walks it in Chromium and saves its pages under test/output/console/."
 if [ -t 0 ]; then
 	echo
 	echo "== The cluster and the store stay up until Ctrl-C. Look around:"

@@ -48,6 +48,7 @@ if [ "$profile" = test ] || [ "$profile" = test-long ]; then
 	need python3-venv /usr/bin/python3 -c 'import ensurepip, venv'
 fi
 if [ "$profile" = test-long ]; then
+	need chromium command -v chromium
 	need clang command -v clang
 	need libclang-rt-dev fuzzer_runtime
 fi

@@ -19,6 +19,19 @@
 #                                  (test/demo_gateway.sql), the API started
 #                                  and ready; sets LIB_API (its URL),
 #                                  LIB_API_PID and LIB_ISSUER
+#   lib_start_hydra DIR PGDIR PGPORT
+#                                  a real OIDC provider (Ory Hydra, built by
+#                                  test/hydra.sh) over a database of the
+#                                  cluster, its login and consent app
+#                                  test/idp-login offering the people of
+#                                  test/console_personas.json; sets LIB_HYDRA
+#                                  (the issuer), LIB_HYDRA_ADMIN and
+#                                  LIB_HYDRA_PIDS
+#   lib_trust_hydra PGDIR PGPORT   authlog trusts Hydra's keys (claims mode)
+#   lib_console_client BASE_URL SECRET_FILE
+#                                  registers the console (served at
+#                                  BASE_URL) as Hydra's client; sets
+#                                  LIB_CONSOLE_FLAGS (authlog-api's flags)
 #   lib_serve_api DIR PGDIR PGPORT [flags...]
 #                                  authlog-api started again (after
 #                                  lib_start_api and a kill); sets LIB_API
@@ -83,7 +96,7 @@ lib_start_api() {
 lib_serve_api() {
 	local dir=$1 pgdir=$2 pgport=$3 port
 	shift 3
-	port=$(lib_free_port)
+	port=${LIB_API_PORT:-$(lib_free_port)}
 	build/bin/authlog-api serve -listen "127.0.0.1:$port" \
 		-database "host=$pgdir port=$pgport user=authlog_api dbname=postgres" \
 		-issuer "$LIB_ISSUER" -jwks-file "$dir/jwks.json" -evidence-key "$dir/evidence.key" \
@@ -125,4 +138,45 @@ lib_firing_alerts() {
 	curl -sf "$LIB_PROM/api/v1/alerts" | jq -r '.data.alerts[] | select(.state == "firing")
 		| "\(.labels.alertname) \(.labels | del(.alertname, .severity) | to_entries
 		   | map("\(.key)=\(.value)") | join(" "))"' | sort
+}
+
+lib_start_hydra() {
+	local dir=$1 pgdir=$2 pgport=$3 public admin idp env
+	public=$(lib_free_port)
+	admin=$(lib_free_port)
+	idp=$(lib_free_port)
+	LIB_HYDRA=http://127.0.0.1:$public
+	LIB_HYDRA_ADMIN=http://127.0.0.1:$admin
+	psql -X -q -h "$pgdir" -p "$pgport" -U postgres -d postgres -c 'CREATE DATABASE hydra'
+	env=(DSN="postgres://postgres@/hydra?host=$pgdir&port=$pgport&sslmode=disable"
+		URLS_SELF_ISSUER="$LIB_HYDRA" URLS_LOGIN="http://127.0.0.1:$idp/login"
+		URLS_CONSENT="http://127.0.0.1:$idp/consent" SECRETS_SYSTEM="authlog-demo-secret-of-32-characters"
+		STRATEGIES_ACCESS_TOKEN=jwt OAUTH2_ALLOWED_TOP_LEVEL_CLAIMS=tenant,roles,organisations
+		SERVE_PUBLIC_HOST=127.0.0.1 SERVE_PUBLIC_PORT="$public"
+		SERVE_ADMIN_HOST=127.0.0.1 SERVE_ADMIN_PORT="$admin" LOG_LEVEL=warn)
+	env "${env[@]}" build/bin/hydra migrate sql -e --yes >"$dir/hydra.log" 2>&1
+	env "${env[@]}" build/bin/hydra serve all --dev >>"$dir/hydra.log" 2>&1 &
+	LIB_HYDRA_PIDS=$!
+	build/bin/idp-login -listen "127.0.0.1:$idp" -hydra-admin "$LIB_HYDRA_ADMIN" \
+		-personas test/console_personas.json 2>"$dir/idp-login.log" &
+	LIB_HYDRA_PIDS="$LIB_HYDRA_PIDS $!"
+	lib_wait_ready "$LIB_HYDRA/health/ready" Hydra "$dir/hydra.log"
+	lib_wait_ready "http://127.0.0.1:$idp/health" idp-login "$dir/idp-login.log"
+}
+
+lib_trust_hydra() {
+	local jwks
+	jwks=$(curl -sf "$LIB_HYDRA/.well-known/jwks.json")
+	psql -X -q -h "$1" -p "$2" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+		-v issuer="$LIB_HYDRA" -v jwks="$jwks" <<<"SELECT authlog.trust_issuer(:'issuer', :'jwks'::jsonb, 'authlog', 'claims');" >/dev/null
+}
+
+lib_console_client() {
+	local client
+	client=$(curl -sf -H 'Content-Type: application/json' "$LIB_HYDRA_ADMIN/admin/clients" -d "$(jq -n --arg cb "$1/console/callback" \
+		'{grant_types: ["authorization_code"], response_types: ["code"], redirect_uris: [$cb], scope: "openid",
+		  audience: ["authlog"], token_endpoint_auth_method: "client_secret_basic"}')")
+	jq -r .client_secret <<<"$client" >"$2"
+	LIB_CONSOLE_FLAGS=(-console-url "$1" -console-issuer "$LIB_HYDRA"
+		-console-client-id "$(jq -r .client_id <<<"$client")" -console-client-secret-file "$2")
 }

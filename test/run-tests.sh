@@ -27,11 +27,17 @@ if [ "${1:-}" != "--suites" ]; then
 	if [ "$(id -u)" = 0 ]; then
 		lib_rerun_as_postgres authlog-test test/run-tests.sh $long --suites
 		# keep what the suites wrote where the caller can read it
-		rm -rf "$top/test/output"
+		# (test/output/console holds the screenshots the README shows: kept)
+		find "$top/test/output" -mindepth 1 -maxdepth 1 ! -name console -exec rm -rf {} + 2>/dev/null || true
 		mkdir -p "$top/test/output"
 		for f in regression.diffs results test/isolation/output tmp_check/log; do
 			[ -e "$LIB_WORK/$f" ] && cp -a "$LIB_WORK/$f" "$top/test/output/" || true
 		done
+		# the console's screenshots (make test-long's browser walk)
+		if [ -d "$LIB_WORK/test/output/console" ]; then
+			mkdir -p "$top/test/output/console"
+			cp -a "$LIB_WORK"/test/output/console/. "$top/test/output/console/"
+		fi
 		[ "$LIB_RC" = 0 ] && rm -rf "$LIB_WORK"
 		exit "$LIB_RC"
 	fi
@@ -47,6 +53,10 @@ rc=0
 if [ -n "$long" ]; then
 	make -s installcheck REGRESS= ISOLATION= PROVE_TESTS='test/long/*.pl' || rc=$?
 	bash test/monitoring_e2e.sh || rc=$?
+	# the console in a real browser, over the demo's campaign: its
+	# screenshots go to test/output/console/
+	AUTHLOG_TOP=$top AUTHLOG_BROWSER=$(command -v chromium) \
+		build/api-tests/httpapi.test -test.run 'TestConsoleBrowser' -test.v -test.timeout 10m || rc=$?
 	bash test/api_contract.sh --full || rc=$?
 else
 	make -s installcheck || rc=$?

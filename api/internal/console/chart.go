@@ -31,9 +31,10 @@ type chartBar struct {
 }
 
 type chartTick struct {
-	X    float64
-	At   time.Time
-	Text string
+	X       float64
+	At      time.Time
+	Text    string
+	Seconds bool // the ticks are seconds apart: show them
 }
 
 type chart struct {
@@ -47,7 +48,7 @@ type chart struct {
 	AxisY   float64
 }
 
-var chartSteps = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour,
+var chartSteps = []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour,
 	6 * time.Hour, 24 * time.Hour}
 
 func buildChart(entries []timelineEntry, p period) chart {
@@ -112,10 +113,13 @@ func buildChart(entries []timelineEntry, p period) chart {
 	for i := 0; i < n; i += every {
 		at := ch.Buckets[i].Start
 		text := at.Format("15:04")
+		if step < time.Minute {
+			text = at.Format("15:04:05")
+		}
 		if step >= 6*time.Hour {
 			text = at.Format("Jan 2")
 		}
-		ch.Ticks = append(ch.Ticks, chartTick{X: float64(i) * slot, At: at, Text: text})
+		ch.Ticks = append(ch.Ticks, chartTick{X: float64(i) * slot, At: at, Text: text, Seconds: step < time.Minute})
 	}
 	return ch
 }

@@ -42,14 +42,24 @@ var templateFuncs = template.FuncMap{
 		}
 		return fmt.Sprint(*p)
 	},
-	"deref":    func(p *bool) bool { return p != nil && *p },
-	"deref64":  func(p *int64) int64 { return *p },
-	"join":     strings.Join,
-	"path":     url.PathEscape,
-	"q":        url.QueryEscape,
-	"f1":       func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"bytes":    humanBytes,
-	"duration": func(d time.Duration) string { return d.String() },
+	"deref":   func(p *bool) bool { return p != nil && *p },
+	"deref64": func(p *int64) int64 { return *p },
+	"join":    strings.Join,
+	"path":    url.PathEscape,
+	"q":       url.QueryEscape,
+	"f1":      func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"bytes":   humanBytes,
+	"duration": func(d time.Duration) string {
+		switch {
+		case d >= 24*time.Hour:
+			return fmt.Sprintf("%d days", d/(24*time.Hour))
+		case d >= time.Hour:
+			return fmt.Sprintf("%d h", d/time.Hour)
+		case d >= time.Minute:
+			return fmt.Sprintf("%d min", d/time.Minute)
+		}
+		return fmt.Sprintf("%d s", d/time.Second)
+	},
 	"seconds": func(s float64) string {
 		return (time.Duration(s * float64(time.Second))).Round(time.Second).String()
 	},

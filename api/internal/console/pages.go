@@ -46,7 +46,7 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 // sources, the targeted accounts and the likely compromises, every number a
 // link to the events behind it.
 func (c *Console) incident(w http.ResponseWriter, r *http.Request, rc *requestContext) error {
-	p, err := parsePeriod(r)
+	p, err := parsePeriodOr(r, "1h")
 	if err != nil {
 		return err
 	}

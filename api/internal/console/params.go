@@ -8,22 +8,25 @@ import (
 	"time"
 )
 
-// period is the viewer's choice of time: a preset (the last hour, day,
-// week) or a from/until pair in UTC; the default is the last 24 hours.
+// period is the viewer's choice of time: a preset (the last quarter hour,
+// hour, day, week, month) or a from/until pair in UTC; the default is the
+// page's (the incident page's is the last hour).
 type period struct {
 	Range        string // "1h", "6h", "24h", "7d", "30d" or "custom"
 	Since, Until time.Time
 }
 
-var ranges = map[string]time.Duration{"1h": time.Hour, "6h": 6 * time.Hour, "24h": 24 * time.Hour,
+var ranges = map[string]time.Duration{"15m": 15 * time.Minute, "1h": time.Hour, "6h": 6 * time.Hour, "24h": 24 * time.Hour,
 	"7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour}
 
 // RangeChoices are the presets, in the order the form lists them.
-var RangeChoices = []string{"1h", "6h", "24h", "7d", "30d"}
+var RangeChoices = []string{"15m", "1h", "6h", "24h", "7d", "30d"}
 
 const formTime = "2006-01-02T15:04"
 
-func parsePeriod(r *http.Request) (period, error) {
+func parsePeriod(r *http.Request) (period, error) { return parsePeriodOr(r, "24h") }
+
+func parsePeriodOr(r *http.Request, def string) (period, error) {
 	q := r.URL.Query()
 	now := time.Now().UTC()
 	p := period{Range: q.Get("range")}
@@ -31,14 +34,14 @@ func parsePeriod(r *http.Request) (period, error) {
 		p.Range = "custom"
 	}
 	if p.Range == "" {
-		p.Range = "24h"
+		p.Range = def
 	}
 	if d, ok := ranges[p.Range]; ok {
 		p.Since, p.Until = now.Add(-d), now
 		return p, nil
 	}
 	if p.Range != "custom" {
-		return p, &badInput{"The period " + strconv.Quote(p.Range) + " is none of 1h, 6h, 24h, 7d, 30d or custom."}
+		return p, &badInput{"The period " + strconv.Quote(p.Range) + " is none of " + strings.Join(RangeChoices, ", ") + " or custom."}
 	}
 	var err error
 	if p.Since, err = parseFormTime(q.Get("since")); err != nil {

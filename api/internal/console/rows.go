@@ -24,7 +24,15 @@ type timelineEntry struct {
 	AccountLockedUntil  *time.Time `json:"account_locked_until"`
 	Locked              *bool      `json:"locked"`
 	LogID               string     `json:"log_id"`
+	Metadata            struct {
+		Authlog struct {
+			Note string `json:"note"`
+		} `json:"authlog"`
+	} `json:"metadata"`
 }
+
+// Note is the help desk's reason of a lockout_reset (authlog.note in its metadata).
+func (e timelineEntry) Note() string { return e.Metadata.Authlog.Note }
 
 type targetedAccount struct {
 	UserID               string    `json:"user_id"`

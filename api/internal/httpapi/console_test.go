@@ -37,31 +37,20 @@ type consoleEnv struct {
 	personas map[string]bool
 }
 
-// The people of the test identity provider.
-const consolePersonas = `{
-  "security": {"label": "Acme security team", "subject": "analyst@acme", "tenant": "acme", "roles": ["reader", "helpdesk", "compliance"]},
-  "helpdesk": {"label": "Acme finance help desk", "subject": "desk@acme", "tenant": "acme", "organisations": ["finance"], "roles": ["reader", "helpdesk"]},
-  "globex": {"label": "Globex analyst", "subject": "analyst@globex", "tenant": "globex", "roles": ["reader", "compliance"]},
-  "operator": {"label": "Platform operator", "subject": "ops@acme", "tenant": "acme", "roles": ["operator"]}
-}`
-
 func startConsole(t *testing.T) *consoleEnv {
 	t.Helper()
 	e := testEnv
-	dir := t.TempDir()
 	idpBin := filepath.Join(top(), "build/bin/idp-login")
 	if _, err := os.Stat(idpBin); err != nil {
 		t.Fatalf("test/idp-login is not built (make api): %v", err)
 	}
 	idpPort := freePort(t)
 	idp := "http://127.0.0.1:" + idpPort
-	issuer, admin := startHydra(t, "hydra_console",
+	issuer, admin := startHydra(t, "hydra_"+strings.ToLower(regexp.MustCompile(`\W`).ReplaceAllString(t.Name(), "_")),
 		"URLS_LOGIN="+idp+"/login", "URLS_CONSENT="+idp+"/consent",
 		"OAUTH2_ALLOWED_TOP_LEVEL_CLAIMS=tenant,roles,organisations", "TTL_ACCESS_TOKEN=15s")
-	personas := filepath.Join(dir, "personas.json")
-	if err := os.WriteFile(personas, []byte(consolePersonas), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	// the people of the test identity provider (the demo's too)
+	personas := filepath.Join(top(), "test/console_personas.json")
 	login := exec.Command(idpBin, "-listen", "127.0.0.1:"+idpPort, "-hydra-admin", admin, "-personas", personas)
 	login.Stderr = os.Stderr
 	if err := login.Start(); err != nil {
@@ -125,8 +114,8 @@ type page struct {
 	url    string
 }
 
-// browser is a person's cookie jar, signed in as a persona.
-type browser struct {
+// session is a person's cookie jar, signed in as a persona.
+type session struct {
 	t      *testing.T
 	c      *consoleEnv
 	client *http.Client
@@ -135,10 +124,10 @@ type browser struct {
 var challengeInput = regexp.MustCompile(`name="login_challenge" value="([^"]+)"`)
 var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func (c *consoleEnv) signIn(t *testing.T, persona string) *browser {
+func (c *consoleEnv) signIn(t *testing.T, persona string) *session {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	b := &browser{t: t, c: c, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	b := &session{t: t, c: c, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
 	p := b.get("/console/incident")
 	m := challengeInput.FindStringSubmatch(p.body)
 	if m == nil {
@@ -151,7 +140,7 @@ func (c *consoleEnv) signIn(t *testing.T, persona string) *browser {
 	return b
 }
 
-func (b *browser) do(method, target string, form url.Values) page {
+func (b *session) do(method, target string, form url.Values) page {
 	b.t.Helper()
 	if !strings.HasPrefix(target, "http") {
 		target = b.c.base + target
@@ -173,10 +162,10 @@ func (b *browser) do(method, target string, form url.Values) page {
 	return page{status: res.StatusCode, header: res.Header, body: string(raw), url: res.Request.URL.String()}
 }
 
-func (b *browser) get(path string) page { return b.do(http.MethodGet, path, nil) }
+func (b *session) get(path string) page { return b.do(http.MethodGet, path, nil) }
 
 // post submits a form of the console with the page's CSRF token.
-func (b *browser) post(path, from string, form url.Values) page {
+func (b *session) post(path, from string, form url.Values) page {
 	b.t.Helper()
 	m := csrfInput.FindStringSubmatch(b.get(from).body)
 	if m == nil {

@@ -13,9 +13,10 @@ function localTimes(root) {
     if (!isNaN(t)) el.textContent = fmt.format(t);
   }
   const hm = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const hms = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
   for (const el of root.querySelectorAll("text[data-utc]")) {
     const t = new Date(el.getAttribute("data-utc"));
-    if (!isNaN(t)) el.textContent = hm.format(t);
+    if (!isNaN(t)) el.textContent = (el.hasAttribute("data-seconds") ? hms : hm).format(t);
   }
 }
 
