@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -20,7 +21,8 @@ var eventTypes = []string{"login_failed", "account_locked", "login_success", "lo
 type eventFilter struct {
 	Period       period
 	Ranges       []string
-	User         string
+	User         string   // as typed: one user id, or several separated by commas
+	Users        []string // the ids, at most maxUsers
 	Network      string
 	Organisation string
 	Types        []string
@@ -35,8 +37,17 @@ func parseEventFilter(r *http.Request) (eventFilter, error) {
 	if f.Period, err = parsePeriod(r); err != nil {
 		return f, err
 	}
-	if f.User, err = idParam(q.Get("user"), "The user id"); err != nil {
-		return f, err
+	f.User = strings.TrimSpace(q.Get("user"))
+	for _, u := range strings.Split(f.User, ",") {
+		if u, err = idParam(u, "A user id"); err != nil {
+			return f, err
+		}
+		if u != "" {
+			f.Users = append(f.Users, u)
+		}
+	}
+	if len(f.Users) > maxUsers {
+		return f, &badInput{fmt.Sprintf("At most %d users at once.", maxUsers)}
 	}
 	if f.Organisation, err = idParam(q.Get("organisation"), "The organisation"); err != nil {
 		return f, err
@@ -57,10 +68,63 @@ func parseEventFilter(r *http.Request) (eventFilter, error) {
 	return f, nil
 }
 
-func (f eventFilter) query(limit int) store.EventQuery {
+const maxUsers = 10
+
+// queries are poll_events' calls for the filter: one per user (poll_events
+// takes one), or one for every user.
+func (f eventFilter) queries(limit int) []store.EventQuery {
 	since, until := f.Period.Since, f.Period.Until
-	return store.EventQuery{After: f.After, Limit: limit, UserID: f.User, Network: f.Network, Types: f.Types,
+	q := store.EventQuery{After: f.After, Limit: limit, Network: f.Network, Types: f.Types,
 		Organisation: f.Organisation, Since: &since, Until: &until}
+	if len(f.Users) == 0 {
+		return []store.EventQuery{q}
+	}
+	out := make([]store.EventQuery, len(f.Users))
+	for i, u := range f.Users {
+		out[i] = q
+		out[i].UserID = u
+	}
+	return out
+}
+
+// positionLess orders poll_events' positions ("xact:log_id") as it does:
+// by transaction id, then log id (lower-case hex compares as bytes).
+func positionLess(a, b string) bool {
+	ax, al, _ := strings.Cut(a, ":")
+	bx, bl, _ := strings.Cut(b, ":")
+	if len(ax) != len(bx) {
+		return len(ax) < len(bx)
+	}
+	if ax != bx {
+		return ax < bx
+	}
+	return al < bl
+}
+
+// poll reads the next events of every query after after, merged in commit
+// order, at most limit; full says a query filled its page (more may follow).
+func poll(ctx context.Context, tx *store.Tx, qs []store.EventQuery, after string, limit int) (events []store.Event, full bool, err error) {
+	seen := map[string]bool{}
+	for _, q := range qs {
+		q.After, q.Limit = after, limit
+		page, err := tx.PollEvents(ctx, q)
+		if err != nil {
+			return nil, false, err
+		}
+		full = full || len(page) == limit
+		for _, e := range page {
+			// two spellings of one account (the tenant's matching rule) are one user
+			if !seen[e.LogID] {
+				seen[e.LogID] = true
+				events = append(events, e)
+			}
+		}
+	}
+	sort.Slice(events, func(i, j int) bool { return positionLess(events[i].Position, events[j].Position) })
+	if len(events) > limit {
+		events, full = events[:limit], true
+	}
+	return events, full, nil
 }
 
 // Query is the filters as query parameters (without the page position).
@@ -102,14 +166,15 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, rc *requestCont
 		return err
 	}
 	d := eventsData{Filter: f}
+	var full bool
 	if err := c.request(r, rc, func(ctx context.Context, tx *store.Tx) error {
 		var err error
-		d.Events, err = tx.PollEvents(ctx, f.query(eventsPage))
+		d.Events, full, err = poll(ctx, tx, f.queries(eventsPage), f.After, eventsPage)
 		return err
 	}); err != nil {
 		return err
 	}
-	if len(d.Events) == eventsPage {
+	if full && len(d.Events) > 0 {
 		d.Next = d.Events[len(d.Events)-1].Position
 	}
 	v := rc.view
@@ -143,9 +208,9 @@ func (c *Console) export(w http.ResponseWriter, r *http.Request, rc *requestCont
 	f.After = ""
 	var all []store.Event
 	if err := c.request(r, rc, func(ctx context.Context, tx *store.Tx) error {
-		q := f.query(1000)
+		after := ""
 		for {
-			page, err := tx.PollEvents(ctx, q)
+			page, full, err := poll(ctx, tx, f.queries(1000), after, 1000)
 			if err != nil {
 				return err
 			}
@@ -153,10 +218,10 @@ func (c *Console) export(w http.ResponseWriter, r *http.Request, rc *requestCont
 			if len(all) > c.cfg.MaxEvents {
 				return &badInput{fmt.Sprintf("The filters select more than %d events, the most one export holds; narrow them.", c.cfg.MaxEvents)}
 			}
-			if len(page) < q.Limit {
+			if !full || len(page) == 0 {
 				return nil
 			}
-			q.After = page[len(page)-1].Position
+			after = page[len(page)-1].Position
 		}
 	}); err != nil {
 		return err
@@ -214,17 +279,15 @@ func (c *Console) tail(w http.ResponseWriter, r *http.Request, rc *requestContex
 	f.Period = period{Range: "custom", Since: time.Now().UTC().Add(-time.Minute), Until: time.Now().UTC().Add(100 * 365 * 24 * time.Hour)}
 	// the start: the newest position now
 	if err := c.request(r, rc, func(ctx context.Context, tx *store.Tx) error {
-		q := f.query(10000)
 		for {
-			page, err := tx.PollEvents(ctx, q)
+			page, full, err := poll(ctx, tx, f.queries(10000), f.After, 10000)
 			if err != nil {
 				return err
 			}
 			if len(page) > 0 {
-				q.After = page[len(page)-1].Position
+				f.After = page[len(page)-1].Position
 			}
-			if len(page) < q.Limit {
-				f.After = q.After
+			if !full {
 				return nil
 			}
 		}
@@ -252,7 +315,7 @@ func (c *Console) tail(w http.ResponseWriter, r *http.Request, rc *requestContex
 		var page []store.Event
 		err := c.request(r, rc, func(ctx context.Context, tx *store.Tx) error {
 			var err error
-			page, err = tx.PollEvents(ctx, f.query(500))
+			page, _, err = poll(ctx, tx, f.queries(500), f.After, 500)
 			return err
 		})
 		if err != nil {

@@ -59,14 +59,7 @@ func startConsole(t *testing.T) *consoleEnv {
 	t.Cleanup(func() { _ = login.Process.Kill(); _ = login.Wait() })
 	waitFor(t, idp+"/health", personas)
 
-	var discovery struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
-	getJSON(t, issuer+"/.well-known/openid-configuration", &discovery)
-	var jwks json.RawMessage
-	getJSON(t, discovery.JWKSURI, &jwks)
-	e.sql(t, `SELECT authlog.trust_issuer($1, $2::jsonb, 'authlog', 'claims')`, discovery.Issuer, string(jwks))
+	discovery := trustHydra(t, issuer, "claims")
 
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String()
@@ -345,6 +338,30 @@ func TestConsole(t *testing.T) {
 			`SELECT count(*) FROM authlog.auth_logs WHERE tenant_id = 'acme' AND user_id = 'fred'`).Scan(&want)
 		if len(lines) != want {
 			t.Errorf("fred's NDJSON: %d lines, auth_logs holds %d", len(lines), want)
+		}
+		// several users at once, in commit order; an organisation's reader
+		// gets its own organisation's only
+		for _, tc := range []struct {
+			persona, query string
+		}{{"security", "tenant_id = 'acme' AND user_id IN ('fred', 'hana')"},
+			{"helpdesk", "tenant_id = 'acme' AND user_id IN ('fred', 'hana') AND organisation_id = 'finance'"}} {
+			p := c.signIn(t, tc.persona).get("/console/events/export?format=ndjson&user=" + url.QueryEscape("fred, hana"))
+			var logIDs []string
+			for _, line := range strings.Split(strings.TrimSpace(p.body), "\n") {
+				var e struct {
+					LogID string `json:"log_id"`
+				}
+				if err := json.Unmarshal([]byte(line), &e); err != nil {
+					t.Fatalf("%s: %v: %s", tc.persona, err, p.body)
+				}
+				logIDs = append(logIDs, e.LogID)
+			}
+			var recount string
+			_ = testEnv.admin.QueryRow(context.Background(), `SELECT string_agg(l.log_id::text, ',' ORDER BY p.xact_id, p.log_id)
+				FROM authlog.auth_logs l JOIN authlog.event_positions p USING (tenant_id, log_id) WHERE `+tc.query).Scan(&recount)
+			if strings.Join(logIDs, ",") != recount {
+				t.Errorf("%s: fred and hana exported as %v; in commit order they are %s", tc.persona, logIDs, recount)
+			}
 		}
 	})
 

@@ -30,15 +30,7 @@ func TestHydraTokens(t *testing.T) {
 	seed(t)
 	e := testEnv
 	issuerURL, admin := startHydra(t, "hydra")
-
-	var discovery struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
-	getJSON(t, issuerURL+"/.well-known/openid-configuration", &discovery)
-	var jwks json.RawMessage
-	getJSON(t, discovery.JWKSURI, &jwks)
-	e.sql(t, `SELECT authlog.trust_issuer($1, $2::jsonb, 'authlog', 'scope')`, discovery.Issuer, string(jwks))
+	discovery := trustHydra(t, issuerURL, "scope")
 
 	token := func(scope string) string {
 		body, _ := json.Marshal(map[string]any{"grant_types": []string{"client_credentials"}, "scope": scope,
@@ -148,6 +140,24 @@ func startHydra(t *testing.T, database string, extraEnv ...string) (issuerURL, a
 	})
 	waitFor(t, issuerURL+"/health/ready", logPath)
 	return issuerURL, "http://127.0.0.1:" + admin
+}
+
+// hydraDiscovery is what the tests read of Hydra's discovery document.
+type hydraDiscovery struct {
+	Issuer  string `json:"issuer"`
+	JWKSURI string `json:"jwks_uri"`
+}
+
+// trustHydra registers Hydra's keys with authlog, its tokens' authlog scope
+// in their claims or their scope values (trust_issuer's claims argument).
+func trustHydra(t *testing.T, issuerURL, claims string) hydraDiscovery {
+	t.Helper()
+	var discovery hydraDiscovery
+	getJSON(t, issuerURL+"/.well-known/openid-configuration", &discovery)
+	var jwks json.RawMessage
+	getJSON(t, discovery.JWKSURI, &jwks)
+	testEnv.sql(t, `SELECT authlog.trust_issuer($1, $2::jsonb, 'authlog', $3)`, discovery.Issuer, string(jwks), claims)
+	return discovery
 }
 
 func freePort(t *testing.T) string {
