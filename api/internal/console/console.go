@@ -180,9 +180,10 @@ type pageFunc func(w http.ResponseWriter, r *http.Request, s *requestContext) er
 
 // requestContext is one page request of a signed-in person.
 type requestContext struct {
-	session *session
-	id      string
-	view    *view
+	session   *session
+	id        string
+	view      *view
+	requestID string
 }
 
 // page signs the person in first if she is not, and turns errors into
@@ -257,9 +258,13 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 }
 
 // request runs fn in one transaction acting for the session's token, and
-// puts the identity in the view.
+// puts the identity in the view.  Its request id ("console-" and random)
+// names the page's reads in authlog.access_log.
 func (c *Console) request(r *http.Request, rc *requestContext, fn func(ctx context.Context, tx *store.Tx) error) error {
-	return c.store.Request(r.Context(), rc.session.token, "", func(ctx context.Context, tx *store.Tx) error {
+	if rc.requestID == "" {
+		rc.requestID = "console-" + randomToken()[:16]
+	}
+	return c.store.Request(r.Context(), rc.session.token, rc.requestID, func(ctx context.Context, tx *store.Tx) error {
 		id := tx.ID
 		rc.view.Identity = &id
 		return fn(ctx, tx)
