@@ -99,7 +99,7 @@ test/fuzz/fuzz_bson_rules: test/fuzz/fuzz_bson_rules.c src/bson_rules.c src/bson
 # here (as whoever runs make, with the module cache) and run by
 # test/run-tests.sh against throwaway clusters (as postgres when root).
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
-API_TEST_PACKAGES = bearer evidence httpapi ocsf ratelimit
+API_TEST_PACKAGES = bearer console evidence httpapi ocsf ratelimit
 api:
 	cd api && GOFLAGS=-mod=mod $(GO) build -o ../build/bin/authlog-api ./cmd/authlog-api
 	$(GO) build -C test/tokens -o ../../build/bin/tokens .
