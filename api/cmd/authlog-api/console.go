@@ -10,6 +10,7 @@ import (
 
 	"authlog/api/internal/console"
 	"authlog/api/internal/httpapi"
+	"authlog/api/internal/ratelimit"
 	"authlog/api/internal/store"
 )
 
@@ -20,7 +21,8 @@ type consoleConfig struct {
 
 // withConsole serves the admin console under /console/ beside the API,
 // on the same listener, with the same store, tokens and limits.
-func withConsole(api http.Handler, cfg httpapi.Config, st *store.Store, log *slog.Logger, cc consoleConfig) (http.Handler, error) {
+func withConsole(api http.Handler, cfg httpapi.Config, st *store.Store, limiter *ratelimit.Limiter,
+	log *slog.Logger, cc consoleConfig) (http.Handler, error) {
 	issuer := cc.issuer
 	if issuer == "" {
 		issuer = cc.fallbackIssuer
@@ -34,7 +36,8 @@ func withConsole(api http.Handler, cfg httpapi.Config, st *store.Store, log *slo
 		secret = strings.TrimSpace(string(b))
 	}
 	ccfg := console.Config{Issuer: issuer, ClientID: cc.clientID, ClientSecret: secret, BaseURL: cc.url,
-		Scopes: []string{"openid"}, EvidenceKey: cfg.EvidenceKey, MaxEvents: cc.maxEvents}
+		Scopes: []string{"openid"}, EvidenceKey: cfg.EvidenceKey, MaxEvents: cc.maxEvents,
+		Limiter: limiter, RequestTimeout: cfg.RequestTimeout}
 	if cfg.Figures != nil {
 		ccfg.Figures = func(ctx context.Context) (*store.Figures, error) {
 			ctx, cancel := context.WithTimeout(ctx, cfg.Figures.Timeout)

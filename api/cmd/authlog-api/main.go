@@ -115,11 +115,11 @@ func run(args []string) error {
 			return err
 		}
 	}
-	srv := httpapi.New(cfg,
-		st, verifier, ratelimit.New(*perSecond, *burst), log)
+	limiter := ratelimit.New(*perSecond, *burst)
+	srv := httpapi.New(cfg, st, verifier, limiter, log)
 	handler := srv.Handler()
 	if *consoleURL != "" {
-		if handler, err = withConsole(handler, cfg, st, log, consoleConfig{url: *consoleURL,
+		if handler, err = withConsole(handler, cfg, st, limiter, log, consoleConfig{url: *consoleURL,
 			issuer: *consoleIssuer, fallbackIssuer: *issuer, clientID: *consoleClient,
 			secretFile: *consoleSecretFile, maxEvents: *maxRows}); err != nil {
 			return err

@@ -20,9 +20,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
+	"authlog/api/internal/ratelimit"
 	"authlog/api/internal/store"
 )
 
@@ -49,6 +51,10 @@ type Config struct {
 	// Figures reads the platform's figures for the operations page (nil:
 	// no operations page); the API role's, not the token's
 	Figures func(ctx context.Context) (*store.Figures, error)
+	// the API's limits: a session's requests a second (nil: none), and
+	// the longest a page may take, SQL included (the live tail excepted)
+	Limiter        *ratelimit.Limiter
+	RequestTimeout time.Duration
 }
 
 // Console serves /console/.
@@ -80,6 +86,9 @@ func New(cfg Config, st *store.Store, log *slog.Logger) (*Console, error) {
 	}
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = 10000
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
 	}
 	if len(cfg.Scopes) == 0 {
 		cfg.Scopes = []string{"openid"}
@@ -123,7 +132,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /console/accounts/{user}/unlock", c.page(c.unlock))
 	mux.Handle("GET /console/events", c.page(c.events))
 	mux.Handle("GET /console/events/export", c.page(c.export))
-	mux.Handle("GET /console/events/tail", c.page(c.tail))
+	mux.Handle("GET /console/events/tail", c.stream(c.tail))
 	mux.Handle("GET /console/evidence", c.page(c.evidence))
 	mux.Handle("GET /console/evidence/package", c.page(c.evidencePackage))
 	mux.Handle("GET /console/operations", c.page(c.operations))
@@ -186,10 +195,16 @@ type requestContext struct {
 	requestID string
 }
 
-// page signs the person in first if she is not, and turns errors into
-// pages: an expired or refused token ends the session, a refused scope is
-// a 403, bad input a 400; the database's words, never another tenant's.
-func (c *Console) page(fn pageFunc) http.Handler {
+// page signs the person in first if she is not, holds her to the API's
+// rate and time limits, and turns errors into pages: an expired or refused
+// token ends the session, a refused scope is a 403, bad input a 400; the
+// database's words, never another tenant's.
+func (c *Console) page(fn pageFunc) http.Handler { return c.handle(fn, true) }
+
+// stream is page for the live tail, which outlives the request timeout.
+func (c *Console) stream(fn pageFunc) http.Handler { return c.handle(fn, false) }
+
+func (c *Console) handle(fn pageFunc, timed bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, sess := c.sessions.get(r)
 		if sess == nil || sess.token == "" {
@@ -200,6 +215,19 @@ func (c *Console) page(fn pageFunc) http.Handler {
 			}
 			http.Redirect(w, r, "/console/login?return="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
+		}
+		if c.cfg.Limiter != nil {
+			if d := c.cfg.Limiter.Allow("console:"+id, time.Now()); !d.Allowed {
+				w.Header().Set("Retry-After", strconv.Itoa(max(int(d.RetryAfter.Seconds()+0.999), 1)))
+				c.render(w, r, http.StatusTooManyRequests, "error", &view{Title: "Too many requests", CSRF: sess.csrf,
+					Error: "This session has made too many requests; wait a moment and reload."})
+				return
+			}
+		}
+		if timed {
+			ctx, cancel := context.WithTimeout(r.Context(), c.cfg.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
 		}
 		rc := &requestContext{session: sess, id: id, view: &view{CSRF: sess.csrf}}
 		if r.Method == http.MethodPost {

@@ -86,7 +86,7 @@ func startConsole(t *testing.T) *consoleEnv {
 	}
 	api := New(cfg, e.store, v, ratelimit.New(0, 1), log)
 	c, err := console.New(console.Config{Issuer: issuer, ClientID: client.ID, ClientSecret: client.Secret,
-		BaseURL: base, EvidenceKey: priv, MaxEvents: 500,
+		BaseURL: base, EvidenceKey: priv, MaxEvents: 500, Limiter: ratelimit.New(10, 20),
 		Figures: func(ctx context.Context) (*store.Figures, error) {
 			return e.store.Figures(ctx, cfg.Figures.Attacks)
 		}}, e.store, log)
@@ -389,6 +389,19 @@ func TestConsole(t *testing.T) {
 		p := c.signIn(t, "operator").get("/console/operations")
 		if p.status != 200 || !strings.Contains(p.body, "Documents refused") || strings.Contains(p.body, "globex") {
 			t.Errorf("operations for an operator: %d %s", p.status, p.body)
+		}
+	})
+
+	t.Run("rate limited", func(t *testing.T) {
+		b := c.signIn(t, "globex")
+		var limited page
+		for i := 0; i < 40 && limited.status == 0; i++ {
+			if p := b.get("/console/events"); p.status == http.StatusTooManyRequests {
+				limited = p
+			}
+		}
+		if limited.status == 0 || limited.header.Get("Retry-After") == "" || !strings.Contains(limited.body, "too many requests") {
+			t.Errorf("40 pages at once were never refused: %d %v", limited.status, limited.header)
 		}
 	})
 
