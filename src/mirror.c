@@ -348,15 +348,26 @@ step_notify_lockouts(void *arg)
 /* ---------- applying ---------- */
 
 /*
+ * Updates and deletes per bulk, adapted to the store: half the bulk that
+ * did not come back in time, doubled (up to the most) after each batch
+ * that goes through.  A store that is slow shows as lag, never as
+ * the same bulk sent again forever.
+ */
+static int	bulk_writes = SINK_MAX_WRITES_PER_BULK;
+
+/*
  * Apply a batch, setting refused documents aside one by one: the ordered
  * bulk stops at a refused document, which goes to dead_letters; the batch
- * is then applied again without it (what was applied is applied again,
- * harmlessly).  Returns false when the store itself failed.
+ * is then applied again without it, from where the store's acknowledgements
+ * reached (what was applied again is applied harmlessly).  A bulk that
+ * timed out is tried again at once in smaller bulks, down to one write.
+ * Returns false when the store itself failed.
  */
 static bool
 apply_batch(MirrorBatch *batch)
 {
-	int			attempts;
+	SinkProgress progress;
+	int			refusals = 0;
 
 	if (batch->skip == NULL)
 	{
@@ -365,20 +376,34 @@ apply_batch(MirrorBatch *batch)
 		batch->skip = palloc0(sizeof(bool) * Max(batch->count, 1));
 		MemoryContextSwitchTo(old);
 	}
-	for (attempts = 0; attempts <= batch->count; attempts++)
+	memset(&progress, 0, sizeof(progress));
+	for (;;)
 	{
 		int			failed = -1;
 		int64		documents = 0;
+		bool		applied;
 
 		CHECK_FOR_INTERRUPTS();
-		if (mongo_sink_apply(sink, batch->messages, batch->count, batch->skip,
-							 authlog_mirror_write_concern, &failed, &documents,
-							 &batch->store_error))
+		progress.writes_per_bulk = bulk_writes;
+		applied = mongo_sink_apply(sink, batch->messages, batch->count, batch->skip,
+								   authlog_mirror_write_concern, &progress, &failed, &documents,
+								   &batch->store_error);
+		batch->documents += documents;
+		if (applied)
 		{
-			batch->documents = documents;
+			bulk_writes = Min(bulk_writes * 2, SINK_MAX_WRITES_PER_BULK);
 			return true;
 		}
-		if (failed < 0 || mongo_sink_error_is_transient(&batch->store_error))
+		if (failed < 0 && progress.failed_bulk > 1 && mongo_sink_error_may_be_size(&batch->store_error))
+		{
+			bulk_writes = Max(Min(bulk_writes, progress.failed_bulk) / 2, 1);
+			ereport(LOG,
+					(errmsg("authlog mirror: a bulk did not come back from the store (%s); going on in bulks of %d writes",
+							batch->store_error.message, bulk_writes)));
+			continue;
+		}
+		if (failed < 0 || mongo_sink_error_is_transient(&batch->store_error) ||
+			refusals++ >= batch->count)
 			return false;
 
 		/* the store refused this document: set it aside, go on without it */
@@ -391,7 +416,6 @@ apply_batch(MirrorBatch *batch)
 		batch->skip[failed] = true;
 		batch->refused++;
 	}
-	return false;
 }
 
 static void

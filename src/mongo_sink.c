@@ -65,6 +65,18 @@ mongo_sink_init(void)
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 
+	/*
+	 * Test-only: a bulk of more updates and deletes than this fails as a
+	 * socket timeout does on a store too slow for it (0: never).
+	 */
+	DefineCustomIntVariable("authlog.mirror_test_bulk_timeout_over",
+							"Test only: make the mirror's bulks of more writes than this fail as timed out.",
+							NULL,
+							&authlog_mirror_test_bulk_timeout_over,
+							0, 0, SINK_MAX_WRITES_PER_BULK,
+							PGC_SIGHUP, GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
+
 	DefineCustomStringVariable("authlog.store_database",
 							   "Database of the document store the mirror writes to and the verifiers read.",
 							   "It holds the collections auth_logs, account_lockouts, seals, access_log and dead_letters.",
@@ -564,8 +576,20 @@ only_duplicates(const bson_t *reply)
  * ones, because FerretDB 1.24 stalls on an update command with about a
  * hundred updates (MongoDB does not mind either way).
  */
-#define INSERTS_PER_BULK 1000
-#define WRITES_PER_BULK 50
+StaticAssertDecl(SINK_COLLECTIONS == CHANGE_TABLES, "SinkProgress has a place per collection");
+
+int			authlog_mirror_test_bulk_timeout_over = 0;
+
+/*
+ * A socket error or timeout says nothing of the documents: the store may be
+ * down, or too slow for the bulk's size (a write on a store that scans for
+ * it grows with the collection).  The mirror retries in smaller bulks.
+ */
+bool
+mongo_sink_error_may_be_size(const bson_error_t *error)
+{
+	return error->domain == MONGOC_ERROR_STREAM;
+}
 
 static bool
 is_plain_insert(const ChangeMessage *parts)
@@ -607,18 +631,23 @@ execute_bulk(mongoc_bulk_operation_t *bulk, bool inserts_only, int *failed_op,
  * write (a document already there is a replay and is left as it is);
  * updates replace the document, or $set the fields an update has when
  * TOASTed columns were left out; deletes delete.
- * Messages with skip[i] set are left out.
+ * Messages with skip[i] set are left out.  Bulks hold at most
+ * progress->writes_per_bulk updates and deletes (SINK_INSERTS_PER_WRITE
+ * times more inserts); each collection starts at progress->next[c], which
+ * moves past every bulk the store acknowledged.
  *
  * Returns true when the store acknowledged every write.  Otherwise
  * *failed_message is the message the store refused (-1 when the failure is
  * not about one message) and *error says why; applying the batch again is
- * harmless.
+ * harmless, and with the same progress skips what was acknowledged.
  */
 bool
 mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 				 const bool *skip, const char *write_concern,
-				 int *failed_message, int64 *documents, bson_error_t *error)
+				 SinkProgress *progress, int *failed_message, int64 *documents,
+				 bson_error_t *error)
 {
+	int			writes_per_bulk = Max(progress->writes_per_bulk, 1);
 	const char *const *collections = change_table_names;
 	bson_t		opts = BSON_INITIALIZER;
 	bson_t		unordered = BSON_INITIALIZER;
@@ -629,6 +658,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 
 	*failed_message = -1;
 	*documents = 0;
+	progress->failed_bulk = 0;
 	BSON_APPEND_BOOL(&opts, "ordered", true);
 	if (!write_concern_opts(&opts, write_concern))
 	{
@@ -663,7 +693,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 	{
 		mongoc_collection_t *collection =
 			mongoc_client_get_collection(sink->client, sink->database, collections[c]);
-		int			next = 0;
+		int			next = progress->next[c];
 
 		while (ok && next < nmessages)
 		{
@@ -686,7 +716,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 																			 inserts ? &unordered : &opts);
 				}
 				else if (is_plain_insert(&parts[i]) != inserts ||
-						 queued >= (inserts ? INSERTS_PER_BULK : WRITES_PER_BULK))
+						 queued >= (inserts ? writes_per_bulk * SINK_INSERTS_PER_WRITE : writes_per_bulk))
 					break;
 				if (inserts)
 					ok = mongoc_bulk_operation_insert_with_opts(bulk, &parts[i].doc, NULL, error);
@@ -701,7 +731,15 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 			}
 			next = i;
 
-			if (ok && queued > 0)
+			if (ok && queued > 0 && !inserts && authlog_mirror_test_bulk_timeout_over > 0 &&
+				queued > authlog_mirror_test_bulk_timeout_over)
+			{
+				bson_set_error(error, MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_SOCKET,
+							   "test: a bulk of %d writes timed out (authlog.mirror_test_bulk_timeout_over = %d)",
+							   queued, authlog_mirror_test_bulk_timeout_over);
+				ok = false;
+			}
+			else if (ok && queued > 0)
 			{
 				if (execute_bulk(bulk, inserts, &failed_op, error))
 					*documents += queued;
@@ -712,6 +750,10 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 						*failed_message = origin[failed_op];
 				}
 			}
+			if (ok)
+				progress->next[c] = next;	/* acknowledged up to here */
+			else if (queued > 0)
+				progress->failed_bulk = queued;
 			if (bulk)
 				mongoc_bulk_operation_destroy(bulk);
 		}

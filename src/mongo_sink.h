@@ -19,6 +19,7 @@
 extern char *authlog_mirror_uri;
 extern char *authlog_store_credentials_file;
 extern char *authlog_store_database;
+extern int	authlog_mirror_test_bulk_timeout_over;
 
 /* From _PG_init: the settings */
 extern void mongo_sink_init(void);
@@ -32,9 +33,27 @@ extern void mongo_sink_close(MongoSink *sink);
 extern bool mongo_sink_error_is_transient(const bson_error_t *error);
 extern bool mongo_sink_ping(MongoSink *sink, bson_error_t *error);
 extern bool mongo_sink_ensure_indexes(MongoSink *sink, bson_error_t *error);
+/*
+ * How mongo_sink_apply cuts a batch into bulks, and how far the store has
+ * acknowledged it: a batch applied again after a failure goes on from
+ * there, in bulks the caller may have made smaller.
+ */
+#define SINK_MAX_WRITES_PER_BULK 50
+#define SINK_INSERTS_PER_WRITE 20	/* an insert bulk holds this many times more */
+#define SINK_COLLECTIONS 4		/* CHANGE_TABLES (change_message.h) */
+
+typedef struct SinkProgress
+{
+	int			writes_per_bulk;	/* updates and deletes per ordered bulk */
+	int			next[SINK_COLLECTIONS]; /* per collection: first message not acknowledged */
+	int			failed_bulk;	/* the writes of the bulk that failed, if one did */
+} SinkProgress;
+
 extern bool mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 							 const bool *skip, const char *write_concern,
-							 int *failed_message, int64 *documents, bson_error_t *error);
+							 SinkProgress *progress, int *failed_message, int64 *documents,
+							 bson_error_t *error);
+extern bool mongo_sink_error_may_be_size(const bson_error_t *error);
 extern bool mongo_sink_empty_state_collections(MongoSink *sink, bson_error_t *error);
 extern bool mongo_sink_dead_letter(MongoSink *sink, const bson_t *message,
 								   const char *reason, bson_error_t *error);
