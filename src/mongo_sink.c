@@ -576,8 +576,6 @@ only_duplicates(const bson_t *reply)
  * ones, because FerretDB 1.24 stalls on an update command with about a
  * hundred updates (MongoDB does not mind either way).
  */
-StaticAssertDecl(SINK_COLLECTIONS == CHANGE_TABLES, "SinkProgress has a place per collection");
-
 int			authlog_mirror_test_bulk_timeout_over = 0;
 
 /*

@@ -14,6 +14,7 @@
 #include <bson/bson.h>
 
 #include "authlog_common.h"
+#include "change_message.h"
 
 /* where the store is */
 extern char *authlog_mirror_uri;
@@ -40,12 +41,11 @@ extern bool mongo_sink_ensure_indexes(MongoSink *sink, bson_error_t *error);
  */
 #define SINK_MAX_WRITES_PER_BULK 50
 #define SINK_INSERTS_PER_WRITE 20	/* an insert bulk holds this many times more */
-#define SINK_COLLECTIONS 4		/* CHANGE_TABLES (change_message.h) */
 
 typedef struct SinkProgress
 {
 	int			writes_per_bulk;	/* updates and deletes per ordered bulk */
-	int			next[SINK_COLLECTIONS]; /* per collection: first message not acknowledged */
+	int			next[CHANGE_TABLES]; /* per collection: first message not acknowledged */
 	int			failed_bulk;	/* the writes of the bulk that failed, if one did */
 } SinkProgress;
 

@@ -1338,16 +1338,18 @@ login_count_outcomes(const LoginCall *call)
 		[LOGIN_FAILED] = STAT_OUTCOME_FAILED,
 		[LOGIN_LOCKED] = STAT_OUTCOME_LOCKED,
 	};
+	StatOutcome outcomes[3];
+	int			n = 0;
 
-	stats_note_outcome(call->tenant, call->organisation, by_decision[outcome->decision]);
+	outcomes[n++] = by_decision[outcome->decision];
 	if (outcome->refused_by_lock)
-		stats_note_outcome(call->tenant, call->organisation, STAT_OUTCOME_REFUSED_WHILE_LOCKED);
+		outcomes[n++] = STAT_OUTCOME_REFUSED_WHILE_LOCKED;
 	if (outcome->decision == LOGIN_ALLOWED &&
 		((outcome->success_reset &&
 		  outcome->success_cleared_attempts >= authlog_success_after_failures_min) ||
 		 (outcome->expired_reset && outcome->expired_cleared_attempts > 0)))
-		stats_note_outcome(call->tenant, call->organisation,
-						   STAT_OUTCOME_SUCCESS_AFTER_FAILURES);
+		outcomes[n++] = STAT_OUTCOME_SUCCESS_AFTER_FAILURES;
+	stats_note_outcomes(call->tenant, call->organisation, outcomes, n);
 }
 
 /*
@@ -1502,7 +1504,11 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	{
 		if (fingerprinted)
 			store_fingerprint(tenant, &log_id, fingerprint);
-		stats_note_outcome(tenant, organisation, STAT_OUTCOME_HELPDESK_UNLOCK);
+		{
+			StatOutcome unlock = STAT_OUTCOME_HELPDESK_UNLOCK;
+
+			stats_note_outcomes(tenant, organisation, &unlock, 1);
+		}
 		if (before.failed_login_attempts != 0 || before.is_locked ||
 			before.has_first_failed || before.lockout_count != 0)
 		{

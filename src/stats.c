@@ -228,9 +228,9 @@ stat_key_fill(StatKey *key, text *tenant_id, text *organisation_id)
 	key->organisation_id[len] = '\0';
 }
 
-/* Count one more of series `series` for the key, if the transaction commits. */
+/* Count one more of each series given for the key, if the transaction commits. */
 static void
-stats_note(text *tenant_id, text *organisation_id, int series)
+stats_note(text *tenant_id, text *organisation_id, const int *series, int nseries)
 {
 	PendingKey	key;
 	PendingEntry *entry;
@@ -256,7 +256,8 @@ stats_note(text *tenant_id, text *organisation_id, int series)
 	entry = hash_search(pending, &key, HASH_ENTER, &found);
 	if (!found)
 		memset(entry->counts, 0, sizeof(entry->counts));
-	entry->counts[series]++;
+	while (nseries-- > 0)
+		entry->counts[series[nseries]]++;
 }
 
 /*
@@ -266,18 +267,31 @@ stats_note(text *tenant_id, text *organisation_id, int series)
 void
 stats_note_event(text *tenant_id, text *organisation_id, const char *event_type)
 {
+	int			series;
+
 	if (stat_shared == NULL)
 		return;
-	stats_note(tenant_id, organisation_id, stat_event_type_index(event_type));
+	series = stat_event_type_index(event_type);
+	stats_note(tenant_id, organisation_id, &series, 1);
 }
 
-/* Note one outcome of a call that wrote its event (never of a retry). */
+/*
+ * Note the outcomes of a call that wrote its event (never of a retry), in
+ * one lookup of the pending table: the login path notes two or three.
+ */
 void
-stats_note_outcome(text *tenant_id, text *organisation_id, StatOutcome outcome)
+stats_note_outcomes(text *tenant_id, text *organisation_id, const StatOutcome *outcomes,
+					int noutcomes)
 {
+	int			series[STAT_OUTCOMES];
+	int			i;
+
 	if (stat_shared == NULL)
 		return;
-	stats_note(tenant_id, organisation_id, STAT_EVENT_TYPES + (int) outcome);
+	Assert(noutcomes <= STAT_OUTCOMES);
+	for (i = 0; i < noutcomes; i++)
+		series[i] = STAT_EVENT_TYPES + (int) outcomes[i];
+	stats_note(tenant_id, organisation_id, series, noutcomes);
 }
 
 /* Move the entry's rings forward to `second`, zeroing the slots they pass. */

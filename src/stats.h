@@ -32,7 +32,7 @@ extern void stats_init(void);
 /* An event written in this transaction, counted if it commits */
 extern void stats_note_event(text *tenant_id, text *organisation_id,
 							 const char *event_type);
-extern void stats_note_outcome(text *tenant_id, text *organisation_id,
-							   StatOutcome outcome);
+extern void stats_note_outcomes(text *tenant_id, text *organisation_id,
+								const StatOutcome *outcomes, int noutcomes);
 
 #endif							/* STATS_H */

@@ -11,23 +11,15 @@ import (
 	"authlog/api/internal/store"
 )
 
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 type incidentData struct {
-	Period       period
-	Ranges       []string
-	MinFailures  int
-	Chart        chart
-	Events       int
-	Sources      []attackingSource
-	Targeted     []targetedAccount
-	Compromises  []likelyCompromise
-	SourceEvents map[string]string // source -> link to its failures
+	Period      period
+	Ranges      []string
+	MinFailures int
+	Chart       chart
+	Events      int
+	Sources     []attackingSource
+	Targeted    []targetedAccount
+	Compromises []likelyCompromise
 }
 
 func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
