@@ -104,6 +104,15 @@ SELECT * FROM pg_temp.decoded('tables', 'account_lockouts, auth_logs', 'operatio
 SELECT * FROM pg_temp.decoded('operations', 'delete,truncate');
 SELECT count(*) FROM pg_logical_slot_get_binary_changes('regress_authlog', NULL, NULL);
 
+-- the store's _id is one scalar, each key column's byte length before it:
+-- keys that would join to the same text ("a,b" + "c", "a" + "b,c") never share one
+SELECT decision FROM authlog.record_login('a,b', 'o1', 'c', false, '192.0.2.3', 'ua', 'web');
+SELECT decision FROM authlog.record_login('a', 'o1', 'b,c', false, '192.0.2.3', 'ua', 'web');
+SELECT m -> 'doc' ->> 'tenant_id' AS tenant, m -> 'doc' ->> 'user_id' AS user_id, m -> '_id' AS id
+FROM pg_logical_slot_get_binary_changes('regress_authlog', NULL, NULL, 'tables', 'account_lockouts') c,
+     LATERAL authlog.bson_to_json(c.data) m
+ORDER BY 1;
+
 -- option errors name the option
 \set VERBOSITY default
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'fromat', 'json');

@@ -373,15 +373,19 @@ digest_form_append(bson_iter_t *iter, bson_t *out, int depth)
 
 /*
  * The form of a store document that seals digest (document format 1, as
- * 1.0 wrote it): every key "%5Fid" below the top written back as "_id", and
- * the top-level key exclude (retry_count: bookkeeping) left out.  The only
- * key the escaping rule turns into "%5Fid" is "_id" (a literal "%5Fid" is
- * stored as "%255Fid"), so the map is exact, and seals made before 1.1
- * verify unchanged.  out must be initialised; false when the document
- * cannot be read or copied.
+ * 1.0 wrote it): _id as the document of the key columns (1.0's store key;
+ * since 1.1's library the store's _id is a scalar built from the same
+ * fields, bson_rules_store_id_text), every key "%5Fid" below the top
+ * written back as "_id", and the top-level key exclude (retry_count:
+ * bookkeeping) left out.  The only key the escaping rule turns into "%5Fid"
+ * is "_id" (a literal "%5Fid" is stored as "%255Fid"), so the map is
+ * exact, and seals made before 1.1 verify unchanged.  With key_columns
+ * NULL, _id is copied as it is.  out must be initialised; false when the
+ * document cannot be read or copied, or lacks a key column.
  */
 bool
-bson_rules_digest_form(const bson_t *document, const char *exclude, bson_t *out)
+bson_rules_digest_form(const bson_t *document, const char *exclude,
+					   const char *const *key_columns, bson_t *out)
 {
 	bson_iter_t iter;
 
@@ -389,10 +393,173 @@ bson_rules_digest_form(const bson_t *document, const char *exclude, bson_t *out)
 		return false;
 	while (bson_iter_next(&iter))
 	{
-		if (exclude && strcmp(bson_iter_key(&iter), exclude) == 0)
+		const char *key = bson_iter_key(&iter);
+
+		if (exclude && strcmp(key, exclude) == 0)
 			continue;
+		if (key_columns != NULL && strcmp(key, "_id") == 0 && !BSON_ITER_HOLDS_DOCUMENT(&iter))
+		{
+			bson_t		id;
+
+			if (!bson_append_document_begin(out, "_id", 3, &id) ||
+				!bson_rules_key_of_fields(document, key_columns, &id) ||
+				!bson_append_document_end(out, &id))
+				return false;
+			continue;
+		}
 		if (!digest_form_append(&iter, out, 0))
 			return false;
 	}
 	return true;
+}
+
+
+/* ---------- the store's _id ---------- */
+
+/*
+ * The key columns of a document, copied from its top-level fields into key
+ * (an open document), in the order of key_columns: the document 1.0 used
+ * as _id.  False when one is missing.
+ */
+bool
+bson_rules_key_of_fields(const bson_t *document, const char *const *key_columns,
+						 bson_t *key)
+{
+	const char *const *column;
+
+	for (column = key_columns; *column != NULL; column++)
+	{
+		bson_iter_t iter;
+
+		if (!bson_iter_init_find(&iter, document, *column) ||
+			!bson_append_iter(key, *column, -1, &iter))
+			return false;
+	}
+	return true;
+}
+
+static void
+append_part(bson_string_t *out, const char *value, size_t len)
+{
+	if (out->len > 0)
+		bson_string_append_c(out, ',');
+	bson_string_append_printf(out, "%zu:", len);
+	/* the value may hold NUL bytes (a SQL_ASCII text never does, but be exact) */
+	if (len > 0 && memchr(value, '\0', len) == NULL)
+	{
+		char	   *copy = bson_strndup(value, len);
+
+		bson_string_append(out, copy);
+		bson_free(copy);
+	}
+	else
+	{
+		size_t		i;
+
+		for (i = 0; i < len; i++)
+			bson_string_append_c(out, value[i]);
+	}
+}
+
+/*
+ * The text of a row's _id: each key column's value as text, its length in
+ * bytes before it and ":" between them, the columns joined by ",", so
+ * that no two keys give the same text (two tenants may send the same
+ * log_id; "a,1:b" is a tenant like any other).  A value is text as the
+ * document holds it: a string's bytes (or the bytes of its {"%bytes":
+ * BinData} in a SQL_ASCII database), a uuid in its canonical lower-case
+ * form, an integer in decimal.  False for any other type.
+ */
+bool
+bson_rules_store_id_text(const bson_t *key, bson_string_t *out)
+{
+	bson_iter_t iter;
+
+	if (!bson_iter_init(&iter, key))
+		return false;
+	while (bson_iter_next(&iter))
+	{
+		if (BSON_ITER_HOLDS_UTF8(&iter))
+		{
+			uint32_t	len;
+			const char *value = bson_iter_utf8(&iter, &len);
+
+			append_part(out, value, len);
+		}
+		else if (BSON_ITER_HOLDS_INT64(&iter) || BSON_ITER_HOLDS_INT32(&iter))
+		{
+			char		number[32];
+
+			snprintf(number, sizeof(number), "%lld", (long long) bson_iter_as_int64(&iter));
+			append_part(out, number, strlen(number));
+		}
+		else if (BSON_ITER_HOLDS_BINARY(&iter))
+		{
+			bson_subtype_t subtype;
+			uint32_t	len;
+			const uint8_t *data;
+			char		text[37];
+			int			i;
+			int			o = 0;
+
+			bson_iter_binary(&iter, &subtype, &len, &data);
+			if (subtype != BSON_SUBTYPE_UUID || len != 16)
+				return false;
+			for (i = 0; i < 16; i++)
+			{
+				static const char hex[] = "0123456789abcdef";
+
+				if (i == 4 || i == 6 || i == 8 || i == 10)
+					text[o++] = '-';
+				text[o++] = hex[data[i] >> 4];
+				text[o++] = hex[data[i] & 0xf];
+			}
+			text[o] = '\0';
+			append_part(out, text, 36);
+		}
+		else if (BSON_ITER_HOLDS_DOCUMENT(&iter))
+		{
+			bson_iter_t bytes;
+			bson_subtype_t subtype;
+			uint32_t	len;
+			const uint8_t *data;
+
+			if (!bson_iter_recurse(&iter, &bytes) ||
+				!bson_iter_find(&bytes, BSON_RULES_BYTES_MARKER) ||
+				!BSON_ITER_HOLDS_BINARY(&bytes))
+				return false;
+			bson_iter_binary(&bytes, &subtype, &len, &data);
+			append_part(out, (const char *) data, len);
+		}
+		else
+			return false;
+	}
+	return out->len > 0;
+}
+
+/*
+ * An _id's text appended as name: a UTF-8 string, or, when the text is
+ * not UTF-8 (a key column of a SQL_ASCII database), BinData of its bytes,
+ * which no store refuses.
+ */
+bool
+bson_rules_append_store_id_text(bson_t *out, const char *name, const char *text, size_t len)
+{
+	if (bson_utf8_validate(text, len, false))
+		return bson_append_utf8(out, name, -1, text, (int) len);
+	return bson_append_binary(out, name, -1, BSON_SUBTYPE_BINARY, (const uint8_t *) text,
+							  (uint32_t) len);
+}
+
+/* The _id of the row whose key columns key holds, appended as name */
+bool
+bson_rules_append_store_id(bson_t *out, const char *name, const bson_t *key)
+{
+	bson_string_t *text = bson_string_new(NULL);
+	bool		ok;
+
+	ok = bson_rules_store_id_text(key, text) &&
+		bson_rules_append_store_id_text(out, name, text->str, text->len);
+	bson_string_free(text, true);
+	return ok;
 }

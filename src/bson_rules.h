@@ -35,6 +35,20 @@ extern bool bson_rules_append_number(bson_t *out, const char *key, int keylen,
 									 const char *decimal);
 extern bool bson_rules_number_text(const bson_iter_t *iter, char *buf, size_t buflen);
 extern bool bson_rules_decimal_equal(const char *a, const char *b);
-extern bool bson_rules_digest_form(const bson_t *document, const char *exclude, bson_t *out);
+extern bool bson_rules_digest_form(const bson_t *document, const char *exclude,
+								   const char *const *key_columns, bson_t *out);
+
+/*
+ * The store's _id of a row (since 1.1's library): one scalar built
+ * injectively from its key, so that every MongoDB-wire store indexes it.
+ * key is the key columns as a document, in order, each as the document
+ * holds it; the text is "<bytes>:<value>" per column, joined by ",".
+ */
+extern bool bson_rules_store_id_text(const bson_t *key, bson_string_t *out);
+extern bool bson_rules_append_store_id(bson_t *out, const char *name, const bson_t *key);
+extern bool bson_rules_append_store_id_text(bson_t *out, const char *name,
+											const char *text, size_t len);
+extern bool bson_rules_key_of_fields(const bson_t *document,
+									 const char *const *key_columns, bson_t *key);
 
 #endif							/* BSON_RULES_H */

@@ -29,7 +29,11 @@ const char *const change_table_names[CHANGE_TABLES] = {
 	[CHANGE_TABLE_ACCESS_LOG] = "access_log",
 };
 
-/* The columns that identify a row of each table, as the store's _id */
+/*
+ * The columns that identify a row of each table, in table order: the
+ * store's _id is made of them (and was, as a document, before 1.1's
+ * library), and each is kept as a field of the document too.
+ */
 static const char *const auth_logs_key[] = {"tenant_id", "log_id", NULL};
 static const char *const account_lockouts_key[] = {"tenant_id", "user_id", NULL};
 static const char *const seals_key[] = {"tenant_id", "seal_no", NULL};
@@ -136,7 +140,7 @@ void
 change_message_append_key(bson_t *out, ChangeTable table, TupleDesc desc,
 						  Datum *values, bool *nulls)
 {
-	row_bson_append_key(out, "_id", desc, values, nulls, change_table_key_columns(table));
+	row_bson_append_store_id(out, "_id", desc, values, nulls, change_table_key_columns(table));
 }
 
 void
@@ -230,7 +234,18 @@ change_message_read(const bson_t *message, ChangeMessage *out)
 			out->commit_time = bson_iter_as_int64(&iter) - UNIX_TO_POSTGRES_USECS;
 		}
 		else if (strcmp(key, "_id") == 0)
-			ok = out->has_id = read_subdocument(&iter, &out->id);
+		{
+			/* a scalar (UTF-8, or BinData for a key that is not UTF-8) */
+			if (BSON_ITER_HOLDS_UTF8(&iter))
+				out->id = bson_iter_utf8(&iter, &out->id_len);
+			else if (BSON_ITER_HOLDS_BINARY(&iter))
+			{
+				bson_subtype_t subtype;
+
+				bson_iter_binary(&iter, &subtype, &out->id_len, (const uint8_t **) &out->id);
+			}
+			ok = out->has_id = out->id != NULL;
+		}
 		else if (strcmp(key, "doc") == 0)
 			ok = out->has_doc = read_subdocument(&iter, &out->doc);
 		else if (strcmp(key, "unchanged") == 0)

@@ -71,7 +71,7 @@ typedef struct ChangeTransaction
 extern void change_message_start(bson_t *out, ChangeOp op, ChangeTable table,
 								 const ChangeTransaction *txn);
 
-/* _id: the row's key columns */
+/* _id: the store's _id of the row, a scalar made of its key columns */
 extern void change_message_append_key(bson_t *out, ChangeTable table, TupleDesc desc,
 									  Datum *values, bool *nulls);
 
@@ -86,7 +86,9 @@ extern void change_message_append_row(bson_t *out, ChangeTable table, TupleDesc 
 
 /*
  * A message, as views into its bytes.  Read it in place and never copy or
- * move it: a static bson_t (id, doc) points into itself.
+ * move it: a static bson_t (doc) points into itself.  id points to the
+ * bytes of the message's _id (a string's, or a BinData's when the key is
+ * not UTF-8): bson_rules_append_store_id_text writes it again as it was.
  */
 typedef struct ChangeMessage
 {
@@ -97,7 +99,8 @@ typedef struct ChangeMessage
 	bool		has_commit_time;
 	TimestampTz commit_time;
 	bool		has_id;
-	bson_t		id;
+	const char *id;
+	uint32		id_len;
 	bool		has_doc;
 	bson_t		doc;
 	bool		has_unchanged;

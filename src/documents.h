@@ -27,9 +27,9 @@ extern void row_bson_append_datum(bson_t *out, const char *key, Oid typid,
 extern void row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb);
 extern void row_bson_append_timestamptz(bson_t *out, const char *key, TimestampTz ts);
 extern bson_t *row_bson_new_owned(MemoryContext context);
-extern void row_bson_append_key(bson_t *out, const char *name, TupleDesc desc,
-								Datum *values, bool *nulls,
-								const char *const *key_columns);
+extern void row_bson_append_store_id(bson_t *out, const char *name, TupleDesc desc,
+									 Datum *values, bool *nulls,
+									 const char *const *key_columns);
 extern void row_bson_append_row(bson_t *out, const char *name, TupleDesc desc,
 								Datum *values, bool *nulls,
 								const char *const *key_columns, List **unchanged);

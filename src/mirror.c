@@ -747,11 +747,24 @@ mirror_round(void)
 	}
 	if (!indexes_ready)
 	{
+		int64		migrated;
+
 		if (!mongo_sink_ensure_indexes(sink, &error))
 		{
 			close_sink();
 			return report_failure("could not create the document store's indexes", error.message);
 		}
+		/* a store 1.0's library wrote: its documents under scalar _ids first */
+		if (!mongo_sink_migrate_store_ids(sink, &migrated, &error))
+		{
+			close_sink();
+			return report_failure("could not move the document store's documents to scalar _ids",
+								  error.message);
+		}
+		if (migrated > 0)
+			ereport(LOG,
+					(errmsg("authlog mirror: moved %lld documents of the store from 1.0's _ids to scalar _ids",
+							(long long) migrated)));
 		indexes_ready = true;
 	}
 	if (!slot_ready)

@@ -144,17 +144,32 @@ authlog_mirror_sync(PG_FUNCTION_ARGS)
 
 /* ---------- mirror_verify ---------- */
 
+/*
+ * A difference, naming the document by its key columns ({tenant_id,
+ * log_id}, ...: what its scalar _id is made of), or by its _id when the
+ * document lacks one of them.
+ */
 static void
-report_difference(ReturnSetInfo *rsinfo, const char *tenant, const char *collection,
-				  const BsonKey *id, const char *problem)
+report_difference(ReturnSetInfo *rsinfo, const char *tenant, ChangeTable table,
+				  const bson_t *document, const char *problem)
 {
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
+	bson_t		key = BSON_INITIALIZER;
 
 	values[0] = tenant ? CStringGetTextDatum(tenant) : (Datum) 0;
 	nulls[0] = tenant == NULL;
-	values[1] = CStringGetTextDatum(collection);
-	values[2] = bson_bytes_to_jsonb(id->data, id->len);
+	values[1] = CStringGetTextDatum(change_table_names[table]);
+	if (!bson_rules_key_of_fields(document, change_table_key_columns(table), &key))
+	{
+		bson_iter_t id;
+
+		bson_reinit(&key);
+		if (bson_iter_init_find(&id, document, "_id"))
+			bson_append_iter(&key, "_id", 3, &id);
+	}
+	values[2] = bson_bytes_to_jsonb(bson_get_data(&key), key.len);
+	bson_destroy(&key);
 	values[3] = CStringGetTextDatum(problem);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
@@ -210,8 +225,8 @@ same_document(const bson_t *stored, const bson_t *built)
 		memcmp(bson_get_data(stored), bson_get_data(built), built->len) == 0)
 		return true;
 	without_absent_nulls(built, stored, &trimmed);
-	same = bson_rules_digest_form(stored, NULL, &stored_form) &&
-		bson_rules_digest_form(&trimmed, NULL, &built_form) &&
+	same = bson_rules_digest_form(stored, NULL, NULL, &stored_form) &&
+		bson_rules_digest_form(&trimmed, NULL, NULL, &built_form) &&
 		stored_form.len == built_form.len &&
 		memcmp(bson_get_data(&stored_form), bson_get_data(&built_form), built_form.len) == 0;
 	bson_destroy(&trimmed);
@@ -258,7 +273,7 @@ verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, ChangeTable table,
 		BsonKey		key;
 		bool		found;
 
-		if (!store_subdocument_key(store_docs[i], "_id", &key))
+		if (!store_id_key(store_docs[i], "_id", &key))
 			continue;
 		entry = hash_search(store, &key, HASH_ENTER, &found);
 		entry->document = store_docs[i];
@@ -298,14 +313,14 @@ verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, ChangeTable table,
 				heap_deform_tuple(SPI_tuptable->vals[r], desc, values, nulls);
 				bson_reinit(&built);
 				row_bson_append_row_fields(&built, desc, values, nulls, key_columns, NULL);
-				if (!store_subdocument_key(&built, "_id", &key))
+				if (!store_id_key(&built, "_id", &key))
 					continue;
 				found = hash_search(store, &key, HASH_FIND, NULL);
 				if (found == NULL)
 				{
 					StoreEntry *letter = hash_search(refused, &key, HASH_FIND, NULL);
 
-					report_difference(rsinfo, document_tenant(&built), collection, &key,
+					report_difference(rsinfo, document_tenant(&built), table, &built,
 									  letter ? psprintf("refused by the store, kept in dead_letters: %s",
 														letter->reason)
 									  : "missing from the store");
@@ -314,7 +329,7 @@ verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, ChangeTable table,
 				{
 					found->seen = true;
 					if (!same_document(found->document, &built))
-						report_difference(rsinfo, document_tenant(&built), collection, &key,
+						report_difference(rsinfo, document_tenant(&built), table, &built,
 										  "differs from PostgreSQL");
 				}
 				pfree(values);
@@ -333,8 +348,8 @@ verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, ChangeTable table,
 	hash_seq_init(&seq, store);
 	while ((entry = hash_seq_search(&seq)) != NULL)
 		if (!entry->seen)
-			report_difference(rsinfo, document_tenant(entry->document), collection,
-							  &entry->key, "in the store but not in PostgreSQL");
+			report_difference(rsinfo, document_tenant(entry->document), table,
+							  entry->document, "in the store but not in PostgreSQL");
 }
 
 /*

@@ -30,6 +30,7 @@
 #include "utils/hsearch.h"
 #include "utils/resowner.h"
 
+#include "bson_rules.h"
 #include "change_message.h"
 #include "documents.h"
 #include "mongo_sink.h"
@@ -470,8 +471,15 @@ queue_message(mongoc_bulk_operation_t *bulk, const ChangeMessage *parts,
 	bool		ok;
 
 	BSON_APPEND_BOOL(&upsert, "upsert", true);
-	if (parts->op != CHANGE_TRUNCATE)
-		BSON_APPEND_DOCUMENT(&selector, "_id", &parts->id);
+	if (parts->op != CHANGE_TRUNCATE &&
+		(!parts->has_id || !bson_rules_append_store_id_text(&selector, "_id", parts->id, parts->id_len)))
+	{
+		bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
+					   "change message without a usable _id");
+		bson_destroy(&selector);
+		bson_destroy(&upsert);
+		return false;
+	}
 
 	if ((parts->op == CHANGE_INSERT || parts->op == CHANGE_UPDATE) && parts->has_doc)
 	{
@@ -840,7 +848,6 @@ mongo_sink_dead_letter(MongoSink *sink, const bson_t *message, const char *reaso
 	ChangeMessage parts;
 	const char *table;
 	bson_t		letter = BSON_INITIALIZER;
-	bson_t		key;
 	bson_t		upsert = BSON_INITIALIZER;
 	int64		commit_lsn;
 	mongoc_collection_t *collection;
@@ -855,22 +862,39 @@ mongo_sink_dead_letter(MongoSink *sink, const bson_t *message, const char *reaso
 	table = parts.table == CHANGE_TABLE_NONE ? "" : change_table_names[parts.table];
 	commit_lsn = (int64) parts.commit_lsn;
 
-	BSON_APPEND_DOCUMENT_BEGIN(&letter, "_id", &key);
-	BSON_APPEND_UTF8(&key, "table", table);
-	if (parts.id.len > 0)
-		BSON_APPEND_DOCUMENT(&key, "key", &parts.id);
-	BSON_APPEND_INT64(&key, "commit_lsn", commit_lsn);
-	bson_append_document_end(&letter, &key);
-	BSON_APPEND_UTF8(&letter, "table", table);
-	if (parts.id.len > 0)
+	/* one scalar _id, as for every document: table, commit and the row's _id */
 	{
-		bson_iter_t id_iter;
+		bson_string_t *id = bson_string_new(table);
+
+		bson_string_append_printf(id, ",%lld", (long long) commit_lsn);
+		if (parts.has_id)
+		{
+			uint32		i;
+
+			bson_string_append_c(id, ',');
+			for (i = 0; i < parts.id_len; i++)
+				bson_string_append_c(id, parts.id[i]);
+		}
+		ok = bson_rules_append_store_id_text(&letter, "_id", id->str, id->len);
+		bson_string_free(id, true);
+		if (!ok)
+		{
+			bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
+						   "dead letter's _id too long");
+			bson_destroy(&letter);
+			return false;
+		}
+	}
+	BSON_APPEND_UTF8(&letter, "table", table);
+	{
+		const char *tenant = change_message_doc_utf8(&parts, "tenant_id");
 
 		/* the tenant, so that mirror_verify can report it per tenant */
-		if (bson_iter_init_find(&id_iter, &parts.id, "tenant_id") && BSON_ITER_HOLDS_UTF8(&id_iter))
-			BSON_APPEND_UTF8(&letter, "tenant_id", bson_iter_utf8(&id_iter, NULL));
-		BSON_APPEND_DOCUMENT(&letter, "key", &parts.id);
+		if (tenant != NULL)
+			BSON_APPEND_UTF8(&letter, "tenant_id", tenant);
 	}
+	if (parts.has_id)
+		bson_rules_append_store_id_text(&letter, "key", parts.id, parts.id_len);
 	BSON_APPEND_INT64(&letter, "commit_lsn", commit_lsn);
 	BSON_APPEND_UTF8(&letter, "reason", reason);
 	BSON_APPEND_DATE_TIME(&letter, "refused_at", (int64) (time(NULL)) * 1000);
@@ -984,20 +1008,38 @@ store_key_table_create(const char *name)
 	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 }
 
-/* The bytes of a sub-document of doc, or false */
+/*
+ * The bytes of an _id: a string's (without its NUL), a BinData's, or a
+ * document's (1.0's _id, before the store was migrated); false for
+ * anything else.
+ */
 bool
-store_subdocument_key(const bson_t *doc, const char *field, BsonKey *key)
+store_id_of_iter(const bson_iter_t *iter, BsonKey *key)
 {
-	bson_iter_t iter;
 	const uint8_t *data;
 	uint32_t	len;
+	bson_subtype_t subtype;
 
-	if (!bson_iter_init_find(&iter, doc, field) || !BSON_ITER_HOLDS_DOCUMENT(&iter))
+	if (BSON_ITER_HOLDS_UTF8(iter))
+		data = (const uint8_t *) bson_iter_utf8(iter, &len);
+	else if (BSON_ITER_HOLDS_BINARY(iter))
+		bson_iter_binary(iter, &subtype, &len, &data);
+	else if (BSON_ITER_HOLDS_DOCUMENT(iter))
+		bson_iter_document(iter, &len, &data);
+	else
 		return false;
-	bson_iter_document(&iter, &len, &data);
 	key->data = data;
 	key->len = len;
 	return true;
+}
+
+/* The bytes of the _id (or any id) in doc's field, or false */
+bool
+store_id_key(const bson_t *doc, const char *field, BsonKey *key)
+{
+	bson_iter_t iter;
+
+	return bson_iter_init_find(&iter, doc, field) && store_id_of_iter(&iter, key);
 }
 
 /*
@@ -1031,7 +1073,7 @@ mongo_sink_dead_letters(MongoSink *sink, const char *table, text *tenant, bson_e
 		bson_iter_t iter;
 		StoreEntry *entry;
 
-		if (!store_subdocument_key(letters[i], "key", &key))
+		if (!store_id_key(letters[i], "key", &key))
 			continue;
 		entry = hash_search(refused, &key, HASH_ENTER, &found);
 		entry->document = letters[i];
@@ -1040,4 +1082,239 @@ mongo_sink_dead_letters(MongoSink *sink, const char *table, text *tenant, bson_e
 			entry->reason = pstrdup(bson_iter_utf8(&iter, NULL));
 	}
 	return refused;
+}
+
+
+/* ---------- the store's ids, from 1.0's to scalars ---------- */
+
+/*
+ * 1.0's library keyed each document by a document _id ({tenant_id,
+ * log_id}, ...), which FerretDB does not index: every update by it was a
+ * scan.  Since 1.1's, the _id is a scalar made of the same fields
+ * (bson_rules_store_id_text).  A store written by 1.0 is migrated once,
+ * before the mirror streams: each document whose _id is a document is
+ * written again under its scalar _id, every other byte as it was (the
+ * store's copies stay the witnesses they were: nothing is rebuilt from
+ * PostgreSQL), and the old ones are then removed by one delete per
+ * collection.  Every step can be repeated, so a crash halfway is finished
+ * by the next start.  The store then holds STORE_FORMAT_ID in
+ * STORE_FORMAT_COLLECTION, and later starts cost one lookup.
+ */
+#define STORE_FORMAT_COLLECTION "store_format"
+#define STORE_FORMAT_ID "store_ids"
+#define MIGRATE_WRITES_PER_BULK 500
+
+static const char *const migrated_collections[] = {
+	"auth_logs", "account_lockouts", "seals", "access_log", "dead_letters"
+};
+
+/* {_id: {$type: "object"}}: documents still under 1.0's _id */
+static void
+old_id_filter(bson_t *filter)
+{
+	bson_t		type;
+
+	BSON_APPEND_DOCUMENT_BEGIN(filter, "_id", &type);
+	BSON_APPEND_UTF8(&type, "$type", "object");
+	bson_append_document_end(filter, &type);
+}
+
+/*
+ * The document old (under 1.0's _id) under its scalar _id, in new; a dead
+ * letter's _id and key are remade as mongo_sink_dead_letter makes them.
+ */
+static bool
+rekey_document(const char *collection, const bson_t *old, bson_t *new)
+{
+	bson_iter_t iter;
+	bson_iter_t id_iter;
+	bson_t		id;
+	const uint8_t *data;
+	uint32_t	len;
+	bool		letter = strcmp(collection, "dead_letters") == 0;
+
+	if (!bson_iter_init_find(&id_iter, old, "_id") || !BSON_ITER_HOLDS_DOCUMENT(&id_iter))
+		return false;
+	bson_iter_document(&id_iter, &len, &data);
+	if (!bson_init_static(&id, data, len))
+		return false;
+	if (!letter)
+	{
+		if (!bson_rules_append_store_id(new, "_id", &id))
+			return false;
+	}
+	else
+	{
+		/* {table, [key], commit_lsn} became "table,commit_lsn[,key's _id]" */
+		bson_string_t *text = bson_string_new(NULL);
+		bson_iter_t field;
+		bool		ok = true;
+
+		if (bson_iter_init_find(&field, &id, "table") && BSON_ITER_HOLDS_UTF8(&field))
+			bson_string_append(text, bson_iter_utf8(&field, NULL));
+		if (bson_iter_init_find(&field, &id, "commit_lsn"))
+			bson_string_append_printf(text, ",%lld", (long long) bson_iter_as_int64(&field));
+		if (bson_iter_init_find(&field, &id, "key") && BSON_ITER_HOLDS_DOCUMENT(&field))
+		{
+			bson_t		key;
+			const uint8_t *key_data;
+			uint32_t	key_len;
+
+			bson_iter_document(&field, &key_len, &key_data);
+			bson_string_append_c(text, ',');
+			ok = bson_init_static(&key, key_data, key_len) &&
+				bson_rules_store_id_text(&key, text);
+		}
+		ok = ok && bson_rules_append_store_id_text(new, "_id", text->str, text->len);
+		bson_string_free(text, true);
+		if (!ok)
+			return false;
+	}
+	if (!bson_iter_init(&iter, old))
+		return false;
+	while (bson_iter_next(&iter))
+	{
+		const char *key = bson_iter_key(&iter);
+
+		if (strcmp(key, "_id") == 0)
+			continue;
+		if (letter && strcmp(key, "key") == 0 && BSON_ITER_HOLDS_DOCUMENT(&iter))
+		{
+			bson_t		row_key;
+
+			bson_iter_document(&iter, &len, &data);
+			if (!bson_init_static(&row_key, data, len) ||
+				!bson_rules_append_store_id(new, "key", &row_key))
+				return false;
+			continue;
+		}
+		if (!bson_append_iter(new, key, -1, &iter))
+			return false;
+	}
+	return true;
+}
+
+static bool
+execute_migration_bulk(mongoc_bulk_operation_t *bulk, bson_error_t *error)
+{
+	bson_t		reply;
+	bool		ok = mongoc_bulk_operation_execute(bulk, &reply, error) != 0;
+
+	bson_destroy(&reply);
+	return ok;
+}
+
+/* One collection's documents under 1.0's _id, rewritten; false with *error */
+static bool
+migrate_collection(MongoSink *sink, const char *name, int64 *migrated, bson_error_t *error)
+{
+	mongoc_collection_t *collection = mongoc_client_get_collection(sink->client, sink->database, name);
+	bson_t		filter = BSON_INITIALIZER;
+	bson_t		upsert = BSON_INITIALIZER;
+	mongoc_cursor_t *cursor;
+	mongoc_bulk_operation_t *bulk = NULL;
+	const bson_t *document;
+	int			queued = 0;
+	bool		ok = true;
+
+	old_id_filter(&filter);
+	BSON_APPEND_BOOL(&upsert, "upsert", true);
+	cursor = mongoc_collection_find_with_opts(collection, &filter, NULL, NULL);
+	while (ok && mongoc_cursor_next(cursor, &document))
+	{
+		bson_t		new = BSON_INITIALIZER;
+		bson_t		selector = BSON_INITIALIZER;
+		bson_iter_t id;
+
+		if (!rekey_document(name, document, &new))
+		{
+			/* nothing 1.1 can key: left where it is, and said */
+			char	   *json = bson_as_relaxed_extended_json(document, NULL);
+
+			ereport(WARNING,
+					(errmsg("authlog: a document of the store's %s collection has an _id no key makes; left as it is",
+							name),
+					 errdetail("%.200s", json ? json : "(unreadable)")));
+			bson_free(json);
+			bson_destroy(&new);
+			bson_destroy(&selector);
+			continue;
+		}
+		if (bulk == NULL)
+			bulk = mongoc_collection_create_bulk_operation_with_opts(collection, NULL);
+		ok = bson_iter_init_find(&id, &new, "_id") &&
+			bson_append_iter(&selector, "_id", 3, &id) &&
+			mongoc_bulk_operation_replace_one_with_opts(bulk, &selector, &new, &upsert, error);
+		bson_destroy(&new);
+		bson_destroy(&selector);
+		if (ok && ++queued == MIGRATE_WRITES_PER_BULK)
+		{
+			ok = execute_migration_bulk(bulk, error);
+			mongoc_bulk_operation_destroy(bulk);
+			bulk = NULL;
+			*migrated += queued;
+			queued = 0;
+			if (ok && *migrated % (100 * MIGRATE_WRITES_PER_BULK) == 0)
+				ereport(LOG,
+						(errmsg("authlog mirror: %lld documents of the store moved to scalar _ids so far",
+								(long long) *migrated)));
+		}
+	}
+	if (ok && mongoc_cursor_error(cursor, error))
+		ok = false;
+	mongoc_cursor_destroy(cursor);
+	if (bulk != NULL)
+	{
+		if (ok && queued > 0)
+			ok = execute_migration_bulk(bulk, error);
+		mongoc_bulk_operation_destroy(bulk);
+		*migrated += queued;
+	}
+	/* every copy is written: the documents under 1.0's _id go, in one delete */
+	if (ok)
+		ok = mongoc_collection_delete_many(collection, &filter, NULL, NULL, error);
+	bson_destroy(&filter);
+	bson_destroy(&upsert);
+	mongoc_collection_destroy(collection);
+	return ok;
+}
+
+/*
+ * Make sure the store's documents are under scalar _ids, migrating a store
+ * 1.0's library wrote.  *migrated: how many documents were moved.  False
+ * with *error when the store could not be read or written.
+ */
+bool
+mongo_sink_migrate_store_ids(MongoSink *sink, int64 *migrated, bson_error_t *error)
+{
+	mongoc_collection_t *formats;
+	bson_t		selector = BSON_INITIALIZER;
+	bson_t		marker = BSON_INITIALIZER;
+	bson_t		upsert = BSON_INITIALIZER;
+	int64		count;
+	int			i;
+	bool		ok = true;
+
+	*migrated = 0;
+	formats = mongoc_client_get_collection(sink->client, sink->database, STORE_FORMAT_COLLECTION);
+	BSON_APPEND_UTF8(&selector, "_id", STORE_FORMAT_ID);
+	count = mongoc_collection_count_documents(formats, &selector, NULL, NULL, NULL, error);
+	if (count < 0)
+		ok = false;
+	for (i = 0; ok && count == 0 && i < (int) lengthof(migrated_collections); i++)
+		ok = migrate_collection(sink, migrated_collections[i], migrated, error);
+	if (ok && count == 0)
+	{
+		BSON_APPEND_UTF8(&marker, "_id", STORE_FORMAT_ID);
+		BSON_APPEND_UTF8(&marker, "ids", "scalar");
+		BSON_APPEND_INT64(&marker, "documents_migrated", *migrated);
+		BSON_APPEND_DATE_TIME(&marker, "at", (int64) time(NULL) * 1000);
+		BSON_APPEND_BOOL(&upsert, "upsert", true);
+		ok = mongoc_collection_replace_one(formats, &selector, &marker, &upsert, NULL, error);
+	}
+	bson_destroy(&selector);
+	bson_destroy(&marker);
+	bson_destroy(&upsert);
+	mongoc_collection_destroy(formats);
+	return ok;
 }

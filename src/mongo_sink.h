@@ -34,6 +34,7 @@ extern void mongo_sink_close(MongoSink *sink);
 extern bool mongo_sink_error_is_transient(const bson_error_t *error);
 extern bool mongo_sink_ping(MongoSink *sink, bson_error_t *error);
 extern bool mongo_sink_ensure_indexes(MongoSink *sink, bson_error_t *error);
+extern bool mongo_sink_migrate_store_ids(MongoSink *sink, int64 *migrated, bson_error_t *error);
 /*
  * How mongo_sink_apply cuts a batch into bulks, and how far the store has
  * acknowledged it: a batch applied again after a failure goes on from
@@ -71,13 +72,15 @@ typedef struct StoreEntry
 {
 	BsonKey		key;			/* the document's _id */
 	const bson_t *document;
+	ChangeTable table;			/* verify_store_seals: its collection */
 	const char *reason;			/* for dead letters */
 	bool		seen;
 	int64		sealed_by;		/* verify_store_seals: the first seal listing it */
 } StoreEntry;
 
 extern struct HTAB *store_key_table_create(const char *name);
-extern bool store_subdocument_key(const bson_t *doc, const char *field, BsonKey *key);
+extern bool store_id_of_iter(const bson_iter_t *iter, BsonKey *key);
+extern bool store_id_key(const bson_t *doc, const char *field, BsonKey *key);
 extern struct HTAB *mongo_sink_dead_letters(MongoSink *sink, const char *table,
 											text *tenant, bson_error_t *error);
 

@@ -443,17 +443,16 @@ row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
 
 
 /*
- * The key of a row, {key columns in table order}, as document "name".
- * key_columns lists the names of the columns that identify a row.
+ * The key columns of a row, in table order, appended to an open document:
+ * 1.0's store _id, and what the scalar _id is built from.  key_columns
+ * lists the names of the columns that identify a row.
  */
-void
-row_bson_append_key(bson_t *out, const char *name, TupleDesc desc,
-					Datum *values, bool *nulls, const char *const *key_columns)
+static void
+append_key_fields(bson_t *key, TupleDesc desc, Datum *values, bool *nulls,
+				  const char *const *key_columns)
 {
-	bson_t		key;
 	int			i;
 
-	BSON_CHECK(bson_append_document_begin(out, name, -1, &key));
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -465,13 +464,34 @@ row_bson_append_key(bson_t *out, const char *name, TupleDesc desc,
 		{
 			if (strcmp(*column, NameStr(att->attname)) == 0)
 			{
-				row_bson_append_datum(&key, NameStr(att->attname), att->atttypid,
+				row_bson_append_datum(key, NameStr(att->attname), att->atttypid,
 									  values[i], nulls[i]);
 				break;
 			}
 		}
 	}
-	BSON_CHECK(bson_append_document_end(out, &key));
+}
+
+/*
+ * The store's _id of a row, as name: one scalar made injectively from its
+ * key columns (bson_rules_store_id_text), which every MongoDB-wire store
+ * indexes; FerretDB leaves a document _id unindexed, so each update by
+ * one was a scan (NOTES.md).
+ */
+void
+row_bson_append_store_id(bson_t *out, const char *name, TupleDesc desc,
+						 Datum *values, bool *nulls, const char *const *key_columns)
+{
+	bson_t		key;
+	bool		ok;
+
+	/* a key is a few hundred bytes at most; a longer one is malloc'd and freed here */
+	bson_init(&key);
+	append_key_fields(&key, desc, values, nulls, key_columns);
+	ok = bson_rules_append_store_id(out, name, &key);
+	bson_destroy(&key);
+	if (!ok)
+		elog(ERROR, "authlog: a row's key columns cannot make a store _id");
 }
 
 /* A varlena value an UPDATE's new row left out because it did not change. */
@@ -483,7 +503,7 @@ is_unchanged_toast(Form_pg_attribute att, Datum value, bool isnull)
 }
 
 /*
- * A row as the document the store holds: {_id: key, every column}.  This
+ * A row as the document the store holds: {_id: its store id, every column}.  This
  * one function builds the document for the decoder, the resync and
  * mirror_verify, so all three agree byte for byte.  When unchanged is not
  * NULL (a decoded row), columns whose value is an on-disk TOAST pointer were
@@ -509,7 +529,7 @@ row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *values, bool *nul
 {
 	int			i;
 
-	row_bson_append_key(doc, "_id", desc, values, nulls, key_columns);
+	row_bson_append_store_id(doc, "_id", desc, values, nulls, key_columns);
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);

@@ -81,18 +81,21 @@ sha256_end(pg_cryptohash_ctx *ctx, uint8 *digest)
 
 /*
  * The digest of an event's document (the whole document, _id first, as the
- * store holds it) in its digest form (bson_rules_digest_form): retry_count
- * left out, nested "%5Fid" keys written as 1.0 wrote them.  False when
- * the document cannot be read (a store's copy may be anything).
+ * store holds it) in its digest form (bson_rules_digest_form): _id as the
+ * document of the key columns (1.0's _id; since 1.1's library the store's
+ * _id is a scalar made of them, so the digest needs no new version and
+ * every seal verifies against either), retry_count left out, nested
+ * "%5Fid" keys written as 1.0 wrote them.  False when the document cannot
+ * be read or lacks a key column (a store's copy may be anything).
  */
 bool
-seal_event_digest(const bson_t *document, uint8 *digest)
+seal_event_digest(const bson_t *document, const char *const *key_columns, uint8 *digest)
 {
 	bson_t		evidence;
 	pg_cryptohash_ctx *ctx;
 
 	bson_init(&evidence);
-	if (!bson_rules_digest_form(document, "retry_count", &evidence))
+	if (!bson_rules_digest_form(document, "retry_count", key_columns, &evidence))
 	{
 		bson_destroy(&evidence);
 		return false;
@@ -197,7 +200,7 @@ row_digest(HeapTupleHeader row, ChangeTable table)
 	document = row_bson_new_owned(CurrentMemoryContext);
 	row_bson_append_row_fields(document, desc, values, nulls, change_table_key_columns(table), NULL);
 	ReleaseTupleDesc(desc);
-	if (!seal_event_digest(document, digest))
+	if (!seal_event_digest(document, change_table_key_columns(table), digest))
 		elog(ERROR, "authlog: could not digest an %s row's document", change_table_names[table]);
 	return bytes_to_bytea_datum(digest, SEAL_DIGEST_LEN);
 }

@@ -29,6 +29,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "bson_rules.h"
 #include "change_message.h"
 #include "documents.h"
 #include "mongo_sink.h"
@@ -173,7 +174,7 @@ authlog_sealer_worker_status(PG_FUNCTION_ARGS)
 typedef struct StoreSeal
 {
 	const bson_t *document;
-	BsonKey		id;				/* its _id: {tenant_id, seal_no} */
+	BsonKey		id;				/* its _id, made of tenant_id and seal_no */
 	const char *tenant_id;		/* as text, for reports */
 	int			tenant_len;
 	SealContents contents;
@@ -365,7 +366,7 @@ read_store_seal(const bson_t *doc, StoreSeal *seal)
 	memset(seal, 0, sizeof(StoreSeal));
 	seal->document = doc;
 	seal->tenant_id = "";
-	if (!store_subdocument_key(doc, "_id", &seal->id) ||
+	if (!store_id_key(doc, "_id", &seal->id) ||
 		!bson_iter_init_find(&iter, doc, "tenant_id") || !BSON_ITER_HOLDS_UTF8(&iter))
 	{
 		seal->malformed = "tenant_id";
@@ -468,15 +469,27 @@ seal_problem(StoreVerify *verify, const StoreSeal *seal, bool report, int *probl
 }
 
 /*
- * The _id of a sealed row of a tenant, as the decoder writes it: an event's
- * {tenant_id, log_id} or (1.1) an access's {tenant_id, access_id}
+ * The store's _id of a sealed row of a tenant, as the decoder writes it
+ * (bson_rules_store_id_text), from the key {tenant_id, id_field}: an
+ * event's log_id or (1.1) an access's access_id.  Its bytes are left in
+ * text, which the returned key points into.
  */
-static void
-event_key(bson_t *key, const char *tenant, int tenant_len, const char *id_field, const uint8 *id)
+static BsonKey
+event_key(bson_string_t *text, const char *tenant, int tenant_len, const char *id_field,
+		  const uint8 *id)
 {
-	bson_reinit(key);
-	bson_append_utf8(key, "tenant_id", -1, tenant, tenant_len);
-	bson_append_binary(key, id_field, -1, BSON_SUBTYPE_UUID, id, UUID_LEN);
+	bson_t		key = BSON_INITIALIZER;
+	BsonKey		result;
+
+	bson_append_utf8(&key, "tenant_id", -1, tenant, tenant_len);
+	bson_append_binary(&key, id_field, -1, BSON_SUBTYPE_UUID, id, UUID_LEN);
+	bson_string_truncate(text, 0);
+	if (!bson_rules_store_id_text(&key, text))
+		elog(ERROR, "authlog: could not make the store _id of a sealed row");
+	bson_destroy(&key);
+	result.data = (const uint8 *) text->str;
+	result.len = text->len;
+	return result;
 }
 
 /*
@@ -491,7 +504,7 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 	const StoreSeal *prev = NULL;
 	const StoreSeal *last_anchored = NULL;
 	TimestampTz sealed_up_to = DT_NOBEGIN;
-	bson_t		key = BSON_INITIALIZER;
+	bson_string_t *key = bson_string_new(NULL);
 	int			s;
 
 	for (s = 0; s < count; s++)
@@ -553,22 +566,9 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 			StoreEntry *event;
 			BsonKey		id;
 
-			event_key(&key, seal->tenant_id, seal->tenant_len, "log_id", log_id);
-			id.data = bson_get_data(&key);
-			id.len = key.len;
+			/* an event's log_id or (1.1) an access's access_id: both keys read alike */
+			id = event_key(key, seal->tenant_id, seal->tenant_len, "log_id", log_id);
 			event = hash_search(events, &id, HASH_FIND, NULL);
-			if (event == NULL)
-			{
-				/* (1.1) a member may be a read of the tenant's evidence */
-				bson_t		access_key = BSON_INITIALIZER;
-				BsonKey		access_id;
-
-				event_key(&access_key, seal->tenant_id, seal->tenant_len, "access_id", log_id);
-				access_id.data = bson_get_data(&access_key);
-				access_id.len = access_key.len;
-				event = hash_search(events, &access_id, HASH_FIND, NULL);
-				bson_destroy(&access_key);
-			}
 			if (event == NULL)
 			{
 				/* never taken (a dead letter), or taken and lost */
@@ -584,7 +584,7 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 								   "the seal lists it; the store no longer has it");
 				continue;
 			}
-			if (!seal_event_digest(event->document, digest) ||
+			if (!seal_event_digest(event->document, change_table_key_columns(event->table), digest) ||
 				(m + 1) * SEAL_DIGEST_LEN > c->member_digests_len ||
 				memcmp(digest, c->member_digests + (Size) m * SEAL_DIGEST_LEN, SEAL_DIGEST_LEN) != 0)
 			{
@@ -628,7 +628,7 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 			report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "ok", NULL, NULL);
 		prev = seal;
 	}
-	bson_destroy(&key);
+	bson_string_free(key, true);
 	return sealed_up_to;
 }
 
@@ -718,6 +718,7 @@ compare_with_postgres(StoreVerify *verify, text *tenant, StoreSeal *seals, int n
 	Oid			types[1] = {TEXTOID};
 	Datum		args[1] = {PointerGetDatum(tenant)};
 	bson_t		key = BSON_INITIALIZER;
+	bson_string_t *key_text = bson_string_new(NULL);
 	HASH_SEQ_STATUS seq;
 	StoreEntry *entry;
 	uint64		r;
@@ -750,8 +751,11 @@ compare_with_postgres(StoreVerify *verify, text *tenant, StoreSeal *seals, int n
 		bson_reinit(&key);
 		bson_append_utf8(&key, "tenant_id", -1, VARDATA_ANY(pg_tenant), VARSIZE_ANY_EXHDR(pg_tenant));
 		bson_append_int64(&key, "seal_no", -1, seal_no);
-		id.data = bson_get_data(&key);
-		id.len = key.len;
+		bson_string_truncate(key_text, 0);
+		if (!bson_rules_store_id_text(&key, key_text))
+			elog(ERROR, "authlog: could not make the store _id of a seal");
+		id.data = (const uint8 *) key_text->str;
+		id.len = key_text->len;
 		entry = hash_search(by_id, &id, HASH_FIND, NULL);
 		memset(&placeholder, 0, sizeof(placeholder));
 		placeholder.contents.seal_no = seal_no;
@@ -777,6 +781,7 @@ compare_with_postgres(StoreVerify *verify, text *tenant, StoreSeal *seals, int n
 	}
 	SPI_freetuptable(SPI_tuptable);
 	bson_destroy(&key);
+	bson_string_free(key_text, true);
 
 	hash_seq_init(&seq, by_id);
 	while ((entry = hash_seq_search(&seq)) != NULL)
@@ -853,10 +858,11 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 		bool		found;
 		StoreEntry *entry;
 
-		if (!store_subdocument_key(document, "_id", &key))
+		if (!store_id_key(document, "_id", &key))
 			continue;
 		entry = hash_search(events, &key, HASH_ENTER, &found);
 		entry->document = document;
+		entry->table = i < nevents ? CHANGE_TABLE_AUTH_LOGS : CHANGE_TABLE_ACCESS_LOG;
 		entry->seen = false;
 	}
 	seals = palloc0(sizeof(StoreSeal) * Max(nseals, 1));

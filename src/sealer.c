@@ -657,7 +657,7 @@ cut_add_message(Cut *cut, const bson_t *bytes)
 	member->tenant_len = tenant_len;
 	if (!change_message_member_id(&message, &member->log_id))
 		elog(ERROR, "authlog sealer: an %s document has no id", change_table_names[message.table]);
-	if (!seal_event_digest(&message.doc, member->digest))
+	if (!seal_event_digest(&message.doc, change_table_key_columns(message.table), member->digest))
 		elog(ERROR, "authlog sealer: an %s document cannot be digested", change_table_names[message.table]);
 	member->commit_lsn = message.commit_lsn;
 	member->committed_at = message.has_commit_time ? message.commit_time

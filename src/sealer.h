@@ -48,7 +48,8 @@ typedef struct SealContents
 } SealContents;
 
 extern int	seal_tenant_cmp(const char *a, int a_len, const char *b, int b_len);
-extern bool seal_event_digest(const bson_t *document, uint8 *digest);
+extern bool seal_event_digest(const bson_t *document, const char *const *key_columns,
+							  uint8 *digest);
 extern void seal_compute_digest(const SealContents *seal, uint8 *digest);
 extern uint8 *seal_members_bytes(ArrayType *members, int *len);
 extern void seal_anchor_tree(const uint8 *digests, int n, uint8 *root, uint8 *paths,

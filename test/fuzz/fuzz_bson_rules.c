@@ -121,14 +121,53 @@ check_digest_form(const bson_t *document)
 	bson_t		form = BSON_INITIALIZER;
 	bson_t		again = BSON_INITIALIZER;
 
-	if (bson_rules_digest_form(document, NULL, &form))
+	if (bson_rules_digest_form(document, NULL, NULL, &form))
 	{
-		CHECK(bson_rules_digest_form(&form, NULL, &again));
+		CHECK(bson_rules_digest_form(&form, NULL, NULL, &again));
 		CHECK(form.len == again.len &&
 			  memcmp(bson_get_data(&form), bson_get_data(&again), form.len) == 0);
 	}
 	bson_destroy(&form);
 	bson_destroy(&again);
+}
+
+/*
+ * The store's _id text of a document taken as a key: when it can be made,
+ * it reads back unambiguously, one "<bytes>:<value>" per field and
+ * nothing else, so no two keys share an _id.
+ */
+static void
+check_store_id(const bson_t *key)
+{
+	bson_string_t *text = bson_string_new(NULL);
+	bson_iter_t iter;
+	uint32_t	fields = 0;
+
+	if (bson_iter_init(&iter, key))
+		while (bson_iter_next(&iter))
+			fields++;
+	if (bson_rules_store_id_text(key, text))
+	{
+		size_t		i = 0;
+		uint32_t	parts = 0;
+
+		while (i < text->len)
+		{
+			size_t		length = 0;
+
+			CHECK(text->str[i] >= '0' && text->str[i] <= '9');
+			while (i < text->len && text->str[i] >= '0' && text->str[i] <= '9')
+				length = length * 10 + (size_t) (text->str[i++] - '0');
+			CHECK(i < text->len && text->str[i] == ':');
+			i += 1 + length;
+			CHECK(i <= text->len);
+			parts++;
+			if (i < text->len)
+				CHECK(text->str[i++] == ',' && i < text->len);
+		}
+		CHECK(parts == fields);
+	}
+	bson_string_free(text, true);
 }
 
 int
@@ -148,6 +187,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		check_document(&document, 0);
 		check_digest_form(&document);
+		check_store_id(&document);
 		bson_destroy(&document);
 	}
 	free(text);
