@@ -24,6 +24,7 @@ OBJS = \
 	src/seal_digest.o \
 	src/seal_sql.o \
 	src/sealer.o \
+	src/slot_stream.o \
 	src/stats.o \
 	src/worker.o
 # 1.0 is released and never changes.  The 1.1 install script is built from

@@ -316,6 +316,9 @@ section_mirror() {
 	echo "== mirror catch-up: $mirror_rows pending events (auth_logs inserts, 1,000 a transaction)"
 	for round in $(seq 1 "$rounds"); do
 		mpsql -c "ALTER SYSTEM SET authlog.mirror_uri = ''" -c "SELECT pg_reload_conf()" >/dev/null
+		# the mirror off releases its slot, which the streaming worker holds
+		mpsql -c "DO \$\$ BEGIN WHILE (SELECT state FROM authlog.mirror_status) <> 'disabled' LOOP
+			PERFORM pg_sleep(0.05); END LOOP; END \$\$" >/dev/null
 		mpsql -c "CALL bench.generate_events($(( mirror_rows / 1000 )), 1000, 'catchup$round')"
 		mpsql -At -c "SELECT encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes('authlog_mirror', NULL, NULL)" \
 			>"$mcluster/pending.hex"

@@ -4,12 +4,15 @@
  *	  The mirror background worker: keeps the document store in step with
  *	  authlog's tables, from the logical slot its output plugin feeds.
  *
- *	  Each round peeks a batch of change messages in a short transaction,
+ *	  Each round reads a batch of change messages from the slot's stream
+ *	  (slot_stream.c: one decoding context for as long as the worker
+ *	  streams, so each change is decoded once) in a short transaction,
  *	  applies them to the store as ordered bulks of idempotent upserts (no
  *	  transaction open meanwhile), and only once the store acknowledged
- *	  advances the slot to the batch's last commit.  A crash anywhere
- *	  replays at most that batch: at-least-once delivery, exactly-once
- *	  effect.  A document the store refuses is set aside in dead_letters
+ *	  confirms the slot up to where the batch was read.  A crash anywhere
+ *	  replays at most what was not confirmed: at-least-once delivery,
+ *	  exactly-once effect; a store failure closes the stream, and the next
+ *	  one reads the batch again from the slot.  A document the store refuses is set aside in dead_letters
  *	  and never blocks the ones behind it.  A missing or lost slot is
  *	  healed by a resync (create the slot, copy the tables under a later
  *	  snapshot, replay from the slot), never skipped.  Events and seals are
@@ -73,6 +76,7 @@ static char *sink_uri = NULL;
 static char *sink_database = NULL;
 static bool indexes_ready = false;
 static bool slot_ready = false;
+static SlotStream slot_stream;
 static TimestampTz last_advance = 0;
 static MemoryContext batch_context = NULL;
 
@@ -107,7 +111,7 @@ mirror_xact_callback(XactEvent event, void *arg)
 		/*
 		 * Tell the worker where the commit ends: with asynchronous commit
 		 * the record may not be flushed yet, and decoding reads flushed WAL
-		 * only, so the worker flushes up to here before it peeks.
+		 * only, so the worker flushes up to here before it reads.
 		 */
 		SpinLockAcquire(&authlog_mirror_shared->worker.mutex);
 		if (XactLastCommitEnd > authlog_mirror_shared->wake_lsn)
@@ -236,9 +240,9 @@ typedef struct MirrorBatch
 	bool	   *skip;
 	int			count;
 	int			allocated;
-	XLogRecPtr	end_lsn;		/* the batch's last commit, to advance to */
+	XLogRecPtr	end_lsn;		/* the batch's last commit */
 	TimestampTz commit_time;
-	XLogRecPtr	flush_before;	/* WAL flushed before the peek started */
+	XLogRecPtr	read_upto;		/* the stream read this far: to confirm once applied */
 	int64		documents;
 	int64		refused;
 	int64		lockouts;		/* account_locked events announced */
@@ -279,31 +283,53 @@ batch_add(MirrorBatch *batch, const char *data, int len)
 	batch->count++;
 }
 
+/* Each message the stream decodes, into the batch */
+static void
+batch_add_from_stream(void *arg, const char *data, Size len)
+{
+	MemoryContext old = MemoryContextSwitchTo(batch_context);
+
+	batch_add((MirrorBatch *) arg, data, (int) len);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Read the next batch from the slot's stream, opening it first if it is
+ * closed (at start, after a failure): at most authlog.mirror_batch_size
+ * messages, whole transactions, up to the WAL flushed now.
+ */
 static bool
-step_peek(void *arg)
+step_read(void *arg)
 {
 	MirrorBatch *batch = arg;
-	Oid			types[2] = {TEXTOID, INT4OID};
-	Datum		values[2] = {CStringGetTextDatum(authlog_mirror_slot_name), Int32GetDatum(authlog_mirror_batch_size)};
-	MemoryContext old;
-	uint64		i;
 
-	batch->flush_before = GetFlushRecPtr(NULL);
-	if (SPI_execute_with_args("SELECT data FROM pg_catalog.pg_logical_slot_peek_binary_changes($1, NULL, $2)",
-							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "authlog mirror: could not peek the slot");
-
-	old = MemoryContextSwitchTo(batch_context);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		bytea	   *data = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i],
-														 SPI_tuptable->tupdesc, 1, &isnull));
-
-		batch_add(batch, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
-	}
-	MemoryContextSwitchTo(old);
+	if (!slot_stream_is_open(&slot_stream))
+		slot_stream_open(&slot_stream, authlog_mirror_slot_name, NULL);
+	(void) slot_stream_read(&slot_stream, InvalidXLogRecPtr, authlog_mirror_batch_size,
+							batch_add_from_stream, batch);
+	batch->read_upto = slot_stream_decoded_upto(&slot_stream);
 	return true;
+}
+
+/*
+ * The slot has taken everything the stream read so far (read_upto): what
+ * committed before it is in the store, or was nothing of authlog's.
+ */
+static void
+confirm_read(XLogRecPtr read_upto)
+{
+	slot_stream_confirm(&slot_stream, read_upto);
+	last_advance = GetCurrentTimestamp();
+}
+
+/*
+ * Close the stream, releasing the slot: the next round opens it again and
+ * reads on from the slot's confirmed position.
+ */
+static void
+close_stream(void)
+{
+	slot_stream_close(&slot_stream);
 }
 
 /*
@@ -474,8 +500,9 @@ stream_round(void)
 	if (wake_lsn > GetFlushRecPtr(NULL))
 		XLogFlush(wake_lsn);
 
-	if (!run_step(step_peek, &batch))
+	if (!run_step(step_read, &batch))
 	{
+		close_stream();
 		slot_ready = false;		/* check the slot again: it may be gone */
 		return report_failure("could not read the logical slot", mirror_worker.step_error);
 	}
@@ -487,21 +514,19 @@ stream_round(void)
 	if (batch.count == 0)
 	{
 		/*
-		 * Nothing of authlog's committed before the peek started, so the
-		 * slot may move up to there: WAL of other tables is never pinned.
+		 * Nothing of authlog's committed before where the stream read to,
+		 * so the slot may move up to there: WAL of other tables is never
+		 * pinned.  Confirming costs a spinlock (a write only when the
+		 * restart point moves), but the idle interval keeps the slot's
+		 * position quiet while nothing happens.
 		 */
 		if (sync_requested ||
 			TimestampDifferenceExceeds(last_advance, GetCurrentTimestamp(),
 									   authlog_mirror_idle_advance_ms))
 		{
-			if (!worker_advance_slot(authlog_mirror_slot_name, batch.flush_before, &mirror_worker.step_error))
-			{
-				slot_ready = false;
-				return report_failure("could not advance the logical slot", mirror_worker.step_error);
-			}
-			last_advance = GetCurrentTimestamp();
+			confirm_read(batch.read_upto);
 			worker_report_recovered(&mirror_worker, "streaming again");
-			record_applied(&batch, batch.flush_before, true);
+			record_applied(&batch, batch.read_upto, true);
 		}
 		else
 		{
@@ -516,6 +541,7 @@ stream_round(void)
 	{
 		if (mongo_sink_error_is_transient(&batch.store_error))
 			close_sink();
+		close_stream();			/* the batch is read again from the slot */
 		return report_failure("the document store did not acknowledge a batch",
 							  batch.store_error.message);
 	}
@@ -538,14 +564,9 @@ stream_round(void)
 	}
 
 	pause_before_advance_for_tests();
-	if (!worker_advance_slot(authlog_mirror_slot_name, batch.end_lsn, &mirror_worker.step_error))
-	{
-		slot_ready = false;
-		return report_failure("could not advance the logical slot", mirror_worker.step_error);
-	}
-	last_advance = GetCurrentTimestamp();
+	confirm_read(batch.read_upto);
 	worker_report_recovered(&mirror_worker, "streaming again");
-	record_applied(&batch, batch.end_lsn, false);
+	record_applied(&batch, batch.read_upto, false);
 	return 0;
 }
 
@@ -725,6 +746,7 @@ mirror_round(void)
 	if (authlog_mirror_uri == NULL || authlog_mirror_uri[0] == '\0')
 	{
 		close_sink();
+		close_stream();			/* the slot is free while the mirror is off */
 		worker_set_state(&mirror_worker, MIRROR_DISABLED);
 		return MIRROR_DISABLED_WAIT_MS;
 	}

@@ -6,8 +6,10 @@
  *
  *	  It reads a logical slot of its own (authlog_seal), fed by the authlog
  *	  output plugin, so the document store being down never holds it back
- *	  and login transactions never wait for it.  Each cut peeks the slot up
- *	  to the WAL flushed when the cut began and, in one transaction, writes
+ *	  and login transactions never wait for it.  Each cut reads the slot's
+ *	  stream (slot_stream.c: one decoding context for as long as the
+ *	  sealer runs, so each event is decoded once) up to the WAL flushed
+ *	  when the cut began and, in one transaction, writes
  *	  one seal per tenant: the members' log_ids in commit order, the digest
  *	  of each as it was committed (the decoded insert, not the row as it is
  *	  now), chained to the tenant's previous seal.  seal_members, written in
@@ -66,6 +68,7 @@ static Worker sealer_worker = {
 	.retry_hint = "The sealer retries with backoff; its slot keeps every event until it is sealed.",
 };
 static bool slot_ready = false;
+static SlotStream slot_stream;	/* open while the sealer holds its slot */
 static MemoryContext cut_context = NULL;
 
 /*
@@ -152,9 +155,10 @@ typedef struct CutAnchor
 
 typedef struct Cut
 {
-	XLogRecPtr	target;			/* peek up to here */
-	XLogRecPtr	chunk_end;		/* end of the last transaction peeked */
-	int			messages;		/* what the peek returned */
+	XLogRecPtr	target;			/* read up to here */
+	XLogRecPtr	chunk_end;		/* end of the last transaction read */
+	XLogRecPtr	read_upto;		/* where the stream stopped */
+	int			messages;		/* what the read returned */
 	SealMember *members;
 	int			count;
 	int			allocated;
@@ -265,10 +269,14 @@ sealer_wake(void)
 		worker_wake(&authlog_sealer_shared->worker);
 }
 
-/* A step failed: back off, and check the slot again (it may be gone). */
+/*
+ * A step failed: back off, and check the slot again (it may be gone); the
+ * stream is closed, so what the failed cut read is read again.
+ */
 static long
 report_failure(const char *what)
 {
+	slot_stream_close(&slot_stream);
 	slot_ready = false;
 	return worker_report_failure(&sealer_worker, what, sealer_worker.step_error);
 }
@@ -664,37 +672,36 @@ cut_add_message(Cut *cut, const bson_t *bytes)
 		: GetCurrentTransactionStartTimestamp();
 }
 
+/* Each message the stream decodes, into the cut */
+static void
+cut_add_from_stream(void *arg, const char *data, Size len)
+{
+	bson_t		message;
+
+	if (!bson_init_static(&message, (const uint8_t *) data, len))
+		elog(ERROR, "authlog sealer: the output plugin produced an invalid message");
+	cut_add_message((Cut *) arg, &message);
+}
+
 /*
- * Peek the slot up to the cut's target, at most authlog_seal_max_events
- * changes (whole transactions), and seal what it returned, in one
- * transaction.
+ * Read the slot's stream up to the cut's target, at most
+ * authlog_seal_max_events events (whole transactions), and seal what it
+ * returned, in one transaction.  The stream is opened first when it is
+ * closed (at start, after a failure, after a pause).
  */
 static bool
 step_seal_chunk(void *arg)
 {
+	static const char *const options[] = {
+		"tables", "auth_logs,access_log", "operations", "insert", NULL
+	};
 	Cut		   *cut = arg;
-	Oid			types[3] = {TEXTOID, PG_LSNOID, INT4OID};
-	Datum		values[3] = {CStringGetTextDatum(authlog_seal_slot_name), LSNGetDatum(cut->target),
-	Int32GetDatum(authlog_seal_max_events)};
-	uint64		i;
 
-	if (SPI_execute_with_args("SELECT data FROM pg_catalog.pg_logical_slot_peek_binary_changes($1, $2, $3,"
-							  " 'tables', 'auth_logs,access_log', 'operations', 'insert')",
-							  3, types, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "authlog sealer: could not peek the slot");
-	cut->messages = (int) SPI_processed;
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		bytea	   *data = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i],
-														 SPI_tuptable->tupdesc, 1, &isnull));
-		bson_t		message;
-
-		if (!bson_init_static(&message, (const uint8_t *) VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data)))
-			elog(ERROR, "authlog sealer: the output plugin produced an invalid message");
-		cut_add_message(cut, &message);
-	}
-	SPI_freetuptable(SPI_tuptable);
+	if (!slot_stream_is_open(&slot_stream))
+		slot_stream_open(&slot_stream, authlog_seal_slot_name, options);
+	cut->messages = slot_stream_read(&slot_stream, cut->target, authlog_seal_max_events,
+									 cut_add_from_stream, cut);
+	cut->read_upto = slot_stream_decoded_upto(&slot_stream);
 	write_seals(cut);
 	if (cut->anchors != NIL)
 		mirror_note_write();
@@ -917,6 +924,7 @@ seal_round(void)
 					 errhint("Only the sealer may read slot \"%s\": revoke REPLICATION from roles that do not need it.",
 							 authlog_seal_slot_name)));
 			slot_confirmed_by_sealer = InvalidXLogRecPtr;
+			slot_stream_close(&slot_stream);
 			if (!run_step(worker_step_mark_pending, &slot))
 				return report_failure("could not start sealing the backlog");
 			slot_ready = false;
@@ -934,11 +942,11 @@ seal_round(void)
 	}
 
 	/*
-	 * Each peek decodes from the slot's restart point, which moves only to
-	 * where decoding saw a running-transactions record (the background
-	 * writer logs one every 15 s).  One logged here, before the cut, lets
-	 * the advance after it bring the restart point close, so the next cut
-	 * does not decode again what this one sealed.
+	 * A stream opened again (after a failure or a restart) decodes from the
+	 * slot's restart point, which moves only to where decoding saw a
+	 * running-transactions record (the background writer logs one every
+	 * 15 s).  One logged here, before the cut, lets the confirmation after
+	 * it bring the restart point close.
 	 */
 	if (XLogStandbyInfoActive())
 		(void) LogStandbySnapshot();
@@ -960,14 +968,14 @@ seal_round(void)
 			return report_failure("could not seal a cut");
 		announce_cut(&cut);
 
-		/* a short chunk reached the target: nothing before it is left */
+		/*
+		 * A short chunk reached the target: nothing committed before where
+		 * the stream stopped is left.  A full one stopped after its last
+		 * transaction.
+		 */
 		done = cut.messages < authlog_seal_max_events;
-		advance_to = done ? target : cut.chunk_end;
-		if (!worker_advance_slot(authlog_seal_slot_name, advance_to, &sealer_worker.step_error))
-		{
-			members_may_be_sealed = true;
-			return report_failure("could not advance the sealer's slot");
-		}
+		advance_to = done ? cut.read_upto : cut.chunk_end;
+		slot_stream_confirm(&slot_stream, advance_to);
 		slot_confirmed_by_sealer = Max(slot_confirmed_by_sealer, advance_to);
 		if (done)
 			break;
@@ -1150,7 +1158,8 @@ authlog_sealer_main(Datum main_arg)
 			wake_at = retry_at;
 		else if (authlog_seal_interval_s == 0 && !requested)
 		{
-			/* paused: the slot keeps the backlog until sealing resumes */
+			/* paused: the slot keeps the backlog until sealing resumes, and is free meanwhile */
+			slot_stream_close(&slot_stream);
 			worker_set_state(&sealer_worker, SEALER_PAUSED);
 			wake_at = TimestampTzPlusMilliseconds(now, SEALER_PAUSED_WAIT_MS);
 		}

@@ -563,28 +563,3 @@ worker_clear_pending(const char *slot_name)
 							  1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "authlog: could not record the end of the copy for slot \"%s\"", slot_name);
 }
-
-static bool
-step_advance_slot(void *arg)
-{
-	WorkerSlot *slot = arg;
-	Oid			types[2] = {TEXTOID, PG_LSNOID};
-	Datum		values[2] = {CStringGetTextDatum(slot->name), LSNGetDatum(slot->advance_to)};
-
-	if (SPI_execute_with_args("SELECT pg_catalog.pg_replication_slot_advance($1, $2)",
-							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "authlog: could not advance the slot \"%s\"", slot->name);
-	return true;
-}
-
-/* Move a slot to target, in a transaction of its own. */
-bool
-worker_advance_slot(const char *slot_name, XLogRecPtr target, char **error)
-{
-	WorkerSlot	slot;
-
-	memset(&slot, 0, sizeof(slot));
-	slot.name = slot_name;
-	slot.advance_to = target;
-	return worker_run_step(step_advance_slot, &slot, error);
-}

@@ -109,13 +109,35 @@ typedef struct WorkerSlot
 	bool		exists;			/* set by worker_step_check_slot */
 	bool		lost;
 	bool		pending;		/* a copy is pending */
-	XLogRecPtr	advance_to;		/* for worker_advance_slot */
 } WorkerSlot;
 
 extern bool worker_step_check_slot(void *arg);
 extern bool worker_step_mark_pending(void *arg);
 extern bool worker_step_create_slot(void *arg);
-extern bool worker_advance_slot(const char *slot_name, XLogRecPtr target, char **error);
 extern void worker_clear_pending(const char *slot_name);
+
+/*
+ * slot_stream.c: a worker's slot read as a stream, one decoding context
+ * for as long as it is open (holding the slot).
+ */
+typedef void (*SlotStreamWrite) (void *arg, const char *data, Size len);
+typedef struct SlotStream
+{
+	MemoryContext context;		/* the decoding context's parent */
+	const char *slot_name;
+	struct LogicalDecodingContext *ctx; /* NULL while closed */
+	SlotStreamWrite write;		/* during a read: each message */
+	void	   *write_arg;
+	int			messages;		/* written by the current read */
+} SlotStream;
+
+extern void slot_stream_open(SlotStream *stream, const char *slot_name,
+							 const char *const *options);
+extern bool slot_stream_is_open(const SlotStream *stream);
+extern int	slot_stream_read(SlotStream *stream, XLogRecPtr upto, int max_messages,
+							 SlotStreamWrite write, void *write_arg);
+extern XLogRecPtr slot_stream_decoded_upto(const SlotStream *stream);
+extern void slot_stream_confirm(SlotStream *stream, XLogRecPtr lsn);
+extern void slot_stream_close(SlotStream *stream);
 
 #endif							/* WORKER_H */

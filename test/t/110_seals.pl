@@ -132,10 +132,12 @@ all_sealed_once('after concurrent writers');
 # slot is created again and the events it never saw are sealed from a table
 # scan, batch by batch, as three chained seals (seal_max_events is 1,000).
 $node->safe_psql('postgres', q{SELECT authlog.seal_now('60s')});
-$node->poll_query_until('postgres', q{
-	SELECT pg_drop_replication_slot('authlog_seal') IS NOT NULL
-	FROM pg_replication_slots WHERE slot_name = 'authlog_seal' AND NOT active})
-  or die 'could not drop the sealer\'s slot';
+# (the sealer holds its slot while it seals; paused, it lets it go)
+$node->safe_psql('postgres', q{ALTER SYSTEM SET authlog.seal_interval = 0; SELECT pg_reload_conf()});
+$node->poll_query_until('postgres', q{SELECT state = 'paused' FROM authlog.sealer_status()})
+  or die 'the sealer did not pause';
+my ($drop_rc, $drop_out, $drop_err) = $node->psql('postgres', q{SELECT pg_drop_replication_slot('authlog_seal')});
+is($drop_err, '', 'a paused sealer lets its slot go');
 $node->safe_psql('postgres', q{
 	INSERT INTO authlog.auth_logs (tenant_id, log_id, organisation_id, user_id, event_type, ip_address,
 	                               user_agent, auth_path, occurred_at, recorded_at, metadata, decision,
@@ -143,6 +145,7 @@ $node->safe_psql('postgres', q{
 	SELECT 'tenant-bulk', gen_random_uuid(), 'o1', 'user' || n, 'login_success', '192.0.2.1', 'agent', 'web',
 	       now(), now(), '{}', 'allowed', 0, 0
 	FROM generate_series(1, 2500) n});
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET authlog.seal_interval; SELECT pg_reload_conf()});
 $node->safe_psql('postgres', q{SELECT authlog.seal_now('120s')});
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(seal_no || ':' || event_count || ':' || first_commit_lsn, ' ' ORDER BY seal_no)
