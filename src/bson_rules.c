@@ -438,27 +438,32 @@ bson_rules_key_of_fields(const bson_t *document, const char *const *key_columns,
 	return true;
 }
 
+/* One "<bytes>:<value>" part; value[len] must be readable (it ends a BSON value) */
 static void
 append_part(bson_string_t *out, const char *value, size_t len)
 {
+	char		digits[24];
+	int			n = 0;
+	size_t		rest = len;
+	size_t		i;
+
 	if (out->len > 0)
 		bson_string_append_c(out, ',');
-	bson_string_append_printf(out, "%zu:", len);
-	/* the value may hold NUL bytes (a SQL_ASCII text never does, but be exact) */
-	if (len > 0 && memchr(value, '\0', len) == NULL)
+	/* the length in decimal: printf would cost more than the rest of the id */
+	do
 	{
-		char	   *copy = bson_strndup(value, len);
-
-		bson_string_append(out, copy);
-		bson_free(copy);
-	}
+		digits[n++] = (char) ('0' + rest % 10);
+		rest /= 10;
+	} while (rest > 0);
+	while (n > 0)
+		bson_string_append_c(out, digits[--n]);
+	bson_string_append_c(out, ':');
+	/* a BSON string (and the digits here) ends with a NUL: copied at once */
+	if (value[len] == '\0' && memchr(value, '\0', len) == NULL)
+		bson_string_append(out, value);
 	else
-	{
-		size_t		i;
-
 		for (i = 0; i < len; i++)
 			bson_string_append_c(out, value[i]);
-	}
 }
 
 /*
@@ -473,8 +478,20 @@ append_part(bson_string_t *out, const char *value, size_t len)
 bool
 bson_rules_store_id_text(const bson_t *key, bson_string_t *out)
 {
+	return bson_rules_store_id_text_utf8(key, out, NULL);
+}
+
+/*
+ * The same, saying in *utf8 (when not NULL) whether the text is UTF-8: it
+ * is unless a value is {"%bytes": ...}, the form of a string that is not.
+ */
+bool
+bson_rules_store_id_text_utf8(const bson_t *key, bson_string_t *out, bool *utf8)
+{
 	bson_iter_t iter;
 
+	if (utf8 != NULL)
+		*utf8 = true;
 	if (!bson_iter_init(&iter, key))
 		return false;
 	while (bson_iter_next(&iter))
@@ -530,6 +547,8 @@ bson_rules_store_id_text(const bson_t *key, bson_string_t *out)
 				return false;
 			bson_iter_binary(&bytes, &subtype, &len, &data);
 			append_part(out, (const char *) data, len);
+			if (utf8 != NULL)
+				*utf8 = false;
 		}
 		else
 			return false;
@@ -551,15 +570,27 @@ bson_rules_append_store_id_text(bson_t *out, const char *name, const char *text,
 							  (uint32_t) len);
 }
 
+/* An _id's text appended as name, a string when utf8, BinData otherwise */
+bool
+bson_rules_append_store_id_as(bson_t *out, const char *name, const char *text, size_t len,
+							  bool utf8)
+{
+	if (utf8)
+		return bson_append_utf8(out, name, -1, text, (int) len);
+	return bson_append_binary(out, name, -1, BSON_SUBTYPE_BINARY, (const uint8_t *) text,
+							  (uint32_t) len);
+}
+
 /* The _id of the row whose key columns key holds, appended as name */
 bool
 bson_rules_append_store_id(bson_t *out, const char *name, const bson_t *key)
 {
 	bson_string_t *text = bson_string_new(NULL);
+	bool		utf8;
 	bool		ok;
 
-	ok = bson_rules_store_id_text(key, text) &&
-		bson_rules_append_store_id_text(out, name, text->str, text->len);
+	ok = bson_rules_store_id_text_utf8(key, text, &utf8) &&
+		bson_rules_append_store_id_as(out, name, text->str, text->len, utf8);
 	bson_string_free(text, true);
 	return ok;
 }

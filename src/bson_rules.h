@@ -45,6 +45,9 @@ extern bool bson_rules_digest_form(const bson_t *document, const char *exclude,
  * holds it; the text is "<bytes>:<value>" per column, joined by ",".
  */
 extern bool bson_rules_store_id_text(const bson_t *key, bson_string_t *out);
+extern bool bson_rules_store_id_text_utf8(const bson_t *key, bson_string_t *out, bool *utf8);
+extern bool bson_rules_append_store_id_as(bson_t *out, const char *name, const char *text,
+										  size_t len, bool utf8);
 extern bool bson_rules_append_store_id(bson_t *out, const char *name, const bson_t *key);
 extern bool bson_rules_append_store_id_text(bson_t *out, const char *name,
 											const char *text, size_t len);

@@ -138,14 +138,20 @@ change_message_start(bson_t *out, ChangeOp op, ChangeTable table,
 
 void
 change_message_append_key(bson_t *out, ChangeTable table, TupleDesc desc,
-						  Datum *values, bool *nulls)
+						  Datum *values, bool *nulls, RowStoreId *id)
 {
-	row_bson_append_store_id(out, "_id", desc, values, nulls, change_table_key_columns(table));
+	RowStoreId	own;
+
+	if (id == NULL)
+		id = &own;
+	row_bson_store_id(id, desc, values, nulls, change_table_key_columns(table));
+	row_bson_append_store_id(out, "_id", id);
 }
 
 void
 change_message_append_row(bson_t *out, ChangeTable table, TupleDesc desc,
-						  Datum *values, bool *nulls, bool track_unchanged)
+						  Datum *values, bool *nulls, const RowStoreId *id,
+						  bool track_unchanged)
 {
 	List	   *unchanged = NIL;
 	bson_t		array;
@@ -153,7 +159,7 @@ change_message_append_row(bson_t *out, ChangeTable table, TupleDesc desc,
 	uint32		index = 0;
 
 	row_bson_append_row(out, "doc", desc, values, nulls, change_table_key_columns(table),
-						track_unchanged ? &unchanged : NULL);
+						id, track_unchanged ? &unchanged : NULL);
 	if (unchanged == NIL)
 		return;
 	MESSAGE_CHECK(bson_append_array_begin(out, "unchanged", -1, &array));
@@ -237,7 +243,10 @@ change_message_read(const bson_t *message, ChangeMessage *out)
 		{
 			/* a scalar (UTF-8, or BinData for a key that is not UTF-8) */
 			if (BSON_ITER_HOLDS_UTF8(&iter))
+			{
 				out->id = bson_iter_utf8(&iter, &out->id_len);
+				out->id_utf8 = true;
+			}
 			else if (BSON_ITER_HOLDS_BINARY(&iter))
 			{
 				bson_subtype_t subtype;

@@ -27,6 +27,7 @@
 #include "nodes/pg_list.h"
 
 #include "authlog_common.h"
+#include "documents.h"
 
 /* The tables the output plugin decodes and the mirror copies, in apply order */
 typedef enum ChangeTable
@@ -71,16 +72,20 @@ typedef struct ChangeTransaction
 extern void change_message_start(bson_t *out, ChangeOp op, ChangeTable table,
 								 const ChangeTransaction *txn);
 
-/* _id: the store's _id of the row, a scalar made of its key columns */
+/*
+ * _id: the store's _id of the row, a scalar made of its key columns; *id
+ * (when not NULL) gets it, for change_message_append_row of the same row.
+ */
 extern void change_message_append_key(bson_t *out, ChangeTable table, TupleDesc desc,
-									  Datum *values, bool *nulls);
+									  Datum *values, bool *nulls, RowStoreId *id);
 
 /*
  * doc: the row; with track_unchanged, TOASTed columns an update left
  * unchanged are left out and named in "unchanged".
  */
 extern void change_message_append_row(bson_t *out, ChangeTable table, TupleDesc desc,
-									  Datum *values, bool *nulls, bool track_unchanged);
+									  Datum *values, bool *nulls, const RowStoreId *id,
+									  bool track_unchanged);
 
 /* ---------- the read side ---------- */
 
@@ -101,6 +106,7 @@ typedef struct ChangeMessage
 	bool		has_id;
 	const char *id;
 	uint32		id_len;
+	bool		id_utf8;		/* a string; otherwise BinData */
 	bool		has_doc;
 	bson_t		doc;
 	bool		has_unchanged;

@@ -363,6 +363,7 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	MemoryContext old;
 	Datum	   *values;
 	bool	   *nulls;
+	RowStoreId	id;
 
 	if (table == CHANGE_TABLE_NONE)
 		return;
@@ -404,12 +405,14 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	values = palloc(desc->natts * sizeof(Datum));
 	nulls = palloc(desc->natts * sizeof(bool));
 	heap_deform_tuple(key_row, desc, values, nulls);
-	change_message_append_key(&state->message, table, desc, values, nulls);
+	change_message_append_key(&state->message, table, desc, values, nulls, &id);
 	if (row != NULL)
 	{
+		/* the document's _id is the message's, made once, unless the key changed */
 		if (row != key_row)
 			heap_deform_tuple(row, desc, values, nulls);
-		change_message_append_row(&state->message, table, desc, values, nulls, true);
+		change_message_append_row(&state->message, table, desc, values, nulls,
+								  row == key_row ? &id : NULL, true);
 	}
 	finish_message(ctx, state, old);
 }

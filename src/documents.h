@@ -27,15 +27,25 @@ extern void row_bson_append_datum(bson_t *out, const char *key, Oid typid,
 extern void row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb);
 extern void row_bson_append_timestamptz(bson_t *out, const char *key, TimestampTz ts);
 extern bson_t *row_bson_new_owned(MemoryContext context);
-extern void row_bson_append_store_id(bson_t *out, const char *name, TupleDesc desc,
-									 Datum *values, bool *nulls,
-									 const char *const *key_columns);
+/* A row's store _id, made once for its message and its document */
+typedef struct RowStoreId
+{
+	const char *text;			/* valid until the next row_bson_store_id */
+	size_t		len;
+	bool		utf8;			/* a string; otherwise BinData (SQL_ASCII) */
+} RowStoreId;
+
+extern void row_bson_store_id(RowStoreId *id, TupleDesc desc, Datum *values, bool *nulls,
+							  const char *const *key_columns);
+extern void row_bson_append_store_id(bson_t *out, const char *name, const RowStoreId *id);
+/* id: the row's, when made already; NULL makes it */
 extern void row_bson_append_row(bson_t *out, const char *name, TupleDesc desc,
 								Datum *values, bool *nulls,
-								const char *const *key_columns, List **unchanged);
+								const char *const *key_columns, const RowStoreId *id,
+								List **unchanged);
 extern void row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *values,
 									   bool *nulls, const char *const *key_columns,
-									   List **unchanged);
+									   const RowStoreId *id, List **unchanged);
 
 /* A BSON document's bytes as jsonb (canonical Extended JSON); 0 if unreadable */
 extern Datum bson_bytes_to_jsonb(const uint8 *data, uint32 len);

@@ -621,13 +621,14 @@ step_copy_table(void *arg)
 				TupleDesc	desc = SPI_tuptable->tupdesc;
 				Datum	   *values = palloc(sizeof(Datum) * desc->natts);
 				bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+				RowStoreId	id;
 				MemoryContext old;
 
 				heap_deform_tuple(SPI_tuptable->vals[i], desc, values, nulls);
 				bson_reinit(&message);
 				change_message_start(&message, CHANGE_INSERT, copy->table, &no_transaction);
-				change_message_append_key(&message, copy->table, desc, values, nulls);
-				change_message_append_row(&message, copy->table, desc, values, nulls, false);
+				change_message_append_key(&message, copy->table, desc, values, nulls, &id);
+				change_message_append_row(&message, copy->table, desc, values, nulls, &id, false);
 				old = MemoryContextSwitchTo(batch_context);
 				batch_add(&copy->batch, (const char *) bson_get_data(&message), message.len);
 				MemoryContextSwitchTo(old);

@@ -472,7 +472,8 @@ queue_message(mongoc_bulk_operation_t *bulk, const ChangeMessage *parts,
 
 	BSON_APPEND_BOOL(&upsert, "upsert", true);
 	if (parts->op != CHANGE_TRUNCATE &&
-		(!parts->has_id || !bson_rules_append_store_id_text(&selector, "_id", parts->id, parts->id_len)))
+		(!parts->has_id ||
+		 !bson_rules_append_store_id_as(&selector, "_id", parts->id, parts->id_len, parts->id_utf8)))
 	{
 		bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
 					   "change message without a usable _id");
@@ -894,7 +895,7 @@ mongo_sink_dead_letter(MongoSink *sink, const bson_t *message, const char *reaso
 			BSON_APPEND_UTF8(&letter, "tenant_id", tenant);
 	}
 	if (parts.has_id)
-		bson_rules_append_store_id_text(&letter, "key", parts.id, parts.id_len);
+		bson_rules_append_store_id_as(&letter, "key", parts.id, parts.id_len, parts.id_utf8);
 	BSON_APPEND_INT64(&letter, "commit_lsn", commit_lsn);
 	BSON_APPEND_UTF8(&letter, "reason", reason);
 	BSON_APPEND_DATE_TIME(&letter, "refused_at", (int64) (time(NULL)) * 1000);

@@ -273,6 +273,17 @@ row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb)
 	append_jsonb_value(out, key, -1, &v, false);
 }
 
+/* "<key>_us" into buf (NAMEDATALEN + 4 bytes): the exact microseconds' key */
+static int
+microseconds_key(const char *key, char *buf)
+{
+	size_t		len = strnlen(key, NAMEDATALEN);
+
+	memcpy(buf, key, len);
+	memcpy(buf + len, "_us", 4);
+	return (int) len + 3;
+}
+
 void
 row_bson_append_timestamptz(bson_t *out, const char *key, TimestampTz ts)
 {
@@ -289,8 +300,7 @@ row_bson_append_timestamptz(bson_t *out, const char *key, TimestampTz ts)
 	/* floor division: a date before 1970 rounds down, like MongoDB's */
 	BSON_CHECK(bson_append_date_time(out, key, -1,
 									 unix_us >= 0 ? unix_us / 1000 : -((-unix_us + 999) / 1000)));
-	snprintf(us_key, sizeof(us_key), "%s_us", key);
-	BSON_CHECK(bson_append_int64(out, us_key, -1, unix_us));
+	BSON_CHECK(bson_append_int64(out, us_key, microseconds_key(key, us_key), unix_us));
 }
 
 /* A uuid[] (a seal's members) as an array of UUIDs; NULL elements as null. */
@@ -374,8 +384,7 @@ row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
 		{
 			char		us_key[NAMEDATALEN + 4];
 
-			snprintf(us_key, sizeof(us_key), "%s_us", key);
-			BSON_CHECK(bson_append_null(out, us_key, -1));
+			BSON_CHECK(bson_append_null(out, us_key, microseconds_key(key, us_key)));
 		}
 		return;
 	}
@@ -443,16 +452,52 @@ row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
 
 
 /*
- * The key columns of a row, in table order, appended to an open document:
- * 1.0's store _id, and what the scalar _id is built from.  key_columns
- * lists the names of the columns that identify a row.
+ * Where a table's key columns are in its rows: found by name once per row
+ * type, checked by name at each use (a column dropped and added again
+ * moves), so a row costs one comparison per key column, not one per
+ * column and key column.
  */
-static void
-append_key_fields(bson_t *key, TupleDesc desc, Datum *values, bool *nulls,
-				  const char *const *key_columns)
+#define MAX_KEY_COLUMNS 4
+
+typedef struct KeyPositions
 {
+	Oid			typid;
+	const char *const *key_columns;
+	int			natts;
+	int			count;
+	int			attnums[MAX_KEY_COLUMNS];	/* 0-based, in table order */
+} KeyPositions;
+
+static const int *
+key_positions(TupleDesc desc, const char *const *key_columns, int *count)
+{
+	static KeyPositions cache[8];
+	static int	next_victim = 0;
+	KeyPositions *entry = NULL;
+	int			c;
 	int			i;
 
+	for (c = 0; c < (int) lengthof(cache); c++)
+	{
+		KeyPositions *k = &cache[c];
+		bool		valid = k->key_columns == key_columns && k->typid == desc->tdtypeid &&
+			k->natts == desc->natts && k->count > 0;
+
+		for (i = 0; valid && i < k->count; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, k->attnums[i]);
+
+			valid = !att->attisdropped && strcmp(NameStr(att->attname), key_columns[i]) == 0;
+		}
+		if (valid)
+		{
+			*count = k->count;
+			return k->attnums;
+		}
+	}
+
+	entry = &cache[next_victim++ % lengthof(cache)];
+	entry->count = 0;
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -461,37 +506,70 @@ append_key_fields(bson_t *key, TupleDesc desc, Datum *values, bool *nulls,
 		if (att->attisdropped)
 			continue;
 		for (column = key_columns; *column != NULL; column++)
-		{
 			if (strcmp(*column, NameStr(att->attname)) == 0)
 			{
-				row_bson_append_datum(key, NameStr(att->attname), att->atttypid,
-									  values[i], nulls[i]);
+				if (entry->count == MAX_KEY_COLUMNS)
+					elog(ERROR, "authlog: too many key columns");
+				entry->attnums[entry->count++] = i;
 				break;
 			}
-		}
 	}
+	/* cached only when the names it checks come in key_columns' order */
+	for (i = 0; i < entry->count; i++)
+		if (key_columns[i] == NULL ||
+			strcmp(NameStr(TupleDescAttr(desc, entry->attnums[i])->attname), key_columns[i]) != 0)
+			break;
+	entry->key_columns = i == entry->count ? key_columns : NULL;
+	entry->typid = desc->tdtypeid;
+	entry->natts = desc->natts;
+	*count = entry->count;
+	return entry->attnums;
 }
 
 /*
- * The store's _id of a row, as name: one scalar made injectively from its
+ * The store's _id of a row, as *id: one scalar made injectively from its
  * key columns (bson_rules_store_id_text), which every MongoDB-wire store
  * indexes; FerretDB leaves a document _id unindexed, so each update by
- * one was a scan (NOTES.md).
+ * one was a scan (NOTES.md).  Made once per row, for both its message and
+ * its document; id->text stays valid until the next call.
  */
 void
-row_bson_append_store_id(bson_t *out, const char *name, TupleDesc desc,
-						 Datum *values, bool *nulls, const char *const *key_columns)
+row_bson_store_id(RowStoreId *id, TupleDesc desc, Datum *values, bool *nulls,
+				  const char *const *key_columns)
 {
+	static bson_string_t *text = NULL;
 	bson_t		key;
+	const int  *attnums;
+	int			count;
+	int			i;
 	bool		ok;
+
+	if (text == NULL)
+		text = bson_string_new(NULL);	/* kept for the process: one buffer for every row */
+	bson_string_truncate(text, 0);
 
 	/* a key is a few hundred bytes at most; a longer one is malloc'd and freed here */
 	bson_init(&key);
-	append_key_fields(&key, desc, values, nulls, key_columns);
-	ok = bson_rules_append_store_id(out, name, &key);
+	attnums = key_positions(desc, key_columns, &count);
+	for (i = 0; i < count; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, attnums[i]);
+
+		row_bson_append_datum(&key, NameStr(att->attname), att->atttypid,
+							  values[attnums[i]], nulls[attnums[i]]);
+	}
+	ok = bson_rules_store_id_text_utf8(&key, text, &id->utf8);
 	bson_destroy(&key);
 	if (!ok)
 		elog(ERROR, "authlog: a row's key columns cannot make a store _id");
+	id->text = text->str;
+	id->len = text->len;
+}
+
+void
+row_bson_append_store_id(bson_t *out, const char *name, const RowStoreId *id)
+{
+	BSON_CHECK(bson_rules_append_store_id_as(out, name, id->text, id->len, id->utf8));
 }
 
 /* A varlena value an UPDATE's new row left out because it did not change. */
@@ -513,23 +591,30 @@ is_unchanged_toast(Form_pg_attribute att, Datum value, bool isnull)
 void
 row_bson_append_row(bson_t *out, const char *name, TupleDesc desc,
 					Datum *values, bool *nulls, const char *const *key_columns,
-					List **unchanged)
+					const RowStoreId *id, List **unchanged)
 {
 	bson_t		doc;
 
 	BSON_CHECK(bson_append_document_begin(out, name, -1, &doc));
-	row_bson_append_row_fields(&doc, desc, values, nulls, key_columns, unchanged);
+	row_bson_append_row_fields(&doc, desc, values, nulls, key_columns, id, unchanged);
 	BSON_CHECK(bson_append_document_end(out, &doc));
 }
 
 /* The fields of a row's document, appended to an open document. */
 void
 row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *values, bool *nulls,
-						   const char *const *key_columns, List **unchanged)
+						   const char *const *key_columns, const RowStoreId *id,
+						   List **unchanged)
 {
+	RowStoreId	own;
 	int			i;
 
-	row_bson_append_store_id(doc, "_id", desc, values, nulls, key_columns);
+	if (id == NULL)
+	{
+		row_bson_store_id(&own, desc, values, nulls, key_columns);
+		id = &own;
+	}
+	row_bson_append_store_id(doc, "_id", id);
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);

@@ -198,7 +198,8 @@ row_digest(HeapTupleHeader row, ChangeTable table)
 	heap_deform_tuple(&tuple, desc, values, nulls);
 
 	document = row_bson_new_owned(CurrentMemoryContext);
-	row_bson_append_row_fields(document, desc, values, nulls, change_table_key_columns(table), NULL);
+	row_bson_append_row_fields(document, desc, values, nulls, change_table_key_columns(table),
+							   NULL, NULL);
 	ReleaseTupleDesc(desc);
 	if (!seal_event_digest(document, change_table_key_columns(table), digest))
 		elog(ERROR, "authlog: could not digest an %s row's document", change_table_names[table]);
