@@ -432,6 +432,34 @@ for section in write seal decode memory investigate mirror api; do
 	esac
 done
 
+# Issue 22's figures, from what this run measured: each a ratio within this
+# run (the median of its rounds, with the rounds' spread), or the realistic
+# mix's p99 lag; a row whose section did not run is left out.
+echo
+echo "== the stream's figures (issue 22), this run"
+psql -X -P footer=off -c "
+	WITH ratio(what, num_section, num_name, den_section, den_name, clients, sync, first_bar, aim) AS (VALUES
+		('mirror catch-up x raw libmongoc inserts', 'mirror', 'authlog mirror catch-up', 'mirror', 'raw libmongoc ordered bulk insert', 0, '', 0.85, 0.95),
+		('decoder x pgoutput, same WAL', 'decode', 'authlog (bson)', 'decode', 'pgoutput', 0, '', 0.8, 1.0),
+		('record_login failure x bare INSERT, 8 clients, sync off', 'write', 'record_login failure', 'write', 'bare INSERT', 8, 'off', 0.65, 0.8)),
+	rounds AS (
+		SELECT r.what, n.round, n.value / d.value AS x, r.first_bar, r.aim
+		FROM ratio r
+		JOIN bench.results n ON n.section = r.num_section AND n.name = r.num_name AND n.clients = r.clients AND n.sync = r.sync
+		JOIN bench.results d ON d.section = r.den_section AND d.name = r.den_name AND d.clients = r.clients AND d.sync = r.sync
+		                    AND d.round = n.round)
+	SELECT what, round(percentile_cont(0.5) WITHIN GROUP (ORDER BY x)::numeric, 2)::text || 'x' AS this_build,
+	       string_agg(round(x::numeric, 2)::text, ' ' ORDER BY round) AS rounds,
+	       first_bar::text || 'x' AS first_bar, aim::text || 'x' AS aim
+	FROM rounds GROUP BY what, first_bar, aim
+	UNION ALL
+	SELECT 'mirror lag p99, realistic mix at ' || clients || ' logins/s', round((1000 * value)::numeric)::text || ' ms',
+	       '(300 probes; p50 ' || (SELECT round((1000 * p.value)::numeric) FROM bench.results p
+	                                WHERE p.section = 'lag mix' AND p.name = 'p50 seconds') || ' ms)',
+	       '< 250 ms', '< 100 ms'
+	FROM bench.results WHERE section = 'lag mix' AND name = 'p99 seconds'
+	ORDER BY 1"
+
 psql -XA -F ',' -P footer=off -c "SELECT section, name, clients, sync, round, value FROM bench.results ORDER BY section, name, clients, sync, round" \
 	> "$results/bench-$stamp.csv"
 echo
