@@ -297,6 +297,22 @@ section_investigate() {
 
 # ---- the mirror -------------------------------------------------------------
 # A cluster of its own, so the mirror starts from empty tables.
+# The lag probes of bench.lag: printed with the differences mirror_verify
+# finds among the tenants that match (a LIKE clause), and kept as section's
+# p50 and p99 at rate.
+report_lag() {
+	local section=$1 rate=$2 tenants=$3 lag
+	mpsql -P footer=off -c "
+		SELECT count(*) AS probes,
+		       round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p50_ms,
+		       round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p99_ms,
+		       round((1000 * max(seconds))::numeric, 1) AS max_ms,
+		       (SELECT count(*) FROM authlog.mirror_verify() WHERE tenant_id $tenants) AS differences_after
+		FROM bench.lag"
+	lag=$(mpsql -At -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) || ',' || percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds) FROM bench.lag")
+	psql_q -c "INSERT INTO bench.results VALUES ('$section', 'p50 seconds', $rate, '', 1, ${lag%,*}), ('$section', 'p99 seconds', $rate, '', 1, ${lag#*,})"
+}
+
 section_mirror() {
 	success_tps=$(psql -XAt -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM bench.results
 		WHERE name = 'record_login success' AND clients = 8")
@@ -359,15 +375,7 @@ section_mirror() {
 	wait "$pgbench_pid" || true
 	mpsql -c "SELECT authlog.mirror_sync('10min')" >/dev/null
 	# (the catch-up rounds wrote to store databases of their own: only this phase's tenants are compared)
-	mpsql -P footer=off -c "
-		SELECT count(*) AS probes,
-		       round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p50_ms,
-		       round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p99_ms,
-		       round((1000 * max(seconds))::numeric, 1) AS max_ms,
-		       (SELECT count(*) FROM authlog.mirror_verify() WHERE tenant_id NOT LIKE 'catchup%') AS differences_after
-		FROM bench.lag"
-	lag=$(mpsql -At -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) || ',' || percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds) FROM bench.lag")
-	psql_q -c "INSERT INTO bench.results VALUES ('lag', 'p50 seconds', $rate, '', 1, ${lag%,*}), ('lag', 'p99 seconds', $rate, '', 1, ${lag#*,})"
+	report_lag lag "$rate" "NOT LIKE 'catchup%'"
 
 	# the realistic mix (issue 22): 90 % successes, 10 % failures over 100
 	# tenants x 2,000 accounts at 400 logins/s (or the rate above, if lower):
@@ -383,15 +391,7 @@ section_mirror() {
 	mpsql -c "CALL bench.probe_lag(300)"
 	wait "$pgbench_pid" || true
 	mpsql -c "SELECT authlog.mirror_sync('20min')" >/dev/null
-	mpsql -P footer=off -c "
-		SELECT count(*) AS probes,
-		       round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p50_ms,
-		       round((1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds))::numeric, 1) AS p99_ms,
-		       round((1000 * max(seconds))::numeric, 1) AS max_ms,
-		       (SELECT count(*) FROM authlog.mirror_verify() WHERE tenant_id LIKE 'mix%') AS differences_after
-		FROM bench.lag"
-	lag=$(mpsql -At -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) || ',' || percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds) FROM bench.lag")
-	psql_q -c "INSERT INTO bench.results VALUES ('lag mix', 'p50 seconds', $mix_rate, '', 1, ${lag%,*}), ('lag mix', 'p99 seconds', $mix_rate, '', 1, ${lag#*,})"
+	report_lag 'lag mix' "$mix_rate" "LIKE 'mix%'"
 }
 
 # authlog-api: Go benchmarks (api/internal/httpapi/bench_test.go) on the

@@ -93,7 +93,7 @@ extern void change_message_append_row(bson_t *out, ChangeTable table, TupleDesc 
  * A message, as views into its bytes.  Read it in place and never copy or
  * move it: a static bson_t (doc) points into itself.  id points to the
  * bytes of the message's _id (a string's, or a BinData's when the key is
- * not UTF-8): bson_rules_append_store_id_text writes it again as it was.
+ * not UTF-8, id_utf8 false): bson_rules_append_store_id_as writes it again.
  */
 typedef struct ChangeMessage
 {

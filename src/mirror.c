@@ -240,7 +240,6 @@ typedef struct MirrorBatch
 	bool	   *skip;
 	int			count;
 	int			allocated;
-	XLogRecPtr	end_lsn;		/* the batch's last commit */
 	TimestampTz commit_time;
 	XLogRecPtr	read_upto;		/* the stream read this far: to confirm once applied */
 	int64		documents;
@@ -277,7 +276,6 @@ batch_add(MirrorBatch *batch, const char *data, int len)
 		elog(ERROR, "authlog mirror: the output plugin produced a message that is not a change message");
 	batch->messages[batch->count] = message;
 	batch->read[batch->count] = read;
-	batch->end_lsn = Max(batch->end_lsn, read->end_lsn);
 	if (read->has_commit_time)
 		batch->commit_time = read->commit_time;
 	batch->count++;
@@ -320,16 +318,6 @@ confirm_read(XLogRecPtr read_upto)
 {
 	slot_stream_confirm(&slot_stream, read_upto);
 	last_advance = GetCurrentTimestamp();
-}
-
-/*
- * Close the stream, releasing the slot: the next round opens it again and
- * reads on from the slot's confirmed position.
- */
-static void
-close_stream(void)
-{
-	slot_stream_close(&slot_stream);
 }
 
 /*
@@ -502,7 +490,7 @@ stream_round(void)
 
 	if (!run_step(step_read, &batch))
 	{
-		close_stream();
+		slot_stream_close(&slot_stream);
 		slot_ready = false;		/* check the slot again: it may be gone */
 		return report_failure("could not read the logical slot", mirror_worker.step_error);
 	}
@@ -541,7 +529,7 @@ stream_round(void)
 	{
 		if (mongo_sink_error_is_transient(&batch.store_error))
 			close_sink();
-		close_stream();			/* the batch is read again from the slot */
+		slot_stream_close(&slot_stream);	/* the batch is read again from the slot */
 		return report_failure("the document store did not acknowledge a batch",
 							  batch.store_error.message);
 	}
@@ -747,7 +735,7 @@ mirror_round(void)
 	if (authlog_mirror_uri == NULL || authlog_mirror_uri[0] == '\0')
 	{
 		close_sink();
-		close_stream();			/* the slot is free while the mirror is off */
+		slot_stream_close(&slot_stream);	/* the slot is free while the mirror is off */
 		worker_set_state(&mirror_worker, MIRROR_DISABLED);
 		return MIRROR_DISABLED_WAIT_MS;
 	}

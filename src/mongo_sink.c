@@ -1014,7 +1014,7 @@ store_key_table_create(const char *name)
  * document's (1.0's _id, before the store was migrated); false for
  * anything else.
  */
-bool
+static bool
 store_id_of_iter(const bson_iter_t *iter, BsonKey *key)
 {
 	const uint8_t *data;

@@ -79,7 +79,6 @@ typedef struct StoreEntry
 } StoreEntry;
 
 extern struct HTAB *store_key_table_create(const char *name);
-extern bool store_id_of_iter(const bson_iter_t *iter, BsonKey *key);
 extern bool store_id_key(const bson_t *doc, const char *field, BsonKey *key);
 extern struct HTAB *mongo_sink_dead_letters(MongoSink *sink, const char *table,
 											text *tenant, bson_error_t *error);

@@ -469,26 +469,38 @@ seal_problem(StoreVerify *verify, const StoreSeal *seal, bool report, int *probl
 }
 
 /*
- * The store's _id of a sealed row of a tenant, as the decoder writes it
- * (bson_rules_store_id_text), from the key {tenant_id, id_field}: an
- * event's log_id or (1.1) an access's access_id.  Its bytes are left in
- * text, which the returned key points into.
+ * The store's _id of the row whose key columns key holds, as the decoder
+ * writes it (bson_rules_store_id_text): its bytes are left in text, which
+ * the returned key points into.
  */
 static BsonKey
-event_key(bson_string_t *text, const char *tenant, int tenant_len, const char *id_field,
-		  const uint8 *id)
+store_id_in(bson_string_t *text, const bson_t *key)
+{
+	BsonKey		result;
+
+	bson_string_truncate(text, 0);
+	if (!bson_rules_store_id_text(key, text))
+		elog(ERROR, "authlog: could not make a store _id");
+	result.data = (const uint8 *) text->str;
+	result.len = text->len;
+	return result;
+}
+
+/*
+ * The store's _id of a sealed row of a tenant: an event's {tenant_id,
+ * log_id} or (1.1) an access's {tenant_id, access_id}, whose _ids read
+ * alike.
+ */
+static BsonKey
+event_key(bson_string_t *text, const char *tenant, int tenant_len, const uint8 *id)
 {
 	bson_t		key = BSON_INITIALIZER;
 	BsonKey		result;
 
 	bson_append_utf8(&key, "tenant_id", -1, tenant, tenant_len);
-	bson_append_binary(&key, id_field, -1, BSON_SUBTYPE_UUID, id, UUID_LEN);
-	bson_string_truncate(text, 0);
-	if (!bson_rules_store_id_text(&key, text))
-		elog(ERROR, "authlog: could not make the store _id of a sealed row");
+	bson_append_binary(&key, "log_id", -1, BSON_SUBTYPE_UUID, id, UUID_LEN);
+	result = store_id_in(text, &key);
 	bson_destroy(&key);
-	result.data = (const uint8 *) text->str;
-	result.len = text->len;
 	return result;
 }
 
@@ -566,8 +578,7 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 			StoreEntry *event;
 			BsonKey		id;
 
-			/* an event's log_id or (1.1) an access's access_id: both keys read alike */
-			id = event_key(key, seal->tenant_id, seal->tenant_len, "log_id", log_id);
+			id = event_key(key, seal->tenant_id, seal->tenant_len, log_id);
 			event = hash_search(events, &id, HASH_FIND, NULL);
 			if (event == NULL)
 			{
@@ -751,11 +762,7 @@ compare_with_postgres(StoreVerify *verify, text *tenant, StoreSeal *seals, int n
 		bson_reinit(&key);
 		bson_append_utf8(&key, "tenant_id", -1, VARDATA_ANY(pg_tenant), VARSIZE_ANY_EXHDR(pg_tenant));
 		bson_append_int64(&key, "seal_no", -1, seal_no);
-		bson_string_truncate(key_text, 0);
-		if (!bson_rules_store_id_text(&key, key_text))
-			elog(ERROR, "authlog: could not make the store _id of a seal");
-		id.data = (const uint8 *) key_text->str;
-		id.len = key_text->len;
+		id = store_id_in(key_text, &key);
 		entry = hash_search(by_id, &id, HASH_FIND, NULL);
 		memset(&placeholder, 0, sizeof(placeholder));
 		placeholder.contents.seal_no = seal_no;

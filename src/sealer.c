@@ -906,7 +906,12 @@ seal_round(void)
 			return wait;
 	}
 
-	/* did anyone else consume the slot since the sealer last advanced it? */
+	/*
+	 * Did anyone else consume the slot since the sealer last confirmed it?
+	 * Only while the stream was closed (a pause, a failure): an open one
+	 * holds the slot, and nobody else can read it.
+	 */
+	if (!slot_stream_is_open(&slot_stream))
 	{
 		SlotPosition position;
 

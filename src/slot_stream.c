@@ -76,6 +76,7 @@ slot_stream_open(SlotStream *stream, const char *slot_name, const char *const *o
 {
 	MemoryContext old;
 	List	   *plugin_options = NIL;
+	const char *const *option;
 
 	Assert(IsTransactionState() && stream->ctx == NULL);
 	if (stream->context == NULL)
@@ -83,16 +84,20 @@ slot_stream_open(SlotStream *stream, const char *slot_name, const char *const *o
 												ALLOCSET_SMALL_SIZES);
 	MemoryContextReset(stream->context);
 
+	/* the name and options, in the stream's memory: they outlive this transaction */
+	old = MemoryContextSwitchTo(stream->context);
+	stream->slot_name = pstrdup(slot_name);
+	for (option = options; option != NULL && option[0] != NULL; option += 2)
+		plugin_options = lappend(plugin_options,
+								 makeDefElem(pstrdup(option[0]),
+											 (Node *) makeString(pstrdup(option[1])), -1));
+	MemoryContextSwitchTo(old);
+
 	CheckLogicalDecodingRequirements();
 	ReplicationSlotAcquire(slot_name, true);
 	PG_TRY();
 	{
 		old = MemoryContextSwitchTo(stream->context);
-		stream->slot_name = pstrdup(slot_name);
-		for (; options != NULL && options[0] != NULL; options += 2)
-			plugin_options = lappend(plugin_options,
-									 makeDefElem(pstrdup(options[0]),
-												 (Node *) makeString(pstrdup(options[1])), -1));
 		/* the context lives in stream->context, past this transaction */
 		stream->ctx = CreateDecodingContext(InvalidXLogRecPtr, plugin_options, false,
 											XL_ROUTINE(.page_read = read_local_xlog_page,
