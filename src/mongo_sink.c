@@ -568,16 +568,44 @@ first_write_error(const bson_t *reply, bool skip_duplicates, int *index, int *co
 	return false;
 }
 
-/* Does the reply report write errors, all of them duplicate keys? */
+/*
+ * Did the store take every insert of the bulk, each either inserted or
+ * already there?  Only a reply that accounts for all queued documents says
+ * so: nInserted plus the duplicate-key write errors, with no other write
+ * error and no write concern error.  A bulk whose command never came back
+ * (a socket error, a timeout, a store going down between the request and
+ * its reply) also carries an empty writeErrors array, and says nothing of
+ * its documents: it is a failure, never an acknowledgement.
+ */
 static bool
-only_duplicates(const bson_t *reply)
+only_duplicates(const bson_t *reply, int queued)
 {
 	bson_iter_t iter;
-	int			index;
-	int			code;
+	bson_iter_t child;
+	int64		inserted = 0;
+	int64		duplicates = 0;
 
-	return bson_iter_init_find(&iter, reply, "writeErrors") &&
-		!first_write_error(reply, true, &index, &code);
+	if (bson_iter_init_find(&iter, reply, "writeConcernErrors") &&
+		BSON_ITER_HOLDS_ARRAY(&iter) && bson_iter_recurse(&iter, &child) &&
+		bson_iter_next(&child))
+		return false;
+	if (!bson_iter_init_find(&iter, reply, "nInserted"))
+		return false;
+	inserted = bson_iter_as_int64(&iter);
+	if (!bson_iter_init_find(&iter, reply, "writeErrors") ||
+		!BSON_ITER_HOLDS_ARRAY(&iter) || !bson_iter_recurse(&iter, &child))
+		return false;
+	while (bson_iter_next(&child))
+	{
+		bson_iter_t error;
+
+		if (!BSON_ITER_HOLDS_DOCUMENT(&child) || !bson_iter_recurse(&child, &error) ||
+			!bson_iter_find(&error, "code") ||
+			bson_iter_as_int64(&error) != DUPLICATE_KEY_ERROR)
+			return false;
+		duplicates++;
+	}
+	return duplicates > 0 && inserted + duplicates == queued;
 }
 
 /*
@@ -606,13 +634,14 @@ is_plain_insert(const ChangeMessage *parts)
 }
 
 /*
- * Execute one bulk.  With inserts_only, it is unordered and duplicate keys
- * are not failures: an insert whose document is there already is a replay
- * of the same committed row, and every change after it is replayed too.
+ * Execute one bulk of queued operations.  With inserts_only, it is
+ * unordered and duplicate keys are not failures: an insert whose document
+ * is there already is a replay of the same committed row, and every change
+ * after it is replayed too.
  * On failure, *failed_op is the refused operation's index or -1.
  */
 static bool
-execute_bulk(mongoc_bulk_operation_t *bulk, bool inserts_only, int *failed_op,
+execute_bulk(mongoc_bulk_operation_t *bulk, bool inserts_only, int queued, int *failed_op,
 			 bson_error_t *error)
 {
 	bson_t		reply;
@@ -622,7 +651,7 @@ execute_bulk(mongoc_bulk_operation_t *bulk, bool inserts_only, int *failed_op,
 	*failed_op = -1;
 	if (!ok)
 	{
-		if (inserts_only && only_duplicates(&reply))
+		if (inserts_only && only_duplicates(&reply, queued))
 			ok = true;
 		else
 			(void) first_write_error(&reply, inserts_only, failed_op, &code);
@@ -748,7 +777,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 			}
 			else if (ok && queued > 0)
 			{
-				if (execute_bulk(bulk, inserts, &failed_op, error))
+				if (execute_bulk(bulk, inserts, queued, &failed_op, error))
 					*documents += queued;
 				else
 				{

@@ -43,7 +43,7 @@ start() {
 	mkdir -p "$dir/data"
 	"$bin" --handler=sqlite --sqlite-url="file:$dir/data/" --listen-addr="127.0.0.1:$port" \
 		--state-dir="$dir" --debug-addr=- --telemetry=disable --log-level=${FERRETDB_LOG_LEVEL:-warn} \
-		>"$dir/ferretdb.log" 2>&1 &
+		>>"$dir/ferretdb.log" 2>&1 &
 	echo $! >"$dir/ferretdb.pid"
 	for _ in $(seq 1 100); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

@@ -12,16 +12,18 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Exporter qw(import);
 
-our @EXPORT = qw(start_store stop_store restart_store new_mirrored_node
-  wait_for_mirror_state record_events verify_mirror);
+our @EXPORT = qw(start_store stop_store restart_store start_store_proxy drop_store_inserts
+  new_mirrored_node wait_for_mirror_state record_events verify_mirror);
 
 my $top = abs_path(dirname(__FILE__) . '/../..');
 my @stores;
+my @proxies;
 
 # a test that dies half way still stops its stores
 END
 {
 	stop_store($_) for @stores;
+	kill 'TERM', $_ for @proxies;
 }
 
 sub start_store
@@ -49,6 +51,53 @@ sub restart_store
 	stop_store($store);
 	system('bash', "$top/test/ferretdb.sh", 'start', $store->{dir}, $store->{port}) == 0
 	  or BAIL_OUT("FerretDB did not restart");
+}
+
+# A proxy in front of $store (test/store_proxy.py) that can lose inserts on
+# the wire; used as a store by new_mirrored_node.
+sub start_store_proxy
+{
+	my ($store, $name) = @_;
+	my $proxy = {
+		dir => "${PostgreSQL::Test::Utils::tmp_check}/store_proxy_$name",
+		port => PostgreSQL::Test::Cluster::get_free_port(),
+	};
+	mkdir $proxy->{dir};
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		exec('python3', "$top/test/store_proxy.py", $proxy->{port}, $store->{port}, $proxy->{dir})
+		  or die "exec: $!";
+	}
+	push @proxies, $pid;
+	for (1 .. 100)
+	{
+		last if -e "$proxy->{dir}/ready";
+		select(undef, undef, undef, 0.1);
+	}
+	-e "$proxy->{dir}/ready" or BAIL_OUT('the store proxy did not start');
+	return $proxy;
+}
+
+# The proxy closes the connection of each of the next $count insert
+# commands into $collection instead of forwarding it; returns how many it
+# dropped so far.
+sub drop_store_inserts
+{
+	my ($proxy, $collection, $count) = @_;
+	if (defined $count)
+	{
+		open(my $fh, '>', "$proxy->{dir}/drop_collection") or die $!;
+		print $fh $collection;
+		close($fh);
+		open($fh, '>', "$proxy->{dir}/drop_inserts") or die $!;
+		print $fh $count;
+		close($fh);
+	}
+	return 0 unless -e "$proxy->{dir}/dropped";
+	my @dropped = split /\n/, slurp_file("$proxy->{dir}/dropped");
+	return scalar(grep { $_ eq "insert $collection" } @dropped);
 }
 
 # A cluster with authlog preloaded, mirroring to $store; extra
