@@ -9,6 +9,9 @@
 # root (the server runs as postgres) or as the user that owns the tree.
 #
 #   bench/sealer_instructions.sh [N1 [N2]]      (default 1000 11000)
+#
+# PROFILE=1 also prints the sealer's 25 costliest functions (exclusive
+# instructions, callgrind_annotate) of the N2 run.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 n1=${1:-1000}
@@ -42,6 +45,11 @@ run() {
 	as_postgres "$bindir/pg_ctl" -D "$d/cl/data" -m fast -w -t 600 stop >/dev/null
 	# a forked child's file: "totals" is its own count ("summary" is the parent's at the fork)
 	ir=$(awk '/^totals:/ { s += $2 } END { print s }' "$d/cg.$pid")
+	if [ "${PROFILE:-0}" = 1 ] && [ "$n" = "$n2" ]; then
+		# the child's summary line is its parent's at the fork: its totals instead
+		sed "s/^summary:.*/summary: $(awk '/^totals:/ { print $2 }' "$d/cg.$pid")/" "$d/cg.$pid" >"$d/cg.sealer"
+		callgrind_annotate --threshold=99 "$d/cg.sealer" 2>/dev/null | sed -n '/file:function/,$p' | sed -n '3,27p' >&2
+	fi
 	sleep 1
 	rm -rf "$d" 2>/dev/null || true
 	echo "$n $sealed $ir"

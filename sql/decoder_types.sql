@@ -53,4 +53,18 @@ SELECT try($$SELECT authlog.bson_to_json(authlog.jsonb_to_bson('{"a": 1}') || '\
 SELECT try(format($$SELECT authlog.bson_to_json(authlog.jsonb_to_bson(%L))$$,
                   repeat('{"a": ', 101) || '1' || repeat('}', 101)));
 
+-- an enum's label as it was when the row committed: the decoder keeps
+-- labels by value, and a renamed label (ALTER TYPE ... RENAME VALUE)
+-- reaches the rows after the rename within the same decoding
+SELECT pg_replication_slot_advance('regress_authlog_types', pg_current_wal_lsn()) IS NOT NULL AS skipped;
+SELECT decision FROM authlog.record_login('t-enum', 'o1', 'enum-user', true, '192.0.2.1', 'a', 'sso');
+ALTER TYPE authlog.auth_path RENAME VALUE 'sso' TO 'sso_renamed';
+SELECT decision FROM authlog.record_login('t-enum', 'o1', 'enum-user', true, '192.0.2.1', 'a', 'sso_renamed');
+ALTER TYPE authlog.auth_path RENAME VALUE 'sso_renamed' TO 'sso';
+SELECT decision FROM authlog.record_login('t-enum', 'o1', 'enum-user', true, '192.0.2.1', 'a', 'sso');
+SELECT authlog.bson_to_json(data) -> 'doc' ->> 'auth_path' AS auth_path
+FROM pg_logical_slot_get_binary_changes('regress_authlog_types', NULL, NULL) c
+WHERE authlog.bson_to_json(c.data) ->> 'table' = 'auth_logs'
+ORDER BY lsn;
+
 SELECT pg_drop_replication_slot('regress_authlog_types');

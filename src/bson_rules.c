@@ -414,6 +414,138 @@ bson_rules_digest_form(const bson_t *document, const char *exclude,
 }
 
 
+/*
+ * Does an element (its bytes from the type byte on) need rewriting for the
+ * digest form?  Only a document or array holding a key "%5Fid" below it
+ * does; its bytes are searched for the key as an element holds it (the
+ * name then its NUL), which a string value may also contain: then the
+ * element is rewritten, to the same bytes if it had no such key.
+ */
+static bool
+element_needs_digest_rewrite(const bson_iter_t *iter, const uint8_t *bytes, size_t len)
+{
+	static const char key[] = ESCAPED_ID_KEY;	/* with its NUL */
+	const uint8_t *end = bytes + len;
+	const uint8_t *p = bytes;
+
+	if (!BSON_ITER_HOLDS_DOCUMENT(iter) && !BSON_ITER_HOLDS_ARRAY(iter))
+		return false;
+	while ((size_t) (end - p) >= sizeof(key) &&
+		   (p = memchr(p, key[0], end - p - sizeof(key) + 1)) != NULL)
+	{
+		if (memcmp(p, key, sizeof(key)) == 0)
+			return true;
+		p++;
+	}
+	return false;
+}
+
+/*
+ * The digest form written out in pieces: runs of the document's elements as
+ * they are, the rewritten ones (the _id, an element with "%5Fid" below it)
+ * from scratch.  Two passes over the elements: the form's length comes
+ * first in its bytes.  The rewritten elements are appended to scratch one
+ * after the other (its buffer may move as it grows, so the second pass
+ * finds them by offset).
+ */
+#define DIGEST_FORM_PIECES 64
+
+typedef struct DigestPiece
+{
+	const uint8_t *bytes;		/* NULL: at offset in scratch */
+	size_t		offset;
+	size_t		len;
+} DigestPiece;
+
+/* More pieces than a document of rows has: the form built as a copy */
+static bool
+digest_form_write_copy(const bson_t *document, const char *exclude,
+					   const char *const *key_columns, bson_t *scratch,
+					   BsonRulesWrite write, void *arg)
+{
+	bson_reinit(scratch);
+	if (!bson_rules_digest_form(document, exclude, key_columns, scratch))
+		return false;
+	write(arg, bson_get_data(scratch), scratch->len);
+	return true;
+}
+
+bool
+bson_rules_digest_form_write(const bson_t *document, const char *exclude,
+							 const char *const *key_columns, bson_t *scratch,
+							 BsonRulesWrite write, void *arg)
+{
+	DigestPiece pieces[DIGEST_FORM_PIECES];
+	int			npieces = 0;
+	const uint8_t *data = bson_get_data(document);
+	size_t		total = 4 + 1;		/* the length, the final NUL */
+	bson_iter_t iter;
+	uint8_t		length[4];
+	uint32_t	le;
+	int			i;
+
+	bson_reinit(scratch);
+	if (!bson_iter_init(&iter, document))
+		return false;
+	while (bson_iter_next(&iter))
+	{
+		const char *key = bson_iter_key(&iter);
+		const uint8_t *bytes = data + iter.off;
+		size_t		len = iter.next_off - iter.off;
+		DigestPiece *last = npieces > 0 ? &pieces[npieces - 1] : NULL;
+
+		if (exclude && strcmp(key, exclude) == 0)
+			continue;
+		if ((key_columns != NULL && strcmp(key, "_id") == 0 && !BSON_ITER_HOLDS_DOCUMENT(&iter)) ||
+			element_needs_digest_rewrite(&iter, bytes, len))
+		{
+			/* appended to scratch, as bson_rules_digest_form would append it */
+			size_t		before = scratch->len - 1;
+			bson_t		id;
+
+			if (strcmp(key, "_id") == 0 && key_columns != NULL && !BSON_ITER_HOLDS_DOCUMENT(&iter))
+			{
+				if (!bson_append_document_begin(scratch, "_id", 3, &id) ||
+					!bson_rules_key_of_fields(document, key_columns, &id) ||
+					!bson_append_document_end(scratch, &id))
+					return false;
+			}
+			else if (!digest_form_append(&iter, scratch, 0))
+				return false;
+			if (npieces == DIGEST_FORM_PIECES)
+				return digest_form_write_copy(document, exclude, key_columns, scratch, write, arg);
+			pieces[npieces].bytes = NULL;
+			pieces[npieces].offset = before;
+			pieces[npieces].len = scratch->len - 1 - before;
+			total += pieces[npieces].len;
+			npieces++;
+			continue;
+		}
+		total += len;
+		if (last != NULL && last->bytes != NULL && last->bytes + last->len == bytes)
+			last->len += len;	/* the run goes on */
+		else
+		{
+			if (npieces == DIGEST_FORM_PIECES)
+				return digest_form_write_copy(document, exclude, key_columns, scratch, write, arg);
+			pieces[npieces].bytes = bytes;
+			pieces[npieces].len = len;
+			npieces++;
+		}
+	}
+	if (total > (size_t) INT32_MAX)
+		return false;
+
+	le = BSON_UINT32_TO_LE((uint32_t) total);
+	memcpy(length, &le, 4);
+	write(arg, length, 4);
+	for (i = 0; i < npieces; i++)
+		write(arg, pieces[i].bytes ? pieces[i].bytes : bson_get_data(scratch) + pieces[i].offset,
+			  pieces[i].len);
+	write(arg, (const uint8_t *) "", 1);
+	return true;
+}
+
 /* ---------- the store's _id ---------- */
 
 /*

@@ -39,6 +39,17 @@ extern bool bson_rules_digest_form(const bson_t *document, const char *exclude,
 								   const char *const *key_columns, bson_t *out);
 
 /*
+ * The bytes of bson_rules_digest_form's document, handed to write(arg,
+ * bytes, len) in order, mostly as runs of the document itself rather than
+ * as a copy: for hashing.  scratch (initialised, emptied here) holds what
+ * is rewritten.  Same result and failures as bson_rules_digest_form.
+ */
+typedef void (*BsonRulesWrite) (void *arg, const uint8_t *bytes, size_t len);
+extern bool bson_rules_digest_form_write(const bson_t *document, const char *exclude,
+										 const char *const *key_columns, bson_t *scratch,
+										 BsonRulesWrite write, void *arg);
+
+/*
  * The store's _id of a row (since 1.1's library): one scalar built
  * injectively from its key, so that every MongoDB-wire store indexes it.
  * key is the key columns as a document, in order, each as the document

@@ -35,6 +35,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/inet.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -336,16 +339,18 @@ append_uuid_array(bson_t *out, const char *key, ArrayType *array)
 
 /*
  * The output function of a type, looked up once per backend: the decoder
- * calls it for every inet and enum value.  Types are few, so a short list.
+ * calls it for the types it has no mapping of (enums: see below).  Types are few, so a short list.
  */
-static FmgrInfo *
+typedef struct OutputFunction
+{
+	Oid			typid;
+	bool		is_enum;
+	FmgrInfo	flinfo;
+} OutputFunction;
+
+static OutputFunction *
 output_function(Oid typid)
 {
-	typedef struct OutputFunction
-	{
-		Oid			typid;
-		FmgrInfo	flinfo;
-	} OutputFunction;
 	static OutputFunction cache[16];
 	static int	cached = 0;
 	static int	next_victim = 0;
@@ -356,7 +361,7 @@ output_function(Oid typid)
 
 	for (i = 0; i < cached; i++)
 		if (cache[i].typid == typid)
-			return &cache[i].flinfo;
+			return &cache[i];
 
 	getTypeOutputInfo(typid, &output_func, &is_varlena);
 	if (cached < (int) lengthof(cache))
@@ -364,9 +369,72 @@ output_function(Oid typid)
 	else
 		slot = &cache[next_victim++ % lengthof(cache)];
 	slot->typid = InvalidOid;	/* complete only once fmgr_info succeeded */
+	slot->is_enum = get_typtype(typid) == TYPTYPE_ENUM;
 	fmgr_info_cxt(output_func, &slot->flinfo, TopMemoryContext);
 	slot->typid = typid;
-	return &slot->flinfo;
+	return slot;
+}
+
+/*
+ * Enum labels by the value's OID.  enum_out looks the label up in the
+ * catalog cache for every value, and every event carries two enums; the
+ * labels are few.  A label can change (ALTER TYPE ... RENAME VALUE): any
+ * invalidation of pg_enum's cache empties this one, and decoding replays
+ * each transaction's invalidations where it committed, so a row is always
+ * written with the label of its time.
+ */
+#define ENUM_LABELS 64
+
+typedef struct EnumLabel
+{
+	Oid			value;
+	int			len;
+	char	   *label;
+} EnumLabel;
+
+static EnumLabel enum_labels[ENUM_LABELS];
+static int	enum_labels_used = 0;
+static MemoryContext enum_label_context = NULL;
+
+static void
+forget_enum_labels(Datum arg, int cacheid, uint32 hashvalue)
+{
+	enum_labels_used = 0;
+	if (enum_label_context != NULL)
+		MemoryContextReset(enum_label_context);
+}
+
+static void
+append_enum(bson_t *out, const char *key, OutputFunction *output, Datum value)
+{
+	Oid			oid = DatumGetObjectId(value);
+	char	   *str;
+	int			i;
+
+	for (i = 0; i < enum_labels_used; i++)
+		if (enum_labels[i].value == oid)
+		{
+			append_string(out, key, -1, enum_labels[i].label, enum_labels[i].len);
+			return;
+		}
+
+	str = OutputFunctionCall(&output->flinfo, value);
+	if (enum_label_context == NULL)
+	{
+		enum_label_context = AllocSetContextCreate(TopMemoryContext, "authlog enum labels",
+												   ALLOCSET_SMALL_SIZES);
+		CacheRegisterSyscacheCallback(ENUMOID, forget_enum_labels, (Datum) 0);
+	}
+	if (enum_labels_used < ENUM_LABELS)
+	{
+		EnumLabel  *label = &enum_labels[enum_labels_used];
+
+		label->label = MemoryContextStrdup(enum_label_context, str);
+		label->len = strlen(str);
+		label->value = oid;
+		enum_labels_used++;
+	}
+	append_string(out, key, -1, str, strlen(str));
 }
 
 /*
@@ -439,11 +507,32 @@ row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
 		case UUIDARRAYOID:
 			append_uuid_array(out, key, DatumGetArrayTypeP(value));
 			break;
+		case INETOID:
+			{
+				/* inet_out's text, without its fmgr call and copy */
+				inet	   *ip = DatumGetInetPP(value);
+				char		text[sizeof("xxxx:xxxx:xxxx:xxxx:xxxx:xxxx:255.255.255.255/128")];
+
+				if (pg_inet_net_ntop(ip_family(ip), ip_addr(ip), ip_bits(ip),
+									 text, sizeof(text)) == NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+							 errmsg("could not format inet value: %m")));
+				append_string(out, key, -1, text, strlen(text));
+				break;
+			}
 		default:
 			{
-				/* inet, enums and anything else: the type's own text form */
-				char	   *str = OutputFunctionCall(output_function(typid), value);
+				/* enums and anything else: the type's own text form */
+				OutputFunction *output = output_function(typid);
+				char	   *str;
 
+				if (output->is_enum)
+				{
+					append_enum(out, key, output, value);
+					break;
+				}
+				str = OutputFunctionCall(&output->flinfo, value);
 				append_string(out, key, -1, str, strlen(str));
 				break;
 			}

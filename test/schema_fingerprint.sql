@@ -43,6 +43,7 @@ WITH ext AS (
 	       pg_catalog.format_type(a.atttypid, a.atttypmod) || ' notnull ' || a.attnotnull ||
 	       ' default ' || coalesce(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), '') ||
 	       ' identity ' || a.attidentity::text || ' generated ' || a.attgenerated::text ||
+	       ' storage ' || a.attstorage::text ||
 	       ' comment ' || coalesce(pg_catalog.col_description(r.oid, a.attnum), '') ||
 	       ' acl ' || coalesce((SELECT pg_catalog.string_agg(x::text, ' ' ORDER BY x::text) FROM pg_catalog.unnest(a.attacl) x), 'default')
 	FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped

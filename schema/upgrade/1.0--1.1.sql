@@ -2,6 +2,11 @@
 
 \echo Use "ALTER EXTENSION authlog UPDATE TO '1.1'" to load this file. \quit
 
+-- Seals' digests stored as they are -------------------------------------------
+-- SHA-256 digests do not compress: pglz spent its time on every seal trying
+-- (doc/performance.md).  Seals written before keep their storage.
+ALTER TABLE authlog.seals ALTER COLUMN member_digests SET STORAGE EXTERNAL;
+
 -- A retry is the same call again ---------------------------------------------
 -- (doc/security.md, "Retries")  record_login and reset_lockout keep, per
 -- caller log_id, the SHA-256 of every argument of the call that recorded
