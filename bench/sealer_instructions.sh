@@ -10,8 +10,9 @@
 #
 #   bench/sealer_instructions.sh [N1 [N2]]      (default 1000 11000)
 #
-# PROFILE=1 also prints the sealer's 25 costliest functions (exclusive
-# instructions, callgrind_annotate) of the N2 run.
+# PROFILE=1 also prints the sealer's costliest functions of the N2 run
+# (callgrind_annotate, exclusive then inclusive instructions); KEEP=FILE
+# keeps that run's callgrind file there (callgrind_annotate --tree=caller).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 n1=${1:-1000}
@@ -49,8 +50,12 @@ run() {
 		# the child's summary line is its parent's at the fork: its totals instead
 		sed "s/^summary:.*/summary: $(awk '/^totals:/ { print $2 }' "$d/cg.$pid")/" "$d/cg.$pid" >"$d/cg.sealer"
 		callgrind_annotate --threshold=99 "$d/cg.sealer" 2>/dev/null | sed -n '/file:function/,$p' | sed -n '3,27p' >&2
+		echo "== inclusive" >&2
+		callgrind_annotate --inclusive=yes --threshold=99 "$d/cg.sealer" 2>/dev/null |
+			sed -n '/file:function/,$p' | sed -n '3,$p' | grep -v 'below main\|libc-start\|ld-linux' | head -45 >&2
 	fi
 	sleep 1
+	[ -n "${KEEP:-}" ] && [ "$n" = "$n2" ] && cp "$d/cg.$pid" "$KEEP"
 	rm -rf "$d" 2>/dev/null || true
 	echo "$n $sealed $ir"
 }
