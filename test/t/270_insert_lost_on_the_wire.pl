@@ -3,10 +3,13 @@
 # forwarding the command), as when the store goes down between a request
 # and its reply.  The driver's reply then carries no write error at all;
 # it must count as a failure, never as an acknowledgement, or the slot
-# moves past events the store never got.  Once with one dropped command
-# (the mirror resends at once in smaller bulks), once with more drops than
-# its retries (the batch fails, the stream closes, the next one reads the
-# batch again from the slot).
+# moves past events the store never got.  Once with one dropped command of
+# several inserts (the mirror resends at once in smaller bulks), once with
+# dropped commands of one insert each (the batch fails, the stream closes,
+# the next one reads the batch again from the slot).  Batches of one
+# transaction each (authlog.mirror_batch_size = 1), so which path a loss
+# takes depends on the transactions alone: a bulk of one insert is not
+# made smaller, its batch fails.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -18,7 +21,7 @@ use AuthlogMirror;
 
 my $store = start_store('wire');
 my $proxy = start_store_proxy($store, 'wire');
-my $node = new_mirrored_node('wire', $proxy);
+my $node = new_mirrored_node('wire', $proxy, 'authlog.mirror_batch_size = 1');
 record_events($node, 'tenant-a', 20);
 verify_mirror($node, 'before any loss');
 
@@ -38,8 +41,8 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM authlog.mirror_find('auth
 	'10', 'every event of the lost bulk is in the store');
 verify_mirror($node, 'after one insert lost on the wire');
 
-# more losses than the resends in smaller bulks: the batch fails and is
-# read again from the slot
+# single-event transactions, four of their insert commands lost: each
+# loss fails its batch, which is read again from the slot
 $log_offset = -s $node->logfile;
 drop_store_inserts($proxy, 'auth_logs', 4);
 record_events($node, 'tenant-b', 5);
