@@ -362,12 +362,13 @@ step_notify_lockouts(void *arg)
 /* ---------- applying ---------- */
 
 /*
- * Updates and deletes per bulk, adapted to the store: half the bulk that
- * did not come back in time, doubled (up to the most) after each batch
- * that goes through.  A store that is slow shows as lag, never as
+ * Updates and deletes per bulk, and inserts per bulk, adapted to the
+ * store: half the bulk that did not come back in time, doubled (up to the
+ * most) after each batch that goes through.  A store that is slow shows as lag, never as
  * the same bulk sent again forever.
  */
 static int	bulk_writes = SINK_MAX_WRITES_PER_BULK;
+static int	bulk_inserts = SINK_MAX_WRITES_PER_BULK * SINK_INSERTS_PER_WRITE;
 
 /*
  * Apply a batch, setting refused documents aside one by one: the ordered
@@ -399,6 +400,7 @@ apply_batch(MirrorBatch *batch)
 
 		CHECK_FOR_INTERRUPTS();
 		progress.writes_per_bulk = bulk_writes;
+		progress.inserts_per_bulk = bulk_inserts;
 		applied = mongo_sink_apply(sink, batch->messages, batch->count, batch->skip,
 								   authlog_mirror_write_concern, &progress, &failed, &documents,
 								   &batch->store_error);
@@ -406,14 +408,23 @@ apply_batch(MirrorBatch *batch)
 		if (applied)
 		{
 			bulk_writes = Min(bulk_writes * 2, SINK_MAX_WRITES_PER_BULK);
+			bulk_inserts = Min(bulk_inserts * 2, SINK_MAX_WRITES_PER_BULK * SINK_INSERTS_PER_WRITE);
 			return true;
 		}
+
+		/*
+		 * Each time, the bulk that failed is halved, so this ends: at a
+		 * bulk of one write, the batch fails and is retried with backoff.
+		 */
 		if (failed < 0 && progress.failed_bulk > 1 && mongo_sink_error_may_be_size(&batch->store_error))
 		{
-			bulk_writes = Max(Min(bulk_writes, progress.failed_bulk) / 2, 1);
+			int		   *size = progress.failed_inserts ? &bulk_inserts : &bulk_writes;
+
+			*size = Max(Min(*size, progress.failed_bulk) / 2, 1);
 			ereport(LOG,
-					(errmsg("authlog mirror: a bulk did not come back from the store (%s); going on in bulks of %d writes",
-							batch->store_error.message, bulk_writes)));
+					(errmsg("authlog mirror: a bulk did not come back from the store (%s); going on in bulks of %d %s",
+							batch->store_error.message, *size,
+							progress.failed_inserts ? "inserts" : "writes")));
 			continue;
 		}
 		if (failed < 0 || mongo_sink_error_is_transient(&batch->store_error) ||

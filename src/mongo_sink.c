@@ -668,9 +668,9 @@ execute_bulk(mongoc_bulk_operation_t *bulk, bool inserts_only, int queued, int *
  * updates replace the document, or $set the fields an update has when
  * TOASTed columns were left out; deletes delete.
  * Messages with skip[i] set are left out.  Bulks hold at most
- * progress->writes_per_bulk updates and deletes (SINK_INSERTS_PER_WRITE
- * times more inserts); each collection starts at progress->next[c], which
- * moves past every bulk the store acknowledged.
+ * progress->writes_per_bulk updates and deletes, or
+ * progress->inserts_per_bulk inserts; each collection starts at
+ * progress->next[c], which moves past every bulk the store acknowledged.
  *
  * Returns true when the store acknowledged every write.  Otherwise
  * *failed_message is the message the store refused (-1 when the failure is
@@ -684,6 +684,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 				 bson_error_t *error)
 {
 	int			writes_per_bulk = Max(progress->writes_per_bulk, 1);
+	int			inserts_per_bulk = Max(progress->inserts_per_bulk, 1);
 	const char *const *collections = change_table_names;
 	bson_t		opts = BSON_INITIALIZER;
 	bson_t		unordered = BSON_INITIALIZER;
@@ -695,6 +696,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 	*failed_message = -1;
 	*documents = 0;
 	progress->failed_bulk = 0;
+	progress->failed_inserts = false;
 	BSON_APPEND_BOOL(&opts, "ordered", true);
 	if (!write_concern_opts(&opts, write_concern))
 	{
@@ -752,7 +754,7 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 																			 inserts ? &unordered : &opts);
 				}
 				else if (is_plain_insert(&parts[i]) != inserts ||
-						 queued >= (inserts ? writes_per_bulk * SINK_INSERTS_PER_WRITE : writes_per_bulk))
+						 queued >= (inserts ? inserts_per_bulk : writes_per_bulk))
 					break;
 				if (inserts)
 					ok = mongoc_bulk_operation_insert_with_opts(bulk, &parts[i].doc, NULL, error);
@@ -789,7 +791,10 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 			if (ok)
 				progress->next[c] = next;	/* acknowledged up to here */
 			else if (queued > 0)
+			{
 				progress->failed_bulk = queued;
+				progress->failed_inserts = inserts;
+			}
 			if (bulk)
 				mongoc_bulk_operation_destroy(bulk);
 		}

@@ -46,8 +46,10 @@ extern bool mongo_sink_migrate_store_ids(MongoSink *sink, int64 *migrated, bson_
 typedef struct SinkProgress
 {
 	int			writes_per_bulk;	/* updates and deletes per ordered bulk */
+	int			inserts_per_bulk;	/* inserts per unordered bulk */
 	int			next[CHANGE_TABLES]; /* per collection: first message not acknowledged */
 	int			failed_bulk;	/* the writes of the bulk that failed, if one did */
+	bool		failed_inserts; /* ... and whether they were inserts */
 } SinkProgress;
 
 extern bool mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
