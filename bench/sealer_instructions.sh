@@ -13,29 +13,22 @@
 # PROFILE=1 also prints the sealer's costliest functions of the N2 run
 # (callgrind_annotate, exclusive then inclusive instructions); KEEP=FILE
 # keeps that run's callgrind file there (callgrind_annotate --tree=caller).
+# BASELINE=REV measures that commit first, built in a worktree and
+# installed, then this tree, installed again, and prints the ratio: both
+# builds in one invocation.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 n1=${1:-1000}
 n2=${2:-11000}
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-bindir=$(pg_config --bindir)
+. "$top/bench/callgrind.sh"
 
 run() {
 	local n=$1 d port pid sealed ir
 	d=$(mktemp -d /tmp/authlog-callgrind.XXXXXX)
 	port=$(. "$top/test/lib.sh"; lib_free_port)
-	chown postgres "$d" 2>/dev/null || true
-	cd "$top"
-	as_postgres bash test/cluster.sh start "$d/cl" "$port" "authlog.seal_interval = '1h'" \
-		"authlog.seal_verify_interval = 0" >/dev/null
-	as_postgres "$bindir/pg_ctl" -D "$d/cl/data" -m fast -w stop >/dev/null
-	as_postgres bash -c "valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=$d/cg.%p \
-		$bindir/postgres -D $d/cl/data >$d/server.log 2>&1 &"
-	for _ in $(seq 1 300); do
-		as_postgres psql -X -h "$d/cl" -p "$port" -c 'SELECT 1' postgres >/dev/null 2>&1 && break
-		sleep 1
-	done
+	callgrind_start "$d" "$port" "authlog.seal_interval = '1h'" "authlog.seal_verify_interval = 0"
 	q() { as_postgres psql -X -q -At -v ON_ERROR_STOP=1 -h "$d/cl" -p "$port" postgres "$@"; }
+	cd "$top"
 	q -c 'CREATE EXTENSION authlog' -c 'CREATE SCHEMA bench' >/dev/null
 	q -f bench/events.sql >/dev/null
 	q -c "SELECT authlog.seal_now('600s')" >/dev/null
@@ -43,24 +36,38 @@ run() {
 	q -c "CALL bench.generate_events($(( n / 1000 )), 1000)" >/dev/null
 	q -c "SELECT authlog.seal_now('1200s')" >/dev/null
 	sealed=$(q -c 'SELECT events_sealed FROM authlog.sealer_status()')
-	as_postgres "$bindir/pg_ctl" -D "$d/cl/data" -m fast -w -t 600 stop >/dev/null
-	# a forked child's file: "totals" is its own count ("summary" is the parent's at the fork)
-	ir=$(awk '/^totals:/ { s += $2 } END { print s }' "$d/cg.$pid")
-	if [ "${PROFILE:-0}" = 1 ] && [ "$n" = "$n2" ]; then
-		# the child's summary line is its parent's at the fork: its totals instead
-		sed "s/^summary:.*/summary: $(awk '/^totals:/ { print $2 }' "$d/cg.$pid")/" "$d/cg.$pid" >"$d/cg.sealer"
-		callgrind_annotate --threshold=99 "$d/cg.sealer" 2>/dev/null | sed -n '/file:function/,$p' | sed -n '3,27p' >&2
-		echo "== inclusive" >&2
-		callgrind_annotate --inclusive=yes --threshold=99 "$d/cg.sealer" 2>/dev/null |
-			sed -n '/file:function/,$p' | sed -n '3,$p' | grep -v 'below main\|libc-start\|ld-linux' | head -45 >&2
+	callgrind_stop "$d"
+	ir=$(callgrind_totals "$d/cg.$pid")
+	if [ "$n" = "$n2" ]; then
+		if [ "${PROFILE:-0}" = 1 ]; then callgrind_profile "$d/cg.$pid" 25 45 >&2; fi
+		if [ -n "${KEEP:-}" ]; then cp "$d/cg.$pid" "$KEEP"; fi
 	fi
 	sleep 1
-	[ -n "${KEEP:-}" ] && [ "$n" = "$n2" ] && cp "$d/cg.$pid" "$KEEP"
 	rm -rf "$d" 2>/dev/null || true
 	echo "$n $sealed $ir"
 }
 
-a=$(run "$n1")
-b=$(run "$n2")
-echo "events, sealed, sealer instructions: $a / $b"
-echo "$a $b" | awk '{ printf "instructions per sealed event: %.0f\n", ($6 - $3) / ($5 - $2) }'
+# per_event: instructions per sealed event of the installed build
+per_event() {
+	local a b
+	a=$(run "$n1")
+	b=$(run "$n2")
+	echo "events, sealed, sealer instructions: $a / $b" >&2
+	echo "$a $b" | awk '{ printf "%.0f\n", ($6 - $3) / ($5 - $2) }'
+}
+
+install_tree() { (cd "$1" && make -s >/dev/null && make -s install >/dev/null); }
+
+if [ -n "${BASELINE:-}" ]; then
+	worktree=$(mktemp -d /tmp/authlog-baseline.XXXXXX)
+	git -C "$top" worktree add -q --detach "$worktree" "$BASELINE"
+	install_tree "$worktree"
+	base=$(per_event)
+	git -C "$top" worktree remove --force "$worktree"
+	install_tree "$top"
+	this=$(per_event)
+	echo "instructions per sealed event: $BASELINE $base, this tree $this" \
+		"($(awk -v a="$this" -v b="$base" 'BEGIN { printf "%.3f", a / b }')x)"
+else
+	echo "instructions per sealed event: $(per_event)"
+fi

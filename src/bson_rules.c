@@ -372,6 +372,74 @@ digest_form_append(bson_iter_t *iter, bson_t *out, int depth)
 }
 
 /*
+ * What the digest form does with one top-level element of a document:
+ * leave it out (exclude), write the key columns' document for a scalar _id,
+ * write it again with its nested "%5Fid" keys renamed, or keep its bytes.
+ */
+typedef enum DigestElement
+{
+	DIGEST_LEAVE_OUT,
+	DIGEST_KEY_DOCUMENT,
+	DIGEST_RENAMED,
+	DIGEST_AS_IT_IS
+} DigestElement;
+
+/*
+ * Does a document or array element (bytes: from its type byte on) hold the
+ * key "%5Fid" below it?  Its bytes are searched for the key as an element
+ * holds it (the name, then its NUL), which a string value may hold too:
+ * then the element is written again, to the same bytes.
+ */
+static bool
+holds_escaped_id(const uint8_t *bytes, size_t len)
+{
+	static const char key[] = ESCAPED_ID_KEY;	/* with its NUL */
+	const uint8_t *end = bytes + len;
+	const uint8_t *p = bytes;
+
+	while ((size_t) (end - p) >= sizeof(key) &&
+		   (p = memchr(p, key[0], end - p - sizeof(key) + 1)) != NULL)
+	{
+		if (memcmp(p, key, sizeof(key)) == 0)
+			return true;
+		p++;
+	}
+	return false;
+}
+
+/* look_inside: tell an element that needs renaming from one kept as it is */
+static DigestElement
+digest_element(const bson_iter_t *iter, const char *exclude, const char *const *key_columns,
+			   bool look_inside)
+{
+	const char *key = bson_iter_key(iter);
+
+	if (exclude && strcmp(key, exclude) == 0)
+		return DIGEST_LEAVE_OUT;
+	if (key_columns != NULL && strcmp(key, "_id") == 0 && !BSON_ITER_HOLDS_DOCUMENT(iter))
+		return DIGEST_KEY_DOCUMENT;
+	if (look_inside && (BSON_ITER_HOLDS_DOCUMENT(iter) || BSON_ITER_HOLDS_ARRAY(iter)) &&
+		holds_escaped_id(iter->raw + iter->off, iter->next_off - iter->off))
+		return DIGEST_RENAMED;
+	return DIGEST_AS_IT_IS;
+}
+
+/* The element as the digest form has it, appended to out */
+static bool
+digest_element_append(const bson_iter_t *iter, DigestElement what, const bson_t *document,
+					  const char *const *key_columns, bson_t *out)
+{
+	bson_iter_t copy = *iter;
+	bson_t		id;
+
+	if (what == DIGEST_KEY_DOCUMENT)
+		return bson_append_document_begin(out, "_id", 3, &id) &&
+			bson_rules_key_of_fields(document, key_columns, &id) &&
+			bson_append_document_end(out, &id);
+	return digest_form_append(&copy, out, 0);
+}
+
+/*
  * The form of a store document that seals digest (document format 1, as
  * 1.0 wrote it): _id as the document of the key columns (1.0's store key;
  * since 1.1's library the store's _id is a scalar built from the same
@@ -393,63 +461,22 @@ bson_rules_digest_form(const bson_t *document, const char *exclude,
 		return false;
 	while (bson_iter_next(&iter))
 	{
-		const char *key = bson_iter_key(&iter);
+		/* every element is written again here: no need to look inside */
+		DigestElement what = digest_element(&iter, exclude, key_columns, false);
 
-		if (exclude && strcmp(key, exclude) == 0)
-			continue;
-		if (key_columns != NULL && strcmp(key, "_id") == 0 && !BSON_ITER_HOLDS_DOCUMENT(&iter))
-		{
-			bson_t		id;
-
-			if (!bson_append_document_begin(out, "_id", 3, &id) ||
-				!bson_rules_key_of_fields(document, key_columns, &id) ||
-				!bson_append_document_end(out, &id))
-				return false;
-			continue;
-		}
-		if (!digest_form_append(&iter, out, 0))
+		if (what != DIGEST_LEAVE_OUT &&
+			!digest_element_append(&iter, what, document, key_columns, out))
 			return false;
 	}
 	return true;
 }
 
-
 /*
- * Does an element (its bytes from the type byte on) need rewriting for the
- * digest form?  Only a document or array holding a key "%5Fid" below it
- * does; its bytes are searched for the key as an element holds it (the
- * name then its NUL), which a string value may also contain: then the
- * element is rewritten, to the same bytes if it had no such key.
+ * The digest form written out in pieces: runs of the document's own
+ * elements, and the elements written again, appended to scratch one after
+ * the other (found by offset: scratch's buffer moves as it grows).  Two
+ * passes: the form's length comes first in its bytes.
  */
-static bool
-element_needs_digest_rewrite(const bson_iter_t *iter, const uint8_t *bytes, size_t len)
-{
-	static const char key[] = ESCAPED_ID_KEY;	/* with its NUL */
-	const uint8_t *end = bytes + len;
-	const uint8_t *p = bytes;
-
-	if (!BSON_ITER_HOLDS_DOCUMENT(iter) && !BSON_ITER_HOLDS_ARRAY(iter))
-		return false;
-	while ((size_t) (end - p) >= sizeof(key) &&
-		   (p = memchr(p, key[0], end - p - sizeof(key) + 1)) != NULL)
-	{
-		if (memcmp(p, key, sizeof(key)) == 0)
-			return true;
-		p++;
-	}
-	return false;
-}
-
-/*
- * The digest form written out in pieces: runs of the document's elements as
- * they are, the rewritten ones (the _id, an element with "%5Fid" below it)
- * from scratch.  Two passes over the elements: the form's length comes
- * first in its bytes.  The rewritten elements are appended to scratch one
- * after the other (its buffer may move as it grows, so the second pass
- * finds them by offset).
- */
-#define DIGEST_FORM_PIECES 64
-
 typedef struct DigestPiece
 {
 	const uint8_t *bytes;		/* NULL: at offset in scratch */
@@ -457,93 +484,72 @@ typedef struct DigestPiece
 	size_t		len;
 } DigestPiece;
 
-/* More pieces than a document of rows has: the form built as a copy */
-static bool
-digest_form_write_copy(const bson_t *document, const char *exclude,
-					   const char *const *key_columns, bson_t *scratch,
-					   BsonRulesWrite write, void *arg)
-{
-	bson_reinit(scratch);
-	if (!bson_rules_digest_form(document, exclude, key_columns, scratch))
-		return false;
-	write(arg, bson_get_data(scratch), scratch->len);
-	return true;
-}
-
 bool
 bson_rules_digest_form_write(const bson_t *document, const char *exclude,
 							 const char *const *key_columns, bson_t *scratch,
 							 BsonRulesWrite write, void *arg)
 {
-	DigestPiece pieces[DIGEST_FORM_PIECES];
+	DigestPiece *pieces = NULL;
 	int			npieces = 0;
-	const uint8_t *data = bson_get_data(document);
+	int			allocated = 0;
 	size_t		total = 4 + 1;		/* the length, the final NUL */
 	bson_iter_t iter;
-	uint8_t		length[4];
-	uint32_t	le;
+	uint32_t	length;
+	bool		ok = true;
 	int			i;
 
 	bson_reinit(scratch);
 	if (!bson_iter_init(&iter, document))
 		return false;
-	while (bson_iter_next(&iter))
+	while (ok && bson_iter_next(&iter))
 	{
-		const char *key = bson_iter_key(&iter);
-		const uint8_t *bytes = data + iter.off;
+		DigestElement what = digest_element(&iter, exclude, key_columns, true);
+		const uint8_t *bytes = iter.raw + iter.off;
 		size_t		len = iter.next_off - iter.off;
 		DigestPiece *last = npieces > 0 ? &pieces[npieces - 1] : NULL;
 
-		if (exclude && strcmp(key, exclude) == 0)
+		if (what == DIGEST_LEAVE_OUT)
 			continue;
-		if ((key_columns != NULL && strcmp(key, "_id") == 0 && !BSON_ITER_HOLDS_DOCUMENT(&iter)) ||
-			element_needs_digest_rewrite(&iter, bytes, len))
+		if (what == DIGEST_AS_IT_IS && last != NULL && last->bytes != NULL &&
+			last->bytes + last->len == bytes)
 		{
-			/* appended to scratch, as bson_rules_digest_form would append it */
-			size_t		before = scratch->len - 1;
-			bson_t		id;
+			last->len += len;	/* the run goes on */
+			total += len;
+			continue;
+		}
+		if (npieces == allocated)
+		{
+			allocated = Max(8, allocated * 2);
+			pieces = bson_realloc(pieces, sizeof(DigestPiece) * allocated);
+		}
+		if (what == DIGEST_AS_IT_IS)
+		{
+			pieces[npieces].bytes = bytes;
+			pieces[npieces].len = len;
+		}
+		else
+		{
+			size_t		before = scratch->len - 1;	/* where the next element goes */
 
-			if (strcmp(key, "_id") == 0 && key_columns != NULL && !BSON_ITER_HOLDS_DOCUMENT(&iter))
-			{
-				if (!bson_append_document_begin(scratch, "_id", 3, &id) ||
-					!bson_rules_key_of_fields(document, key_columns, &id) ||
-					!bson_append_document_end(scratch, &id))
-					return false;
-			}
-			else if (!digest_form_append(&iter, scratch, 0))
-				return false;
-			if (npieces == DIGEST_FORM_PIECES)
-				return digest_form_write_copy(document, exclude, key_columns, scratch, write, arg);
+			ok = digest_element_append(&iter, what, document, key_columns, scratch);
 			pieces[npieces].bytes = NULL;
 			pieces[npieces].offset = before;
 			pieces[npieces].len = scratch->len - 1 - before;
-			total += pieces[npieces].len;
-			npieces++;
-			continue;
 		}
-		total += len;
-		if (last != NULL && last->bytes != NULL && last->bytes + last->len == bytes)
-			last->len += len;	/* the run goes on */
-		else
-		{
-			if (npieces == DIGEST_FORM_PIECES)
-				return digest_form_write_copy(document, exclude, key_columns, scratch, write, arg);
-			pieces[npieces].bytes = bytes;
-			pieces[npieces].len = len;
-			npieces++;
-		}
+		total += pieces[npieces].len;
+		npieces++;
 	}
-	if (total > (size_t) INT32_MAX)
-		return false;
-
-	le = BSON_UINT32_TO_LE((uint32_t) total);
-	memcpy(length, &le, 4);
-	write(arg, length, 4);
-	for (i = 0; i < npieces; i++)
-		write(arg, pieces[i].bytes ? pieces[i].bytes : bson_get_data(scratch) + pieces[i].offset,
-			  pieces[i].len);
-	write(arg, (const uint8_t *) "", 1);
-	return true;
+	if (ok && total <= (size_t) INT32_MAX)
+	{
+		length = BSON_UINT32_TO_LE((uint32_t) total);
+		write(arg, (const uint8_t *) &length, 4);
+		for (i = 0; i < npieces; i++)
+			write(arg, pieces[i].bytes ? pieces[i].bytes : bson_get_data(scratch) + pieces[i].offset,
+				  pieces[i].len);
+		write(arg, (const uint8_t *) "", 1);
+	}
+	bson_free(pieces);
+	return ok && total <= (size_t) INT32_MAX;
 }
 
 /* ---------- the store's _id ---------- */

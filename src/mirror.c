@@ -364,8 +364,8 @@ step_notify_lockouts(void *arg)
 /*
  * Updates and deletes per bulk, and inserts per bulk, adapted to the
  * store: half the bulk that did not come back in time, doubled (up to the
- * most) after each batch that goes through.  A store that is slow shows as lag, never as
- * the same bulk sent again forever.
+ * most) after each batch that goes through.  A store that is slow shows as
+ * lag, never as the same bulk sent again forever.
  */
 static int	bulk_writes = SINK_MAX_WRITES_PER_BULK;
 static int	bulk_inserts = SINK_MAX_WRITES_PER_BULK * SINK_INSERTS_PER_WRITE;

@@ -571,40 +571,34 @@ first_write_error(const bson_t *reply, bool skip_duplicates, int *index, int *co
 /*
  * Did the store take every insert of the bulk, each either inserted or
  * already there?  Only a reply that accounts for all queued documents says
- * so: nInserted plus the duplicate-key write errors, with no other write
- * error and no write concern error.  A bulk whose command never came back
- * (a socket error, a timeout, a store going down between the request and
- * its reply) also carries an empty writeErrors array, and says nothing of
- * its documents: it is a failure, never an acknowledgement.
+ * so: nInserted plus its write errors, every one a duplicate key, and no
+ * write concern error.  A bulk whose command never came back (a socket
+ * error, a timeout, a store going down between the request and its reply)
+ * carries an empty writeErrors array too, and says nothing of its
+ * documents: it is a failure, never an acknowledgement.
  */
 static bool
-only_duplicates(const bson_t *reply, int queued)
+every_insert_taken(const bson_t *reply, int queued)
 {
 	bson_iter_t iter;
-	bson_iter_t child;
-	int64		inserted = 0;
+	bson_iter_t errors;
+	int			index;
+	int			code;
+	int64		inserted;
 	int64		duplicates = 0;
 
 	if (bson_iter_init_find(&iter, reply, "writeConcernErrors") &&
-		BSON_ITER_HOLDS_ARRAY(&iter) && bson_iter_recurse(&iter, &child) &&
-		bson_iter_next(&child))
+		BSON_ITER_HOLDS_ARRAY(&iter) && bson_iter_recurse(&iter, &errors) &&
+		bson_iter_next(&errors))
 		return false;
 	if (!bson_iter_init_find(&iter, reply, "nInserted"))
 		return false;
 	inserted = bson_iter_as_int64(&iter);
-	if (!bson_iter_init_find(&iter, reply, "writeErrors") ||
-		!BSON_ITER_HOLDS_ARRAY(&iter) || !bson_iter_recurse(&iter, &child))
-		return false;
-	while (bson_iter_next(&child))
-	{
-		bson_iter_t error;
-
-		if (!BSON_ITER_HOLDS_DOCUMENT(&child) || !bson_iter_recurse(&child, &error) ||
-			!bson_iter_find(&error, "code") ||
-			bson_iter_as_int64(&error) != DUPLICATE_KEY_ERROR)
-			return false;
-		duplicates++;
-	}
+	if (first_write_error(reply, true, &index, &code))
+		return false;			/* one that is not a duplicate key */
+	if (bson_iter_init_find(&iter, reply, "writeErrors") && bson_iter_recurse(&iter, &errors))
+		while (bson_iter_next(&errors))
+			duplicates++;
 	return duplicates > 0 && inserted + duplicates == queued;
 }
 
@@ -651,7 +645,7 @@ execute_bulk(mongoc_bulk_operation_t *bulk, bool inserts_only, int queued, int *
 	*failed_op = -1;
 	if (!ok)
 	{
-		if (inserts_only && only_duplicates(&reply, queued))
+		if (inserts_only && every_insert_taken(&reply, queued))
 			ok = true;
 		else
 			(void) first_write_error(&reply, inserts_only, failed_op, &code);

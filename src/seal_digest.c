@@ -99,35 +99,34 @@ bool
 seal_event_digest(const bson_t *document, const char *const *key_columns, uint8 *digest)
 {
 	bson_t		scratch;
-	pg_cryptohash_ctx *volatile ctx = NULL;
-	volatile bool ok = false;
+	pg_cryptohash_ctx *ctx;
+	volatile bool ok;
 
 	/*
 	 * Hashed as it is written out: runs of the document itself, with only
-	 * its _id (and any element holding a nested "%5Fid") rewritten, instead
-	 * of a copy of the whole document (callgrind: the copy cost more than
-	 * the hash).
+	 * its _id (and any element holding a nested "%5Fid") written again,
+	 * instead of a copy of the whole document (callgrind: the copy cost
+	 * more than the hash).  The hash is the resource owner's on an error.
 	 */
 	bson_init(&scratch);
+	ctx = sha256_begin();
 	PG_TRY();
 	{
-		ctx = sha256_begin();
 		ok = bson_rules_digest_form_write(document, "retry_count", key_columns, &scratch,
 										  sha256_write, ctx);
-		if (ok)
-			sha256_end(ctx, digest);
-		else
-			pg_cryptohash_free(ctx);
-		ctx = NULL;
 	}
 	PG_FINALLY();
 	{
-		if (ctx != NULL)
-			pg_cryptohash_free(ctx);
 		bson_destroy(&scratch);
 	}
 	PG_END_TRY();
-	return ok;
+	if (!ok)
+	{
+		pg_cryptohash_free(ctx);
+		return false;
+	}
+	sha256_end(ctx, digest);
+	return true;
 }
 
 void

@@ -13,7 +13,7 @@ use Test::More;
 use Exporter qw(import);
 
 our @EXPORT = qw(start_store stop_store restart_store start_store_proxy drop_store_inserts
-  new_mirrored_node wait_for_mirror_state record_events verify_mirror);
+  store_inserts_dropped new_mirrored_node wait_for_mirror_state record_events verify_mirror);
 
 my $top = abs_path(dirname(__FILE__) . '/../..');
 my @stores;
@@ -81,20 +81,22 @@ sub start_store_proxy
 }
 
 # The proxy closes the connection of each of the next $count insert
-# commands into $collection instead of forwarding it; returns how many it
-# dropped so far.
+# commands into $collection instead of forwarding it.
 sub drop_store_inserts
 {
 	my ($proxy, $collection, $count) = @_;
-	if (defined $count)
-	{
-		open(my $fh, '>', "$proxy->{dir}/drop_collection") or die $!;
-		print $fh $collection;
-		close($fh);
-		open($fh, '>', "$proxy->{dir}/drop_inserts") or die $!;
-		print $fh $count;
-		close($fh);
-	}
+	open(my $fh, '>', "$proxy->{dir}/drop_collection") or die $!;
+	print $fh $collection;
+	close($fh);
+	open($fh, '>', "$proxy->{dir}/drop_inserts") or die $!;
+	print $fh $count;
+	close($fh);
+}
+
+# How many insert commands into $collection the proxy dropped so far.
+sub store_inserts_dropped
+{
+	my ($proxy, $collection) = @_;
 	return 0 unless -e "$proxy->{dir}/dropped";
 	my @dropped = split /\n/, slurp_file("$proxy->{dir}/dropped");
 	return scalar(grep { $_ eq "insert $collection" } @dropped);

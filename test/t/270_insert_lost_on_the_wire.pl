@@ -36,7 +36,7 @@ $node->safe_psql('postgres', q{
 	FROM generate_series(1, 10) n});
 my ($ret, $stdout, $stderr) = $node->psql('postgres', q{SELECT authlog.mirror_sync('60s')});
 is($ret, 0, 'the mirror caught up after an insert was lost on the wire') or diag($stderr);
-is(drop_store_inserts($proxy, 'auth_logs'), 1, 'the proxy dropped one insert command');
+is(store_inserts_dropped($proxy, 'auth_logs'), 1, 'the proxy dropped one insert command');
 ok($node->log_contains(qr/a bulk did not come back from the store .*; going on in bulks of 5 inserts/, $log_offset),
 	'the server log says the bulk did not come back, and the next bulks are half its size');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM authlog.mirror_find('auth_logs', '{"tenant_id": "tenant-c"}')}),
@@ -50,7 +50,7 @@ drop_store_inserts($proxy, 'auth_logs', 4);
 record_events($node, 'tenant-b', 5);
 ($ret, $stdout, $stderr) = $node->psql('postgres', q{SELECT authlog.mirror_sync('60s')});
 is($ret, 0, 'the mirror caught up after four inserts were lost on the wire') or diag($stderr);
-is(drop_store_inserts($proxy, 'auth_logs'), 5, 'the proxy dropped four more insert commands');
+is(store_inserts_dropped($proxy, 'auth_logs'), 5, 'the proxy dropped four more insert commands');
 ok($node->log_contains(qr/the document store did not acknowledge a batch/, $log_offset),
 	'the server log says the batch was not acknowledged');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM authlog.mirror_find('auth_logs', '{"tenant_id": "tenant-b"}')}),
@@ -67,7 +67,7 @@ $node->safe_psql('postgres', q{
 	FROM generate_series(1, 10) n});
 ($ret, $stdout, $stderr) = $node->psql('postgres', q{SELECT authlog.mirror_sync('60s')});
 is($ret, 0, 'the mirror caught up after five inserts of one transaction were lost') or diag($stderr);
-is(drop_store_inserts($proxy, 'auth_logs'), 10, 'the proxy dropped five more insert commands');
+is(store_inserts_dropped($proxy, 'auth_logs'), 10, 'the proxy dropped five more insert commands');
 ok($node->log_contains(qr/going on in bulks of 1 inserts/, $log_offset),
 	'the bulk was halved down to one insert');
 ok($node->log_contains(qr/the document store did not acknowledge a batch/, $log_offset),
