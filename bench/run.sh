@@ -11,7 +11,8 @@
 #   BENCH_MIRROR_ROWS  pending events the mirror catches up on (default 200000)
 #   BENCH_INVESTIGATE_ROWS  events the investigation functions search (default 5000000)
 #   BENCH_ONLY      sections to run, comma-separated (default all: write, seal,
-#                   decode, memory, investigate, mirror, api; mirror needs write)
+#                   retention, decode, memory, investigate, mirror, api; mirror
+#                   needs write, retention needs seal)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -191,6 +192,69 @@ psql -XAt -c "SELECT '   verify_seals over ' || sum(event_count) || ' events in 
 	FROM authlog.seals"
 set_seal_interval 0
 psql_q -c "SELECT pg_drop_replication_slot('authlog_seal')" >/dev/null	# no WAL pinned for the rest
+}
+
+
+# ---- retention ---------------------------------------------------------------
+# The write and seal sections leave their events sealed (the seal section
+# drains after each run).  Here record_login failures run with 8 clients
+# alone and beside CALL authlog.run_retention() retiring those events under
+# a default retention of one second, interleaved round by round; pgbench's
+# per-transaction log gives each run's latency percentiles.  A run beside
+# retention is cancelled when pgbench ends (its batch rolls back, the
+# committed ones stay), so every "beside" round retires while it measures.
+section_retention() {
+	local sealed
+	sealed=$(psql -XAt -c "SELECT count(*) FROM authlog.seal_members")
+	echo
+	echo "== retention: record_login failure, 8 clients, synchronous_commit off, alone and beside a retention run ($sealed sealed events to retire)"
+	psql_q -c "ALTER SYSTEM SET authlog.default_retention = '1s'" -c "SELECT pg_reload_conf()" >/dev/null
+	sleep 2
+	for round in $(seq 1 "$rounds"); do
+		for state in alone beside; do
+			local logs="$cluster/retention-$state-$round" runner=
+			local before
+			before=$(psql -XAt -c "SELECT coalesce(sum(cardinality(retired)), 0) FROM authlog.records_log")
+			if [ "$state" = beside ]; then
+				psql -X -q -c "SET client_min_messages = warning" -c "CALL authlog.run_retention()" >/dev/null 2>&1 &
+				runner=$!
+				psql -XAt -c "SELECT pg_sleep(0.5)" >/dev/null	# the run is under way
+			fi
+			mkdir -p "$logs"
+			tps=$( (cd "$logs" && PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -T "$seconds" -c 8 -j 2 \
+				-l --log-prefix=tx -f "$top/bench/record_failure.sql" 2>&1) | lib_pgbench_tps)
+			[ -n "$tps" ] || { echo "pgbench failed beside retention" >&2; exit 1; }
+			if [ -n "$runner" ]; then
+				psql -XAt -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CALL authlog.run_retention%'" >/dev/null
+				wait "$runner" || true
+			fi
+			# the third field of pgbench's log: each transaction's latency in microseconds
+			read -r p50 p99 < <(cat "$logs"/tx.* | awk '{ print $3 }' | sort -n |
+				awk '{ v[NR] = $1 } END { print v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000 }')
+			psql_q -c "INSERT INTO bench.results VALUES
+				('retention', 'tps', 8, '$state', $round, $tps),
+				('retention', 'p50 ms', 8, '$state', $round, $p50),
+				('retention', 'p99 ms', 8, '$state', $round, $p99),
+				('retention', 'retired per s', 8, '$state', $round,
+				 ((SELECT coalesce(sum(cardinality(retired)), 0) FROM authlog.records_log) - $before) / $seconds::float8))"
+		done
+	done
+	psql_q -c "ALTER SYSTEM RESET authlog.default_retention" -c "SELECT pg_reload_conf()" >/dev/null
+	psql -X -P footer=off -c "
+		WITH m AS (
+			SELECT name, sync AS state, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS v,
+			       string_agg(round(value::numeric, 1)::text, ' ' ORDER BY round) AS rounds
+			FROM bench.results WHERE section = 'retention' GROUP BY 1, 2)
+		SELECT m.state AS record_login, round(t.v::numeric) AS tps, round(p50.v::numeric, 2) AS p50_ms,
+		       round(m.v::numeric, 2) AS p99_ms, m.rounds AS p99_rounds,
+		       round((m.v / a.v)::numeric, 2) AS \"p99 x alone\",
+		       round((t.v / ta.v)::numeric, 2) AS \"tps x alone\",
+		       round(r.v::numeric) AS retired_per_s
+		FROM m JOIN m a ON a.name = 'p99 ms' AND a.state = 'alone'
+		JOIN m t ON t.name = 'tps' AND t.state = m.state JOIN m ta ON ta.name = 'tps' AND ta.state = 'alone'
+		JOIN m p50 ON p50.name = 'p50 ms' AND p50.state = m.state
+		JOIN m r ON r.name = 'retired per s' AND r.state = m.state
+		WHERE m.name = 'p99 ms' ORDER BY m.state"
 }
 
 
@@ -425,9 +489,9 @@ section_api() {
 		FROM bench.results WHERE section = 'api'"
 }
 
-# BENCH_ONLY: a comma-separated list of sections to run (the mirror's needs write)
-for section in write seal decode memory investigate mirror api; do
-	case ",${BENCH_ONLY:-write,seal,decode,memory,investigate,mirror,api}," in
+# BENCH_ONLY: a comma-separated list of sections to run (the mirror's needs write, retention seal)
+for section in write seal retention decode memory investigate mirror api; do
+	case ",${BENCH_ONLY:-write,seal,retention,decode,memory,investigate,mirror,api}," in
 	*",$section,"*) "section_$section" ;;
 	esac
 done

@@ -3,51 +3,7 @@
 SET timezone = 'UTC';
 SET authlog.max_clock_skew = '5min';
 
--- doc/seals.md's recipe for a seal's digest, in SQL
-CREATE FUNCTION pg_temp.documented_digest(s authlog.seals) RETURNS bytea
-LANGUAGE sql AS $$
-	SELECT sha256(
-		convert_to(format(E'authlog-seal-v1\n%s:%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n',
-			octet_length(s.tenant_id), s.tenant_id, s.seal_no, s.seal_id,
-			(extract(epoch FROM s.sealed_at) * 1000000)::bigint, s.first_commit_lsn, s.last_commit_lsn,
-			(extract(epoch FROM s.first_committed_at) * 1000000)::bigint,
-			(extract(epoch FROM s.last_committed_at) * 1000000)::bigint, s.event_count), 'UTF8')
-		|| coalesce(s.previous_digest, decode(repeat('00', 32), 'hex'))
-		|| coalesce((SELECT string_agg(decode(replace(m::text, '-', ''), 'hex'), ''::bytea ORDER BY n)
-		             FROM unnest(s.members) WITH ORDINALITY AS u(m, n)), ''::bytea)
-		|| s.member_digests)
-$$;
-
--- Seal events of a tenant the way the sealer does: in order, chained to the tenant's last seal.
-CREATE FUNCTION pg_temp.seal_by_hand(tenant text, log_ids uuid[], committed_at timestamptz,
-                                     index_members boolean DEFAULT true) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-	s authlog.seals;
-BEGIN
-	SELECT coalesce(max(x.seal_no), 0) + 1 INTO s.seal_no FROM authlog.seals x WHERE x.tenant_id = tenant;
-	s.tenant_id := tenant;
-	s.seal_id := gen_random_uuid();
-	s.sealed_at := committed_at + interval '1 second';
-	s.first_commit_lsn := '0/0';
-	s.last_commit_lsn := '0/0';
-	s.first_committed_at := committed_at;
-	s.last_committed_at := committed_at;
-	s.event_count := cardinality(log_ids);
-	s.members := log_ids;
-	SELECT string_agg(authlog.event_digest(l), ''::bytea ORDER BY u.n) INTO s.member_digests
-	FROM unnest(log_ids) WITH ORDINALITY AS u(id, n)
-	JOIN authlog.auth_logs l ON l.tenant_id = tenant AND l.log_id = u.id;
-	SELECT x.digest INTO s.previous_digest FROM authlog.seals x
-	WHERE x.tenant_id = tenant AND x.seal_no = s.seal_no - 1;
-	s.digest := pg_temp.documented_digest(s);
-	INSERT INTO authlog.seals SELECT s.*;
-	IF index_members THEN
-		INSERT INTO authlog.seal_members SELECT tenant, id, s.seal_no FROM unnest(log_ids) AS id;
-	END IF;
-	RETURN s.seal_no;
-END
-$$;
+\i test/fixtures/seal_by_hand.sql
 
 CREATE FUNCTION pg_temp.event_id(n integer) RETURNS uuid
 LANGUAGE sql IMMUTABLE AS $$ SELECT ('00000000-0000-4000-8000-5ea1' || lpad(n::text, 8, '0'))::uuid $$;

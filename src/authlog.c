@@ -22,6 +22,7 @@
 #include "mongo_sink.h"
 #include "sealer.h"
 #include "stats.h"
+#include "retention.h"
 #include "worker.h"
 #include "write_path.h"
 
@@ -41,6 +42,7 @@ _PG_init(void)
 	worker_init();
 	mirror_init();
 	sealer_init();
+	retention_init();
 
 	/* the event counters */
 	stats_init();

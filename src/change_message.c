@@ -27,6 +27,7 @@ const char *const change_table_names[CHANGE_TABLES] = {
 	[CHANGE_TABLE_ACCOUNT_LOCKOUTS] = "account_lockouts",
 	[CHANGE_TABLE_SEALS] = "seals",
 	[CHANGE_TABLE_ACCESS_LOG] = "access_log",
+	[CHANGE_TABLE_RECORDS_LOG] = "records_log",
 };
 
 /*
@@ -38,12 +39,14 @@ static const char *const auth_logs_key[] = {"tenant_id", "log_id", NULL};
 static const char *const account_lockouts_key[] = {"tenant_id", "user_id", NULL};
 static const char *const seals_key[] = {"tenant_id", "seal_no", NULL};
 static const char *const access_log_key[] = {"tenant_id", "access_id", NULL};
+static const char *const records_log_key[] = {"tenant_id", "record_id", NULL};
 
 static const char *const *const table_keys[CHANGE_TABLES] = {
 	[CHANGE_TABLE_AUTH_LOGS] = auth_logs_key,
 	[CHANGE_TABLE_ACCOUNT_LOCKOUTS] = account_lockouts_key,
 	[CHANGE_TABLE_SEALS] = seals_key,
 	[CHANGE_TABLE_ACCESS_LOG] = access_log_key,
+	[CHANGE_TABLE_RECORDS_LOG] = records_log_key,
 };
 
 ChangeTable
@@ -86,7 +89,7 @@ bool
 change_table_is_evidence(ChangeTable table)
 {
 	return table == CHANGE_TABLE_AUTH_LOGS || table == CHANGE_TABLE_SEALS ||
-		table == CHANGE_TABLE_ACCESS_LOG;
+		table == CHANGE_TABLE_ACCESS_LOG || table == CHANGE_TABLE_RECORDS_LOG;
 }
 
 

@@ -36,10 +36,11 @@ typedef enum ChangeTable
 	CHANGE_TABLE_AUTH_LOGS,
 	CHANGE_TABLE_ACCOUNT_LOCKOUTS,
 	CHANGE_TABLE_SEALS,
-	CHANGE_TABLE_ACCESS_LOG
+	CHANGE_TABLE_ACCESS_LOG,
+	CHANGE_TABLE_RECORDS_LOG
 } ChangeTable;
 
-#define CHANGE_TABLES 4
+#define CHANGE_TABLES 5
 extern const char *const change_table_names[CHANGE_TABLES];
 extern ChangeTable change_table_lookup(const char *relname);
 extern const char *const *change_table_key_columns(ChangeTable table);

@@ -200,7 +200,7 @@ parse_output_parameters(List *options, DecoderState *state)
 			*seen = true;
 			if (tables)
 				parse_list_option(option, change_table_names, CHANGE_TABLES,
-								  "auth_logs, account_lockouts, seals and access_log", state->table_wanted);
+								  "auth_logs, account_lockouts, seals, access_log and records_log", state->table_wanted);
 			else
 				parse_list_option(option, operation_names, lengthof(operation_names),
 								  "insert, update, delete and truncate", state->operation_wanted);

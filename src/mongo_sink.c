@@ -80,7 +80,7 @@ mongo_sink_init(void)
 
 	DefineCustomStringVariable("authlog.store_database",
 							   "Database of the document store the mirror writes to and the verifiers read.",
-							   "It holds the collections auth_logs, account_lockouts, seals, access_log and dead_letters.",
+							   "It holds the collections auth_logs, account_lockouts, seals, access_log, records_log and dead_letters.",
 							   &authlog_store_database,
 							   "authlog",
 							   PGC_SIGHUP, 0,
@@ -620,6 +620,81 @@ mongo_sink_error_may_be_size(const bson_error_t *error)
 	return error->domain == MONGOC_ERROR_STREAM;
 }
 
+/*
+ * (1.1) A record of retired events (records_log, action 'retired'): the
+ * store removes the events it names when it takes it, and never on a
+ * delete from auth_logs (store_keeps_original).
+ */
+static bool
+is_retirement(const ChangeMessage *parts)
+{
+	const char *action;
+
+	if (parts->table != CHANGE_TABLE_RECORDS_LOG || parts->op != CHANGE_INSERT)
+		return false;
+	action = change_message_doc_utf8(parts, "action");
+	return action != NULL && strcmp(action, "retired") == 0;
+}
+
+/* Whether a message writes into collection c: its table's, and auth_logs for a retirement */
+static bool
+writes_collection(const ChangeMessage *parts, int c)
+{
+	return parts->table == (ChangeTable) c ||
+		(c == CHANGE_TABLE_AUTH_LOGS && is_retirement(parts));
+}
+
+/*
+ * Remove from auth_logs the events a retirement record names: the _id of
+ * each is made of the record's tenant_id and the member's log_id, as the
+ * event's own was.
+ */
+static bool
+queue_retirement(mongoc_bulk_operation_t *bulk, const ChangeMessage *parts,
+				 bson_error_t *error)
+{
+	bson_t		selector = BSON_INITIALIZER;
+	bson_t		id;
+	bson_t		in;
+	bson_iter_t tenant;
+	bson_iter_t retired;
+	bson_iter_t member;
+	bool		ok = true;
+	uint32_t	n = 0;
+
+	if (!bson_iter_init_find(&tenant, &parts->doc, "tenant_id") ||
+		!bson_iter_init_find(&retired, &parts->doc, "retired") ||
+		!BSON_ITER_HOLDS_ARRAY(&retired) || !bson_iter_recurse(&retired, &member))
+	{
+		bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
+					   "a retirement record without its tenant_id or its retired events");
+		return false;
+	}
+	BSON_APPEND_DOCUMENT_BEGIN(&selector, "_id", &id);
+	BSON_APPEND_ARRAY_BEGIN(&id, "$in", &in);
+	while (ok && bson_iter_next(&member))
+	{
+		bson_t		key = BSON_INITIALIZER;
+		char		index_buf[16];
+		const char *index_key;
+
+		(void) bson_uint32_to_string(n++, &index_key, index_buf, sizeof(index_buf));
+		ok = bson_append_iter(&key, "tenant_id", -1, &tenant) &&
+			bson_append_iter(&key, "log_id", -1, &member) &&
+			bson_rules_append_store_id(&in, index_key, &key);
+		bson_destroy(&key);
+	}
+	bson_append_array_end(&id, &in);
+	bson_append_document_end(&selector, &id);
+	if (!ok)
+		bson_set_error(error, MONGOC_ERROR_BSON, MONGOC_ERROR_BSON_INVALID,
+					   "a retirement record names an event whose _id cannot be made");
+	else
+		ok = mongoc_bulk_operation_remove_many_with_opts(bulk, &selector, NULL, error);
+	bson_destroy(&selector);
+	return ok;
+}
+
 static bool
 is_plain_insert(const ChangeMessage *parts)
 {
@@ -737,21 +812,26 @@ mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmessages,
 
 			for (i = next; i < nmessages; i++)
 			{
+				bool		retirement;
+
 				if ((skip != NULL && skip[i]) || store_keeps_original(&parts[i]))
 					continue;
-				if (parts[i].table != (ChangeTable) c)
+				if (!writes_collection(&parts[i], c))
 					continue;
+				retirement = parts[i].table != (ChangeTable) c;
 				if (queued == 0)
 				{
-					inserts = is_plain_insert(&parts[i]);
+					inserts = !retirement && is_plain_insert(&parts[i]);
 					bulk = mongoc_collection_create_bulk_operation_with_opts(collection,
 																			 inserts ? &unordered : &opts);
 				}
-				else if (is_plain_insert(&parts[i]) != inserts ||
+				else if ((!retirement && is_plain_insert(&parts[i])) != inserts ||
 						 queued >= (inserts ? inserts_per_bulk : writes_per_bulk))
 					break;
 				if (inserts)
 					ok = mongoc_bulk_operation_insert_with_opts(bulk, &parts[i].doc, NULL, error);
+				else if (retirement)
+					ok = queue_retirement(bulk, &parts[i], error);
 				else
 					ok = queue_message(bulk, &parts[i], error);
 				if (!ok)

@@ -54,6 +54,12 @@ PG_FUNCTION_INFO_V1(authlog_forbid_log_rewrite);
 /* Set only while record.c itself updates auth_logs (retry bookkeeping). */
 bool		authlog_log_rewrite_allowed = false;
 
+/*
+ * Set only while retention.c deletes retired events, in the statement
+ * that also writes the record naming them.
+ */
+bool		authlog_log_retire_allowed = false;
+
 static int	authlog_max_user_agent_length = 1024;
 static int	authlog_max_metadata_depth = 32;
 
@@ -1808,7 +1814,11 @@ authlog_forbid_log_rewrite(PG_FUNCTION_ARGS)
 		operation = "UPDATE";
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		if (authlog_log_retire_allowed)
+			return PointerGetDatum(trigdata->tg_trigtuple);
 		operation = "DELETE";
+	}
 	else
 		operation = "TRUNCATE";
 
@@ -1817,6 +1827,6 @@ authlog_forbid_log_rewrite(PG_FUNCTION_ARGS)
 			 errmsg("%s on %s is not allowed", operation,
 					RelationGetRelationName(trigdata->tg_relation)),
 			 errdetail("authlog's audit trail is append-only."),
-			 errhint("Events are added by authlog.record_login() and authlog.reset_lockout(); history is never rewritten.")));
+			 errhint("Events are added by authlog.record_login() and authlog.reset_lockout() and removed only by retention (authlog.set_retention), each removal a sealed record; history is never rewritten.")));
 	PG_RETURN_NULL();			/* keep compiler quiet */
 }

@@ -48,6 +48,7 @@
 
 PG_FUNCTION_INFO_V1(authlog_event_digest);
 PG_FUNCTION_INFO_V1(authlog_access_digest);
+PG_FUNCTION_INFO_V1(authlog_records_digest);
 PG_FUNCTION_INFO_V1(authlog_seal_digest);
 PG_FUNCTION_INFO_V1(authlog_anchor_root);
 
@@ -190,7 +191,8 @@ seal_tenant_cmp(const char *a, int a_len, const char *b, int b_len)
 }
 
 /*
- * authlog.event_digest(auth_logs) and (1.1) authlog.access_digest(access_log):
+ * authlog.event_digest(auth_logs), (1.1) authlog.access_digest(access_log) and
+ * authlog.records_digest(records_log):
  * the row built into its document the way the decoder builds it, digested.
  */
 static Datum
@@ -231,6 +233,13 @@ Datum
 authlog_access_digest(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_DATUM(row_digest(PG_GETARG_HEAPTUPLEHEADER(0), CHANGE_TABLE_ACCESS_LOG));
+}
+
+/* (1.1) authlog.records_digest(records_log): retention settings, holds, retirements */
+Datum
+authlog_records_digest(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(row_digest(PG_GETARG_HEAPTUPLEHEADER(0), CHANGE_TABLE_RECORDS_LOG));
 }
 
 static Datum

@@ -505,13 +505,132 @@ event_key(bson_string_t *text, const char *tenant, int tenant_len, const uint8 *
 }
 
 /*
+ * (1.1) The events the store's retirement records name (records_log,
+ * action 'retired'), by their _id: each entry's document is its record,
+ * sealed_by the seal the record retired it from.  The records are sealed
+ * members themselves, so a forged or altered one shows as such.
+ */
+static HTAB *
+retired_events(bson_t **records, int nrecords)
+{
+	HTAB	   *retired = store_key_table_create("authlog store retired events");
+	bson_string_t *key = bson_string_new(NULL);
+	int			i;
+
+	for (i = 0; i < nrecords; i++)
+	{
+		bson_iter_t iter;
+		bson_iter_t member;
+		const char *tenant;
+		uint32_t	tenant_len;
+		int64		seal_no;
+
+		if (!bson_iter_init_find(&iter, records[i], "action") || !BSON_ITER_HOLDS_UTF8(&iter) ||
+			strcmp(bson_iter_utf8(&iter, NULL), "retired") != 0)
+			continue;
+		if (!bson_iter_init_find(&iter, records[i], "tenant_id") || !BSON_ITER_HOLDS_UTF8(&iter))
+			continue;
+		tenant = bson_iter_utf8(&iter, &tenant_len);
+		if (!find_int64(records[i], "seal_no", &seal_no) ||
+			!bson_iter_init_find(&iter, records[i], "retired") || !BSON_ITER_HOLDS_ARRAY(&iter) ||
+			!bson_iter_recurse(&iter, &member))
+			continue;
+		while (bson_iter_next(&member))
+		{
+			const uint8_t *id;
+			uint32_t	id_len;
+			bson_subtype_t subtype;
+			BsonKey		k;
+			uint8	   *bytes;
+			StoreEntry *entry;
+			bool		found;
+
+			if (!BSON_ITER_HOLDS_BINARY(&member))
+				continue;
+			bson_iter_binary(&member, &subtype, &id_len, &id);
+			if (subtype != BSON_SUBTYPE_UUID || id_len != UUID_LEN)
+				continue;
+			k = event_key(key, tenant, (int) tenant_len, id);
+			/* the table keeps the key's bytes by reference */
+			bytes = palloc(k.len);
+			memcpy(bytes, k.data, k.len);
+			k.data = bytes;
+			entry = hash_search(retired, &k, HASH_ENTER, &found);
+			entry->document = records[i];
+			entry->sealed_by = seal_no;
+		}
+	}
+	bson_string_free(key, true);
+	return retired;
+}
+
+/* How many of a seal's members each retirement record accounts for */
+typedef struct SealRetirements
+{
+	int			count;
+	const bson_t *records[8];
+	int			members[8];
+	int			others;			/* members of records past the eighth */
+} SealRetirements;
+
+static void
+note_retired(SealRetirements *r, const bson_t *record)
+{
+	int			i;
+
+	for (i = 0; i < r->count; i++)
+		if (r->records[i] == record)
+		{
+			r->members[i]++;
+			return;
+		}
+	if (r->count == lengthof(r->records))
+	{
+		r->others++;
+		return;
+	}
+	r->records[r->count] = record;
+	r->members[r->count++] = 1;
+}
+
+/* One finding per retirement record of the seal: how many it retired, and why */
+static void
+report_retired(StoreVerify *verify, const StoreSeal *seal, const SealRetirements *r)
+{
+	int			i;
+
+	for (i = 0; i < r->count; i++)
+	{
+		const uint8 *record_id = NULL;
+		uint32		len;
+		TimestampTz at = 0;
+		bson_iter_t iter;
+		const char *reason = "";
+
+		if (!find_binary(r->records[i], "record_id", &record_id, &len) || len != UUID_LEN)
+			record_id = NULL;
+		(void) find_time(r->records[i], "recorded_at", &at);
+		if (bson_iter_init_find(&iter, r->records[i], "reason") && BSON_ITER_HOLDS_UTF8(&iter))
+			reason = bson_iter_utf8(&iter, NULL);
+		report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "retired", NULL,
+					   psprintf("%d of its members retired by record %s at %s: %s", r->members[i],
+								record_id ? DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum((const pg_uuid_t *) record_id)))
+								: "(unreadable)",
+								time_text(at), reason));
+	}
+	if (r->others > 0)
+		report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "retired", NULL,
+					   psprintf("%d more of its members retired by further records", r->others));
+}
+
+/*
  * One tenant's seals, in seal_no order: each seal against its own digest,
  * the chain, and the events the store holds.  Returns the last seal's
  * commit time, which the tenant's unsealed events are judged against.
  */
 static TimestampTz
 verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *events,
-					HTAB *refused)
+					HTAB *refused, HTAB *retired)
 {
 	const StoreSeal *prev = NULL;
 	const StoreSeal *last_anchored = NULL;
@@ -527,9 +646,11 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 			c->last_committed_at >= verify->since;
 		int			problems = 0;
 		uint8		digest[SEAL_DIGEST_LEN];
+		SealRetirements retirements;
 		int			m;
 
 		CHECK_FOR_INTERRUPTS();
+		retirements.count = retirements.others = 0;
 		if (seal->malformed)
 		{
 			report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "seal_altered", NULL,
@@ -582,8 +703,16 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 			event = hash_search(events, &id, HASH_FIND, NULL);
 			if (event == NULL)
 			{
-				/* never taken (a dead letter), or taken and lost */
-				StoreEntry *letter = hash_search(refused, &id, HASH_FIND, NULL);
+				/* retired by a record naming it in this seal, never taken (a dead letter), or lost */
+				StoreEntry *record = hash_search(retired, &id, HASH_FIND, NULL);
+				StoreEntry *letter;
+
+				if (record != NULL && record->sealed_by == c->seal_no)
+				{
+					note_retired(&retirements, record->document);
+					continue;
+				}
+				letter = hash_search(refused, &id, HASH_FIND, NULL);
 
 				problems++;
 				if (report && letter)
@@ -635,6 +764,8 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 				event->sealed_by = c->seal_no;
 			}
 		}
+		if (report)
+			report_retired(verify, seal, &retirements);
 		if (problems == 0 && report)
 			report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "ok", NULL, NULL);
 		prev = seal;
@@ -816,13 +947,16 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 	bson_t	  **seal_docs;
 	bson_t	  **event_docs;
 	bson_t	  **access_docs = NULL;
+	bson_t	  **record_docs = NULL;
 	bson_error_t error;
 	int			nseals;
 	int			nevents = 0;
 	int			naccesses = 0;
+	int			nrecords = 0;
 	StoreSeal  *seals;
 	HTAB	   *events;
 	HTAB	   *refused = NULL;
+	HTAB	   *retired;
 	SealedTenant *tenants;
 	int			ntenants = 0;
 	int			i;
@@ -846,7 +980,10 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 	/* (1.1) the seals list the tenant's reads of its evidence too */
 	if (nseals >= 0 && nevents >= 0)
 		naccesses = mongo_sink_find(sink, "access_log", &filter, &access_docs, &error);
-	if (naccesses < 0)
+	/* (1.1) and the records of retention and holds, which name retired events */
+	if (nseals >= 0 && nevents >= 0 && naccesses >= 0)
+		nrecords = mongo_sink_find(sink, "records_log", &filter, &record_docs, &error);
+	if (naccesses < 0 || nrecords < 0)
 		nevents = -1;
 	if (nseals >= 0 && nevents >= 0)
 		refused = mongo_sink_dead_letters(sink, "auth_logs", tenant, &error);
@@ -858,9 +995,11 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 				 errdetail("%s", error.message)));
 
 	events = store_key_table_create("authlog store events");
-	for (i = 0; i < nevents + naccesses; i++)
+	for (i = 0; i < nevents + naccesses + nrecords; i++)
 	{
-		bson_t	   *document = i < nevents ? event_docs[i] : access_docs[i - nevents];
+		bson_t	   *document = i < nevents ? event_docs[i]
+			: i < nevents + naccesses ? access_docs[i - nevents]
+			: record_docs[i - nevents - naccesses];
 		BsonKey		key;
 		bool		found;
 		StoreEntry *entry;
@@ -869,9 +1008,11 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 			continue;
 		entry = hash_search(events, &key, HASH_ENTER, &found);
 		entry->document = document;
-		entry->table = i < nevents ? CHANGE_TABLE_AUTH_LOGS : CHANGE_TABLE_ACCESS_LOG;
+		entry->table = i < nevents ? CHANGE_TABLE_AUTH_LOGS
+			: i < nevents + naccesses ? CHANGE_TABLE_ACCESS_LOG : CHANGE_TABLE_RECORDS_LOG;
 		entry->seen = false;
 	}
+	retired = retired_events(record_docs, nrecords);
 	seals = palloc0(sizeof(StoreSeal) * Max(nseals, 1));
 	for (i = 0; i < nseals; i++)
 		read_store_seal(seal_docs[i], &seals[i]);
@@ -888,7 +1029,7 @@ authlog_verify_store_seals(PG_FUNCTION_ARGS)
 		tenants[ntenants].tenant_id = seals[start].tenant_id;
 		tenants[ntenants].tenant_len = seals[start].tenant_len;
 		tenants[ntenants].sealed_up_to = verify_store_tenant(&verify, seals + start, end - start,
-															   events, refused);
+															   events, refused, retired);
 		ntenants++;
 		start = end;
 	}

@@ -40,6 +40,7 @@
 
 #include "change_message.h"
 #include "mirror.h"
+#include "retention.h"
 #include "sealer.h"
 
 PGDLLEXPORT void authlog_sealer_main(Datum main_arg);
@@ -636,9 +637,10 @@ cut_add_member(Cut *cut)
 }
 
 /*
- * An insert into auth_logs or (1.1) access_log, as a member of the cut;
- * other messages are skipped.  Both are evidence of the tenant, sealed in
- * its one chain: a member is an event's log_id or an access's access_id.
+ * An insert into auth_logs or (1.1) access_log or records_log, as a member
+ * of the cut; other messages are skipped.  All are evidence of the tenant,
+ * sealed in its one chain: a member is an event's log_id, an access's
+ * access_id or a record's record_id.
  */
 static void
 cut_add_message(Cut *cut, const bson_t *bytes)
@@ -652,7 +654,8 @@ cut_add_message(Cut *cut, const bson_t *bytes)
 		elog(ERROR, "authlog sealer: the output plugin produced a message that is not a change message");
 	cut->chunk_end = Max(cut->chunk_end, message.end_lsn);
 	if (message.op != CHANGE_INSERT ||
-		(message.table != CHANGE_TABLE_AUTH_LOGS && message.table != CHANGE_TABLE_ACCESS_LOG))
+		(message.table != CHANGE_TABLE_AUTH_LOGS && message.table != CHANGE_TABLE_ACCESS_LOG &&
+		 message.table != CHANGE_TABLE_RECORDS_LOG))
 		return;
 	if (!message.has_doc)
 		elog(ERROR, "authlog sealer: an %s insert has no document", change_table_names[message.table]);
@@ -693,7 +696,7 @@ static bool
 step_seal_chunk(void *arg)
 {
 	static const char *const options[] = {
-		"tables", "auth_logs,access_log", "operations", "insert", NULL
+		"tables", "auth_logs,access_log,records_log", "operations", "insert", NULL
 	};
 	Cut		   *cut = arg;
 
@@ -724,7 +727,7 @@ step_seal_backlog(void *arg)
 
 	plan = SPI_prepare(psprintf("SELECT l.tenant_id, l.log_id, l.digest, l.recorded_at"
 								" FROM (SELECT e.tenant_id, e.log_id, authlog.event_digest(e) AS digest, e.recorded_at"
-								"       FROM authlog.auth_logs e%s) l"
+								"       FROM authlog.auth_logs e%s%s) l"
 								" WHERE NOT EXISTS (SELECT 1 FROM authlog.seal_members m"
 								"                   WHERE m.tenant_id OPERATOR(pg_catalog.=) l.tenant_id"
 								"                     AND m.log_id OPERATOR(pg_catalog.=) l.log_id)"
@@ -732,7 +735,11 @@ step_seal_backlog(void *arg)
 	/* (1.1) the access log, once the schema has it */
 								change_table_installed(CHANGE_TABLE_ACCESS_LOG)
 								? " UNION ALL SELECT a.tenant_id, a.access_id, authlog.access_digest(a), a.accessed_at"
-								" FROM authlog.access_log a" : ""), 0, NULL);
+								" FROM authlog.access_log a" : "",
+	/* (1.1) and the records of retention and holds */
+								change_table_installed(CHANGE_TABLE_RECORDS_LOG)
+								? " UNION ALL SELECT r.tenant_id, r.record_id, authlog.records_digest(r), r.recorded_at"
+								" FROM authlog.records_log r" : ""), 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "authlog sealer: could not read authlog.auth_logs");
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
@@ -1133,11 +1140,49 @@ verify_step(bool *finished)
 	return true;
 }
 
+/*
+ * (1.1) Retention, between cuts like the verification: a pass every
+ * authlog.retention_interval, one batch (one transaction) per step, so a
+ * cut that falls due waits for one batch at most.  The first pass runs
+ * one interval after the start.
+ */
+static RetentionPass retention_pass;
+
+static bool
+retention_step(void)
+{
+	RetentionPass *pass = &retention_pass;
+
+	if (!pass->active)
+	{
+		memset(pass, 0, sizeof(RetentionPass));
+		pass->active = true;
+		pass->started = GetCurrentTimestamp();
+	}
+	if (!run_step(retention_step_batch, pass))
+	{
+		pass->active = false;
+		(void) report_failure("could not run a retention batch");
+		return false;
+	}
+	if (pass->finished)
+	{
+		pass->active = false;
+		if (pass->retired > 0)
+			ereport(LOG,
+					(errmsg("authlog sealer: the retention pass retired " INT64_FORMAT " events",
+							pass->retired),
+					 errdetail("authlog.retention_status shows each tenant's result; records_log lists what was retired.")));
+	}
+	return true;
+}
+
 void
 authlog_sealer_main(Datum main_arg)
 {
 	TimestampTz started = GetCurrentTimestamp();
 	TimestampTz verified = 0;	/* the last scheduled verification's end */
+	TimestampTz retained = 0;	/* the last retention pass's end */
 	TimestampTz next_cut = 0;
 	TimestampTz retry_at = 0;
 
@@ -1203,6 +1248,21 @@ authlog_sealer_main(Datum main_arg)
 			{
 				if (finished)
 					verified = GetCurrentTimestamp();
+				continue;
+			}
+		}
+		else if (authlog_retention_interval_s > 0 &&
+				 (retention_pass.active ||
+				  now >= TimestampTzPlusMilliseconds(retained != 0 ? retained : started,
+													 (int64) authlog_retention_interval_s * 1000)))
+		{
+			if (!retention_step())
+				wake_at = retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+																 Max(sealer_worker.backoff_ms, 1000));
+			else
+			{
+				if (!retention_pass.active)
+					retained = GetCurrentTimestamp();
 				continue;
 			}
 		}

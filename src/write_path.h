@@ -30,6 +30,7 @@ extern UserIdMatch tenant_user_id_match(text *tenant);
 /* record.c */
 extern void record_init(void);
 extern bool authlog_log_rewrite_allowed;
+extern bool authlog_log_retire_allowed;
 
 /* request_fingerprint.c: SHA-256 over a call's arguments, field by field */
 #define REQUEST_FINGERPRINT_LEN 32

@@ -1,0 +1,263 @@
+/*-------------------------------------------------------------------------
+ *
+ * retention.c
+ *	  Retention (1.1): the settings, the one statement that removes events
+ *	  (with the sealed record naming them), and the steps the sealer worker
+ *	  runs between cuts.  The rules (which tenants, which seals, holds) are
+ *	  SQL: schema/58_retention.sql, doc/retention.md.
+ *
+ *	  Events leave only whole from sealed seals and only with a records_log
+ *	  row of action 'retired' that lists them, written by the same statement
+ *	  that deletes them: a crash leaves both or neither, and the verifiers
+ *	  tell a retired event from a deleted one by that record alone.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "authlog_common.h"
+#include "retention.h"
+#include "write_path.h"
+
+PG_FUNCTION_INFO_V1(authlog_retire_seal_members);
+PG_FUNCTION_INFO_V1(authlog_new_record_id);
+
+char	   *authlog_default_retention = NULL;
+int			authlog_retention_interval_s = 3600;
+int			authlog_retention_batch_rows = 5000;
+
+/*
+ * The default must parse as a positive interval: a typo in
+ * postgresql.conf is refused at reload, not found by the next run.
+ */
+static bool
+check_default_retention(char **newval, void **extra, GucSource source)
+{
+	char		workbuf[256];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	struct pg_itm_in itm;
+	int			rc;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;			/* kept for ever */
+	rc = ParseDateTime(*newval, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf);
+	if (rc == 0)
+		rc = DecodeInterval(field, ftype, nf, INTERVAL_FULL_RANGE, &dtype, &itm);
+	if (rc == DTERR_BAD_FORMAT)
+		rc = DecodeISO8601Interval(*newval, &dtype, &itm);
+	if (rc != 0 || dtype != DTK_DELTA)
+	{
+		GUC_check_errdetail("\"%s\" is not an interval.", *newval);
+		GUC_check_errhint("Set it to how long events are kept, such as '1 year', or to '' to keep them for ever.");
+		return false;
+	}
+	if (itm.tm_usec < 0 || itm.tm_mday < 0 || itm.tm_mon < 0 || itm.tm_year < 0 ||
+		(itm.tm_usec == 0 && itm.tm_mday == 0 && itm.tm_mon == 0 && itm.tm_year == 0))
+	{
+		GUC_check_errdetail("The retention must be positive.");
+		return false;
+	}
+	return true;
+}
+
+void
+retention_init(void)
+{
+	/*
+	 * Unset, events are kept for ever: removing evidence is a decision a
+	 * records schedule makes, never a default.
+	 */
+	DefineCustomStringVariable("authlog.default_retention",
+							   "How long events of a tenant without its own retention are kept; empty: for ever.",
+							   "authlog.set_retention() sets a tenant's own. Events are retired whole from sealed seals, never while a legal hold covers them.",
+							   &authlog_default_retention,
+							   "",
+							   PGC_SUSET, 0,
+							   check_default_retention, NULL, NULL);
+
+	DefineCustomIntVariable("authlog.retention_interval",
+							"How often the sealer worker runs a retention pass; 0 never (CALL authlog.run_retention() still does).",
+							"A pass retires, in batches of authlog.retention_batch_rows events each committed on its own, the events past their tenant's retention.",
+							&authlog_retention_interval_s,
+							3600, 0, 30 * 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/* Bounds each batch's locks and WAL, so no login waits on a removal. */
+	DefineCustomIntVariable("authlog.retention_batch_rows",
+							"Most events one retention batch (one transaction) removes.",
+							NULL,
+							&authlog_retention_batch_rows,
+							5000, 1, 1000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+}
+
+/* authlog.new_record_id(): a UUID v7, as every id authlog makes */
+Datum
+authlog_new_record_id(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+	event_id_random(id);
+	PG_RETURN_UUID_P(id);
+}
+
+/*
+ * One statement: the seal's members recorded before the cutoff and covered
+ * by no hold (at most $4, in the seal's order) are deleted with their
+ * fingerprints, and the record naming them is written; what is left of the
+ * seal is counted in the record (kept).  event_positions keeps its rows:
+ * they are bookkeeping without content, and poll_events joins them to the
+ * events, so a retired event no longer shows.
+ */
+static const char *retire_sql =
+"WITH seal AS ("
+" SELECT s.members FROM authlog.seals s"
+" WHERE s.tenant_id OPERATOR(pg_catalog.=) $1 AND s.seal_no OPERATOR(pg_catalog.=) $2"
+"   AND s.last_committed_at OPERATOR(pg_catalog.<) $3"
+"), present AS MATERIALIZED ("
+" SELECT e.log_id, m.n,"
+"        authlog.hold_covers(e.tenant_id, e.organisation_id, e.user_id, e.recorded_at, e.occurred_at) AS held"
+" FROM seal CROSS JOIN LATERAL pg_catalog.unnest(seal.members) WITH ORDINALITY AS m(log_id, n)"
+" JOIN authlog.auth_logs e ON e.tenant_id OPERATOR(pg_catalog.=) $1 AND e.log_id OPERATOR(pg_catalog.=) m.log_id"
+"), doomed AS MATERIALIZED ("
+" SELECT p.log_id, p.n FROM present p WHERE NOT p.held ORDER BY p.n LIMIT $4"
+"), gone AS ("
+" DELETE FROM authlog.auth_logs e USING doomed d"
+" WHERE e.tenant_id OPERATOR(pg_catalog.=) $1 AND e.log_id OPERATOR(pg_catalog.=) d.log_id"
+" RETURNING e.log_id"
+"), fingerprints AS ("
+" DELETE FROM authlog.request_fingerprints f USING gone g"
+" WHERE f.tenant_id OPERATOR(pg_catalog.=) $1 AND f.log_id OPERATOR(pg_catalog.=) g.log_id"
+"), record AS ("
+" INSERT INTO authlog.records_log (tenant_id, record_id, recorded_at, action, actor, role_name,"
+"                                  reason, seal_no, retired, kept)"
+" SELECT $1, authlog.new_record_id(), pg_catalog.now(), 'retired', $5, pg_catalog.\"session_user\"(), $6, $2,"
+"        pg_catalog.array_agg(g.log_id ORDER BY d.n),"
+"        ((SELECT pg_catalog.count(*) FROM present) OPERATOR(pg_catalog.-) pg_catalog.count(*))::pg_catalog.int4"
+" FROM gone g JOIN doomed d ON d.log_id OPERATOR(pg_catalog.=) g.log_id"
+" HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0"
+" RETURNING pg_catalog.cardinality(retired) AS retired, kept"
+")"
+" SELECT coalesce((SELECT r.retired FROM record r), 0),"
+"        coalesce((SELECT r.kept FROM record r), (SELECT pg_catalog.count(*) FROM present)::pg_catalog.int4)";
+
+/*
+ * authlog.retire_seal_members(tenant_id, seal_no, cutoff, max_rows, actor,
+ * reason) -> (retired, kept): the only way auth_logs loses a row.  The
+ * tenant's retention lock first, so a hold placed meanwhile is either seen
+ * or waits; then the one statement, with the append-only trigger letting
+ * its deletes through.
+ */
+Datum
+authlog_retire_seal_members(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr lock_plan = NULL;
+	static SPIPlanPtr retire_plan = NULL;
+	Oid			lock_types[1] = {TEXTOID};
+	Oid			types[6] = {TEXTOID, INT8OID, TIMESTAMPTZOID, INT4OID, TEXTOID, TEXTOID};
+	Datum		values[6];
+	TupleDesc	desc;
+	Datum		result[2];
+	bool		nulls[2] = {false, false};
+	bool		isnull;
+	int			rc;
+	int			i;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "authlog: retire_seal_members must return a composite type");
+	if (PG_GETARG_INT32(3) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_rows must be at least 1")));
+	for (i = 0; i < 6; i++)
+		values[i] = PG_GETARG_DATUM(i);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "authlog: SPI_connect failed");
+	if (lock_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT pg_catalog.pg_advisory_xact_lock("
+									   "pg_catalog.hashtext('authlog retention ' OPERATOR(pg_catalog.||) $1))",
+									   1, lock_types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "authlog: could not prepare the retention lock: %s",
+				 SPI_result_code_string(SPI_result));
+		lock_plan = plan;
+	}
+	if (retire_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(retire_sql, 6, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "authlog: could not prepare the retention statement: %s",
+				 SPI_result_code_string(SPI_result));
+		retire_plan = plan;
+	}
+	rc = SPI_execute_plan(lock_plan, values, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "authlog: the retention lock returned %s", SPI_result_code_string(rc));
+
+	/* not read-only: a snapshot taken after the lock, which sees every hold */
+	authlog_log_retire_allowed = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(retire_plan, values, NULL, false, 1);
+	}
+	PG_FINALLY();
+	{
+		authlog_log_retire_allowed = false;
+	}
+	PG_END_TRY();
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "authlog: the retention statement returned %s", SPI_result_code_string(rc));
+	result[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	result[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), result, nulls)));
+}
+
+
+/* ---------- the worker's passes ---------- */
+
+/*
+ * One batch of the pass that started at pass->started, in the worker's
+ * transaction; a database still at 1.0 has nothing to run.
+ */
+bool
+retention_step_batch(void *arg)
+{
+	RetentionPass *pass = arg;
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		values[1] = {TimestampTzGetDatum(pass->started)};
+	bool		isnull;
+
+	if (SPI_execute("SELECT pg_catalog.to_regprocedure('authlog.retention_batch(integer, timestamptz)') IS NOT NULL",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "authlog: could not look up retention_batch");
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	{
+		pass->finished = true;
+		return true;
+	}
+	if (SPI_execute_with_args("SELECT retired, finished FROM authlog.retention_batch(NULL, $1)",
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "authlog: a retention batch failed");
+	pass->retired += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	pass->finished = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	return true;
+}
