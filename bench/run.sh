@@ -236,7 +236,7 @@ section_retention() {
 				('retention', 'p50 ms', 8, '$state', $round, $p50),
 				('retention', 'p99 ms', 8, '$state', $round, $p99),
 				('retention', 'retired per s', 8, '$state', $round,
-				 ((SELECT coalesce(sum(cardinality(retired)), 0) FROM authlog.records_log) - $before) / $seconds::float8))"
+				 ((SELECT coalesce(sum(cardinality(retired)), 0) FROM authlog.records_log) - $before) / $seconds::float8)"
 		done
 	done
 	psql_q -c "ALTER SYSTEM RESET authlog.default_retention" -c "SELECT pg_reload_conf()" >/dev/null

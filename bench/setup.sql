@@ -6,7 +6,13 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto;
 CREATE SCHEMA bench;
 
 CREATE TABLE bench.bare_logs (LIKE authlog.auth_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+
+-- (1.1) record_login writes into auth_logs with 24 monthly partitions (and
+-- the default one), as two years of a deployment have
+SELECT authlog.create_partitions(23);
 CREATE TABLE bench.plpgsql_logs (LIKE authlog.auth_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+-- the table a user would write is not partitioned: its key is (tenant_id, log_id)
+ALTER TABLE bench.plpgsql_logs DROP CONSTRAINT plpgsql_logs_pkey, ADD PRIMARY KEY (tenant_id, log_id);
 CREATE TABLE bench.plpgsql_lockouts (LIKE authlog.account_lockouts INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
 
 -- the policy every bench tenant uses: a high threshold keeps the counting path hot

@@ -18,10 +18,12 @@ CREATE TABLE authlog.auth_logs (
 	failed_login_attempts integer NOT NULL,
 	account_locked_until timestamptz,
 	retry_count integer NOT NULL DEFAULT 0,
-	PRIMARY KEY (tenant_id, log_id)
-);
+	-- (1.1) a key of a partitioned table holds its partition key; the
+	-- unique key of an event, (tenant_id, log_id), is event_ids'
+	PRIMARY KEY (tenant_id, log_id, recorded_at)
+) PARTITION BY RANGE (recorded_at);
 COMMENT ON TABLE authlog.auth_logs IS
-	'One row per authentication event, append-only: written only by record_login and reset_lockout. Each row carries the lockout state after the event.';
+	'One row per authentication event, append-only: written only by record_login and reset_lockout. Each row carries the lockout state after the event. (1.1) Partitioned by recorded_at: a partition a month (authlog.create_partitions), and auth_logs_default for what no month''s partition holds.';
 -- No CHECK constraints: the write functions validate every value before they
 -- insert (ids of 1 to 256 characters, decision allowed/failed/locked), and a
 -- CHECK would be re-parsed by every INSERT on the login path.
@@ -41,6 +43,14 @@ COMMENT ON COLUMN authlog.auth_logs.retry_count IS
 CREATE INDEX auth_logs_user_time ON authlog.auth_logs (tenant_id, user_id, occurred_at);
 CREATE INDEX auth_logs_ip_time ON authlog.auth_logs (tenant_id, ip_address, occurred_at);
 CREATE INDEX auth_logs_tenant_time ON authlog.auth_logs (tenant_id, occurred_at);
+
+-- (1.1) What no month's partition holds: the events of a month whose
+-- partition does not exist yet (create_partitions moves them into it).
+CREATE TABLE authlog.auth_logs_default PARTITION OF authlog.auth_logs DEFAULT;
+ALTER TABLE authlog.auth_logs_default ENABLE ROW LEVEL SECURITY;
+ALTER TABLE authlog.auth_logs_default FORCE ROW LEVEL SECURITY;
+COMMENT ON TABLE authlog.auth_logs_default IS
+	'(1.1) The events of months that have no partition of auth_logs yet; authlog.create_partitions() moves them into the month''s partition when it makes it.';
 
 CREATE TABLE authlog.account_lockouts (
 	tenant_id text NOT NULL,
@@ -194,31 +204,6 @@ CREATE TRIGGER event_positions_append_only
 	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
 CREATE TRIGGER event_positions_no_truncate
 	BEFORE TRUNCATE ON authlog.event_positions
-	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
-
--- A retry is the same call again ---------------------------------------------
--- (doc/security.md, "Retries")  record_login and reset_lockout keep, per
--- caller log_id, the SHA-256 of every argument of the call that recorded
--- it (src/request_fingerprint.c); the same log_id with any other argument
--- is refused with SQLSTATE LA001 and writes nothing.  occurred_at defaults
--- to NULL, "not given" (the transaction time is recorded, and a retry need
--- not repeat it); a given occurred_at is part of the call.
-
-CREATE TABLE authlog.request_fingerprints (
-	tenant_id text NOT NULL,
-	log_id uuid NOT NULL,
-	fingerprint bytea NOT NULL,
-	PRIMARY KEY (tenant_id, log_id)
-);
-COMMENT ON TABLE authlog.request_fingerprints IS
-	'Per caller log_id (an attempt''s or a help-desk reset''s), the SHA-256 of every argument of the call that recorded it: what a retry must match. Written by record_login and reset_lockout only; read by nobody else.';
-ALTER TABLE authlog.request_fingerprints ENABLE ROW LEVEL SECURITY;
-ALTER TABLE authlog.request_fingerprints FORCE ROW LEVEL SECURITY;
-CREATE TRIGGER request_fingerprints_append_only
-	BEFORE UPDATE OR DELETE ON authlog.request_fingerprints
-	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
-CREATE TRIGGER request_fingerprints_no_truncate
-	BEFORE TRUNCATE ON authlog.request_fingerprints
 	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
 
 -- Readers read through functions only ------------------------------------------

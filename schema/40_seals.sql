@@ -119,12 +119,6 @@ CREATE TRIGGER seal_members_no_truncate
 	BEFORE TRUNCATE ON authlog.seal_members
 	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
 
-CREATE FUNCTION authlog.event_digest(event authlog.auth_logs) RETURNS bytea
-LANGUAGE c STABLE STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'authlog_event_digest';
-COMMENT ON FUNCTION authlog.event_digest(authlog.auth_logs) IS
-	'SHA-256 of the event''s document in the store (BSON, as the output plugin writes it) without retry_count: what a seal records per member, computable from either store.';
-
 CREATE FUNCTION authlog.seal_digest(seal authlog.seals) RETURNS bytea
 LANGUAGE c STABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'authlog_seal_digest';

@@ -22,22 +22,8 @@ END;
 COMMENT ON FUNCTION authlog.event_rank(authlog.event_type, text) IS
 	'Order of the events one call writes: 0 an expired lock''s reset, 1 the attempt (or an admin reset), 2 the lock or reset the attempt caused.';
 
--- The canonical text of an event: what export_events digests (and what a
--- verifier recomputes).  Every column but retry_count, which is bookkeeping;
--- timestamps in UTC to the microsecond, so no session setting changes it.
-CREATE FUNCTION authlog.event_canonical(event authlog.auth_logs) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN pg_catalog.jsonb_build_array(
-	event.tenant_id, event.log_id, event.organisation_id, event.user_id, event.event_type,
-	event.ip_address, event.user_agent, event.auth_path,
-	pg_catalog.to_char(event.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-	pg_catalog.to_char(event.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-	event.metadata, event.reason, event.actor, event.decision, event.failed_login_attempts,
-	pg_catalog.to_char(event.account_locked_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-)::text;
-COMMENT ON FUNCTION authlog.event_canonical(authlog.auth_logs) IS
-	'The canonical text of an event that export_events digests: a JSON array of every column but retry_count, in table order, timestamps in UTC to the microsecond.';
-
+-- The export's digest chain over the events' canonical texts (event_canonical,
+-- in schema/22_event_functions.sql).
 CREATE FUNCTION authlog.sha256_chain_step(digest bytea, canonical text) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN pg_catalog.sha256(coalesce(digest, '\x'::bytea) || pg_catalog.convert_to(canonical, 'UTF8'));

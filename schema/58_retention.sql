@@ -345,9 +345,8 @@ COMMENT ON PROCEDURE authlog.run_retention(integer) IS
 CREATE VIEW authlog.retention_status AS
 SELECT t.tenant_id,
        authlog.tenant_retention(t.tenant_id) AS keep,
-       (SELECT min(e.recorded_at) FROM authlog.auth_logs e WHERE e.tenant_id = t.tenant_id) AS oldest_event,
-       (SELECT min(e.recorded_at) FROM authlog.auth_logs e WHERE e.tenant_id = t.tenant_id)
-           + authlog.tenant_retention(t.tenant_id) AS next_removal_due,
+       k.oldest_kept_at,
+       k.oldest_kept_at + authlog.tenant_retention(t.tenant_id) AS next_removal_due,
        (SELECT pg_catalog.count(*) FROM authlog.legal_holds h WHERE h.tenant_id = t.tenant_id) AS holds_in_force,
        r.last_started_at AS last_run_started,
        r.last_finished_at AS last_run_finished,
@@ -355,9 +354,18 @@ SELECT t.tenant_id,
        r.last_result
 FROM (SELECT DISTINCT x.tenant_id FROM authlog.seals x
       UNION SELECT y.tenant_id FROM authlog.records_log y) t
-LEFT JOIN authlog.retention_runs r ON r.tenant_id OPERATOR(pg_catalog.=) t.tenant_id;
+LEFT JOIN authlog.retention_runs r ON r.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
+-- from the seals, not a scan of the events: the first commit of the oldest
+-- seal whose events are not all retired (newer events are not sealed yet)
+LEFT JOIN LATERAL (
+	SELECT min(s.first_committed_at) AS oldest_kept_at FROM authlog.seals s
+	WHERE s.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
+	  AND NOT EXISTS (SELECT 1 FROM authlog.records_log w
+	                  WHERE w.tenant_id OPERATOR(pg_catalog.=) s.tenant_id
+	                    AND w.seal_no OPERATOR(pg_catalog.=) s.seal_no
+	                    AND w.kept OPERATOR(pg_catalog.=) 0)) k ON true;
 COMMENT ON VIEW authlog.retention_status IS
-	'(1.1) Per tenant: its retention (NULL: kept for ever), its oldest event kept, when the next removal is due (that event''s time plus the retention; a hold may keep it longer), the legal holds in force, the last retention run and its result.';
+	'(1.1) Per tenant: its retention (NULL: kept for ever), when its oldest sealed events still kept were committed (the first commit of the oldest seal not wholly retired), when the next removal is due (that time plus the retention; a hold may keep them longer), the legal holds in force, the last retention run and its result.';
 
 CREATE FUNCTION authlog.grant_records_manager(role regrole) RETURNS void
 LANGUAGE plpgsql VOLATILE

@@ -197,7 +197,7 @@ SELECT pg_catalog.pg_extension_config_dump('authlog.reader_grants', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.seals', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.seal_members', '');
 -- (1.1; in the order an update from 1.0 registers them)
-SELECT pg_catalog.pg_extension_config_dump('authlog.request_fingerprints', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.event_ids', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.tenant_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.trusted_issuers', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.gateways', '');
@@ -205,3 +205,4 @@ SELECT pg_catalog.pg_extension_config_dump('authlog.event_positions', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.access_log', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.records_log', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.retention_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.auth_logs_default', '');

@@ -14,7 +14,7 @@ FROM pg_extension WHERE extname = 'authlog' ORDER BY unnest(extconfig)::regclass
 
 -- row-level security is forced on the data tables
 SELECT relname, relrowsecurity, relforcerowsecurity
-FROM pg_class WHERE relnamespace = 'authlog'::regnamespace AND relkind = 'r'
+FROM pg_class WHERE relnamespace = 'authlog'::regnamespace AND relkind IN ('r', 'p')
 ORDER BY relname;
 
 -- the write functions run as definer with a fixed search_path

@@ -9,8 +9,8 @@ SELECT 'plan-' || (n % 100), md5('plan-' || n)::uuid, 'org-' || (n % 3), 'user' 
 FROM generate_series(1, 100000) n;
 ANALYZE authlog.auth_logs;
 
--- How a statement reads auth_logs: this transaction's counters of the table
--- (pg_stat_xact_user_tables) before and after it runs: index scans only, and
+-- How a statement reads auth_logs: this transaction's counters of its
+-- partitions (pg_stat_xact_user_tables) before and after it runs: index scans only, and
 -- no more rows fetched than the bound (the tenant's own events number 1,000)
 CREATE FUNCTION public.reads_auth_logs_by_index(statement text, bound bigint DEFAULT 1000) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -19,11 +19,11 @@ DECLARE
 	after record;
 	answered bigint;
 BEGIN
-	SELECT seq_scan, coalesce(idx_scan, 0) AS idx_scan, coalesce(idx_tup_fetch, 0) AS fetched INTO before
-	FROM pg_stat_xact_user_tables WHERE relid = 'authlog.auth_logs'::regclass;
+	SELECT sum(seq_scan) AS seq_scan, sum(coalesce(idx_scan, 0)) AS idx_scan, sum(coalesce(idx_tup_fetch, 0)) AS fetched INTO before
+	FROM pg_stat_xact_user_tables WHERE relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'authlog.auth_logs'::regclass);
 	EXECUTE 'SELECT count(*) FROM (' || statement || ') s' INTO answered;
-	SELECT seq_scan, coalesce(idx_scan, 0) AS idx_scan, coalesce(idx_tup_fetch, 0) AS fetched INTO after
-	FROM pg_stat_xact_user_tables WHERE relid = 'authlog.auth_logs'::regclass;
+	SELECT sum(seq_scan) AS seq_scan, sum(coalesce(idx_scan, 0)) AS idx_scan, sum(coalesce(idx_tup_fetch, 0)) AS fetched INTO after
+	FROM pg_stat_xact_user_tables WHERE relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'authlog.auth_logs'::regclass);
 	RETURN CASE WHEN after.seq_scan = before.seq_scan AND after.idx_scan > before.idx_scan
 	                 AND after.fetched - before.fetched <= bound THEN 'index'
 	            ELSE format('%s sequential, %s index scans, %s rows fetched',

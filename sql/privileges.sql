@@ -1,7 +1,7 @@
 -- Nothing is granted to PUBLIC; the service role can call the write functions and nothing else; no role but the extension's functions writes auth_logs.
 -- PUBLIC holds no privilege on any authlog object but caller_proof(), a proof of its own role (1.1)
 SELECT c.relname, c.relacl FROM pg_class c
-WHERE c.relnamespace = 'authlog'::regnamespace AND c.relkind IN ('r', 'v')
+WHERE c.relnamespace = 'authlog'::regnamespace AND c.relkind IN ('r', 'p', 'v')
   AND EXISTS (SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee = 0);
 SELECT p.proname FROM pg_proc p
 WHERE p.pronamespace = 'authlog'::regnamespace
@@ -18,7 +18,7 @@ SELECT p.proname, has_function_privilege('regress_authlog_service', p.oid, 'EXEC
 FROM pg_proc p WHERE p.pronamespace = 'authlog'::regnamespace ORDER BY p.proname;
 SELECT c.relname,
        has_table_privilege('regress_authlog_service', c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE') AS service_any
-FROM pg_class c WHERE c.relnamespace = 'authlog'::regnamespace AND c.relkind IN ('r', 'v') ORDER BY c.relname;
+FROM pg_class c WHERE c.relnamespace = 'authlog'::regnamespace AND c.relkind IN ('r', 'p', 'v') ORDER BY c.relname;
 
 SET ROLE regress_authlog_service;
 SELECT decision, failed_login_attempts FROM authlog.record_login('t-priv', 'o1', 'una', false, '192.0.2.1', 'ua', 'web');

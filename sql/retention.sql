@@ -68,7 +68,7 @@ JOIN (SELECT pg_temp.event_id(n::int) AS id, u AS user_id
       FROM unnest(ARRAY['a1', 'a2', 'a3', 'a4']) WITH ORDINALITY AS x(u, n)) l ON l.id = u.id
 WHERE r.action = 'retired'
 GROUP BY r.record_id, r.seal_no, r.kept, r.actor, r.role_name, r.reason ORDER BY r.record_id;
-SELECT tenant_id, keep, oldest_event IS NOT NULL AS has_events, holds_in_force, run_in_progress,
+SELECT tenant_id, keep, oldest_kept_at IS NOT NULL AS has_events, holds_in_force, run_in_progress,
        regexp_replace(last_result, 'before [^(]*', 'before <cutoff> ') AS last_result
 FROM authlog.retention_status WHERE tenant_id IN ('t-keep', 't-ret') ORDER BY 1;
 

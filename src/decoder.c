@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "replication/logical.h"
@@ -43,6 +44,8 @@ typedef struct DecoderState
 	bson_t		message;		/* reused, so its buffer is allocated once */
 	Oid			last_namespace; /* one-entry cache of "is this authlog?" */
 	bool		last_namespace_is_authlog;
+	Oid			last_partition; /* (1.1) one-entry cache of a partition's table */
+	ChangeTable last_partition_table;
 	bool		table_wanted[CHANGE_TABLES];	/* option tables */
 	bool		operation_wanted[4];	/* option operations, by DecodedOperation */
 } DecoderState;
@@ -76,7 +79,28 @@ relation_table(DecoderState *state, Relation rel)
 	}
 	if (!state->last_namespace_is_authlog)
 		return CHANGE_TABLE_NONE;
-	table = change_table_lookup(RelationGetRelationName(rel));
+	if (rel->rd_rel->relispartition)
+	{
+		/*
+		 * (1.1) A partition's changes are its partitioned table's, as
+		 * pgoutput's publish_via_partition_root makes them: auth_logs'
+		 * monthly partitions are auth_logs to every consumer.
+		 */
+		if (RelationGetRelid(rel) != state->last_partition)
+		{
+			List	   *ancestors = get_partition_ancestors(RelationGetRelid(rel));
+			char	   *root = ancestors != NIL ? get_rel_name(llast_oid(ancestors)) : NULL;
+
+			state->last_partition_table = root ? change_table_lookup(root) : CHANGE_TABLE_NONE;
+			state->last_partition = RelationGetRelid(rel);
+			list_free(ancestors);
+			if (root)
+				pfree(root);
+		}
+		table = state->last_partition_table;
+	}
+	else
+		table = change_table_lookup(RelationGetRelationName(rel));
 	if (table == CHANGE_TABLE_NONE || !state->table_wanted[table])
 		return CHANGE_TABLE_NONE;
 	return table;

@@ -383,6 +383,7 @@ apply_batch(MirrorBatch *batch)
 {
 	SinkProgress progress;
 	int			refusals = 0;
+	bool		is_new;
 
 	if (batch->skip == NULL)
 	{
@@ -433,13 +434,14 @@ apply_batch(MirrorBatch *batch)
 
 		/* the store refused this document: set it aside, go on without it */
 		if (!mongo_sink_dead_letter(sink, batch->messages[failed],
-									batch->store_error.message, &batch->store_error))
+									batch->store_error.message, &is_new, &batch->store_error))
 			return false;
 		ereport(WARNING,
 				(errmsg("authlog mirror: the document store refused a document; it is kept in dead_letters"),
 				 errdetail("%s", batch->store_error.message)));
 		batch->skip[failed] = true;
-		batch->refused++;
+		if (is_new)
+			batch->refused++;	/* counted once, however often it comes */
 	}
 }
 

@@ -948,11 +948,15 @@ message_sha256(const bson_t *message, uint8 *digest)
  * Set a refused message aside in the dead_letters collection, keyed by its
  * table, key and commit position, with the reason and the encoded original
  * (or, when the original is too large to be stored, its size and SHA-256:
- * the row itself stays in PostgreSQL).
+ * the row itself stays in PostgreSQL).  An insert of evidence happens once,
+ * so its letter is keyed without the position: the same event refused by a
+ * resync's copy and again from the slot (a commit between the slot's start
+ * and the copy's snapshot comes both ways) is one letter.  *is_new says
+ * whether the letter was not there yet.
  */
 bool
 mongo_sink_dead_letter(MongoSink *sink, const bson_t *message, const char *reason,
-					   bson_error_t *error)
+					   bool *is_new, bson_error_t *error)
 {
 	ChangeMessage parts;
 	const char *table;
@@ -970,12 +974,15 @@ mongo_sink_dead_letter(MongoSink *sink, const bson_t *message, const char *reaso
 	}
 	table = parts.table == CHANGE_TABLE_NONE ? "" : change_table_names[parts.table];
 	commit_lsn = (int64) parts.commit_lsn;
+	*is_new = true;
 
 	/* one scalar _id, as for every document: table, commit and the row's _id */
 	{
 		bson_string_t *id = bson_string_new(table);
 
-		bson_string_append_printf(id, ",%lld", (long long) commit_lsn);
+		bson_string_append_printf(id, ",%lld",
+								  parts.op == CHANGE_INSERT && parts.table != CHANGE_TABLE_NONE &&
+								  change_table_is_evidence(parts.table) ? 0LL : (long long) commit_lsn);
 		if (parts.has_id)
 		{
 			uint32		i;
@@ -1025,11 +1032,18 @@ mongo_sink_dead_letter(MongoSink *sink, const bson_t *message, const char *reaso
 	{
 		bson_t		selector_only = BSON_INITIALIZER;
 		bson_iter_t id_iter;
+		bson_t		reply;
+		bson_iter_t matched;
 
 		if (bson_iter_init_find(&id_iter, &letter, "_id"))
 			bson_append_iter(&selector_only, "_id", -1, &id_iter);
+
 		ok = mongoc_collection_replace_one(collection, &selector_only, &letter, &upsert,
-										   NULL, error);
+										   &reply, error);
+		if (ok && bson_iter_init_find(&matched, &reply, "matchedCount") &&
+			BSON_ITER_HOLDS_NUMBER(&matched))
+			*is_new = bson_iter_as_int64(&matched) == 0;
+		bson_destroy(&reply);
 		bson_destroy(&selector_only);
 	}
 	mongoc_collection_destroy(collection);

@@ -59,7 +59,7 @@ extern bool mongo_sink_apply(MongoSink *sink, bson_t *const *messages, int nmess
 extern bool mongo_sink_error_may_be_size(const bson_error_t *error);
 extern bool mongo_sink_empty_state_collections(MongoSink *sink, bson_error_t *error);
 extern bool mongo_sink_dead_letter(MongoSink *sink, const bson_t *message,
-								   const char *reason, bson_error_t *error);
+								   const char *reason, bool *is_new, bson_error_t *error);
 extern int	mongo_sink_find(MongoSink *sink, const char *collection, const bson_t *filter,
 							bson_t ***documents, bson_error_t *error);
 

@@ -16,6 +16,7 @@
 #include "access/htup_details.h"
 #include "common/hashfn.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -89,12 +90,16 @@ record_init(void)
 							NULL, NULL, NULL);
 }
 
-/* One auth_logs row to insert; Datums in the order of insert_event_sql. */
+/*
+ * One auth_logs row to insert; Datums in the order of insert_event_sql,
+ * and (1.1) the call's fingerprint, which goes to event_ids.
+ */
 #define EVENT_NCOLS 16
+#define EVENT_NPARAMS (EVENT_NCOLS + 1)
 typedef struct EventRow
 {
-	Datum		values[EVENT_NCOLS];
-	char		nulls[EVENT_NCOLS];
+	Datum		values[EVENT_NPARAMS];
+	char		nulls[EVENT_NPARAMS];
 	const char *event_type;		/* for the event counters */
 } EventRow;
 
@@ -102,7 +107,8 @@ enum
 {
 	EV_TENANT, EV_LOG_ID, EV_ORGANISATION, EV_USER, EV_EVENT_TYPE, EV_IP,
 	EV_USER_AGENT, EV_AUTH_PATH, EV_OCCURRED_AT, EV_RECORDED_AT, EV_METADATA,
-	EV_REASON, EV_ACTOR, EV_DECISION, EV_FAILED_ATTEMPTS, EV_LOCKED_UNTIL
+	EV_REASON, EV_ACTOR, EV_DECISION, EV_FAILED_ATTEMPTS, EV_LOCKED_UNTIL,
+	EV_FINGERPRINT
 };
 
 static const char *insert_event_sql =
@@ -114,18 +120,25 @@ static const char *insert_event_sql =
 " ON CONFLICT (tenant_id, log_id) DO NOTHING";
 
 /*
- * 1.1: the event and its place in commit order in one statement
- * (event_positions: the inserting transaction's id, which poll_events
- * pages by).  A database still at 1.0 has no such table.
+ * 1.1: the event's id, the event and its place in commit order in one
+ * statement.  auth_logs is partitioned by recorded_at, so the id is taken
+ * in event_ids (unpartitioned: one probe, whatever month the first one's
+ * partition is) with the call's fingerprint, and the event is inserted only
+ * if the id was free; event_positions: the inserting transaction's id,
+ * which poll_events pages by.  A database still at 1.0 has neither table.
  */
 static const char *insert_positioned_event_sql =
-"WITH event AS ("
+"WITH id AS ("
+" INSERT INTO authlog.event_ids (tenant_id, log_id, recorded_at, fingerprint)"
+" VALUES ($1, $2, $10, $17)"
+" ON CONFLICT (tenant_id, log_id) DO NOTHING"
+" RETURNING tenant_id, log_id),"
+" event AS ("
 " INSERT INTO authlog.auth_logs (tenant_id, log_id, organisation_id, user_id,"
 " event_type, ip_address, user_agent, auth_path, occurred_at, recorded_at,"
 " metadata, reason, actor, decision, failed_login_attempts, account_locked_until)"
-" VALUES ($1, $2, $3, $4, $5::authlog.event_type, $6, $7, $8, $9, $10,"
-" $11, $12, $13, $14, $15, $16)"
-" ON CONFLICT (tenant_id, log_id) DO NOTHING"
+" SELECT id.tenant_id, id.log_id, $3, $4, $5::authlog.event_type, $6, $7, $8, $9, $10,"
+" $11, $12, $13, $14, $15, $16 FROM id"
 " RETURNING tenant_id, log_id)"
 " INSERT INTO authlog.event_positions (tenant_id, log_id) SELECT tenant_id, log_id FROM event";
 
@@ -178,13 +191,18 @@ static const char *count_retry_sql =
 " RETURNING user_id, event_type::pg_catalog.text, reason, decision,"
 " failed_login_attempts, account_locked_until";
 
-/* 1.1: the fingerprint of the call that recorded a caller's log_id */
-static const char *insert_fingerprint_sql =
-"INSERT INTO authlog.request_fingerprints (tenant_id, log_id, fingerprint)"
-" VALUES ($1, $2, $3)";
+/* 1.1: the same, in the partition event_ids says the event is in */
+static const char *count_retry_1_1_sql =
+"UPDATE authlog.auth_logs SET retry_count = retry_count OPERATOR(pg_catalog.+) 1"
+" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND log_id OPERATOR(pg_catalog.=) $2"
+" AND recorded_at OPERATOR(pg_catalog.=) (SELECT i.recorded_at FROM authlog.event_ids i"
+"   WHERE i.tenant_id OPERATOR(pg_catalog.=) $1 AND i.log_id OPERATOR(pg_catalog.=) $2)"
+" RETURNING user_id, event_type::pg_catalog.text, reason, decision,"
+" failed_login_attempts, account_locked_until";
 
+/* 1.1: the fingerprint of the call that recorded a caller's log_id */
 static const char *read_fingerprint_sql =
-"SELECT fingerprint FROM authlog.request_fingerprints"
+"SELECT fingerprint FROM authlog.event_ids"
 " WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND log_id OPERATOR(pg_catalog.=) $2";
 
 static const char *reader_covers_sql =
@@ -223,7 +241,6 @@ static SPIPlanPtr move_account_plan;
 static SPIPlanPtr history_organisation_plan;
 static SPIPlanPtr reader_covers_plan;
 static SPIPlanPtr reader_covers_1_1_plan;
-static SPIPlanPtr insert_fingerprint_plan;
 static SPIPlanPtr read_fingerprint_plan;
 
 /* A recorded event found again by its (tenant_id, log_id) */
@@ -287,10 +304,10 @@ execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
 static void
 prepare_write_plans(Oid auth_path_type)
 {
-	Oid			event_types[EVENT_NCOLS] = {
+	Oid			event_types[EVENT_NPARAMS] = {
 		TEXTOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID,
 		InvalidOid, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, TEXTOID,
-		TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID
+		TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, BYTEAOID
 	};
 	Oid			lock_types[2] = {TEXTOID, TEXTOID};
 	Oid			account_types[ACCOUNT_NPARAMS] = {
@@ -313,15 +330,19 @@ prepare_write_plans(Oid auth_path_type)
 	{
 		SPI_freeplan(insert_event_plan);
 		insert_event_plan = NULL;
+		if (count_retry_plan != NULL)
+			SPI_freeplan(count_retry_plan);
+		count_retry_plan = NULL;
 	}
 	insert_event_auth_path_type = event_types[EV_AUTH_PATH];
 	insert_event_positioned = positioned;
 	prepare_saved(&insert_event_plan, positioned ? insert_positioned_event_sql : insert_event_sql,
-				  EVENT_NCOLS, event_types);
+				  positioned ? EVENT_NPARAMS : EVENT_NCOLS, event_types);
 	prepare_saved(&lock_account_plan, lock_account_sql, 2, lock_types);
 	prepare_saved(&create_account_plan, create_account_sql, ACCOUNT_NPARAMS, account_types);
 	prepare_saved(&update_account_plan, update_account_sql, ACCOUNT_NPARAMS, account_types);
-	prepare_saved(&count_retry_plan, count_retry_sql, 2, retry_types);
+	prepare_saved(&count_retry_plan, positioned ? count_retry_1_1_sql : count_retry_sql,
+				  2, retry_types);
 }
 
 
@@ -463,7 +484,7 @@ event_row_init(EventRow *row, text *tenant, const pg_uuid_t *log_id,
 			   text *organisation, text *user, const char *event_type,
 			   TimestampTz now)
 {
-	memset(row->nulls, 'n', EVENT_NCOLS);
+	memset(row->nulls, 'n', EVENT_NPARAMS);
 	row->event_type = event_type;
 	row->values[EV_TENANT] = PointerGetDatum(tenant);
 	row->values[EV_LOG_ID] = UUIDPGetDatum(log_id);
@@ -816,21 +837,16 @@ reject_reused_log_id(const pg_uuid_t *log_id, const char *recorded_kind)
 static void
 prepare_fingerprint_plans(void)
 {
-	Oid			types[3] = {TEXTOID, UUIDOID, BYTEAOID};
+	Oid			types[2] = {TEXTOID, UUIDOID};
 
-	prepare_saved(&insert_fingerprint_plan, insert_fingerprint_sql, 3, types);
 	prepare_saved(&read_fingerprint_plan, read_fingerprint_sql, 2, types);
 }
 
+/* The call's fingerprint, kept with the event's id (event_ids) */
 static void
-store_fingerprint(text *tenant, const pg_uuid_t *log_id, const uint8 *fingerprint)
+event_row_set_fingerprint(EventRow *row, const uint8 *fingerprint)
 {
-	Datum		values[3];
-
-	values[0] = PointerGetDatum(tenant);
-	values[1] = UUIDPGetDatum(log_id);
-	values[2] = bytes_to_bytea_datum(fingerprint, REQUEST_FINGERPRINT_LEN);
-	execute_plan(insert_fingerprint_plan, values, NULL, false, SPI_OK_INSERT);
+	event_row_set(row, EV_FINGERPRINT, bytes_to_bytea_datum(fingerprint, REQUEST_FINGERPRINT_LEN));
 }
 
 /*
@@ -845,16 +861,19 @@ require_same_call(text *tenant, const pg_uuid_t *log_id, const uint8 *fingerprin
 {
 	Datum		values[2] = {PointerGetDatum(tenant), UUIDPGetDatum(log_id)};
 	const char *why;
+	Datum		kept = (Datum) 0;
+	bool		isnull = true;
 
 	/* not read-only: a fresh snapshot, which sees an original committed meanwhile */
 	execute_plan(read_fingerprint_plan, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 1)
+		kept = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
 	{
-		bool		isnull;
-		bytea	   *recorded = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
-															 SPI_tuptable->tupdesc, 1, &isnull));
+		/* NULL: an event authlog derived, or one recorded before 1.1 */
+		bytea	   *recorded = DatumGetByteaPP(kept);
 
-		if (!isnull && VARSIZE_ANY_EXHDR(recorded) == REQUEST_FINGERPRINT_LEN &&
+		if (VARSIZE_ANY_EXHDR(recorded) == REQUEST_FINGERPRINT_LEN &&
 			memcmp(VARDATA_ANY(recorded), fingerprint, REQUEST_FINGERPRINT_LEN) == 0)
 			return;
 		why = "this call differs from it in at least one argument";
@@ -1235,6 +1254,8 @@ insert_attempt(LoginCall *call)
 		event_row_set(&row, EV_REASON, CStringGetTextDatum("account_locked"));
 	event_row_set(&row, EV_DECISION, CStringGetTextDatum(lockout_decision_name(outcome->decision)));
 	event_row_set_state(&row, &outcome->after);
+	if (call->fingerprinted)
+		event_row_set_fingerprint(&row, call->fingerprint);
 	return insert_event(&row);
 }
 
@@ -1392,8 +1413,6 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		login_retry(&call, &result);
 	else
 	{
-		if (fingerprinted)
-			store_fingerprint(call.tenant, &call.log_id, call.fingerprint);
 		insert_derived_events(&call);
 		login_count_outcomes(&call);
 		if (call.outcome.state_changed && !call.created_account)
@@ -1494,6 +1513,8 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	event_row_set(&row, EV_METADATA,
 				  reset_metadata(NULL, before.failed_login_attempts,
 								 before.is_locked, before.locked_until, note, user_as_sent));
+	if (fingerprinted)
+		event_row_set_fingerprint(&row, fingerprint);
 
 	if (!insert_event(&row))
 	{
@@ -1508,8 +1529,6 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	}
 	else
 	{
-		if (fingerprinted)
-			store_fingerprint(tenant, &log_id, fingerprint);
 		{
 			StatOutcome unlock = STAT_OUTCOME_HELPDESK_UNLOCK;
 
@@ -1796,6 +1815,20 @@ authlog_lockout_status_1_1(PG_FUNCTION_ARGS)
 
 /* ---------- append-only trigger ---------- */
 
+/* The table a change was made to: (1.1) a partition's is its partitioned table */
+static const char *
+rewritten_table_name(Relation relation)
+{
+	List	   *ancestors;
+	char	   *root;
+
+	if (!relation->rd_rel->relispartition)
+		return RelationGetRelationName(relation);
+	ancestors = get_partition_ancestors(RelationGetRelid(relation));
+	root = ancestors != NIL ? get_rel_name(llast_oid(ancestors)) : NULL;
+	return root ? root : RelationGetRelationName(relation);
+}
+
 Datum
 authlog_forbid_log_rewrite(PG_FUNCTION_ARGS)
 {
@@ -1824,8 +1857,7 @@ authlog_forbid_log_rewrite(PG_FUNCTION_ARGS)
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("%s on %s is not allowed", operation,
-					RelationGetRelationName(trigdata->tg_relation)),
+			 errmsg("%s on %s is not allowed", operation, rewritten_table_name(trigdata->tg_relation)),
 			 errdetail("authlog's audit trail is append-only."),
 			 errhint("Events are added by authlog.record_login() and authlog.reset_lockout() and removed only by retention (authlog.set_retention), each removal a sealed record; history is never rewritten.")));
 	PG_RETURN_NULL();			/* keep compiler quiet */

@@ -17,6 +17,13 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/wait_event.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -26,10 +33,12 @@
 
 #include "authlog_common.h"
 #include "retention.h"
+#include "worker.h"
 #include "write_path.h"
 
 PG_FUNCTION_INFO_V1(authlog_retire_seal_members);
 PG_FUNCTION_INFO_V1(authlog_new_record_id);
+PG_FUNCTION_INFO_V1(authlog_clear_default_partition);
 
 char	   *authlog_default_retention = NULL;
 int			authlog_retention_interval_s = 3600;
@@ -95,6 +104,10 @@ retention_init(void)
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	/* auth_logs' partitions, made ahead by a worker of their own */
+	if (process_shared_preload_libraries_in_progress)
+		worker_register("authlog_partitions_main", "authlog partitions");
+
 	/* Bounds each batch's locks and WAL, so no login waits on a removal. */
 	DefineCustomIntVariable("authlog.retention_batch_rows",
 							"Most events one retention batch (one transaction) removes.",
@@ -118,7 +131,7 @@ authlog_new_record_id(PG_FUNCTION_ARGS)
 /*
  * One statement: the seal's members recorded before the cutoff and covered
  * by no hold (at most $4, in the seal's order) are deleted with their
- * fingerprints, and the record naming them is written; what is left of the
+ * ids (event_ids), and the record naming them is written; what is left of the
  * seal is counted in the record (kept).  event_positions keeps its rows:
  * they are bookkeeping without content, and poll_events joins them to the
  * events, so a retired event no longer shows.
@@ -139,8 +152,8 @@ static const char *retire_sql =
 " DELETE FROM authlog.auth_logs e USING doomed d"
 " WHERE e.tenant_id OPERATOR(pg_catalog.=) $1 AND e.log_id OPERATOR(pg_catalog.=) d.log_id"
 " RETURNING e.log_id"
-"), fingerprints AS ("
-" DELETE FROM authlog.request_fingerprints f USING gone g"
+"), ids AS ("
+" DELETE FROM authlog.event_ids f USING gone g"
 " WHERE f.tenant_id OPERATOR(pg_catalog.=) $1 AND f.log_id OPERATOR(pg_catalog.=) g.log_id"
 "), record AS ("
 " INSERT INTO authlog.records_log (tenant_id, record_id, recorded_at, action, actor, role_name,"
@@ -232,6 +245,54 @@ authlog_retire_seal_members(PG_FUNCTION_ARGS)
 }
 
 
+/*
+ * authlog.clear_default_partition(lower, upper): create_partitions' second
+ * half of a move, run once the month's new table holds copies of the rows:
+ * the originals leave auth_logs_default.  Its deletes are decoded as
+ * deletes from auth_logs, which neither the sealer (inserts only) nor the
+ * store (which keeps every event as committed) takes.
+ */
+Datum
+authlog_clear_default_partition(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[2] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)};
+	int			rc;
+	uint64		deleted;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "authlog: SPI_connect failed");
+	if (plan == NULL)
+	{
+		SPIPlanPtr	prepared = SPI_prepare("DELETE FROM authlog.auth_logs_default"
+										   " WHERE recorded_at OPERATOR(pg_catalog.>=) $1"
+										   "   AND recorded_at OPERATOR(pg_catalog.<) $2",
+										   2, types);
+
+		if (prepared == NULL || SPI_keepplan(prepared) != 0)
+			elog(ERROR, "authlog: could not prepare the default partition's delete: %s",
+				 SPI_result_code_string(SPI_result));
+		plan = prepared;
+	}
+	authlog_log_retire_allowed = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		authlog_log_retire_allowed = false;
+	}
+	PG_END_TRY();
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "authlog: the default partition's delete returned %s", SPI_result_code_string(rc));
+	deleted = SPI_processed;
+	SPI_finish();
+	PG_RETURN_INT64((int64) deleted);
+}
+
+
 /* ---------- the worker's passes ---------- */
 
 /*
@@ -260,4 +321,82 @@ retention_step_batch(void *arg)
 	pass->retired += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	pass->finished = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	return true;
+}
+
+/*
+ * auth_logs' partitions are made by a worker of their own, hourly (and a
+ * minute after a failure, or while the database has no 1.1 schema): DDL
+ * run in a process that also decodes its slot in-process crashed that
+ * decoder after a crash restart (found by test/t/280), so neither the
+ * sealer nor the mirror runs it.
+ */
+PGDLLEXPORT void authlog_partitions_main(Datum main_arg);
+
+#define PARTITIONS_EVERY_MS (3600 * 1000)
+#define PARTITIONS_RETRY_MS (60 * 1000)
+
+/* WorkerStep: make the partitions, if the schema has create_partitions; arg: PartitionsRun */
+typedef struct PartitionsRun
+{
+	bool		available;
+	int			made;
+} PartitionsRun;
+
+static bool
+step_make_partitions(void *arg)
+{
+	PartitionsRun *run = arg;
+	bool		isnull;
+
+	pgstat_report_activity(STATE_RUNNING, "SELECT authlog.create_partitions()");
+	if (SPI_execute("SELECT pg_catalog.to_regprocedure('authlog.create_partitions(integer)') IS NOT NULL",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "authlog: could not look up create_partitions");
+	run->available = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!run->available)
+		return true;
+	if (SPI_execute("SELECT authlog.create_partitions()", false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "authlog: create_partitions failed");
+	run->made = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return true;
+}
+
+void
+authlog_partitions_main(Datum main_arg)
+{
+	char	   *error = NULL;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(authlog_database, NULL, 0);
+
+	for (;;)
+	{
+		PartitionsRun run = {false, 0};
+		long		wait_ms = PARTITIONS_EVERY_MS;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!worker_run_step(step_make_partitions, &run, &error))
+		{
+			ereport(WARNING,
+					(errmsg("authlog: could not make the partitions of auth_logs: %s", error),
+					 errhint("It tries again in a minute; SELECT authlog.create_partitions() makes them now.")));
+			wait_ms = PARTITIONS_RETRY_MS;
+		}
+		else if (!run.available)
+			wait_ms = PARTITIONS_RETRY_MS;
+		else if (run.made > 0)
+			ereport(LOG,
+					(errmsg("authlog: made %d partitions of auth_logs", run.made)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 wait_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
 }

@@ -150,16 +150,23 @@ slot_stream_read(SlotStream *stream, XLogRecPtr upto, int max_messages,
 	InvalidateSystemCaches();
 
 	/*
-	 * The WAL reader keeps its buffers in the memory current when it reads:
-	 * they must outlive this transaction, as a walsender's outlive each
-	 * message.  Decoding itself allocates in its own contexts.
+	 * The WAL reader keeps its buffers in the memory current when it reads
+	 * (a record longer than its buffer gets a new one there): they must
+	 * outlive this transaction, as a walsender's outlive each message.  So
+	 * that memory is made current before each read: decoding a transaction
+	 * runs it in a subtransaction of this one, and may come back in
+	 * another context; a large record read there (a commit with many
+	 * invalidations, from DDL) left the reader a buffer that the end of
+	 * this transaction freed, and the next record spanning pages was copied
+	 * into freed memory (test/t/280, 220).
 	 */
-	old = MemoryContextSwitchTo(stream->context);
+	old = CurrentMemoryContext;
 	while (ctx->reader->EndRecPtr < end_of_wal)
 	{
 		XLogRecord *record;
 		char	   *errm = NULL;
 
+		MemoryContextSwitchTo(stream->context);
 		record = XLogReadRecord(ctx->reader, &errm);
 		if (errm)
 			elog(ERROR, "authlog: could not read WAL for slot \"%s\": %s", stream->slot_name, errm);

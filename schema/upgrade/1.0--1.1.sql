@@ -7,31 +7,83 @@
 -- (doc/performance.md).  Seals written before keep their storage.
 ALTER TABLE authlog.seals ALTER COLUMN member_digests SET STORAGE EXTERNAL;
 
--- A retry is the same call again ---------------------------------------------
--- (doc/security.md, "Retries")  record_login and reset_lockout keep, per
--- caller log_id, the SHA-256 of every argument of the call that recorded
--- it (src/request_fingerprint.c); the same log_id with any other argument
--- is refused with SQLSTATE LA001 and writes nothing.  occurred_at defaults
--- to NULL, "not given" (the transaction time is recorded, and a retry need
--- not repeat it); a given occurred_at is part of the call.
+-- auth_logs, partitioned by recorded_at ------------------------------------------
+-- (doc/retention.md, "Partitions")  1.0's table becomes the partition of
+-- every time before the update's next month, with its rows: no row moves,
+-- so the output plugin decodes nothing, and the seals, the store and every
+-- id stay as they were.  It leaves the extension: pg_dump carries it, as it
+-- carries the months' partitions (create_partitions).  What takes the old
+-- table's row type, or reads it in an SQL body, goes first and comes back
+-- below.
+DROP FUNCTION authlog.incident_timeline(text, timestamptz, timestamptz, text, inet);
+DROP FUNCTION authlog.targeted_accounts(text, timestamptz, timestamptz);
+DROP FUNCTION authlog.attacking_ips(text, timestamptz, timestamptz, integer);
+DROP FUNCTION authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval);
+DROP FUNCTION authlog.lockout_trace(text, text, timestamptz);
+DROP FUNCTION authlog.compliance_report(text, timestamptz, timestamptz);
+DROP FUNCTION authlog.export_events(text, timestamptz, timestamptz);
+DROP FUNCTION authlog.event_canonical(authlog.auth_logs);
+DROP FUNCTION authlog.event_digest(authlog.auth_logs);
+ALTER TABLE authlog.auth_logs RENAME TO auth_logs_1_0;
+-- its key becomes the partitioned table's, which holds recorded_at (event_ids
+-- keeps (tenant_id, log_id) unique)
+ALTER TABLE authlog.auth_logs_1_0 DROP CONSTRAINT auth_logs_pkey;
+ALTER INDEX authlog.auth_logs_user_time RENAME TO auth_logs_1_0_user_time;
+ALTER INDEX authlog.auth_logs_ip_time RENAME TO auth_logs_1_0_ip_time;
+ALTER INDEX authlog.auth_logs_tenant_time RENAME TO auth_logs_1_0_tenant_time;
+DROP TRIGGER auth_logs_append_only ON authlog.auth_logs_1_0;
+DROP TRIGGER auth_logs_no_truncate ON authlog.auth_logs_1_0;
+DROP POLICY auth_logs_reader ON authlog.auth_logs_1_0;
+ALTER EXTENSION authlog DROP TABLE authlog.auth_logs_1_0;
+COMMENT ON TABLE authlog.auth_logs_1_0 IS
+	'The events recorded before authlog 1.1, and until the first month after the update: a partition of auth_logs.';
 
-CREATE TABLE authlog.request_fingerprints (
-	tenant_id text NOT NULL,
-	log_id uuid NOT NULL,
-	fingerprint bytea NOT NULL,
-	PRIMARY KEY (tenant_id, log_id)
-);
-COMMENT ON TABLE authlog.request_fingerprints IS
-	'Per caller log_id (an attempt''s or a help-desk reset''s), the SHA-256 of every argument of the call that recorded it: what a retry must match. Written by record_login and reset_lockout only; read by nobody else.';
-ALTER TABLE authlog.request_fingerprints ENABLE ROW LEVEL SECURITY;
-ALTER TABLE authlog.request_fingerprints FORCE ROW LEVEL SECURITY;
-CREATE TRIGGER request_fingerprints_append_only
-	BEFORE UPDATE OR DELETE ON authlog.request_fingerprints
+CREATE TABLE authlog.auth_logs (
+	LIKE authlog.auth_logs_1_0 INCLUDING DEFAULTS INCLUDING COMMENTS,
+	PRIMARY KEY (tenant_id, log_id, recorded_at)
+) PARTITION BY RANGE (recorded_at);
+COMMENT ON TABLE authlog.auth_logs IS
+	'One row per authentication event, append-only: written only by record_login and reset_lockout. Each row carries the lockout state after the event. (1.1) Partitioned by recorded_at: a partition a month (authlog.create_partitions), and auth_logs_default for what no month''s partition holds.';
+CREATE INDEX auth_logs_user_time ON authlog.auth_logs (tenant_id, user_id, occurred_at);
+CREATE INDEX auth_logs_ip_time ON authlog.auth_logs (tenant_id, ip_address, occurred_at);
+CREATE INDEX auth_logs_tenant_time ON authlog.auth_logs (tenant_id, occurred_at);
+CREATE TABLE authlog.auth_logs_default PARTITION OF authlog.auth_logs DEFAULT;
+ALTER TABLE authlog.auth_logs_default ENABLE ROW LEVEL SECURITY;
+ALTER TABLE authlog.auth_logs_default FORCE ROW LEVEL SECURITY;
+COMMENT ON TABLE authlog.auth_logs_default IS
+	'(1.1) The events of months that have no partition of auth_logs yet; authlog.create_partitions() moves them into the month''s partition when it makes it.';
+DO $$
+BEGIN
+	EXECUTE pg_catalog.format('ALTER TABLE authlog.auth_logs ATTACH PARTITION authlog.auth_logs_1_0'
+	                          ' FOR VALUES FROM (MINVALUE) TO (%L)',
+	                          (pg_catalog.date_trunc('month', pg_catalog.now() AT TIME ZONE 'UTC')
+	                           + interval '1 month') AT TIME ZONE 'UTC');
+END
+$$;
+ALTER TABLE authlog.auth_logs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE authlog.auth_logs FORCE ROW LEVEL SECURITY;
+CREATE POLICY auth_logs_reader ON authlog.auth_logs FOR SELECT
+	USING (auth_logs.tenant_id OPERATOR(pg_catalog.=) ANY
+			   (SELECT s.tenant_id FROM authlog.reader_scope s WHERE s.organisation_id IS NULL)
+		   OR (auth_logs.tenant_id, auth_logs.organisation_id) OPERATOR(pg_catalog.=) ANY
+			   (SELECT s.tenant_id, s.organisation_id FROM authlog.reader_scope s
+				WHERE s.organisation_id IS NOT NULL));
+CREATE TRIGGER auth_logs_append_only
+	BEFORE UPDATE OR DELETE ON authlog.auth_logs
 	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
-CREATE TRIGGER request_fingerprints_no_truncate
-	BEFORE TRUNCATE ON authlog.request_fingerprints
+CREATE TRIGGER auth_logs_no_truncate
+	BEFORE TRUNCATE ON authlog.auth_logs
 	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
-SELECT pg_catalog.pg_extension_config_dump('authlog.request_fingerprints', '');
+--@ include 22_event_functions.sql
+
+--@ include 21_event_ids.sql
+-- 1.0's events: their ids, with no fingerprint (their arguments were not kept)
+INSERT INTO authlog.event_ids (tenant_id, log_id, recorded_at)
+SELECT l.tenant_id, l.log_id, l.recorded_at FROM authlog.auth_logs l;
+SELECT pg_catalog.pg_extension_config_dump('authlog.auth_logs', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.event_ids', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.auth_logs_default', '');
+--@ include 25_partitions.sql
 
 CREATE OR REPLACE FUNCTION authlog.record_login(
 	tenant_id text,
@@ -383,14 +435,8 @@ COMMENT ON FUNCTION authlog.scoped_seal_members(bytea, text) IS
 
 -- The investigation functions: the same questions and answers as 1.0, as
 -- definers over the caller's scope.  Their signatures gain the caller
--- argument, so they are dropped and made again (grants follow below).
-DROP FUNCTION authlog.incident_timeline(text, timestamptz, timestamptz, text, inet);
-DROP FUNCTION authlog.targeted_accounts(text, timestamptz, timestamptz);
-DROP FUNCTION authlog.attacking_ips(text, timestamptz, timestamptz, integer);
-DROP FUNCTION authlog.success_after_failures(text, timestamptz, timestamptz, integer, interval);
-DROP FUNCTION authlog.lockout_trace(text, text, timestamptz);
-DROP FUNCTION authlog.compliance_report(text, timestamptz, timestamptz);
-DROP FUNCTION authlog.export_events(text, timestamptz, timestamptz);
+-- argument, so they were dropped above (with auth_logs' old table) and are
+-- made again (grants follow below).
 
 CREATE FUNCTION authlog.incident_timeline(
 	tenant_id text,
