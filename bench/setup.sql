@@ -7,9 +7,19 @@ CREATE SCHEMA bench;
 
 CREATE TABLE bench.bare_logs (LIKE authlog.auth_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
 
--- (1.1) record_login writes into auth_logs with 24 monthly partitions (and
--- the default one), as two years of a deployment have
-SELECT authlog.create_partitions(23);
+-- (1.1) record_login writes into auth_logs partitioned as after two years:
+-- 23 past months (empty here), this month and twelve ahead, and the default
+DO $$
+BEGIN
+	FOR m IN 1 .. 23 LOOP
+		EXECUTE format('CREATE TABLE authlog.%I PARTITION OF authlog.auth_logs FOR VALUES FROM (%L) TO (%L)',
+		               'auth_logs_past_' || m,
+		               (date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval(months => m)) AT TIME ZONE 'UTC',
+		               (date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval(months => m - 1)) AT TIME ZONE 'UTC');
+	END LOOP;
+END
+$$;
+SELECT authlog.create_partitions(12);
 CREATE TABLE bench.plpgsql_logs (LIKE authlog.auth_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
 -- the table a user would write is not partitioned: its key is (tenant_id, log_id)
 ALTER TABLE bench.plpgsql_logs DROP CONSTRAINT plpgsql_logs_pkey, ADD PRIMARY KEY (tenant_id, log_id);

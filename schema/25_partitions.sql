@@ -51,6 +51,8 @@ BEGIN
 		RAISE EXCEPTION 'months_ahead must be between 0 and 120, not %', months_ahead
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	-- one maker at a time (the worker's and a DBA's call): the second finds the months made
+	PERFORM pg_advisory_xact_lock(hashtext('authlog partitions'));
 	FOR i IN 0 .. months_ahead LOOP
 		month_start := (month + pg_catalog.make_interval(months => i)) AT TIME ZONE 'UTC';
 		month_end := (month + pg_catalog.make_interval(months => i + 1)) AT TIME ZONE 'UTC';
@@ -97,3 +99,34 @@ LANGUAGE c VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'authlog_clear_default_partition';
 COMMENT ON FUNCTION authlog.clear_default_partition(timestamptz, timestamptz) IS
 	'(1.1) Deletes from auth_logs_default the events recorded in [lower, upper), once create_partitions has copied them into their month''s partition. Granted to nobody.';
+
+CREATE FUNCTION authlog.drop_empty_partitions()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '50ms'
+AS $$
+DECLARE
+	p record;
+	dropped integer := 0;
+	empty boolean;
+BEGIN
+	PERFORM pg_advisory_xact_lock(hashtext('authlog partitions'));
+	-- months wholly past whose events retention removed, each with its sealed
+	-- record: the space goes back at once, rather than after vacuum
+	FOR p IN
+		SELECT x.partition FROM authlog.auth_logs_partitions x
+		WHERE NOT x.is_default AND x.upper <= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+		ORDER BY x.lower
+	LOOP
+		EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %s)', p.partition) INTO empty;
+		CONTINUE WHEN NOT empty;
+		EXECUTE format('ALTER TABLE authlog.auth_logs DETACH PARTITION %s', p.partition);
+		EXECUTE format('DROP TABLE %s', p.partition);
+		dropped := dropped + 1;
+	END LOOP;
+	RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION authlog.drop_empty_partitions() IS
+	'(1.1) Drops the partitions of auth_logs of months wholly past that hold no event (retention retired them all, each removal with its sealed record); returns how many. The worker authlog partitions runs it hourly; it waits at most 50 ms for a lock (a detach locks auth_logs), and fails rather than keeps logins waiting.';

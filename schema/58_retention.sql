@@ -213,24 +213,6 @@ AS 'MODULE_PATHNAME', 'authlog_retire_seal_members';
 COMMENT ON FUNCTION authlog.retire_seal_members(text, bigint, timestamptz, integer, text, text) IS
 	'(1.1) One step of retention: deletes the events of one seal recorded before cutoff and covered by no legal hold (at most max_rows) with the records_log row that names them; returns how many it retired and how many of the seal''s members remain. Granted to nobody; run by retention_batch.';
 
--- Whether a legal hold in force covers an event (by its recorded time or
--- the time it claims): a hold errs on the side of keeping.
-CREATE FUNCTION authlog.hold_covers(tenant_id text, organisation_id text, user_id text,
-                                    recorded_at timestamptz, occurred_at timestamptz)
-RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-	SELECT EXISTS (
-		SELECT 1 FROM authlog.legal_holds h
-		WHERE h.tenant_id = hold_covers.tenant_id
-		  AND (h.organisation_id IS NULL OR h.organisation_id = hold_covers.organisation_id)
-		  AND (h.user_id IS NULL OR h.user_id = hold_covers.user_id)
-		  AND ((hold_covers.recorded_at >= h.since AND (h.until IS NULL OR hold_covers.recorded_at < h.until))
-		       OR (hold_covers.occurred_at >= h.since AND (h.until IS NULL OR hold_covers.occurred_at < h.until))));
-END;
-COMMENT ON FUNCTION authlog.hold_covers(text, text, text, timestamptz, timestamptz) IS
-	'(1.1) Whether a legal hold in force covers an event of the tenant, organisation and user, recorded at recorded_at or claiming occurred_at.';
-
 CREATE FUNCTION authlog.retention_batch(batch_rows integer DEFAULT NULL, pass_started timestamptz DEFAULT NULL,
                                         OUT retired bigint, OUT finished boolean)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

@@ -22,7 +22,7 @@ FROM authlog.auth_logs_partitions;
 SELECT tableoid::regclass = ('authlog.auth_logs_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM'))::regclass AS in_its_month,
        count(*)
 FROM authlog.auth_logs WHERE tenant_id = 't-part' GROUP BY 1;
-SELECT count(*) AS left_in_default FROM authlog.auth_logs_default;
+SELECT count(*) AS left_in_default FROM authlog.auth_logs_default WHERE tenant_id = 't-part';
 -- made already: nothing more
 SELECT authlog.create_partitions(2) AS made;
 SELECT authlog.create_partitions(-1);
@@ -57,3 +57,21 @@ SELECT (SELECT count(*) FROM authlog.auth_logs WHERE tenant_id = 't-part')
 -- partitions are append-only like their table
 UPDATE authlog.auth_logs_default SET reason = 'x';
 DELETE FROM authlog.auth_logs WHERE tenant_id = 't-part';
+
+-- months wholly past that retention emptied are dropped; one that holds an event, this month's and those ahead stay
+SET client_min_messages = warning;
+CREATE TABLE authlog.auth_logs_2020_01 (LIKE authlog.auth_logs INCLUDING DEFAULTS);
+ALTER TABLE authlog.auth_logs ATTACH PARTITION authlog.auth_logs_2020_01 FOR VALUES FROM ('2020-01-01 00:00+00') TO ('2020-02-01 00:00+00');
+CREATE TABLE authlog.auth_logs_2020_02 (LIKE authlog.auth_logs INCLUDING DEFAULTS);
+ALTER TABLE authlog.auth_logs ATTACH PARTITION authlog.auth_logs_2020_02 FOR VALUES FROM ('2020-02-01 00:00+00') TO ('2020-03-01 00:00+00');
+RESET client_min_messages;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE authlog.auth_logs SET recorded_at = '2020-02-10 00:00+00' WHERE log_id = '00000000-0000-4000-8000-9a7700000002';
+UPDATE authlog.event_ids SET recorded_at = '2020-02-10 00:00+00' WHERE log_id = '00000000-0000-4000-8000-9a7700000002';
+COMMIT;
+SELECT count(*) AS partitions FROM authlog.auth_logs_partitions;
+SELECT authlog.drop_empty_partitions() AS dropped;
+SELECT partition, lower FROM authlog.auth_logs_partitions WHERE lower < '2021-01-01' ORDER BY lower;
+SELECT count(*) AS partitions FROM authlog.auth_logs_partitions;
+SELECT to_regclass('authlog.auth_logs_2020_01') AS dropped_table;

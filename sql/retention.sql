@@ -8,12 +8,26 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT ('00000000-0000-4000-8000-7e7a' || lpad(n::t
 
 \i test/fixtures/seal_by_hand.sql
 
+-- Events recorded long ago: their recorded_at moved back (past the triggers), before they are sealed
+CREATE FUNCTION pg_temp.recorded_ago(ids uuid[], ago interval) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	SET LOCAL session_replication_role = replica;
+	UPDATE authlog.auth_logs SET recorded_at = recorded_at - ago WHERE log_id = ANY (ids);
+	UPDATE authlog.event_ids SET recorded_at = recorded_at - ago WHERE log_id = ANY (ids);
+	SET LOCAL session_replication_role = origin;
+END
+$$;
+
 -- Tenant t-ret: users a1..a4 in a seal closed two years ago, b1 and b2 in one closed yesterday;
 -- tenant t-keep has no retention and an old seal too.
 SELECT count(*) FROM (
 	SELECT authlog.record_login('t-ret', 'org1', u, true, '192.0.2.1', 'ua', 'web', '{}', pg_temp.event_id(n::int))
 	FROM unnest(ARRAY['a1', 'a2', 'a3', 'a4', 'b1', 'b2']) WITH ORDINALITY AS x(u, n)) calls;
 SELECT count(*) FROM authlog.record_login('t-keep', 'org1', 'k1', true, '192.0.2.1', 'ua', 'web', '{}', pg_temp.event_id(100));
+SELECT pg_temp.recorded_ago(ARRAY[pg_temp.event_id(1), pg_temp.event_id(2), pg_temp.event_id(3), pg_temp.event_id(4)], '2 years');
+SELECT pg_temp.recorded_ago(ARRAY[pg_temp.event_id(5), pg_temp.event_id(6)], '1 day');
+SELECT pg_temp.recorded_ago(ARRAY[pg_temp.event_id(100)], '5 years');
 SELECT pg_temp.seal_by_hand('t-ret', ARRAY[pg_temp.event_id(1), pg_temp.event_id(2), pg_temp.event_id(3), pg_temp.event_id(4)],
                             now() - interval '2 years');
 SELECT pg_temp.seal_by_hand('t-ret', ARRAY[pg_temp.event_id(5), pg_temp.event_id(6)], now() - interval '1 day');
@@ -115,6 +129,7 @@ SELECT * FROM authlog.retention_batch();
 SELECT count(*) FROM (
 	SELECT authlog.record_login('t-ret', o, u, true, '192.0.2.1', 'ua', 'web', '{}', pg_temp.event_id(n), now() - interval '30 days')
 	FROM (VALUES (10, 'org1', 'c1'), (11, 'org2', 'c2'), (12, 'org2', 'c3')) AS x(n, o, u)) calls;
+SELECT pg_temp.recorded_ago(ARRAY[pg_temp.event_id(10), pg_temp.event_id(11), pg_temp.event_id(12)], '20 days');
 SELECT pg_temp.seal_by_hand('t-ret', ARRAY[pg_temp.event_id(10), pg_temp.event_id(11), pg_temp.event_id(12)],
                             now() - interval '20 days');
 SELECT authlog.place_hold('t-ret', now() - interval '31 days', now() - interval '29 days', 'CASE-2', 'legal',

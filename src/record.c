@@ -175,10 +175,16 @@ static const char *update_account_sql =
 " last_failed_ip = CASE WHEN $9 THEN $10 ELSE last_failed_ip END"
 " WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2";
 
-/* 1.1: the organisation of an account that has no row yet, from its events */
+/*
+ * 1.1: the organisation of an account that has no row yet, from its events.
+ * No event is recorded a day ahead of the clock: the bound leaves the
+ * months made ahead out of the plan when it starts (a probe per past month
+ * remains).
+ */
 static const char *history_organisation_sql =
 "SELECT organisation_id FROM authlog.auth_logs"
 " WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2"
+" AND recorded_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.+) '1 day'::pg_catalog.interval)"
 " LIMIT 1";
 
 static const char *move_account_sql =

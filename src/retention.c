@@ -141,16 +141,29 @@ static const char *retire_sql =
 " SELECT s.members FROM authlog.seals s"
 " WHERE s.tenant_id OPERATOR(pg_catalog.=) $1 AND s.seal_no OPERATOR(pg_catalog.=) $2"
 "   AND s.last_committed_at OPERATOR(pg_catalog.<) $3"
+"), holds AS MATERIALIZED ("
+" SELECT h.organisation_id, h.user_id, h.since, h.until FROM authlog.legal_holds h"
+" WHERE h.tenant_id OPERATOR(pg_catalog.=) $1"
 "), present AS MATERIALIZED ("
-" SELECT e.log_id, m.n,"
-"        authlog.hold_covers(e.tenant_id, e.organisation_id, e.user_id, e.recorded_at, e.occurred_at) AS held"
+/* a hold covers an event by the time authlog recorded it or the time it claims */
+" SELECT e.log_id, e.recorded_at, m.n, EXISTS (SELECT 1 FROM holds h"
+"   WHERE (h.organisation_id IS NULL OR h.organisation_id OPERATOR(pg_catalog.=) e.organisation_id)"
+"     AND (h.user_id IS NULL OR h.user_id OPERATOR(pg_catalog.=) e.user_id)"
+"     AND ((e.recorded_at OPERATOR(pg_catalog.>=) h.since"
+"           AND (h.until IS NULL OR e.recorded_at OPERATOR(pg_catalog.<) h.until))"
+"       OR (e.occurred_at OPERATOR(pg_catalog.>=) h.since"
+"           AND (h.until IS NULL OR e.occurred_at OPERATOR(pg_catalog.<) h.until)))) AS held"
 " FROM seal CROSS JOIN LATERAL pg_catalog.unnest(seal.members) WITH ORDINALITY AS m(log_id, n)"
+/* recorded before its commit, before the seal closed, before the cutoff: later months are not read */
 " JOIN authlog.auth_logs e ON e.tenant_id OPERATOR(pg_catalog.=) $1 AND e.log_id OPERATOR(pg_catalog.=) m.log_id"
+"   AND e.recorded_at OPERATOR(pg_catalog.<) $3"
 "), doomed AS MATERIALIZED ("
-" SELECT p.log_id, p.n FROM present p WHERE NOT p.held ORDER BY p.n LIMIT $4"
+" SELECT p.log_id, p.recorded_at, p.n FROM present p WHERE NOT p.held ORDER BY p.n LIMIT $4"
 "), gone AS ("
+/* by the whole key, a probe of the key's index per event */
 " DELETE FROM authlog.auth_logs e USING doomed d"
 " WHERE e.tenant_id OPERATOR(pg_catalog.=) $1 AND e.log_id OPERATOR(pg_catalog.=) d.log_id"
+"   AND e.recorded_at OPERATOR(pg_catalog.=) d.recorded_at AND e.recorded_at OPERATOR(pg_catalog.<) $3"
 " RETURNING e.log_id"
 "), ids AS ("
 " DELETE FROM authlog.event_ids f USING gone g"
@@ -335,11 +348,15 @@ PGDLLEXPORT void authlog_partitions_main(Datum main_arg);
 #define PARTITIONS_EVERY_MS (3600 * 1000)
 #define PARTITIONS_RETRY_MS (60 * 1000)
 
-/* WorkerStep: make the partitions, if the schema has create_partitions; arg: PartitionsRun */
+/*
+ * WorkerStep: make the partitions ahead and drop the months retention
+ * emptied, if the schema has them; arg: PartitionsRun
+ */
 typedef struct PartitionsRun
 {
 	bool		available;
 	int			made;
+	int			dropped;
 } PartitionsRun;
 
 static bool
@@ -362,6 +379,21 @@ step_make_partitions(void *arg)
 	return true;
 }
 
+/* WorkerStep: drop the months retention emptied, in a transaction of its own; arg: PartitionsRun */
+static bool
+step_drop_partitions(void *arg)
+{
+	PartitionsRun *run = arg;
+	bool		isnull;
+
+	pgstat_report_activity(STATE_RUNNING, "SELECT authlog.drop_empty_partitions()");
+	if (SPI_execute("SELECT authlog.drop_empty_partitions()", false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "authlog: drop_empty_partitions failed");
+	run->dropped = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return true;
+}
+
 void
 authlog_partitions_main(Datum main_arg)
 {
@@ -374,7 +406,7 @@ authlog_partitions_main(Datum main_arg)
 
 	for (;;)
 	{
-		PartitionsRun run = {false, 0};
+		PartitionsRun run = {false, 0, 0};
 		long		wait_ms = PARTITIONS_EVERY_MS;
 
 		CHECK_FOR_INTERRUPTS();
@@ -392,9 +424,17 @@ authlog_partitions_main(Datum main_arg)
 		}
 		else if (!run.available)
 			wait_ms = PARTITIONS_RETRY_MS;
-		else if (run.made > 0)
+		else if (!worker_run_step(step_drop_partitions, &run, &error))
+		{
+			ereport(WARNING,
+					(errmsg("authlog: could not drop the partitions of auth_logs retention emptied: %s", error),
+					 errhint("It tries again in a minute; SELECT authlog.drop_empty_partitions() drops them now.")));
+			wait_ms = PARTITIONS_RETRY_MS;
+		}
+		if (run.made > 0 || run.dropped > 0)
 			ereport(LOG,
-					(errmsg("authlog: made %d partitions of auth_logs", run.made)));
+					(errmsg("authlog: made %d partitions of auth_logs, dropped %d that retention emptied",
+							run.made, run.dropped)));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 wait_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
