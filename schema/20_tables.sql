@@ -22,8 +22,6 @@ CREATE TABLE authlog.auth_logs (
 	-- unique key of an event, (tenant_id, log_id), is event_ids'
 	PRIMARY KEY (tenant_id, log_id, recorded_at)
 ) PARTITION BY RANGE (recorded_at);
-COMMENT ON TABLE authlog.auth_logs IS
-	'One row per authentication event, append-only: written only by record_login and reset_lockout. Each row carries the lockout state after the event. (1.1) Partitioned by recorded_at: a partition a month (authlog.create_partitions), and auth_logs_default for what no month''s partition holds.';
 -- No CHECK constraints: the write functions validate every value before they
 -- insert (ids of 1 to 256 characters, decision allowed/failed/locked), and a
 -- CHECK would be re-parsed by every INSERT on the login path.
@@ -40,17 +38,6 @@ COMMENT ON COLUMN authlog.auth_logs.decision IS
 COMMENT ON COLUMN authlog.auth_logs.retry_count IS
 	'How many times the same (tenant_id, log_id) was submitted again; bookkeeping, not evidence.';
 
-CREATE INDEX auth_logs_user_time ON authlog.auth_logs (tenant_id, user_id, occurred_at);
-CREATE INDEX auth_logs_ip_time ON authlog.auth_logs (tenant_id, ip_address, occurred_at);
-CREATE INDEX auth_logs_tenant_time ON authlog.auth_logs (tenant_id, occurred_at);
-
--- (1.1) What no month's partition holds: the events of a month whose
--- partition does not exist yet (create_partitions moves them into it).
-CREATE TABLE authlog.auth_logs_default PARTITION OF authlog.auth_logs DEFAULT;
-ALTER TABLE authlog.auth_logs_default ENABLE ROW LEVEL SECURITY;
-ALTER TABLE authlog.auth_logs_default FORCE ROW LEVEL SECURITY;
-COMMENT ON TABLE authlog.auth_logs_default IS
-	'(1.1) The events of months that have no partition of auth_logs yet; authlog.create_partitions() moves them into the month''s partition when it makes it.';
 
 CREATE TABLE authlog.account_lockouts (
 	tenant_id text NOT NULL,
@@ -148,17 +135,9 @@ COMMENT ON VIEW authlog.reader_scope IS
 -- Uncorrelated subqueries: each runs once per query and is probed as a hash
 -- table, rather than once per row.
 
-ALTER TABLE authlog.auth_logs ENABLE ROW LEVEL SECURITY;
-ALTER TABLE authlog.auth_logs FORCE ROW LEVEL SECURITY;
 ALTER TABLE authlog.account_lockouts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE authlog.account_lockouts FORCE ROW LEVEL SECURITY;
 
-CREATE POLICY auth_logs_reader ON authlog.auth_logs FOR SELECT
-	USING (auth_logs.tenant_id OPERATOR(pg_catalog.=) ANY
-			   (SELECT s.tenant_id FROM authlog.reader_scope s WHERE s.organisation_id IS NULL)
-		   OR (auth_logs.tenant_id, auth_logs.organisation_id) OPERATOR(pg_catalog.=) ANY
-			   (SELECT s.tenant_id, s.organisation_id FROM authlog.reader_scope s
-				WHERE s.organisation_id IS NOT NULL));
 
 CREATE POLICY account_lockouts_reader ON authlog.account_lockouts FOR SELECT
 	USING (account_lockouts.tenant_id OPERATOR(pg_catalog.=) ANY
@@ -174,12 +153,6 @@ CREATE FUNCTION authlog.forbid_log_rewrite() RETURNS trigger
 COMMENT ON FUNCTION authlog.forbid_log_rewrite() IS
 	'Trigger keeping auth_logs append-only: only authlog''s own functions may update (retry bookkeeping) and nobody may delete or truncate.';
 
-CREATE TRIGGER auth_logs_append_only
-	BEFORE UPDATE OR DELETE ON authlog.auth_logs
-	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
-CREATE TRIGGER auth_logs_no_truncate
-	BEFORE TRUNCATE ON authlog.auth_logs
-	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
 
 -- Commit order (1.1) ------------------------------------------------------------
 -- recorded_at is the call's time, not the commit's: a transaction that began

@@ -13,7 +13,9 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "bson_rules.h"
 #include "change_message.h"
@@ -58,6 +60,26 @@ change_table_lookup(const char *relname)
 		if (strcmp(relname, change_table_names[i]) == 0)
 			return (ChangeTable) i;
 	return CHANGE_TABLE_NONE;
+}
+
+/*
+ * The name of the table a relation's rows belong to: its own, or (1.1) a
+ * partition's partitioned table's, as pgoutput's publish_via_partition_root
+ * names them: auth_logs' months are auth_logs to every consumer.
+ */
+const char *
+change_relation_table_name(Relation rel)
+{
+	List	   *ancestors;
+	char	   *root = NULL;
+
+	if (!rel->rd_rel->relispartition)
+		return RelationGetRelationName(rel);
+	ancestors = get_partition_ancestors(RelationGetRelid(rel));
+	if (ancestors != NIL)
+		root = get_rel_name(llast_oid(ancestors));
+	list_free(ancestors);
+	return root ? root : RelationGetRelationName(rel);
 }
 
 const char *const *

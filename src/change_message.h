@@ -25,6 +25,7 @@
 #include "access/tupdesc.h"
 #include "access/xlogdefs.h"
 #include "nodes/pg_list.h"
+#include "utils/relcache.h"
 
 #include "authlog_common.h"
 #include "documents.h"
@@ -43,6 +44,7 @@ typedef enum ChangeTable
 #define CHANGE_TABLES 5
 extern const char *const change_table_names[CHANGE_TABLES];
 extern ChangeTable change_table_lookup(const char *relname);
+extern const char *change_relation_table_name(Relation rel);
 extern const char *const *change_table_key_columns(ChangeTable table);
 extern bool change_table_is_evidence(ChangeTable table);
 extern bool change_table_installed(ChangeTable table);

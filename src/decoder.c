@@ -21,7 +21,6 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "replication/logical.h"
@@ -81,21 +80,11 @@ relation_table(DecoderState *state, Relation rel)
 		return CHANGE_TABLE_NONE;
 	if (rel->rd_rel->relispartition)
 	{
-		/*
-		 * (1.1) A partition's changes are its partitioned table's, as
-		 * pgoutput's publish_via_partition_root makes them: auth_logs'
-		 * monthly partitions are auth_logs to every consumer.
-		 */
+		/* (1.1) a partition's changes are its table's; its catalog lookup once */
 		if (RelationGetRelid(rel) != state->last_partition)
 		{
-			List	   *ancestors = get_partition_ancestors(RelationGetRelid(rel));
-			char	   *root = ancestors != NIL ? get_rel_name(llast_oid(ancestors)) : NULL;
-
-			state->last_partition_table = root ? change_table_lookup(root) : CHANGE_TABLE_NONE;
+			state->last_partition_table = change_table_lookup(change_relation_table_name(rel));
 			state->last_partition = RelationGetRelid(rel);
-			list_free(ancestors);
-			if (root)
-				pfree(root);
 		}
 		table = state->last_partition_table;
 	}

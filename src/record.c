@@ -16,7 +16,6 @@
 #include "access/htup_details.h"
 #include "common/hashfn.h"
 #include "catalog/namespace.h"
-#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -38,6 +37,7 @@
 #include "utils/uuid.h"
 #include "access/xact.h"
 
+#include "change_message.h"
 #include "identity.h"
 #include "mirror.h"
 #include "stats.h"
@@ -191,20 +191,20 @@ static const char *move_account_sql =
 "UPDATE authlog.account_lockouts SET organisation_id = $3, updated_at = $4"
 " WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2";
 
-static const char *count_retry_sql =
-"UPDATE authlog.auth_logs SET retry_count = retry_count OPERATOR(pg_catalog.+) 1"
+#define COUNT_RETRY_UPDATE \
+"UPDATE authlog.auth_logs SET retry_count = retry_count OPERATOR(pg_catalog.+) 1" \
 " WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND log_id OPERATOR(pg_catalog.=) $2"
-" RETURNING user_id, event_type::pg_catalog.text, reason, decision,"
-" failed_login_attempts, account_locked_until";
+#define COUNT_RETRY_RETURNING \
+" RETURNING user_id, event_type::pg_catalog.text, reason, decision," \
+" failed_login_attempts, account_locked_until"
+
+static const char *count_retry_sql = COUNT_RETRY_UPDATE COUNT_RETRY_RETURNING;
 
 /* 1.1: the same, in the partition event_ids says the event is in */
-static const char *count_retry_1_1_sql =
-"UPDATE authlog.auth_logs SET retry_count = retry_count OPERATOR(pg_catalog.+) 1"
-" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND log_id OPERATOR(pg_catalog.=) $2"
+static const char *count_retry_1_1_sql = COUNT_RETRY_UPDATE
 " AND recorded_at OPERATOR(pg_catalog.=) (SELECT i.recorded_at FROM authlog.event_ids i"
 "   WHERE i.tenant_id OPERATOR(pg_catalog.=) $1 AND i.log_id OPERATOR(pg_catalog.=) $2)"
-" RETURNING user_id, event_type::pg_catalog.text, reason, decision,"
-" failed_login_attempts, account_locked_until";
+COUNT_RETRY_RETURNING;
 
 /* 1.1: the fingerprint of the call that recorded a caller's log_id */
 static const char *read_fingerprint_sql =
@@ -274,7 +274,7 @@ authlog_type_oid(const char *name)
 	return typenameTypeId(NULL, type_name);
 }
 
-static SPIPlanPtr
+SPIPlanPtr
 prepare_saved(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
 {
 	if (*plan == NULL)
@@ -291,7 +291,7 @@ prepare_saved(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
 	return *plan;
 }
 
-static void
+void
 execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
 			 bool read_only, int expected)
 {
@@ -1821,20 +1821,6 @@ authlog_lockout_status_1_1(PG_FUNCTION_ARGS)
 
 /* ---------- append-only trigger ---------- */
 
-/* The table a change was made to: (1.1) a partition's is its partitioned table */
-static const char *
-rewritten_table_name(Relation relation)
-{
-	List	   *ancestors;
-	char	   *root;
-
-	if (!relation->rd_rel->relispartition)
-		return RelationGetRelationName(relation);
-	ancestors = get_partition_ancestors(RelationGetRelid(relation));
-	root = ancestors != NIL ? get_rel_name(llast_oid(ancestors)) : NULL;
-	return root ? root : RelationGetRelationName(relation);
-}
-
 Datum
 authlog_forbid_log_rewrite(PG_FUNCTION_ARGS)
 {
@@ -1863,7 +1849,8 @@ authlog_forbid_log_rewrite(PG_FUNCTION_ARGS)
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("%s on %s is not allowed", operation, rewritten_table_name(trigdata->tg_relation)),
+			 errmsg("%s on %s is not allowed", operation,
+					change_relation_table_name(trigdata->tg_relation)),
 			 errdetail("authlog's audit trail is append-only."),
 			 errhint("Events are added by authlog.record_login() and authlog.reset_lockout() and removed only by retention (authlog.set_retention), each removal a sealed record; history is never rewritten.")));
 	PG_RETURN_NULL();			/* keep compiler quiet */

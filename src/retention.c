@@ -182,6 +182,25 @@ static const char *retire_sql =
 "        coalesce((SELECT r.kept FROM record r), (SELECT pg_catalog.count(*) FROM present)::pg_catalog.int4)";
 
 /*
+ * Run a statement whose deletes of events the append-only trigger lets
+ * through: the two that remove events, each with what accounts for it.
+ */
+static void
+execute_retiring(SPIPlanPtr plan, Datum *values, int expected)
+{
+	authlog_log_retire_allowed = true;
+	PG_TRY();
+	{
+		execute_plan(plan, values, NULL, false, expected);
+	}
+	PG_FINALLY();
+	{
+		authlog_log_retire_allowed = false;
+	}
+	PG_END_TRY();
+}
+
+/*
  * authlog.retire_seal_members(tenant_id, seal_no, cutoff, max_rows, actor,
  * reason) -> (retired, kept): the only way auth_logs loses a row.  The
  * tenant's retention lock first, so a hold placed meanwhile is either seen
@@ -200,7 +219,6 @@ authlog_retire_seal_members(PG_FUNCTION_ARGS)
 	Datum		result[2];
 	bool		nulls[2] = {false, false};
 	bool		isnull;
-	int			rc;
 	int			i;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
@@ -214,43 +232,15 @@ authlog_retire_seal_members(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "authlog: SPI_connect failed");
-	if (lock_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare("SELECT pg_catalog.pg_advisory_xact_lock("
-									   "pg_catalog.hashtext('authlog retention ' OPERATOR(pg_catalog.||) $1))",
-									   1, lock_types);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "authlog: could not prepare the retention lock: %s",
-				 SPI_result_code_string(SPI_result));
-		lock_plan = plan;
-	}
-	if (retire_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(retire_sql, 6, types);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "authlog: could not prepare the retention statement: %s",
-				 SPI_result_code_string(SPI_result));
-		retire_plan = plan;
-	}
-	rc = SPI_execute_plan(lock_plan, values, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "authlog: the retention lock returned %s", SPI_result_code_string(rc));
-
+	prepare_saved(&lock_plan, "SELECT pg_catalog.pg_advisory_xact_lock("
+				  "pg_catalog.hashtext('authlog retention ' OPERATOR(pg_catalog.||) $1))",
+				  1, lock_types);
+	prepare_saved(&retire_plan, retire_sql, 6, types);
+	execute_plan(lock_plan, values, NULL, false, SPI_OK_SELECT);
 	/* not read-only: a snapshot taken after the lock, which sees every hold */
-	authlog_log_retire_allowed = true;
-	PG_TRY();
-	{
-		rc = SPI_execute_plan(retire_plan, values, NULL, false, 1);
-	}
-	PG_FINALLY();
-	{
-		authlog_log_retire_allowed = false;
-	}
-	PG_END_TRY();
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "authlog: the retention statement returned %s", SPI_result_code_string(rc));
+	execute_retiring(retire_plan, values, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		elog(ERROR, "authlog: the retention statement returned %d rows", (int) SPI_processed);
 	result[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	result[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	SPI_finish();
@@ -271,35 +261,15 @@ authlog_clear_default_partition(PG_FUNCTION_ARGS)
 	static SPIPlanPtr plan = NULL;
 	Oid			types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[2] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)};
-	int			rc;
 	uint64		deleted;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "authlog: SPI_connect failed");
-	if (plan == NULL)
-	{
-		SPIPlanPtr	prepared = SPI_prepare("DELETE FROM authlog.auth_logs_default"
-										   " WHERE recorded_at OPERATOR(pg_catalog.>=) $1"
-										   "   AND recorded_at OPERATOR(pg_catalog.<) $2",
-										   2, types);
-
-		if (prepared == NULL || SPI_keepplan(prepared) != 0)
-			elog(ERROR, "authlog: could not prepare the default partition's delete: %s",
-				 SPI_result_code_string(SPI_result));
-		plan = prepared;
-	}
-	authlog_log_retire_allowed = true;
-	PG_TRY();
-	{
-		rc = SPI_execute_plan(plan, values, NULL, false, 0);
-	}
-	PG_FINALLY();
-	{
-		authlog_log_retire_allowed = false;
-	}
-	PG_END_TRY();
-	if (rc != SPI_OK_DELETE)
-		elog(ERROR, "authlog: the default partition's delete returned %s", SPI_result_code_string(rc));
+	prepare_saved(&plan, "DELETE FROM authlog.auth_logs_default"
+				  " WHERE recorded_at OPERATOR(pg_catalog.>=) $1"
+				  "   AND recorded_at OPERATOR(pg_catalog.<) $2",
+				  2, types);
+	execute_retiring(plan, values, SPI_OK_DELETE);
 	deleted = SPI_processed;
 	SPI_finish();
 	PG_RETURN_INT64((int64) deleted);

@@ -564,63 +564,61 @@ retired_events(bson_t **records, int nrecords)
 	return retired;
 }
 
-/* How many of a seal's members each retirement record accounts for */
-typedef struct SealRetirements
+/* A retirement record of a seal, and how many of its members it accounts for */
+typedef struct SealRetirement
 {
-	int			count;
-	const bson_t *records[8];
-	int			members[8];
-	int			others;			/* members of records past the eighth */
-} SealRetirements;
+	const bson_t *record;
+	int			members;
+} SealRetirement;
 
-static void
-note_retired(SealRetirements *r, const bson_t *record)
+/* Count a member against its record, in the list of the seal's records */
+static List *
+note_retired(List *retirements, const bson_t *record)
 {
-	int			i;
+	ListCell   *lc;
+	SealRetirement *r;
 
-	for (i = 0; i < r->count; i++)
-		if (r->records[i] == record)
-		{
-			r->members[i]++;
-			return;
-		}
-	if (r->count == lengthof(r->records))
+	foreach(lc, retirements)
 	{
-		r->others++;
-		return;
+		r = lfirst(lc);
+		if (r->record == record)
+		{
+			r->members++;
+			return retirements;
+		}
 	}
-	r->records[r->count] = record;
-	r->members[r->count++] = 1;
+	r = palloc(sizeof(SealRetirement));
+	r->record = record;
+	r->members = 1;
+	return lappend(retirements, r);
 }
 
 /* One finding per retirement record of the seal: how many it retired, and why */
 static void
-report_retired(StoreVerify *verify, const StoreSeal *seal, const SealRetirements *r)
+report_retired(StoreVerify *verify, const StoreSeal *seal, List *retirements)
 {
-	int			i;
+	ListCell   *lc;
 
-	for (i = 0; i < r->count; i++)
+	foreach(lc, retirements)
 	{
+		const SealRetirement *r = lfirst(lc);
 		const uint8 *record_id = NULL;
 		uint32		len;
 		TimestampTz at = 0;
 		bson_iter_t iter;
 		const char *reason = "";
 
-		if (!find_binary(r->records[i], "record_id", &record_id, &len) || len != UUID_LEN)
+		if (!find_binary(r->record, "record_id", &record_id, &len) || len != UUID_LEN)
 			record_id = NULL;
-		(void) find_time(r->records[i], "recorded_at", &at);
-		if (bson_iter_init_find(&iter, r->records[i], "reason") && BSON_ITER_HOLDS_UTF8(&iter))
+		(void) find_time(r->record, "recorded_at", &at);
+		if (bson_iter_init_find(&iter, r->record, "reason") && BSON_ITER_HOLDS_UTF8(&iter))
 			reason = bson_iter_utf8(&iter, NULL);
 		report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "retired", NULL,
-					   psprintf("%d of its members retired by record %s at %s: %s", r->members[i],
+					   psprintf("%d of its members retired by record %s at %s: %s", r->members,
 								record_id ? DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum((const pg_uuid_t *) record_id)))
 								: "(unreadable)",
 								time_text(at), reason));
 	}
-	if (r->others > 0)
-		report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "retired", NULL,
-					   psprintf("%d more of its members retired by further records", r->others));
 }
 
 /*
@@ -646,11 +644,10 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 			c->last_committed_at >= verify->since;
 		int			problems = 0;
 		uint8		digest[SEAL_DIGEST_LEN];
-		SealRetirements retirements;
+		List	   *retirements = NIL;
 		int			m;
 
 		CHECK_FOR_INTERRUPTS();
-		retirements.count = retirements.others = 0;
 		if (seal->malformed)
 		{
 			report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "seal_altered", NULL,
@@ -709,7 +706,7 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 
 				if (record != NULL && record->sealed_by == c->seal_no)
 				{
-					note_retired(&retirements, record->document);
+					retirements = note_retired(retirements, record->document);
 					continue;
 				}
 				letter = hash_search(refused, &id, HASH_FIND, NULL);
@@ -765,7 +762,8 @@ verify_store_tenant(StoreVerify *verify, StoreSeal *seals, int count, HTAB *even
 			}
 		}
 		if (report)
-			report_retired(verify, seal, &retirements);
+			report_retired(verify, seal, retirements);
+		list_free_deep(retirements);
 		if (problems == 0 && report)
 			report_finding(verify, seal->tenant_id, seal->tenant_len, seal, "ok", NULL, NULL);
 		prev = seal;

@@ -11,6 +11,8 @@
 #ifndef WRITE_PATH_H
 #define WRITE_PATH_H
 
+#include "executor/spi.h"
+
 #include "authlog_common.h"
 #include "lockout.h"
 
@@ -31,6 +33,11 @@ extern UserIdMatch tenant_user_id_match(text *tenant);
 extern void record_init(void);
 extern bool authlog_log_rewrite_allowed;
 extern bool authlog_log_retire_allowed;
+
+/* A saved SPI plan, prepared once per backend; one run of it, its result checked */
+extern SPIPlanPtr prepare_saved(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes);
+extern void execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
+						 bool read_only, int expected);
 
 /* request_fingerprint.c: SHA-256 over a call's arguments, field by field */
 #define REQUEST_FINGERPRINT_LEN 32
