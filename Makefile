@@ -52,7 +52,7 @@ REGRESS = install threshold locked_refusal expiry success_clears admin_reset \
 	investigation investigation_plans stat_events stat_outcomes tenant_escape seals \
 	explain_oracle retry_mismatch lockout_status_scope grant_names \
 	account_organisation stale_grants lockout_clock unsealed \
-	user_id_matching retention partitions
+	user_id_matching retention partitions retire_partitions
 
 ISOLATION = concurrent_failures retry_race policy_change
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output

@@ -10,8 +10,8 @@
 #   BENCH_BIG_ROWS  rows of the one-transaction memory test (default 1000000)
 #   BENCH_MIRROR_ROWS  pending events the mirror catches up on (default 200000)
 #   BENCH_INVESTIGATE_ROWS  events the investigation functions search (default 5000000)
-#   BENCH_ONLY      sections to run, comma-separated (default all: write, seal,
-#                   retention, decode, memory, investigate, mirror, api; mirror
+#   BENCH_ONLY      sections to run, comma-separated (default all: write,
+#                   partitions, seal, retention, decode, memory, investigate, mirror, api; mirror
 #                   needs write, retention needs seal)
 set -euo pipefail
 
@@ -192,6 +192,56 @@ psql -XAt -c "SELECT '   verify_seals over ' || sum(event_count) || ' events in 
 	FROM authlog.seals"
 set_seal_interval 0
 psql_q -c "SELECT pg_drop_replication_slot('authlog_seal')" >/dev/null	# no WAL pinned for the rest
+}
+
+
+# ---- partitions ----------------------------------------------------------------
+# What auth_logs' partitions cost the write path, in one run: record_login
+# with the 23 past months of bench/setup.sql detached (this month, the 12
+# ahead and the default: 14 partitions) and attached (37), interleaved round
+# by round.  The past months are empty here; a deployment's hold rows, so a
+# probe into each costs more there, not less.
+bench_past_months() {	# detach | attach
+	psql_q -c "DO \$\$
+	BEGIN
+		FOR m IN 1 .. 23 LOOP
+			IF '$1' = 'detach' THEN
+				EXECUTE format('ALTER TABLE authlog.auth_logs DETACH PARTITION authlog.%I', 'auth_logs_past_' || m);
+			ELSE
+				EXECUTE format('ALTER TABLE authlog.auth_logs ATTACH PARTITION authlog.%I FOR VALUES FROM (%L) TO (%L)',
+				               'auth_logs_past_' || m,
+				               (date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval(months => m)) AT TIME ZONE 'UTC',
+				               (date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval(months => m - 1)) AT TIME ZONE 'UTC');
+			END IF;
+		END LOOP;
+	END
+	\$\$" >/dev/null
+}
+section_partitions() {
+	local cases=("record_login failure|record_failure.sql" "record_login success|record_success.sql")
+	echo
+	echo "== partitions: record_login, 8 clients, synchronous_commit off, with 14 and 37 partitions (23 past months detached, attached)"
+	for round in $(seq 1 "$rounds"); do
+		for state in 14 37; do
+			[ "$state" = 14 ] && bench_past_months detach || bench_past_months attach
+			for c in "${cases[@]}"; do
+				IFS='|' read -r name script <<<"$c"
+				tps=$(PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -T "$seconds" -c 8 -j 2 \
+					-f "bench/$script" 2>&1 | lib_pgbench_tps)
+				[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
+				psql_q -c "INSERT INTO bench.results VALUES ('partitions', '$name', 8, '$state', $round, $tps)"
+			done
+		done
+	done
+	psql -X -P footer=off -c "
+		WITH m AS (
+			SELECT name, sync::int AS partitions, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS tps,
+			       string_agg(round(value::numeric)::text, ' ' ORDER BY round) AS rounds
+			FROM bench.results WHERE section = 'partitions' GROUP BY 1, 2)
+		SELECT m.name AS \"case\", m.partitions, round(m.tps::numeric) AS tps, m.rounds,
+		       round((m.tps / b.tps)::numeric, 2) AS \"x 14 partitions\"
+		FROM m JOIN m b ON b.name = m.name AND b.partitions = 14
+		ORDER BY m.name, m.partitions"
 }
 
 
@@ -490,8 +540,8 @@ section_api() {
 }
 
 # BENCH_ONLY: a comma-separated list of sections to run (the mirror's needs write, retention seal)
-for section in write seal retention decode memory investigate mirror api; do
-	case ",${BENCH_ONLY:-write,seal,retention,decode,memory,investigate,mirror,api}," in
+for section in write partitions seal retention decode memory investigate mirror api; do
+	case ",${BENCH_ONLY:-write,partitions,seal,retention,decode,memory,investigate,mirror,api}," in
 	*",$section,"*) "section_$section" ;;
 	esac
 done

@@ -36,7 +36,7 @@ CREATE TYPE authlog.request_identity AS (
 	request_id text
 );
 COMMENT ON TYPE authlog.request_identity IS
-	'Who a request acts for, from its verified token: subject (sub), one tenant, its organisations (NULL: every organisation of the tenant), its authlog roles (reader, helpdesk, compliance, operator), when the token expires, and the gateway''s request id.';
+	'Who a request acts for, from its verified token: subject (sub), one tenant, its organisations (NULL: every organisation of the tenant), its authlog roles (reader, helpdesk, compliance, operator, records_manager), when the token expires, and the gateway''s request id.';
 
 CREATE FUNCTION authlog.check_jwks(jwks jsonb) RETURNS void
 LANGUAGE c IMMUTABLE STRICT

@@ -92,6 +92,22 @@ WHERE h.action OPERATOR(pg_catalog.=) 'hold_placed'
 COMMENT ON VIEW authlog.legal_holds IS
 	'(1.1) The legal holds in force: per tenant, what each covers (organisation, user; NULL: all) and when ([since, until) of the events'' recorded_at or occurred_at; until NULL: open), its case reference, who placed it and when. Nothing a hold covers is retired while it stands.';
 
+-- Whether a hold covers an event: by the time authlog recorded it or the
+-- time it claims.  One definition for every statement that retires events
+-- (a SQL function of columns, which the planner inlines).
+CREATE FUNCTION authlog.hold_covers(hold_organisation text, hold_user text, since timestamptz, until timestamptz,
+                                    organisation_id text, user_id text, recorded_at timestamptz, occurred_at timestamptz)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (hold_covers.hold_organisation IS NULL OR hold_covers.hold_organisation OPERATOR(pg_catalog.=) hold_covers.organisation_id)
+   AND (hold_covers.hold_user IS NULL OR hold_covers.hold_user OPERATOR(pg_catalog.=) hold_covers.user_id)
+   AND ((hold_covers.recorded_at OPERATOR(pg_catalog.>=) hold_covers.since
+         AND (hold_covers.until IS NULL OR hold_covers.recorded_at OPERATOR(pg_catalog.<) hold_covers.until))
+     OR (hold_covers.occurred_at OPERATOR(pg_catalog.>=) hold_covers.since
+         AND (hold_covers.until IS NULL OR hold_covers.occurred_at OPERATOR(pg_catalog.<) hold_covers.until)));
+COMMENT ON FUNCTION authlog.hold_covers(text, text, timestamptz, timestamptz, text, text, timestamptz, timestamptz) IS
+	'(1.1) Whether a legal hold (its organisation and user, NULL: all; [since, until)) covers an event (its organisation, user, recorded_at, occurred_at): by either time.';
+
 -- The retention in force per tenant: its last setting, else the default.
 CREATE FUNCTION authlog.tenant_retention(tenant_id text) RETURNS interval
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -104,6 +120,32 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION authlog.tenant_retention(text) IS
 	'(1.1) How long a tenant''s events are kept: its last authlog.set_retention, else authlog.default_retention; NULL: for ever.';
+
+-- A records manager at the API: the platform API's role (a gateway) calls
+-- set_retention, place_hold and release_hold, and reads the status and the
+-- holds, only within a request whose token has records_manager (to read:
+-- or compliance) for the whole tenant, as the token's subject.
+CREATE FUNCTION authlog.records_request(writes boolean, actor text)
+RETURNS text
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'authlog_records_request';
+COMMENT ON FUNCTION authlog.records_request(boolean, text) IS
+	'(1.1) The tenant whose retention and legal holds the request begun in this transaction may manage (writes: records_manager, the actor being the token''s subject) or read (records_manager or compliance), for a whole tenant; NULL for a caller outside any request (a superuser, a records manager''s role), whose EXECUTE privilege was the check; an error for a gateway without a request or a token without the role.';
+
+CREATE FUNCTION authlog.records_scope_check(scope text, tenant_id text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF scope IS NOT NULL AND scope IS DISTINCT FROM records_scope_check.tenant_id THEN
+		RAISE EXCEPTION 'the request''s token does not cover tenant "%"', records_scope_check.tenant_id
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION authlog.records_scope_check(text, text) IS
+	'(1.1) Raises unless a request''s records scope (records_request) is NULL or the tenant.';
 
 CREATE FUNCTION authlog.set_retention(tenant_id text, keep interval, actor text)
 RETURNS uuid
@@ -119,6 +161,7 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed',
 			      HINT = 'Name the tenant and who decided the schedule; pass keep NULL to return to authlog.default_retention.';
 	END IF;
+	PERFORM authlog.records_scope_check(authlog.records_request(true, set_retention.actor), set_retention.tenant_id);
 	IF keep IS NOT NULL AND (keep <= interval '0' OR now() - keep >= now()) THEN
 		RAISE EXCEPTION 'keep must be a positive interval, not %', keep
 			USING ERRCODE = 'invalid_parameter_value',
@@ -148,6 +191,7 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed',
 			      HINT = 'Name the tenant, the start of the period the case covers, the case and who placed the hold; until NULL leaves it open.';
 	END IF;
+	PERFORM authlog.records_scope_check(authlog.records_request(true, place_hold.actor), place_hold.tenant_id);
 	IF place_hold.until IS NOT NULL AND place_hold.until <= place_hold.since THEN
 		RAISE EXCEPTION 'until (%) must be after since (%)', place_hold.until, place_hold.since
 			USING ERRCODE = 'invalid_parameter_value';
@@ -175,13 +219,17 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	tenant text;
+	scope text;
 BEGIN
 	IF nullif(release_hold.actor, '') IS NULL OR nullif(release_hold.reason, '') IS NULL THEN
 		RAISE EXCEPTION 'actor and reason are required'
 			USING ERRCODE = 'null_value_not_allowed',
 			      HINT = 'Say who released the hold and why (the case closed, the order lifted).';
 	END IF;
-	SELECT h.tenant_id INTO tenant FROM authlog.legal_holds h WHERE h.hold_id = release_hold.hold_id;
+	-- within a request, a hold of another tenant is not found
+	scope := authlog.records_request(true, release_hold.actor);
+	SELECT h.tenant_id INTO tenant FROM authlog.legal_holds h
+	WHERE h.hold_id = release_hold.hold_id AND (scope IS NULL OR h.tenant_id = scope);
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no legal hold % is in force', release_hold.hold_id
 			USING ERRCODE = 'no_data_found',
@@ -301,6 +349,146 @@ $$;
 COMMENT ON FUNCTION authlog.retention_batch(integer, timestamptz) IS
 	'(1.1) One bounded step of the retention pass that started at pass_started (default: now, a whole pass): retires at most batch_rows events (default authlog.retention_batch_rows) of the tenants whose retention has passed, oldest seal first, and says whether the pass is finished. Each call is one transaction''s work; run_retention and the sealer worker call it until finished.';
 
+-- A partition whose every event is past its tenant's retention, sealed
+-- and under no hold is retired whole: the records naming its events per
+-- seal, their ids removed, then the partition dropped (or detached into
+-- authlog_archive) in the same transaction, instead of deleting its rows.
+CREATE FUNCTION authlog.retire_partition_events(part regclass, tenants text[], cutoffs timestamptz[],
+                                                reasons text[], actor text)
+RETURNS TABLE (tenant_id text, records integer, retired bigint)
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'authlog_retire_partition_events';
+COMMENT ON FUNCTION authlog.retire_partition_events(regclass, text[], timestamptz[], text[], text) IS
+	'(1.1) retire_partition''s step before the drop: writes the retired record of each seal with events in the partition (naming them; the reason of their tenant) and removes their ids; refuses, writing nothing, unless every event of the partition is named (sealed before its tenant''s cutoff, under no hold). Granted to nobody.';
+
+CREATE FUNCTION authlog.retire_partition(OUT partition text, OUT retired bigint, OUT records integer,
+                                         OUT archived_as text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET IntervalStyle = iso_8601
+AS $$
+DECLARE
+	p record;
+	t text;
+	tenants text[];
+	cutoffs timestamptz[];
+	reasons text[];
+	keep interval;
+	due boolean;
+	blocked boolean;
+	step record;
+	tries integer := 0;
+	lock_wait text := current_setting('lock_timeout');
+	archive boolean := current_setting('authlog.retired_partitions', true) = 'archive';
+BEGIN
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION 'retention runs at READ COMMITTED'
+			USING ERRCODE = 'active_sql_transaction',
+			      HINT = 'CALL authlog.run_retention() outside an explicit transaction.';
+	END IF;
+	-- one at a time with create_partitions and drop_empty_partitions
+	PERFORM pg_advisory_xact_lock(hashtext('authlog partitions'));
+	FOR p IN
+		SELECT x.partition, x.lower, x.upper FROM authlog.auth_logs_partitions x
+		WHERE NOT x.is_default AND x.upper <= now()
+		ORDER BY x.lower
+	LOOP
+		-- its tenants, one probe of its key's index each
+		EXECUTE format('WITH RECURSIVE t(tenant_id) AS ('
+		               ' SELECT min(e.tenant_id) FROM %1$s e'
+		               ' UNION ALL SELECT (SELECT min(e.tenant_id) FROM %1$s e WHERE e.tenant_id > t.tenant_id)'
+		               ' FROM t WHERE t.tenant_id IS NOT NULL)'
+		               ' SELECT array_agg(t.tenant_id ORDER BY t.tenant_id) FROM t WHERE t.tenant_id IS NOT NULL',
+		               p.partition) INTO tenants;
+		-- an empty one is drop_empty_partitions'
+		CONTINUE WHEN tenants IS NULL;
+		cutoffs := '{}';
+		reasons := '{}';
+		due := true;
+		FOREACH t IN ARRAY tenants LOOP
+			keep := authlog.tenant_retention(t);
+			IF keep IS NULL OR p.upper > now() - keep THEN
+				due := false;
+				EXIT;
+			END IF;
+			cutoffs := cutoffs || (now() - keep);
+			reasons := reasons || format('retention of tenant %s: kept for %s; partition %s retired whole',
+			                             t, keep, p.partition);
+		END LOOP;
+		CONTINUE WHEN NOT due;
+		-- a hold placed meanwhile waits for this transaction (tenants in
+		-- order; every other taker holds one tenant's at a time)
+		FOREACH t IN ARRAY tenants LOOP
+			PERFORM pg_advisory_xact_lock(hashtext('authlog retention ' || t));
+		END LOOP;
+		-- under a hold, or not all sealed before the cutoff: batches go around them
+		IF EXISTS (SELECT 1 FROM authlog.legal_holds h WHERE h.tenant_id = ANY (tenants)) THEN
+			EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s e JOIN authlog.legal_holds h ON h.tenant_id = e.tenant_id'
+			               ' WHERE authlog.hold_covers(h.organisation_id, h.user_id, h.since, h.until,'
+			               '                           e.organisation_id, e.user_id, e.recorded_at, e.occurred_at))',
+			               p.partition) INTO blocked;
+			CONTINUE WHEN blocked;
+		END IF;
+		EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s e'
+		               ' JOIN unnest($1::text[], $2::timestamptz[]) c(tenant_id, cutoff) ON c.tenant_id = e.tenant_id'
+		               ' LEFT JOIN authlog.seal_members m ON m.tenant_id = e.tenant_id AND m.log_id = e.log_id'
+		               ' LEFT JOIN authlog.seals s ON s.tenant_id = m.tenant_id AND s.seal_no = m.seal_no'
+		               ' WHERE s.seal_no IS NULL OR s.last_committed_at >= c.cutoff)', p.partition)
+		USING tenants, cutoffs INTO blocked;
+		CONTINUE WHEN blocked;
+
+		partition := p.partition::text;
+		retired := 0;
+		records := 0;
+		FOR step IN
+			SELECT * FROM authlog.retire_partition_events(p.partition, tenants, cutoffs, reasons, 'authlog retention')
+		LOOP
+			retired := retired + step.retired;
+			records := records + step.records;
+			-- counted in the tenant's pass, which the batches go on with
+			INSERT INTO authlog.retention_runs AS r (tenant_id, pass_started_at, last_started_at, last_retired, last_kept_by_holds)
+			VALUES (step.tenant_id, now(), now(), step.retired, 0)
+			ON CONFLICT (tenant_id) DO UPDATE
+				SET pass_started_at = coalesce(r.pass_started_at, now()),
+				    last_started_at = CASE WHEN r.pass_started_at IS NULL THEN now() ELSE r.last_started_at END,
+				    last_retired = CASE WHEN r.pass_started_at IS NULL THEN 0 ELSE r.last_retired END + step.retired,
+				    last_kept_by_holds = CASE WHEN r.pass_started_at IS NULL THEN 0 ELSE r.last_kept_by_holds END;
+		END LOOP;
+
+		-- dropping (or detaching) a partition locks auth_logs: wait at most
+		-- 50 ms at a time, so logins queue behind it no longer than that
+		PERFORM set_config('lock_timeout', '50ms', true);
+		LOOP
+			BEGIN
+				IF archive THEN
+					EXECUTE 'CREATE SCHEMA IF NOT EXISTS authlog_archive';
+					EXECUTE format('ALTER TABLE authlog.auth_logs DETACH PARTITION %s', p.partition);
+					EXECUTE format('ALTER TABLE %s SET SCHEMA authlog_archive', p.partition);
+					archived_as := p.partition::text;
+				ELSE
+					EXECUTE format('DROP TABLE %s', p.partition);
+				END IF;
+				EXIT;
+			EXCEPTION WHEN lock_not_available THEN
+				tries := tries + 1;
+				IF tries >= 5 THEN
+					RAISE EXCEPTION 'could not lock authlog.auth_logs to retire % (5 tries of 50 ms)', partition
+						USING ERRCODE = 'lock_not_available',
+						      HINT = 'Transactions held auth_logs meanwhile; nothing was retired. The retention worker tries again at its next pass; CALL authlog.run_retention() does now.';
+				END IF;
+				PERFORM pg_sleep(0.1 * tries);
+			END;
+		END LOOP;
+		PERFORM set_config('lock_timeout', lock_wait, true);
+		RETURN NEXT;
+		RETURN;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION authlog.retire_partition() IS
+	'(1.1) Retires whole the oldest partition of auth_logs wholly past whose every event is past its tenant''s retention, sealed before it and covered by no legal hold: a retired record per seal naming its events there, then the partition dropped, or with authlog.retired_partitions = archive detached into the schema authlog_archive, in one transaction, waiting at most 50 ms at a time for auth_logs'' lock (5 tries). Returns it, or no row when none is due. run_retention and the retention worker call it before their batches.';
+
 CREATE PROCEDURE authlog.run_retention(batch_rows integer DEFAULT NULL)
 LANGUAGE plpgsql
 AS $$
@@ -308,7 +496,17 @@ DECLARE
 	step record;
 	total bigint := 0;
 	pass timestamptz := pg_catalog.clock_timestamp();
+	whole record;
 BEGIN
+	-- whole partitions first, each in a transaction of its own; then batches
+	LOOP
+		SELECT * INTO whole FROM authlog.retire_partition();
+		COMMIT;
+		EXIT WHEN whole.partition IS NULL;
+		total := total OPERATOR(pg_catalog.+) whole.retired;
+		RAISE NOTICE 'authlog retention: % retired whole (% events, % records)%', whole.partition, whole.retired,
+			whole.records, coalesce(', archived as ' OPERATOR(pg_catalog.||) whole.archived_as, '');
+	END LOOP;
 	LOOP
 		SELECT * INTO step FROM authlog.retention_batch(batch_rows, pass);
 		COMMIT;
@@ -322,7 +520,7 @@ $$;
 -- (REVOKE ... ON ALL FUNCTIONS leaves procedures out)
 REVOKE ALL ON PROCEDURE authlog.run_retention(integer) FROM PUBLIC;
 COMMENT ON PROCEDURE authlog.run_retention(integer) IS
-	'(1.1) One retention pass now, in batches of batch_rows events (default authlog.retention_batch_rows), each committed on its own so no login waits on it; reports progress. CALL it outside a transaction block. For superusers and records managers.';
+	'(1.1) One retention pass now: the partitions of auth_logs due whole first (retire_partition), then the other events in batches of batch_rows events (default authlog.retention_batch_rows), each committed on its own so no login waits on it; reports progress. CALL it outside a transaction block. For superusers and records managers.';
 
 CREATE VIEW authlog.retention_status AS
 SELECT t.tenant_id,
@@ -349,6 +547,35 @@ LEFT JOIN LATERAL (
 COMMENT ON VIEW authlog.retention_status IS
 	'(1.1) Per tenant: its retention (NULL: kept for ever), when its oldest sealed events still kept were committed (the first commit of the oldest seal not wholly retired), when the next removal is due (that time plus the retention; a hold may keep them longer), the legal holds in force, the last retention run and its result.';
 
+-- What the API reads for a records manager (or an auditor): one tenant's
+-- retention status and holds in force.
+CREATE FUNCTION authlog.tenant_retention_status(tenant_id text)
+RETURNS SETOF authlog.retention_status
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM authlog.records_scope_check(authlog.records_request(false, NULL), tenant_retention_status.tenant_id);
+	RETURN QUERY SELECT * FROM authlog.retention_status s WHERE s.tenant_id = tenant_retention_status.tenant_id;
+END
+$$;
+COMMENT ON FUNCTION authlog.tenant_retention_status(text) IS
+	'(1.1) retention_status of one tenant: for superusers, records managers, and a gateway within a request whose token has records_manager or compliance for the whole tenant.';
+
+CREATE FUNCTION authlog.tenant_legal_holds(tenant_id text)
+RETURNS SETOF authlog.legal_holds
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM authlog.records_scope_check(authlog.records_request(false, NULL), tenant_legal_holds.tenant_id);
+	RETURN QUERY SELECT * FROM authlog.legal_holds h WHERE h.tenant_id = tenant_legal_holds.tenant_id
+	ORDER BY h.placed_at, h.hold_id;
+END
+$$;
+COMMENT ON FUNCTION authlog.tenant_legal_holds(text) IS
+	'(1.1) The legal holds in force of one tenant, oldest first: for superusers, records managers, and a gateway within a request whose token has records_manager or compliance for the whole tenant.';
+
 CREATE FUNCTION authlog.grant_records_manager(role regrole) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -374,6 +601,19 @@ $$;
 COMMENT ON FUNCTION authlog.revoke_records_manager(regrole) IS
 	'(1.1) Takes back what grant_records_manager gave (the schema''s usage stays: other grants may need it).';
 
+-- What grant_gateway adds for the API's records managers: the functions
+-- check the request themselves (records_request).
+CREATE FUNCTION authlog.gateway_records_routines() RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN 'authlog.set_retention(text, interval, text), '
+	'authlog.place_hold(text, timestamptz, timestamptz, text, text, text, text), '
+	'authlog.release_hold(uuid, text, text), '
+	'authlog.tenant_retention_status(text), '
+	'authlog.tenant_legal_holds(text), '
+	'authlog.account_key(text, text)';
+COMMENT ON FUNCTION authlog.gateway_records_routines() IS
+	'(1.1) The routines grant_gateway gives EXECUTE on for records managers at the API; each acts only within a request (authlog.records_request).';
+
 CREATE FUNCTION authlog.records_manager_routines() RETURNS text
 LANGUAGE sql IMMUTABLE
 RETURN 'authlog.set_retention(text, interval, text), '
@@ -381,6 +621,9 @@ RETURN 'authlog.set_retention(text, interval, text), '
 	'authlog.release_hold(uuid, text, text), '
 	'authlog.retention_batch(integer, timestamptz), '
 	'authlog.run_retention(integer), '
+	'authlog.retire_partition(), '
+	'authlog.tenant_retention_status(text), '
+	'authlog.tenant_legal_holds(text), '
 	'authlog.tenant_retention(text), '
 	'authlog.account_key(text, text)';
 COMMENT ON FUNCTION authlog.records_manager_routines() IS

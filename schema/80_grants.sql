@@ -131,12 +131,13 @@ BEGIN
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.begin_request(text, text) TO %s', role);
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.reset_lockout(text, text, text, text, text, uuid, timestamptz) TO %s', role);
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION authlog.move_account(text, text, text, text, text) TO %s', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO %s', authlog.gateway_records_routines(), role);
 	EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', authlog.reader_relations(), role);
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO %s', authlog.reader_functions(), role);
 END
 $$;
 COMMENT ON FUNCTION authlog.grant_gateway(regrole) IS
-	'Lets a role (the platform API''s) begin requests with callers'' tokens, and within them read, reset lockouts and move accounts as the token''s scope allows: no table access, and nothing without a request.';
+	'Lets a role (the platform API''s) begin requests with callers'' tokens, and within them read, reset lockouts, move accounts and (1.1) manage retention and legal holds as the token''s scope allows: no table access, and nothing without a request.';
 
 CREATE FUNCTION authlog.revoke_gateway(role regrole) RETURNS void
 LANGUAGE plpgsql VOLATILE

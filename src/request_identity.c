@@ -41,12 +41,13 @@ PG_FUNCTION_INFO_V1(authlog_begin_request);
 PG_FUNCTION_INFO_V1(authlog_request_scope);
 PG_FUNCTION_INFO_V1(authlog_check_jwks);
 PG_FUNCTION_INFO_V1(authlog_note_access);
+PG_FUNCTION_INFO_V1(authlog_records_request);
 
 /* Clock skew allowed between the identity provider and this server */
 #define TOKEN_LEEWAY_SECONDS 60
 
 /* The roles a token can give, in the order roles[] lists them */
-static const char *const request_role_names[] = {"reader", "helpdesk", "compliance", "operator"};
+static const char *const request_role_names[] = {"reader", "helpdesk", "compliance", "operator", "records_manager"};
 
 #define REQUEST_ROLES lengthof(request_role_names)
 
@@ -257,7 +258,7 @@ read_scope(Jsonb *claims, const char *mode, RequestIdentity *identity)
 		any_role |= identity->roles[i];
 	if (!any_role)
 		refuse("the token gives no authlog role",
-			   "The roles are reader, helpdesk, compliance and operator.");
+			   "The roles are reader, helpdesk, compliance, operator and records_manager.");
 }
 
 /* The trusted issuer's keys, audience and claim mode; an error when it is not trusted */
@@ -511,6 +512,56 @@ request_require_helpdesk(text *tenant, text *organisation, text *actor)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("the actor of a help-desk reset in a request is the token's subject, \"%s\"",
 						request.subject)));
+}
+
+/*
+ * authlog.records_request(writes, actor) -> the tenant whose records (its
+ * retention and legal holds) a gateway's request may manage, or NULL for
+ * a caller outside any request, whose EXECUTE privilege (a superuser, a
+ * role given grant_records_manager) was the check.  Within a request the
+ * token must have records_manager (or, to read, compliance) for its whole
+ * tenant, and a change's actor is the token's subject.  A gateway outside
+ * a request manages nothing.
+ */
+Datum
+authlog_records_request(PG_FUNCTION_ARGS)
+{
+	bool		writes = PG_GETARG_BOOL(0);
+	Oid			caller = GetOuterUserId();
+
+	if (!(request_in_force() && has_privs_of_role(caller, request.gateway)))
+	{
+		bool		gateway;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "authlog: SPI_connect failed");
+		gateway = role_is_gateway(caller);
+		SPI_finish();
+		if (gateway)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("a gateway manages records only within a request"),
+					 errhint("Call authlog.begin_request() with the records manager's token first, in the same transaction.")));
+		PG_RETURN_NULL();
+	}
+	if (!request_has_role("records_manager") && (writes || !request_has_role("compliance")))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg(writes ? "the request's token does not have the records_manager role"
+						: "the request's token has neither the records_manager nor the compliance role"),
+				 errdetail("Subject \"%s\".", request.subject)));
+	if (request.organisations != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("retention and legal holds are a whole tenant's; the request's token covers only some of its organisations"),
+				 errdetail("Subject \"%s\".", request.subject)));
+	if (writes && (PG_ARGISNULL(1) ||
+				   strcmp(text_to_cstring(PG_GETARG_TEXT_PP(1)), request.subject) != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("the actor of a records manager's change in a request is the token's subject, \"%s\"",
+						request.subject)));
+	PG_RETURN_TEXT_P(cstring_to_text(request.tenant));
 }
 
 /*

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * retention.h
- *	  Retention (1.1): settings, and the sealer worker's retention passes.
+ *	  Retention (1.1): its settings and the worker authlog retention.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,21 +11,14 @@
 #include "datatype/timestamp.h"
 
 extern char *authlog_default_retention;
+extern int	authlog_retired_partitions;
+
+/* authlog.retired_partitions */
+#define RETIRED_PARTITIONS_DROP 0
+#define RETIRED_PARTITIONS_ARCHIVE 1
 extern int	authlog_retention_interval_s;
 extern int	authlog_retention_batch_rows;
 
 extern void retention_init(void);
-
-/* A pass of the worker's, one batch (one transaction) at a time */
-typedef struct RetentionPass
-{
-	bool		active;
-	TimestampTz started;
-	int64		retired;
-	bool		finished;
-} RetentionPass;
-
-/* WorkerStep: the pass's next batch */
-extern bool retention_step_batch(void *arg);
 
 #endif							/* RETENTION_H */

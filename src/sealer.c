@@ -40,7 +40,6 @@
 
 #include "change_message.h"
 #include "mirror.h"
-#include "retention.h"
 #include "sealer.h"
 
 PGDLLEXPORT void authlog_sealer_main(Datum main_arg);
@@ -1140,49 +1139,11 @@ verify_step(bool *finished)
 	return true;
 }
 
-/*
- * (1.1) Retention, between cuts like the verification: a pass every
- * authlog.retention_interval, one batch (one transaction) per step, so a
- * cut that falls due waits for one batch at most.  The first pass runs
- * one interval after the start.
- */
-static RetentionPass retention_pass;
-
-static bool
-retention_step(void)
-{
-	RetentionPass *pass = &retention_pass;
-
-	if (!pass->active)
-	{
-		memset(pass, 0, sizeof(RetentionPass));
-		pass->active = true;
-		pass->started = GetCurrentTimestamp();
-	}
-	if (!run_step(retention_step_batch, pass))
-	{
-		pass->active = false;
-		(void) report_failure("could not run a retention batch");
-		return false;
-	}
-	if (pass->finished)
-	{
-		pass->active = false;
-		if (pass->retired > 0)
-			ereport(LOG,
-					(errmsg("authlog sealer: the retention pass retired " INT64_FORMAT " events",
-							pass->retired),
-					 errdetail("authlog.retention_status shows each tenant's result; records_log lists what was retired.")));
-	}
-	return true;
-}
-
 void
 authlog_sealer_main(Datum main_arg)
 {
 	TimestampTz started = GetCurrentTimestamp();
 	TimestampTz verified = 0;	/* the last scheduled verification's end */
-	TimestampTz retained = 0;	/* the last retention pass's end */
 	TimestampTz next_cut = 0;
 	TimestampTz retry_at = 0;
 
@@ -1248,21 +1209,6 @@ authlog_sealer_main(Datum main_arg)
 			{
 				if (finished)
 					verified = GetCurrentTimestamp();
-				continue;
-			}
-		}
-		else if (authlog_retention_interval_s > 0 &&
-				 (retention_pass.active ||
-				  now >= TimestampTzPlusMilliseconds(retained != 0 ? retained : started,
-													 (int64) authlog_retention_interval_s * 1000)))
-		{
-			if (!retention_step())
-				wake_at = retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-																 Max(sealer_worker.backoff_ms, 1000));
-			else
-			{
-				if (!retention_pass.active)
-					retained = GetCurrentTimestamp();
 				continue;
 			}
 		}

@@ -18,6 +18,8 @@ lockout_trace_entry|attempt:integer:false, occurred_at:timestamp with time zone:
 seal_check|tenant_id:text:false, seal_no:bigint:false, seal_id:uuid:false, sealed_at:timestamp with time zone:false, event_count:integer:false, status:text:false, log_id:uuid:false, detail:text:false
 seal_proof|log_id:uuid:false, status:text:false, seal_no:bigint:false, member_index:integer:false, event_digest:bytea:false, seal_digest:bytea:false, anchor_root:bytea:false
 targeted_account|user_id:text:false, organisation_id:text:false, failures:bigint:false, refused_by_lock:bigint:false, distinct_ips:bigint:false, lockouts:bigint:false, first_attempt:timestamp with time zone:false, last_attempt:timestamp with time zone:false, success_after_failures:boolean:false
+retention_status|tenant_id:text:false, keep:interval:false, oldest_kept_at:timestamp with time zone:false, next_removal_due:timestamp with time zone:false, holds_in_force:bigint:false, last_run_started:timestamp with time zone:false, last_run_finished:timestamp with time zone:false, run_in_progress:boolean:false, last_result:text:false
+legal_hold|tenant_id:text:false, hold_id:uuid:false, organisation_id:text:false, user_id:text:false, since:timestamp with time zone:false, until:timestamp with time zone:false, case_ref:text:false, placed_by:text:false, placed_at:timestamp with time zone:false
 timeline_entry|occurred_at:timestamp with time zone:false, event_type:authlog.event_type:false, user_id:text:false, organisation_id:text:false, ip_address:inet:false, user_agent:text:false, auth_path:authlog.auth_path:false, decision:text:false, reason:text:false, actor:text:false, failed_login_attempts:integer:false, account_locked_until:timestamp with time zone:false, locked:boolean:false, log_id:uuid:false, recorded_at:timestamp with time zone:false, metadata:jsonb:false
 """
 N = lambda t: {"type": [t, "null"]}
@@ -26,6 +28,7 @@ def col(t):
          "bigint": N("integer"), "integer": N("integer"), "boolean": N("boolean"),
          "timestamp with time zone": {"type": ["string", "null"], "format": "date-time"},
          "date": {"type": ["string", "null"], "format": "date"},
+         "interval": {"type": ["string", "null"], "description": "an interval as PostgreSQL prints it (1 year, 6 mons); null: for ever"},
          "uuid": {"type": ["string", "null"], "format": "uuid"},
          "text[]": {"type": ["array", "null"], "items": {"type": ["string", "null"]}},
          "inet[]": {"type": ["array", "null"], "items": {"type": ["string", "null"]}},
@@ -87,6 +90,22 @@ def rows(typ, fn, functions=None):
             "properties": {"tenant_id": {"type": "string"},
                            "function": {"enum": functions} if functions else {"const": fn},
                            "rows": {"type": "array", "items": {"$ref": "#/components/schemas/" + typ}}}}
+schemas["RetentionRequest"] = {"type": "object", "required": ["keep"], "additionalProperties": False,
+    "properties": {"keep": {"type": ["string", "null"], "minLength": 1,
+                            "description": "how long the tenant's events are kept, as a PostgreSQL or ISO 8601 interval (\"1 year\", \"P6Y\"); null: authlog.default_retention"}}}
+schemas["RetentionAnswer"] = {"type": "object", "required": ["tenant_id", "record_id", "actor", "rows"], "additionalProperties": False,
+    "properties": {"tenant_id": {"type": "string"}, "record_id": {"type": "string", "format": "uuid"}, "actor": {"type": "string"},
+                   "rows": {"type": "array", "items": {"$ref": "#/components/schemas/retention_status"}}}}
+schemas["HoldRequest"] = {"type": "object", "required": ["since", "case_ref"], "additionalProperties": False,
+    "properties": {"since": {"type": "string", "format": "date-time"}, "until": {"type": ["string", "null"], "format": "date-time"},
+                   "case_ref": {"type": "string", "minLength": 1},
+                   "organisation_id": {"type": ["string", "null"], "description": "only this organisation's events"},
+                   "user_id": {"type": ["string", "null"], "description": "only this account's events (any spelling the tenant's rule maps to it)"}}}
+schemas["ReleaseRequest"] = {"type": "object", "required": ["reason"], "additionalProperties": False,
+    "properties": {"reason": {"type": "string", "minLength": 1}}}
+schemas["HoldAnswer"] = {"type": "object", "required": ["tenant_id", "hold_id", "actor", "holds"], "additionalProperties": False,
+    "properties": {"tenant_id": {"type": "string"}, "hold_id": {"type": "string", "format": "uuid"}, "actor": {"type": "string"},
+                   "holds": {"type": "array", "items": {"$ref": "#/components/schemas/legal_hold"}}}}
 schemas["UnlockAnswer"] = {"type": "object", "required": ["tenant_id", "log_id", "actor", "lockout"], "additionalProperties": False,
     "properties": {"tenant_id": {"type": "string"}, "log_id": {"type": "string", "format": "uuid"}, "actor": {"type": "string"},
                    "lockout": {"type": "array", "items": {"$ref": "#/components/schemas/lockout_status"}}}}
@@ -152,6 +171,35 @@ paths = {
      "responses": {"200": {"description": "the lockout_reset event and the account's state after it",
                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UnlockAnswer"}}}},
                    "415": problem("the body is not JSON"), **common}}},
+ "/v1/records/retention": {
+   **get("The tenant's retention and its last run", "authlog.tenant_retention_status", "retention_status", [],
+         "How long the tenant's events are kept, the oldest kept, the next removal due, the holds in force and the last retention run. For a records_manager or compliance token of the whole tenant"),
+   "put": {"summary": "Set the tenant's retention (records manager)", "operationId": "set_retention",
+     "description": "authlog.set_retention as the token's subject, a sealed and mirrored record; needs records_manager for the whole tenant. Events older than the retention are retired by the next retention run unless a legal hold covers them (doc/retention.md).",
+     "security": [{"bearer": []}],
+     "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RetentionRequest"}}}},
+     "responses": {"200": {"description": "the record and the tenant's retention after it",
+                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RetentionAnswer"}}}},
+                   "415": problem("the body is not JSON"), **common}}},
+ "/v1/records/holds": {
+   **get("The tenant's legal holds in force", "authlog.tenant_legal_holds", "legal_hold", [],
+         "Each hold: what it covers (organisation, account, [since, until)), its case, who placed it and when. For a records_manager or compliance token of the whole tenant"),
+   "post": {"summary": "Place a legal hold (records manager)", "operationId": "place_hold",
+     "description": "authlog.place_hold as the token's subject, a sealed and mirrored record; needs records_manager for the whole tenant. Nothing the hold covers (recorded or claiming to have occurred in [since, until)) is retired while it stands. Each call places a hold: a retried request places a second one, which its own release ends.",
+     "security": [{"bearer": []}],
+     "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HoldRequest"}}}},
+     "responses": {"201": {"description": "the hold's id and the holds in force",
+                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HoldAnswer"}}}},
+                   "415": problem("the body is not JSON"), **common}}},
+ "/v1/records/holds/{hold}/release": {"post": {"summary": "Release a legal hold (records manager)", "operationId": "release_hold",
+     "description": "authlog.release_hold as the token's subject, a sealed and mirrored record; needs records_manager for the whole tenant. What the hold kept is retired by the next retention run if its retention has passed.",
+     "security": [{"bearer": []}],
+     "parameters": [{"name": "hold", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}],
+     "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReleaseRequest"}}}},
+     "responses": {"200": {"description": "the holds in force after the release",
+                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HoldAnswer"}}}},
+                   "404": problem("no hold of the tenant with that id is in force (released, or never placed)"),
+                   "415": problem("the body is not JSON"), **common}}},
  "/v1/evidence": {"get": {"summary": "An evidence package for a period", "operationId": "evidence_package",
      "description": "One tar.gz: events.ndjson and events.csv (authlog.export_events), compliance_report.json, seals.json (the seals that cover the events), manifest.json, SHA256SUMS and SHA256SUMS.sig (Ed25519 over SHA256SUMS by the operator's key). Check it with `authlog-api verify-package -key PUB FILE`, or with sha256sum and openssl (doc/api.md).",
      "security": [{"bearer": []}], "parameters": [since, until],
@@ -168,7 +216,7 @@ paths = {
 }
 doc = {"openapi": "3.1.0",
        "info": {"title": "authlog-api", "version": "0.1.0",
-                "description": "The platform API over authlog: events, investigation, help desk and seals, each request scoped by PostgreSQL from its bearer token (doc/api.md)."},
+                "description": "The platform API over authlog: events, investigation, help desk, seals and (records managers) retention and legal holds, each request scoped by PostgreSQL from its bearer token (doc/api.md)."},
        "servers": [{"url": "/"}],
        "security": [{"bearer": []}],
        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}, "schemas": schemas},

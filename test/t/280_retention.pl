@@ -1,6 +1,6 @@
 # Retention, end to end: events sealed by the sealer and mirrored to the
 # store are retired past their tenant's retention by CALL run_retention()
-# and by the sealer worker's own passes, never under a legal hold; each
+# and by the retention worker's own passes, never under a legal hold; each
 # removal is a sealed, mirrored record, on which the store removes the same
 # events; both verifiers report the removed ones as retired and the rest
 # ok, and a deletion without a record as row_deleted.  A crash in the
@@ -130,7 +130,7 @@ $node->safe_psql('postgres', q{
 	SELECT pg_reload_conf();});
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 0 FROM authlog.auth_logs WHERE tenant_id = 'tenant-w'"),
-	'the sealer worker retires past-retention events on its own');
+	'the retention worker retires past-retention events on its own');
 ok($node->poll_query_until('postgres',
 	"SELECT last_result LIKE 'events retired: $w_events,%' FROM authlog.retention_status WHERE tenant_id = 'tenant-w'"),
 	'and retention_status says so') or diag($node->safe_psql('postgres', 'TABLE authlog.retention_status'));

@@ -507,6 +507,8 @@ func TestOpenAPIRowSchemasMatchTheDatabase(t *testing.T) {
 		schemaOf[typ] = typ
 	}
 	schemaOf["Event"] = "polled_event"
+	schemaOf["retention_status"] = "retention_status"
+	schemaOf["legal_hold"] = "legal_holds"
 	for schema, typ := range schemaOf {
 		var cols []string
 		err := testEnv.admin.QueryRow(context.Background(), `

@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -44,20 +42,8 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request, c *call) {
 		p.err.Write(w, r)
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		problem.New(http.StatusUnsupportedMediaType, "unsupported-media-type", "Send JSON",
-			"The body must be application/json: {\"organisation_id\": ..., \"reason\": ...}.").Write(w, r)
-		return
-	}
 	var body unlockRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		problem.BadRequest("the body is not the expected JSON object: "+err.Error()).Write(w, r)
-		return
-	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		problem.BadRequest("the body holds more than one JSON object").Write(w, r)
+	if !decodeBody(w, r, &body, `{"organisation_id": ..., "reason": ...}`) {
 		return
 	}
 	switch {

@@ -101,7 +101,7 @@ func (s *Server) Handler() http.Handler {
 	unknown := s.plain("unknown", func(w http.ResponseWriter, r *http.Request) {
 		// another method of a known path is a 405 naming the methods it has
 		var allowed []string
-		for _, method := range []string{"GET", "POST"} {
+		for _, method := range []string{"GET", "POST", "PUT"} {
 			probe := r.Clone(r.Context())
 			probe.Method = method
 			if _, pattern := mux.Handler(probe); pattern != "" {
@@ -153,6 +153,11 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/access-log", "access_log", s.accessLog},
 		{"GET", "/v1/accounts/{user}/lockout", "lockout_status", s.lockoutStatus},
 		{"POST", "/v1/accounts/{user}/unlock", "unlock", s.unlock},
+		{"GET", "/v1/records/retention", "retention_status", s.retentionStatus},
+		{"PUT", "/v1/records/retention", "set_retention", s.setRetention},
+		{"GET", "/v1/records/holds", "legal_holds", s.legalHolds},
+		{"POST", "/v1/records/holds", "place_hold", s.placeHold},
+		{"POST", "/v1/records/holds/{hold}/release", "release_hold", s.releaseHold},
 	}
 }
 
@@ -247,6 +252,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, c *call, err error
 		p = problem.Forbidden(dbErr.Message)
 	case store.KindInvalid:
 		p = problem.BadRequest(dbErr.Message)
+	case store.KindNotFound:
+		p = problem.NotFound(dbErr.Message)
 	case store.KindConflict:
 		p = problem.New(http.StatusUnprocessableEntity, "conflict", "The request conflicts with one already recorded", dbErr.Message)
 	case store.KindUnavailable:

@@ -117,6 +117,50 @@ func (t *Tx) ResetLockout(ctx context.Context, organisation, userID, reason stri
 	return id, nil
 }
 
+// SetRetention sets how long the request tenant's events are kept (nil:
+// back to authlog.default_retention), as the token's subject; returns the
+// record's id.
+func (t *Tx) SetRetention(ctx context.Context, keep *string) (string, error) {
+	var id string
+	err := t.tx.QueryRow(ctx, `SELECT authlog.set_retention($1, $2::interval, $3)::text`,
+		t.ID.TenantID, keep, t.ID.Subject).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("store: set_retention: %w", err)
+	}
+	return id, nil
+}
+
+// Hold is what a legal hold covers: events of the tenant (of one
+// organisation, of one account, when given) in [Since, Until).
+type Hold struct {
+	Since          time.Time
+	Until          *time.Time
+	CaseRef        string
+	OrganisationID *string
+	UserID         *string
+}
+
+// PlaceHold places a legal hold on the request tenant's events as the
+// token's subject; returns the hold's id.
+func (t *Tx) PlaceHold(ctx context.Context, h Hold) (string, error) {
+	var id string
+	err := t.tx.QueryRow(ctx, `SELECT authlog.place_hold($1, $2, $3, $4, $5, $6, $7)::text`,
+		t.ID.TenantID, h.Since, h.Until, h.CaseRef, t.ID.Subject, h.OrganisationID, h.UserID).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("store: place_hold: %w", err)
+	}
+	return id, nil
+}
+
+// ReleaseHold releases one of the request tenant's holds as the token's
+// subject.
+func (t *Tx) ReleaseHold(ctx context.Context, holdID, reason string) error {
+	if _, err := t.tx.Exec(ctx, `SELECT authlog.release_hold($1::uuid, $2, $3)`, holdID, t.ID.Subject, reason); err != nil {
+		return fmt.Errorf("store: release_hold: %w", err)
+	}
+	return nil
+}
+
 // SealProofs proves the events of a page against the seals
 // (authlog.seal_proofs), in a savepoint: a scope that may not see seals (an
 // organisation's reader) gets the database's reason, not a failed request.

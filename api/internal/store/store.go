@@ -147,6 +147,7 @@ const (
 	KindInvalid           // SQLSTATE class 22: a bad argument
 	KindConflict          // LA001/LA002: an id reused for another call, another organisation
 	KindUnavailable       // timeouts, shutdown, too many connections: retry later
+	KindNotFound          // P0002: what the request names is not there (for its scope)
 )
 
 // Error is a database error with what it means.
@@ -181,6 +182,8 @@ func classify(err error) error {
 		e.Kind = KindForbidden
 	case pgErr.Code == "LA001" || pgErr.Code == "LA002":
 		e.Kind = KindConflict
+	case pgErr.Code == "P0002":
+		e.Kind = KindNotFound
 	case len(pgErr.Code) == 5 && pgErr.Code[:2] == "22":
 		e.Kind = KindInvalid
 	case pgErr.Code == "55000" || pgErr.Code == "57014" || pgErr.Code == "55P03" || pgErr.Code == "40001" || pgErr.Code == "40P01" ||
