@@ -54,7 +54,7 @@ REGRESS = install threshold locked_refusal expiry success_clears admin_reset \
 	account_organisation stale_grants lockout_clock unsealed \
 	user_id_matching retention partitions retire_partitions
 
-ISOLATION = concurrent_failures retry_race policy_change
+ISOLATION = concurrent_failures retry_race policy_change partition_attach
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output
 
 TAP_TESTS = 1

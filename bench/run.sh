@@ -10,9 +10,11 @@
 #   BENCH_BIG_ROWS  rows of the one-transaction memory test (default 1000000)
 #   BENCH_MIRROR_ROWS  pending events the mirror catches up on (default 200000)
 #   BENCH_INVESTIGATE_ROWS  events the investigation functions search (default 5000000)
+#   BENCH_RETIRE_ROWS  events of the month retired whole (default 1000000)
 #   BENCH_ONLY      sections to run, comma-separated (default all: write,
-#                   partitions, seal, retention, decode, memory, investigate, mirror, api; mirror
-#                   needs write, retention needs seal)
+#                   partitions, seal, retention, retire_whole, decode, memory,
+#                   investigate, mirror, api; mirror needs write, retention
+#                   and retire_whole need seal)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +36,8 @@ if [ "${1:-}" != "--run" ]; then
 		LIB_ENV="BENCH_SECONDS=${BENCH_SECONDS:-} BENCH_ROUNDS=${BENCH_ROUNDS:-}
 			BENCH_DECODE_ROWS=${BENCH_DECODE_ROWS:-} BENCH_BIG_ROWS=${BENCH_BIG_ROWS:-}
 			BENCH_MIRROR_ROWS=${BENCH_MIRROR_ROWS:-} BENCH_STORE_PORT=$BENCH_STORE_PORT
-			BENCH_INVESTIGATE_ROWS=${BENCH_INVESTIGATE_ROWS:-} BENCH_ONLY=${BENCH_ONLY:-}"
+			BENCH_INVESTIGATE_ROWS=${BENCH_INVESTIGATE_ROWS:-} BENCH_ONLY=${BENCH_ONLY:-}
+			BENCH_RETIRE_ROWS=${BENCH_RETIRE_ROWS:-}"
 		lib_rerun_as_postgres authlog-bench bench/run.sh --run
 		cp "$LIB_WORK"/bench/results/* bench/results/ 2>/dev/null || true
 		rm -rf "$LIB_WORK"
@@ -71,6 +74,16 @@ psql -XAt -F ' = ' -c "SELECT name, setting || coalesce(unit, '') FROM pg_settin
 	WHERE name IN ('shared_buffers', 'fsync', 'wal_level', 'max_wal_size', 'logical_decoding_work_mem', 'max_connections')
 	ORDER BY name" | sed 's/^/   /'
 echo "   cpus = $(nproc), pgbench -T $seconds -M prepared, $rounds rounds, medians"
+
+# One pgbench run of a script, 8 clients, synchronous_commit off, its tps
+# recorded as (section, name, 8, state, round).
+pgbench_8() {	# section name state round script
+	local tps
+	tps=$(PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -T "$seconds" -c 8 -j 2 \
+		-f "bench/$5" 2>&1 | lib_pgbench_tps)
+	[ -n "$tps" ] || { echo "pgbench failed for $2" >&2; exit 1; }
+	psql_q -c "INSERT INTO bench.results VALUES ('$1', '$2', 8, '$3', $4, $tps)"
+}
 
 # name|script|clients|synchronous_commit|baseline name
 section_write() {
@@ -144,10 +157,7 @@ for round in $(seq 1 "$rounds"); do
 		psql_q -c "SELECT authlog.seal_now('600s')" >/dev/null	# nothing left from before
 		for c in "bare INSERT|bare_insert.sql" "record_login failure|record_failure.sql"; do
 			IFS='|' read -r name script <<<"$c"
-			tps=$(PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -T "$seconds" -c 8 -j 2 \
-				-f "bench/$script" 2>&1 | lib_pgbench_tps)
-			[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
-			psql_q -c "INSERT INTO bench.results VALUES ('seal', '$name', 8, '$state', $round, $tps)"
+			pgbench_8 seal "$name" "$state" "$round" "$script"
 		done
 		# what the run left to seal, and how long sealing it takes
 		psql_q >/dev/null <<-SQL
@@ -226,10 +236,7 @@ section_partitions() {
 			[ "$state" = 14 ] && bench_past_months detach || bench_past_months attach
 			for c in "${cases[@]}"; do
 				IFS='|' read -r name script <<<"$c"
-				tps=$(PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -T "$seconds" -c 8 -j 2 \
-					-f "bench/$script" 2>&1 | lib_pgbench_tps)
-				[ -n "$tps" ] || { echo "pgbench failed for $name" >&2; exit 1; }
-				psql_q -c "INSERT INTO bench.results VALUES ('partitions', '$name', 8, '$state', $round, $tps)"
+				pgbench_8 partitions "$name" "$state" "$round" "$script"
 			done
 		done
 	done
@@ -244,6 +251,19 @@ section_partitions() {
 		ORDER BY m.name, m.partitions"
 }
 
+
+# record_login failures, 8 clients, synchronous_commit off, with pgbench's
+# per-transaction log in DIR: prints tps, p50 and p99 (ms)
+pgbench_latency() {	# DIR
+	local tps
+	mkdir -p "$1"
+	tps=$( (cd "$1" && PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -T "$seconds" -c 8 -j 2 \
+		-l --log-prefix=tx -f "$top/bench/record_failure.sql" 2>&1) | lib_pgbench_tps)
+	[ -n "$tps" ] || { echo "pgbench failed ($1)" >&2; exit 1; }
+	# the third field of pgbench's log: each transaction's latency in microseconds
+	echo "$tps" $(cat "$1"/tx.* | awk '{ print $3 }' | sort -n |
+		awk '{ v[NR] = $1 } END { print v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000 }')
+}
 
 # ---- retention ---------------------------------------------------------------
 # The write and seal sections leave their events sealed (the seal section
@@ -270,17 +290,11 @@ section_retention() {
 				runner=$!
 				psql -XAt -c "SELECT pg_sleep(0.5)" >/dev/null	# the run is under way
 			fi
-			mkdir -p "$logs"
-			tps=$( (cd "$logs" && PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -T "$seconds" -c 8 -j 2 \
-				-l --log-prefix=tx -f "$top/bench/record_failure.sql" 2>&1) | lib_pgbench_tps)
-			[ -n "$tps" ] || { echo "pgbench failed beside retention" >&2; exit 1; }
+			read -r tps p50 p99 < <(pgbench_latency "$logs")
 			if [ -n "$runner" ]; then
 				psql -XAt -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CALL authlog.run_retention%'" >/dev/null
 				wait "$runner" || true
 			fi
-			# the third field of pgbench's log: each transaction's latency in microseconds
-			read -r p50 p99 < <(cat "$logs"/tx.* | awk '{ print $3 }' | sort -n |
-				awk '{ v[NR] = $1 } END { print v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000 }')
 			psql_q -c "INSERT INTO bench.results VALUES
 				('retention', 'tps', 8, '$state', $round, $tps),
 				('retention', 'p50 ms', 8, '$state', $round, $p50),
@@ -304,6 +318,89 @@ section_retention() {
 		JOIN m t ON t.name = 'tps' AND t.state = m.state JOIN m ta ON ta.name = 'tps' AND ta.state = 'alone'
 		JOIN m p50 ON p50.name = 'p50 ms' AND p50.state = m.state
 		JOIN m r ON r.name = 'retired per s' AND r.state = m.state
+		WHERE m.name = 'p99 ms' ORDER BY m.state"
+}
+
+
+# ---- a partition retired whole -------------------------------------------------
+# BENCH_RETIRE_ROWS events (default 1,000,000) of the 100 bench tenants in
+# one past month (auth_logs_past_2, filled past the triggers and sealed) are
+# past a default retention of one second; record_login failures run with 8
+# clients alone, then beside authlog.retire_partition() retiring the month
+# whole (a record per seal, the ids removed, the partition dropped under a
+# lock waited for at most 50 ms at a time), round by round; the month is
+# filled and sealed again before each round.  Its rate is set beside the
+# batches' of the retention section (the same run, another table's rows).
+retire_month_fill() {
+	psql_q -v rows="$retire_rows" <<'SQL' >/dev/null
+SET client_min_messages = warning;
+SELECT format('CREATE TABLE IF NOT EXISTS authlog.auth_logs_past_2 PARTITION OF authlog.auth_logs FOR VALUES FROM (%L) TO (%L)',
+              (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '2 months') AT TIME ZONE 'UTC',
+              (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month') AT TIME ZONE 'UTC') \gexec
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO authlog.auth_logs_past_2 (tenant_id, log_id, organisation_id, user_id, event_type, ip_address, user_agent,
+                                      auth_path, occurred_at, recorded_at, metadata, decision, failed_login_attempts)
+SELECT 'tenant' || (1 + n % 100), gen_random_uuid(), 'org1', 'old' || (n % 50000), 'login_failed', '203.0.113.9',
+       'Mozilla/5.0', 'web', t, t, '{"device": "bench"}', 'failed', 1
+FROM generate_series(1, :rows) n,
+     LATERAL (SELECT (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '2 months'
+                      + interval '27 days' * n / (:rows + 1)) AT TIME ZONE 'UTC' AS t) x;
+INSERT INTO authlog.event_ids (tenant_id, log_id, recorded_at)
+SELECT tenant_id, log_id, recorded_at FROM authlog.auth_logs_past_2;
+COMMIT;
+SELECT authlog.seal_now('600s');
+SQL
+}
+section_retire_whole() {
+	retire_rows=${BENCH_RETIRE_ROWS:-1000000}
+	echo
+	echo "== a partition retired whole: record_login failure, 8 clients, synchronous_commit off, alone and beside retire_partition() of $retire_rows events"
+	psql_q -c "ALTER SYSTEM SET authlog.default_retention = '1s'" -c "SELECT pg_reload_conf()" >/dev/null
+	for round in $(seq 1 "$rounds"); do
+		retire_month_fill
+		sleep 1.5	# the seals closed before the retention's cutoff
+		for state in alone beside; do
+			local logs="$cluster/retire-$state-$round" runner= started ended
+			if [ "$state" = beside ]; then
+				started=$(date +%s.%N)
+				psql -XAt -c "SELECT retired FROM authlog.retire_partition()" >"$logs.retired" 2>&1 &
+				runner=$!
+				psql -XAt -c "SELECT pg_sleep(0.2)" >/dev/null	# under way
+			fi
+			read -r tps p50 p99 < <(pgbench_latency "$logs")
+			psql_q -c "INSERT INTO bench.results VALUES
+				('retire whole', 'tps', 8, '$state', $round, $tps),
+				('retire whole', 'p50 ms', 8, '$state', $round, $p50),
+				('retire whole', 'p99 ms', 8, '$state', $round, $p99)"
+			if [ -n "$runner" ]; then
+				wait "$runner" || { echo "retire_partition failed: $(cat "$logs.retired")" >&2; exit 1; }
+				ended=$(date +%s.%N)
+				[ "$(cat "$logs.retired")" = "$retire_rows" ] ||
+					{ echo "retire_partition retired $(cat "$logs.retired"), not $retire_rows" >&2; exit 1; }
+				psql_q -c "INSERT INTO bench.results VALUES
+					('retire whole', 'retired per s', 8, '$state', $round, $retire_rows / ($ended - $started)),
+					('retire whole', 'seconds', 8, '$state', $round, $ended - $started)"
+			fi
+		done
+	done
+	psql_q -c "ALTER SYSTEM RESET authlog.default_retention" -c "SELECT pg_reload_conf()" >/dev/null
+	retire_rows=0 retire_month_fill	# the month back, empty
+	psql -X -P footer=off -c "
+		WITH m AS (
+			SELECT name, sync AS state, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS v,
+			       string_agg(round(value::numeric, 1)::text, ' ' ORDER BY round) AS rounds
+			FROM bench.results WHERE section = 'retire whole' GROUP BY 1, 2)
+		SELECT m.state AS record_login, round(t.v::numeric) AS tps, round(m.v::numeric, 2) AS p99_ms, m.rounds AS p99_rounds,
+		       round((m.v / a.v)::numeric, 2) AS \"p99 x alone\", round((t.v / ta.v)::numeric, 2) AS \"tps x alone\",
+		       round(s.v::numeric, 1) AS retire_seconds, round(r.v::numeric) AS retired_per_s,
+		       round((r.v / nullif(b.v, 0))::numeric, 1) AS \"rate x batches\"
+		FROM m JOIN m a ON a.name = 'p99 ms' AND a.state = 'alone'
+		JOIN m t ON t.name = 'tps' AND t.state = m.state JOIN m ta ON ta.name = 'tps' AND ta.state = 'alone'
+		LEFT JOIN m s ON s.name = 'seconds' AND s.state = m.state
+		LEFT JOIN m r ON r.name = 'retired per s' AND r.state = m.state
+		LEFT JOIN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS v FROM bench.results
+		           WHERE section = 'retention' AND name = 'retired per s' AND sync = 'beside') b ON r.v IS NOT NULL
 		WHERE m.name = 'p99 ms' ORDER BY m.state"
 }
 
@@ -540,8 +637,8 @@ section_api() {
 }
 
 # BENCH_ONLY: a comma-separated list of sections to run (the mirror's needs write, retention seal)
-for section in write partitions seal retention decode memory investigate mirror api; do
-	case ",${BENCH_ONLY:-write,partitions,seal,retention,decode,memory,investigate,mirror,api}," in
+for section in write partitions seal retention retire_whole decode memory investigate mirror api; do
+	case ",${BENCH_ONLY:-write,partitions,seal,retention,retire_whole,decode,memory,investigate,mirror,api}," in
 	*",$section,"*) "section_$section" ;;
 	esac
 done

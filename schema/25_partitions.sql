@@ -1,12 +1,14 @@
 -- auth_logs' partitions (1.1) -------------------------------------------------
 -- (doc/retention.md, "Partitions")  A partition a month of recorded_at (UTC),
--- made ahead by the worker authlog partitions (hourly) and by
+-- made ahead by the worker authlog retention (hourly) and by
 -- authlog.create_partitions();
 -- auth_logs_default holds what arrives for a month that has none yet.  Each
 -- month is made as a table of its own and then attached, which locks the
 -- parent in SHARE UPDATE EXCLUSIVE mode only: logins go on inserting
--- meanwhile (unless auth_logs_default holds rows of the month, which move
--- in under an ACCESS EXCLUSIVE lock, so that no query sees them in neither).  The months' partitions are not members of the extension, so
+-- meanwhile; a month made late, that may be receiving events already, is
+-- attached under an ACCESS EXCLUSIVE lock instead (with what
+-- auth_logs_default holds of it, moved in, so that no query sees them in
+-- neither).  The months' partitions are not members of the extension, so
 -- pg_dump dumps them, their rows and how they attach, like any table.
 
 CREATE FUNCTION authlog.partition_bounds(part regclass, OUT lower timestamptz, OUT upper timestamptz)
@@ -60,15 +62,19 @@ BEGIN
 		CONTINUE WHEN EXISTS (SELECT 1 FROM authlog.auth_logs_partitions p
 		                      WHERE p.lower < month_end AND p.upper > month_start);
 		part := 'auth_logs_' || to_char(month_start, 'YYYY_MM');
+		IF month_start <= now() + interval '1 day' THEN
+			-- a month that may be receiving events now (made late: a new
+			-- database, the worker stopped): an insert that routed an event
+			-- before the attach would send it to the default partition,
+			-- whose new constraint then refuses it (a login's error); and
+			-- what the default partition holds of the month moves in one
+			-- step that no query sees half of (a query planned before an
+			-- attach does not read the new partition)
+			LOCK TABLE authlog.auth_logs IN ACCESS EXCLUSIVE MODE;
+		END IF;
 		EXECUTE format('SELECT EXISTS (SELECT 1 FROM authlog.auth_logs_default d'
 		               ' WHERE d.recorded_at >= %L AND d.recorded_at < %L)', month_start, month_end)
 		INTO has_rows;
-		IF has_rows THEN
-			-- what the default partition holds of the month moves with the
-			-- new partition in one step that no query sees half of: a query
-			-- planned before an attach does not read the new partition
-			LOCK TABLE authlog.auth_logs IN ACCESS EXCLUSIVE MODE;
-		END IF;
 		EXECUTE format('CREATE TABLE authlog.%I (LIKE authlog.auth_logs INCLUDING DEFAULTS)', part);
 		-- read through auth_logs (its policy) or not at all
 		EXECUTE format('ALTER TABLE authlog.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', part);

@@ -199,6 +199,7 @@ SELECT pg_catalog.pg_extension_config_dump('authlog.seals', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.seal_members', '');
 -- (1.1; in the order an update from 1.0 registers them)
 SELECT pg_catalog.pg_extension_config_dump('authlog.event_ids', '');
+SELECT pg_catalog.pg_extension_config_dump('authlog.account_organisations', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.tenant_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.trusted_issuers', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.gateways', '');

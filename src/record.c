@@ -176,16 +176,19 @@ static const char *update_account_sql =
 " WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2";
 
 /*
- * 1.1: the organisation of an account that has no row yet, from its events.
- * No event is recorded a day ahead of the clock: the bound leaves the
- * months made ahead out of the plan when it starts (a probe per past month
- * remains).
+ * 1.1: the organisation of an account that has no row in account_lockouts,
+ * as its first event recorded it: one probe (a search of the events probed
+ * every month's partition of auth_logs, measured by make bench's
+ * partitions section).
  */
-static const char *history_organisation_sql =
-"SELECT organisation_id FROM authlog.auth_logs"
-" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2"
-" AND recorded_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.+) '1 day'::pg_catalog.interval)"
-" LIMIT 1";
+static const char *registered_organisation_sql =
+"SELECT organisation_id FROM authlog.account_organisations"
+" WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2";
+
+/* 1.1: an account's first event names its organisation */
+static const char *register_account_sql =
+"INSERT INTO authlog.account_organisations (tenant_id, user_id, organisation_id)"
+" VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
 static const char *move_account_sql =
 "UPDATE authlog.account_lockouts SET organisation_id = $3, updated_at = $4"
@@ -244,7 +247,8 @@ static SPIPlanPtr delete_account_plan;
 static SPIPlanPtr update_account_plan;
 static SPIPlanPtr count_retry_plan;
 static SPIPlanPtr move_account_plan;
-static SPIPlanPtr history_organisation_plan;
+static SPIPlanPtr registered_organisation_plan;
+static SPIPlanPtr register_account_plan;
 static SPIPlanPtr reader_covers_plan;
 static SPIPlanPtr reader_covers_1_1_plan;
 static SPIPlanPtr read_fingerprint_plan;
@@ -665,7 +669,7 @@ same_text(const text *a, const text *b)
 #define AUTHLOG_ACCOUNT_LOCK 0x41554c47	/* "AULG" */
 
 static text *
-history_organisation(text *tenant, text *user)
+registered_organisation(text *tenant, text *user)
 {
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
@@ -677,11 +681,25 @@ history_organisation(text *tenant, text *user)
 										 VARSIZE_ANY_EXHDR(user)));
 	(void) DirectFunctionCall2(pg_advisory_xact_lock_int4,
 							   Int32GetDatum(AUTHLOG_ACCOUNT_LOCK), Int32GetDatum((int32) hash));
-	prepare_saved(&history_organisation_plan, history_organisation_sql, 2, types);
-	execute_plan(history_organisation_plan, values, NULL, false, SPI_OK_SELECT);
+	prepare_saved(&registered_organisation_plan, registered_organisation_sql, 2, types);
+	execute_plan(registered_organisation_plan, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		return NULL;
 	return DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * The first event of an account registered_organisation found nothing for:
+ * it belongs to this organisation from now on.
+ */
+static void
+register_account(text *tenant, text *user, text *organisation)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3] = {PointerGetDatum(tenant), PointerGetDatum(user), PointerGetDatum(organisation)};
+
+	prepare_saved(&register_account_plan, register_account_sql, 3, types);
+	execute_plan(register_account_plan, values, NULL, false, SPI_OK_INSERT);
 }
 
 /*
@@ -1202,7 +1220,7 @@ login_lock_account(LoginCall *call)
 	if (!call->occurred_at_given)
 		call->occurred_at = call->now;
 	if (!call->has_account)
-		call->account_organisation = history_organisation(call->tenant, call->user);
+		call->account_organisation = registered_organisation(call->tenant, call->user);
 	if (call->account_organisation != NULL)
 		require_account_organisation(call->tenant, call->user, call->organisation,
 									 call->account_organisation);
@@ -1419,6 +1437,9 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		login_retry(&call, &result);
 	else
 	{
+		/* an account's first event: where it belongs from now on */
+		if (call.fingerprinted && !call.has_account && call.account_organisation == NULL)
+			register_account(call.tenant, call.user, call.organisation);
 		insert_derived_events(&call);
 		login_count_outcomes(&call);
 		if (call.outcome.state_changed && !call.created_account)
@@ -1468,6 +1489,7 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	bool		occurred_at_given = !PG_ARGISNULL(6);
 	TimestampTz occurred_at;
 	uint8		fingerprint[REQUEST_FINGERPRINT_LEN];
+	bool		unregistered = false;	/* its first event: registered with it */
 	text	   *account_organisation;
 	text	   *user_as_sent = NULL;
 
@@ -1504,7 +1526,10 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 
 	if (!lock_account(tenant, user, &before, &account_organisation, &account_updated_at) &&
 		fingerprinted)
-		account_organisation = history_organisation(tenant, user);
+	{
+		account_organisation = registered_organisation(tenant, user);
+		unregistered = (account_organisation == NULL);
+	}
 	now = call_time(account_updated_at);
 	if (fingerprinted && !occurred_at_given)
 		occurred_at = now;
@@ -1535,6 +1560,8 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	}
 	else
 	{
+		if (unregistered)
+			register_account(tenant, user, organisation);
 		{
 			StatOutcome unlock = STAT_OUTCOME_HELPDESK_UNLOCK;
 
@@ -1634,7 +1661,7 @@ authlog_move_account(PG_FUNCTION_ARGS)
 	if (!has_row)
 	{
 		/* an account that only ever logged in gets its row, to carry the move */
-		from_organisation = history_organisation(tenant, user);
+		from_organisation = registered_organisation(tenant, user);
 		if (from_organisation != NULL &&
 			!create_account(tenant, from_organisation, user, now, &state, false, (Datum) 0, true))
 			elog(ERROR, "authlog: account row appeared while its account was locked");

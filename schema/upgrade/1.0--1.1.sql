@@ -60,6 +60,12 @@ SELECT l.tenant_id, l.log_id, l.recorded_at FROM authlog.auth_logs l;
 SELECT pg_catalog.pg_extension_config_dump('authlog.auth_logs', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.event_ids', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.auth_logs_default', '');
+--@ include 21_account_organisations.sql
+-- 1.0's accounts: the organisation each was first recorded in
+INSERT INTO authlog.account_organisations (tenant_id, user_id, organisation_id)
+SELECT DISTINCT ON (l.tenant_id, l.user_id) l.tenant_id, l.user_id, l.organisation_id
+FROM authlog.auth_logs l ORDER BY l.tenant_id, l.user_id, l.recorded_at, l.log_id;
+SELECT pg_catalog.pg_extension_config_dump('authlog.account_organisations', '');
 --@ include 25_partitions.sql
 
 CREATE OR REPLACE FUNCTION authlog.record_login(

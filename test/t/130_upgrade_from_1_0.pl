@@ -31,6 +31,7 @@ $node->safe_psql('postgres', q{
 	                            log_id => ('00000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid)
 	FROM generate_series(1, 3) n;
 	SELECT authlog.reset_lockout('t-upgrade', 'finance', 'cfo', 'helpdesk:ann', 'called in');
+	SELECT authlog.record_login('t-upgrade', 'hr', 'vip', true, '198.51.100.10', 'ua', 'web');
 });
 $node->safe_psql('postgres', q{SELECT authlog.seal_now('60s'); SELECT authlog.mirror_sync('60s')});
 my $events_sql = q{SELECT count(*) || ' ' || md5(string_agg(authlog.event_digest(l)::text, ',' ORDER BY tenant_id, log_id))
@@ -85,6 +86,14 @@ is($node->safe_psql('postgres', q{
 	SELECT decision FROM authlog.record_login('t-upgrade', 'finance', 'cfo', false, '198.51.100.9', 'ua', 'web',
 	                                          log_id => '00000000-0000-4000-8000-0000000011a1')}),
 	"failed\nfailed", 'a new attempt and its retry under 1.1');
+# every account recorded under 1.0 keeps its organisation: one that only logged in too
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(user_id || ' ' || organisation_id, ', ' ORDER BY user_id)
+	FROM authlog.account_organisations WHERE user_id IN ('cfo', 'vip')}),
+	'cfo finance, vip hr', 'the update registers the organisation of every account recorded under 1.0');
+($rc, $out, $err) = $node->psql('postgres', q{\set VERBOSITY verbose
+	SELECT authlog.record_login('t-upgrade', 'finance', 'vip', true, '198.51.100.10', 'ua', 'web')});
+like($err, qr/ERROR:  LA002:/, 'and a call naming another organisation is refused (LA002)');
 record_events($node, 't-upgrade', 10);
 
 # the workers seal and mirror what came after
