@@ -326,10 +326,11 @@ section_retention() {
 # BENCH_RETIRE_ROWS events (default 1,000,000) of the 100 bench tenants in
 # one past month (auth_logs_past_2, filled past the triggers and sealed) are
 # past a default retention of one second; record_login failures run with 8
-# clients alone, then beside authlog.retire_partition() retiring the month
-# whole (a record per seal, the ids removed, the partition dropped under a
-# lock waited for at most 50 ms at a time), round by round; the month is
-# filled and sealed again before each round.  Its rate is set beside the
+# clients alone, then throughout authlog.retire_partition() retiring the
+# month whole (a record per seal, the ids removed, the partition dropped
+# under a lock waited for at most 50 ms at a time; the logins measured from
+# its start to its commit), round by round; the month is filled and sealed
+# again before each round.  Its rate is set beside the
 # batches' of the retention section (the same run, another table's rows).
 retire_month_fill() {
 	psql_q -v rows="$retire_rows" <<'SQL' >/dev/null
@@ -361,27 +362,37 @@ section_retire_whole() {
 		retire_month_fill
 		sleep 1.5	# the seals closed before the retention's cutoff
 		for state in alone beside; do
-			local logs="$cluster/retire-$state-$round" runner= started ended
-			if [ "$state" = beside ]; then
+			local logs="$cluster/retire-$state-$round" loader started ended
+			if [ "$state" = alone ]; then
+				read -r tps p50 p99 < <(pgbench_latency "$logs")
+			else
+				# the logins throughout the retirement, its drop and commit included
+				mkdir -p "$logs"
+				(cd "$logs" && PGOPTIONS="-c synchronous_commit=off" exec pgbench -n -M prepared -T 3600 -c 8 -j 2 \
+					-l --log-prefix=tx -f "$top/bench/record_failure.sql" >/dev/null 2>&1) &
+				loader=$!
+				sleep 1
 				started=$(date +%s.%N)
-				psql -XAt -c "SELECT retired FROM authlog.retire_partition()" >"$logs.retired" 2>&1 &
-				runner=$!
-				psql -XAt -c "SELECT pg_sleep(0.2)" >/dev/null	# under way
-			fi
-			read -r tps p50 p99 < <(pgbench_latency "$logs")
-			psql_q -c "INSERT INTO bench.results VALUES
-				('retire whole', 'tps', 8, '$state', $round, $tps),
-				('retire whole', 'p50 ms', 8, '$state', $round, $p50),
-				('retire whole', 'p99 ms', 8, '$state', $round, $p99)"
-			if [ -n "$runner" ]; then
-				wait "$runner" || { echo "retire_partition failed: $(cat "$logs.retired")" >&2; exit 1; }
+				psql -XAt -c "SELECT retired FROM authlog.retire_partition()" >"$logs.retired" 2>&1 ||
+					{ kill -INT "$loader"; echo "retire_partition failed: $(cat "$logs.retired")" >&2; exit 1; }
 				ended=$(date +%s.%N)
+				kill -INT "$loader"
+				wait "$loader" || true
 				[ "$(cat "$logs.retired")" = "$retire_rows" ] ||
 					{ echo "retire_partition retired $(cat "$logs.retired"), not $retire_rows" >&2; exit 1; }
+				# pgbench's log: the 5th and 6th fields are when each transaction ended
+				read -r tps p50 p99 < <(cat "$logs"/tx.* | awk -v from="$started" -v to="$ended" \
+					'$5 + $6 / 1e6 >= from && $5 + $6 / 1e6 <= to { print $3 }' | sort -n |
+					awk -v from="$started" -v to="$ended" '{ v[NR] = $1 }
+						END { print NR / (to - from), v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000 }')
 				psql_q -c "INSERT INTO bench.results VALUES
 					('retire whole', 'retired per s', 8, '$state', $round, $retire_rows / ($ended - $started)),
 					('retire whole', 'seconds', 8, '$state', $round, $ended - $started)"
 			fi
+			psql_q -c "INSERT INTO bench.results VALUES
+				('retire whole', 'tps', 8, '$state', $round, $tps),
+				('retire whole', 'p50 ms', 8, '$state', $round, $p50),
+				('retire whole', 'p99 ms', 8, '$state', $round, $p99)"
 		done
 	done
 	psql_q -c "ALTER SYSTEM RESET authlog.default_retention" -c "SELECT pg_reload_conf()" >/dev/null

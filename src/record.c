@@ -92,10 +92,12 @@ record_init(void)
 
 /*
  * One auth_logs row to insert; Datums in the order of insert_event_sql,
- * and (1.1) the call's fingerprint, which goes to event_ids.
+ * and (1.1) the call's fingerprint, which goes to event_ids, and whether the
+ * event is its account's first, whose organisation account_organisations
+ * then keeps.
  */
 #define EVENT_NCOLS 16
-#define EVENT_NPARAMS (EVENT_NCOLS + 1)
+#define EVENT_NPARAMS (EVENT_NCOLS + 2)
 typedef struct EventRow
 {
 	Datum		values[EVENT_NPARAMS];
@@ -108,7 +110,7 @@ enum
 	EV_TENANT, EV_LOG_ID, EV_ORGANISATION, EV_USER, EV_EVENT_TYPE, EV_IP,
 	EV_USER_AGENT, EV_AUTH_PATH, EV_OCCURRED_AT, EV_RECORDED_AT, EV_METADATA,
 	EV_REASON, EV_ACTOR, EV_DECISION, EV_FAILED_ATTEMPTS, EV_LOCKED_UNTIL,
-	EV_FINGERPRINT
+	EV_FINGERPRINT, EV_REGISTER
 };
 
 static const char *insert_event_sql =
@@ -124,8 +126,9 @@ static const char *insert_event_sql =
  * statement.  auth_logs is partitioned by recorded_at, so the id is taken
  * in event_ids (unpartitioned: one probe, whatever month the first one's
  * partition is) with the call's fingerprint, and the event is inserted only
- * if the id was free; event_positions: the inserting transaction's id,
- * which poll_events pages by.  A database still at 1.0 has neither table.
+ * if the id was free; an account's first event ($18) registers its
+ * organisation; event_positions: the inserting transaction's id, which
+ * poll_events pages by.  A database still at 1.0 has none of these tables.
  */
 static const char *insert_positioned_event_sql =
 "WITH id AS ("
@@ -139,7 +142,11 @@ static const char *insert_positioned_event_sql =
 " metadata, reason, actor, decision, failed_login_attempts, account_locked_until)"
 " SELECT id.tenant_id, id.log_id, $3, $4, $5::authlog.event_type, $6, $7, $8, $9, $10,"
 " $11, $12, $13, $14, $15, $16 FROM id"
-" RETURNING tenant_id, log_id)"
+" RETURNING tenant_id, log_id, organisation_id, user_id),"
+" account AS ("
+" INSERT INTO authlog.account_organisations (tenant_id, user_id, organisation_id)"
+" SELECT tenant_id, user_id, organisation_id FROM event WHERE $18"
+" ON CONFLICT (tenant_id, user_id) DO NOTHING)"
 " INSERT INTO authlog.event_positions (tenant_id, log_id) SELECT tenant_id, log_id FROM event";
 
 static const char *lock_account_sql =
@@ -185,10 +192,6 @@ static const char *registered_organisation_sql =
 "SELECT organisation_id FROM authlog.account_organisations"
 " WHERE tenant_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2";
 
-/* 1.1: an account's first event names its organisation */
-static const char *register_account_sql =
-"INSERT INTO authlog.account_organisations (tenant_id, user_id, organisation_id)"
-" VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
 static const char *move_account_sql =
 "UPDATE authlog.account_lockouts SET organisation_id = $3, updated_at = $4"
@@ -248,7 +251,6 @@ static SPIPlanPtr update_account_plan;
 static SPIPlanPtr count_retry_plan;
 static SPIPlanPtr move_account_plan;
 static SPIPlanPtr registered_organisation_plan;
-static SPIPlanPtr register_account_plan;
 static SPIPlanPtr reader_covers_plan;
 static SPIPlanPtr reader_covers_1_1_plan;
 static SPIPlanPtr read_fingerprint_plan;
@@ -281,9 +283,20 @@ authlog_type_oid(const char *name)
 SPIPlanPtr
 prepare_saved(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
 {
+	return prepare_saved_options(plan, sql, nargs, argtypes, 0);
+}
+
+/*
+ * As prepare_saved, with cursor options: CURSOR_OPT_CUSTOM_PLAN for a
+ * statement whose best plan depends on its values, which a generic plan
+ * (the plan cache's choice after five executions) does not see.
+ */
+SPIPlanPtr
+prepare_saved_options(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes, int options)
+{
 	if (*plan == NULL)
 	{
-		SPIPlanPtr	prepared = SPI_prepare(sql, nargs, argtypes);
+		SPIPlanPtr	prepared = SPI_prepare_cursor(sql, nargs, argtypes, options);
 
 		if (prepared == NULL)
 			elog(ERROR, "authlog: SPI_prepare failed for \"%s\": %s",
@@ -317,7 +330,7 @@ prepare_write_plans(Oid auth_path_type)
 	Oid			event_types[EVENT_NPARAMS] = {
 		TEXTOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID,
 		InvalidOid, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, TEXTOID,
-		TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, BYTEAOID
+		TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, BYTEAOID, BOOLOID
 	};
 	Oid			lock_types[2] = {TEXTOID, TEXTOID};
 	Oid			account_types[ACCOUNT_NPARAMS] = {
@@ -504,6 +517,8 @@ event_row_init(EventRow *row, text *tenant, const pg_uuid_t *log_id,
 	row->values[EV_OCCURRED_AT] = TimestampTzGetDatum(now);
 	row->values[EV_RECORDED_AT] = TimestampTzGetDatum(now);
 	row->values[EV_FAILED_ATTEMPTS] = Int32GetDatum(0);
+	row->values[EV_REGISTER] = BoolGetDatum(false);
+	row->nulls[EV_REGISTER] = ' ';
 	row->nulls[EV_TENANT] = row->nulls[EV_LOG_ID] = row->nulls[EV_ORGANISATION] = ' ';
 	row->nulls[EV_USER] = row->nulls[EV_EVENT_TYPE] = ' ';
 	row->nulls[EV_OCCURRED_AT] = row->nulls[EV_RECORDED_AT] = ' ';
@@ -686,20 +701,6 @@ registered_organisation(text *tenant, text *user)
 	if (SPI_processed == 0)
 		return NULL;
 	return DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
-/*
- * The first event of an account registered_organisation found nothing for:
- * it belongs to this organisation from now on.
- */
-static void
-register_account(text *tenant, text *user, text *organisation)
-{
-	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[3] = {PointerGetDatum(tenant), PointerGetDatum(user), PointerGetDatum(organisation)};
-
-	prepare_saved(&register_account_plan, register_account_sql, 3, types);
-	execute_plan(register_account_plan, values, NULL, false, SPI_OK_INSERT);
 }
 
 /*
@@ -1280,6 +1281,9 @@ insert_attempt(LoginCall *call)
 	event_row_set_state(&row, &outcome->after);
 	if (call->fingerprinted)
 		event_row_set_fingerprint(&row, call->fingerprint);
+	/* an account's first event: where it belongs from now on */
+	event_row_set(&row, EV_REGISTER,
+				  BoolGetDatum(call->fingerprinted && !call->has_account && call->account_organisation == NULL));
 	return insert_event(&row);
 }
 
@@ -1437,9 +1441,6 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		login_retry(&call, &result);
 	else
 	{
-		/* an account's first event: where it belongs from now on */
-		if (call.fingerprinted && !call.has_account && call.account_organisation == NULL)
-			register_account(call.tenant, call.user, call.organisation);
 		insert_derived_events(&call);
 		login_count_outcomes(&call);
 		if (call.outcome.state_changed && !call.created_account)
@@ -1546,6 +1547,7 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 								 before.is_locked, before.locked_until, note, user_as_sent));
 	if (fingerprinted)
 		event_row_set_fingerprint(&row, fingerprint);
+	event_row_set(&row, EV_REGISTER, BoolGetDatum(unregistered));
 
 	if (!insert_event(&row))
 	{
@@ -1560,8 +1562,6 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	}
 	else
 	{
-		if (unregistered)
-			register_account(tenant, user, organisation);
 		{
 			StatOutcome unlock = STAT_OUTCOME_HELPDESK_UNLOCK;
 

@@ -17,6 +17,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -251,7 +252,12 @@ authlog_retire_seal_members(PG_FUNCTION_ARGS)
 	prepare_saved(&lock_plan, "SELECT pg_catalog.pg_advisory_xact_lock("
 				  "pg_catalog.hashtext('authlog retention ' OPERATOR(pg_catalog.||) $1))",
 				  1, lock_types);
-	prepare_saved(&retire_plan, retire_sql, 6, types);
+	/*
+	 * A plan for each seal's values: the generic plan the plan cache took
+	 * after five seals read the events without the cutoff's pruning, 3.5
+	 * times slower (run_retention, 100 seals of 1,000 events)
+	 */
+	prepare_saved_options(&retire_plan, retire_sql, 6, types, CURSOR_OPT_CUSTOM_PLAN);
 	execute_plan(lock_plan, values, NULL, false, SPI_OK_SELECT);
 	/* not read-only: a snapshot taken after the lock, which sees every hold */
 	execute_retiring(retire_plan, values, SPI_OK_SELECT);

@@ -1,6 +1,6 @@
 // Package console is the admin console authlog-api serves under /console/:
 // server-rendered pages for the security analyst, the help desk, the
-// auditor and operations, for a person signed in through the platform's
+// auditor, operations and the records manager, for a person signed in through the platform's
 // OIDC provider.  Every page is one request acting for her access token
 // (store.Request: begin_request verifies it and PostgreSQL scopes every
 // answer), so the console shows nothing the API would not: the tenant is
@@ -136,6 +136,10 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /console/evidence", c.page(c.evidence))
 	mux.Handle("GET /console/evidence/package", c.page(c.evidencePackage))
 	mux.Handle("GET /console/operations", c.page(c.operations))
+	mux.Handle("GET /console/records", c.page(c.records))
+	mux.Handle("POST /console/records/retention", c.page(c.setRetention))
+	mux.Handle("POST /console/records/holds", c.page(c.placeHold))
+	mux.Handle("POST /console/records/holds/{hold}/release", c.page(c.releaseHold))
 	return headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
 			c.render(w, r, http.StatusNotFound, "error", &view{Title: "Not found",
@@ -255,6 +259,8 @@ func (c *Console) handle(fn pageFunc, timed bool) http.Handler {
 			return
 		case errors.As(err, &se) && se.Kind == store.KindForbidden:
 			status, message = http.StatusForbidden, se.Message
+		case errors.As(err, &se) && se.Kind == store.KindNotFound:
+			status, message = http.StatusNotFound, se.Message
 		case errors.As(err, &se) && (se.Kind == store.KindInvalid || se.Kind == store.KindConflict):
 			status, message = http.StatusBadRequest, se.Message
 		case errors.As(err, &se) && se.Kind == store.KindUnavailable:

@@ -124,3 +124,28 @@ func decodeRows[T any](fn string, raw []json.RawMessage) ([]T, error) {
 	}
 	return out, nil
 }
+
+// authlog.retention_status, one tenant's (tenant_retention_status)
+type retentionRow struct {
+	TenantID        string     `json:"tenant_id"`
+	Keep            *string    `json:"keep"`
+	OldestKeptAt    *time.Time `json:"oldest_kept_at"`
+	NextRemovalDue  *time.Time `json:"next_removal_due"`
+	HoldsInForce    *int64     `json:"holds_in_force"`
+	LastRunStarted  *time.Time `json:"last_run_started"`
+	LastRunFinished *time.Time `json:"last_run_finished"`
+	RunInProgress   *bool      `json:"run_in_progress"`
+	LastResult      *string    `json:"last_result"`
+}
+
+// authlog.legal_holds, one tenant's (tenant_legal_holds)
+type holdRow struct {
+	HoldID         string     `json:"hold_id"`
+	OrganisationID *string    `json:"organisation_id"`
+	UserID         *string    `json:"user_id"`
+	Since          time.Time  `json:"since"`
+	Until          *time.Time `json:"until"`
+	CaseRef        string     `json:"case_ref"`
+	PlacedBy       string     `json:"placed_by"`
+	PlacedAt       time.Time  `json:"placed_at"`
+}

@@ -392,6 +392,58 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("records", func(t *testing.T) {
+		// a reader sees neither; an auditor sees them but changes nothing
+		if p := c.signIn(t, "helpdesk").get("/console/records"); p.status != http.StatusForbidden {
+			t.Errorf("records for a help desk: %d", p.status)
+		}
+		p := c.signIn(t, "security").get("/console/records")
+		if p.status != 200 || strings.Contains(p.body, `action="/console/records/holds"`) {
+			t.Errorf("records for an auditor (compliance): %d, with the forms: %v", p.status,
+				strings.Contains(p.body, `action="/console/records/holds"`))
+		}
+		b := c.signIn(t, "records")
+		p = b.get("/console/records")
+		if p.status != 200 || !strings.Contains(p.body, `id="keep"`) {
+			t.Fatalf("records for a records manager: %d %s", p.status, p.body)
+		}
+		strict(t, p)
+		p = b.post("/console/records/retention", "/console/records", url.Values{"keep": {"7 years"}})
+		if p.status != 200 || !strings.Contains(p.body, "Retention set") || !strings.Contains(p.body, "7 years") {
+			t.Fatalf("set retention: %d %s", p.status, p.body)
+		}
+		p = b.post("/console/records/holds", "/console/records", url.Values{"case_ref": {"CASE 2026-CV-0142"},
+			"since": {"2026-01-01T00:00"}, "user": {"tina"}})
+		if p.status != 200 || !strings.Contains(p.body, "Legal hold placed") || !strings.Contains(p.body, "CASE 2026-CV-0142") {
+			t.Fatalf("place a hold: %d %s", p.status, p.body)
+		}
+		var actor string
+		if err := testEnv.admin.QueryRow(context.Background(), `SELECT actor FROM authlog.records_log
+			WHERE tenant_id = 'acme' AND action = 'hold_placed' AND reason = 'CASE 2026-CV-0142'`).Scan(&actor); err != nil ||
+			actor != "records@acme" {
+			t.Fatalf("the hold's record: %q %v", actor, err)
+		}
+		if p = b.post("/console/records/holds", "/console/records", url.Values{"since": {"2026-01-01T00:00"}}); p.status != http.StatusUnprocessableEntity ||
+			!strings.Contains(p.body, "Nothing was changed") {
+			t.Errorf("a hold without its case: %d", p.status)
+		}
+		hold := regexp.MustCompile(`action="/console/records/holds/([0-9a-f-]{36})/release"`).FindStringSubmatch(p.body)
+		if hold == nil {
+			t.Fatalf("no release form: %s", p.body)
+		}
+		p = b.post("/console/records/holds/"+hold[1]+"/release", "/console/records", url.Values{"reason": {"case closed"}})
+		if p.status != 200 || !strings.Contains(p.body, "Legal hold released") || strings.Contains(p.body, "CASE 2026-CV-0142") {
+			t.Fatalf("release: %d %s", p.status, p.body)
+		}
+		if p = b.post("/console/records/holds/"+hold[1]+"/release", "/console/records", url.Values{"reason": {"again"}}); p.status != http.StatusNotFound {
+			t.Errorf("a released hold released again: %d", p.status)
+		}
+		// back to the default, so the other subtests' tenant keeps its events
+		if p = b.post("/console/records/retention", "/console/records", url.Values{"keep": {""}}); p.status != 200 {
+			t.Errorf("back to the default retention: %d", p.status)
+		}
+	})
+
 	t.Run("rate limited", func(t *testing.T) {
 		b := c.signIn(t, "globex")
 		var limited page
