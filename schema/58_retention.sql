@@ -438,56 +438,68 @@ BEGIN
 		USING tenants, cutoffs INTO blocked;
 		CONTINUE WHEN blocked;
 
-		partition := p.partition::text;
-		retired := 0;
-		records := 0;
-		FOR step IN
-			SELECT * FROM authlog.retire_partition_events(p.partition, tenants, cutoffs, reasons, 'authlog retention')
-		LOOP
-			retired := retired + step.retired;
-			records := records + step.records;
-			-- counted in the tenant's pass, which the batches go on with
-			INSERT INTO authlog.retention_runs AS r (tenant_id, pass_started_at, last_started_at, last_retired, last_kept_by_holds)
-			VALUES (step.tenant_id, now(), now(), step.retired, 0)
-			ON CONFLICT (tenant_id) DO UPDATE
-				SET pass_started_at = coalesce(r.pass_started_at, now()),
-				    last_started_at = CASE WHEN r.pass_started_at IS NULL THEN now() ELSE r.last_started_at END,
-				    last_retired = CASE WHEN r.pass_started_at IS NULL THEN 0 ELSE r.last_retired END + step.retired,
-				    last_kept_by_holds = CASE WHEN r.pass_started_at IS NULL THEN 0 ELSE r.last_kept_by_holds END;
-		END LOOP;
+		-- one partition that cannot go (its lock not had, a check's refusal)
+		-- leaves it to the batches and goes on to the next: nothing of it
+		-- is written, and retention never stalls on it
+		BEGIN
+			partition := p.partition::text;
+			retired := 0;
+			records := 0;
+			FOR step IN
+				SELECT * FROM authlog.retire_partition_events(p.partition, tenants, cutoffs, reasons, 'authlog retention')
+			LOOP
+				retired := retired + step.retired;
+				records := records + step.records;
+				-- counted in the tenant's pass, which the batches go on with
+				INSERT INTO authlog.retention_runs AS r (tenant_id, pass_started_at, last_started_at, last_retired, last_kept_by_holds)
+				VALUES (step.tenant_id, now(), now(), step.retired, 0)
+				ON CONFLICT (tenant_id) DO UPDATE
+					SET pass_started_at = coalesce(r.pass_started_at, now()),
+					    last_started_at = CASE WHEN r.pass_started_at IS NULL THEN now() ELSE r.last_started_at END,
+					    last_retired = CASE WHEN r.pass_started_at IS NULL THEN 0 ELSE r.last_retired END + step.retired,
+					    last_kept_by_holds = CASE WHEN r.pass_started_at IS NULL THEN 0 ELSE r.last_kept_by_holds END;
+			END LOOP;
 
-		-- dropping (or detaching) a partition locks auth_logs: wait at most
-		-- 50 ms at a time, so logins queue behind it no longer than that
-		PERFORM set_config('lock_timeout', '50ms', true);
-		LOOP
-			BEGIN
-				IF archive THEN
-					EXECUTE 'CREATE SCHEMA IF NOT EXISTS authlog_archive';
-					EXECUTE format('ALTER TABLE authlog.auth_logs DETACH PARTITION %s', p.partition);
-					EXECUTE format('ALTER TABLE %s SET SCHEMA authlog_archive', p.partition);
-					archived_as := p.partition::text;
-				ELSE
-					EXECUTE format('DROP TABLE %s', p.partition);
-				END IF;
-				EXIT;
-			EXCEPTION WHEN lock_not_available THEN
-				tries := tries + 1;
-				IF tries >= 5 THEN
-					RAISE EXCEPTION 'could not lock authlog.auth_logs to retire % (5 tries of 50 ms)', partition
-						USING ERRCODE = 'lock_not_available',
-						      HINT = 'Transactions held auth_logs meanwhile; nothing was retired. The retention worker tries again at its next pass; CALL authlog.run_retention() does now.';
-				END IF;
-				PERFORM pg_sleep(0.1 * tries);
-			END;
-		END LOOP;
-		PERFORM set_config('lock_timeout', lock_wait, true);
+			-- dropping (or detaching) a partition locks auth_logs: wait at most
+			-- 50 ms at a time, so logins queue behind it no longer than that
+			PERFORM set_config('lock_timeout', '50ms', true);
+			LOOP
+				BEGIN
+					IF archive THEN
+						EXECUTE 'CREATE SCHEMA IF NOT EXISTS authlog_archive';
+						EXECUTE format('ALTER TABLE authlog.auth_logs DETACH PARTITION %s', p.partition);
+						EXECUTE format('ALTER TABLE %s SET SCHEMA authlog_archive', p.partition);
+						archived_as := p.partition::text;
+					ELSE
+						EXECUTE format('DROP TABLE %s', p.partition);
+					END IF;
+					EXIT;
+				EXCEPTION WHEN lock_not_available THEN
+					tries := tries + 1;
+					IF tries >= 5 THEN
+						RAISE EXCEPTION 'could not lock authlog.auth_logs to retire % (5 tries of 50 ms)', partition
+							USING ERRCODE = 'lock_not_available';
+					END IF;
+					PERFORM pg_sleep(0.1 * tries);
+				END;
+			END LOOP;
+			PERFORM set_config('lock_timeout', lock_wait, true);
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING 'authlog retention: % is not retired whole', p.partition
+				USING DETAIL = SQLERRM,
+				      HINT = 'Nothing of it was written; its events past retention go in batches meanwhile, and the next pass tries again.';
+			partition := NULL;
+			archived_as := NULL;
+			tries := 0;
+			CONTINUE;
+		END;
 		RETURN NEXT;
 		RETURN;
 	END LOOP;
 END
 $$;
 COMMENT ON FUNCTION authlog.retire_partition() IS
-	'(1.1) Retires whole the oldest partition of auth_logs wholly past whose every event is past its tenant''s retention, sealed before it and covered by no legal hold: a retired record per seal naming its events there, then the partition dropped, or with authlog.retired_partitions = archive detached into the schema authlog_archive, in one transaction, waiting at most 50 ms at a time for auth_logs'' lock (5 tries). Returns it, or no row when none is due. run_retention and the retention worker call it before their batches.';
+	'(1.1) Retires whole the oldest partition of auth_logs wholly past whose every event is past its tenant''s retention, sealed before it and covered by no legal hold: a retired record per seal naming its events there, then the partition dropped, or with authlog.retired_partitions = archive detached into the schema authlog_archive, in one transaction, waiting at most 50 ms at a time for auth_logs'' lock (5 tries). Returns it, or no row when none is due; a partition that cannot go (the lock not had) is left, with a WARNING and nothing written, to the batches. run_retention and the retention worker call it before their batches.';
 
 CREATE PROCEDURE authlog.run_retention(batch_rows integer DEFAULT NULL)
 LANGUAGE plpgsql
