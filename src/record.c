@@ -320,6 +320,26 @@ execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
 }
 
 /*
+ * Run a plan while *allowed is set: the one statement the append-only
+ * trigger lets through (the retry bookkeeping's update, a retention
+ * removal), and no other, even when the statement fails.
+ */
+void
+execute_plan_allowed(bool *allowed, SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
+{
+	*allowed = true;
+	PG_TRY();
+	{
+		execute_plan(plan, values, nulls, false, expected);
+	}
+	PG_FINALLY();
+	{
+		*allowed = false;
+	}
+	PG_END_TRY();
+}
+
+/*
  * Prepare the write path's plans once per backend.  auth_path_type is the
  * OID of authlog.auth_path, which the caller knows from its own arguments
  * where it can (no catalog lookup on the login path).
@@ -817,16 +837,8 @@ count_retry(text *tenant, const pg_uuid_t *log_id, RecordedEvent *recorded)
 	bool		isnull;
 	Datum		value;
 
-	authlog_log_rewrite_allowed = true;
-	PG_TRY();
-	{
-		execute_plan(count_retry_plan, values, NULL, false, SPI_OK_UPDATE_RETURNING);
-	}
-	PG_FINALLY();
-	{
-		authlog_log_rewrite_allowed = false;
-	}
-	PG_END_TRY();
+	execute_plan_allowed(&authlog_log_rewrite_allowed, count_retry_plan, values, NULL,
+						 SPI_OK_UPDATE_RETURNING);
 
 	if (SPI_processed != 1)
 		elog(ERROR, "authlog: recorded event not found for retry");

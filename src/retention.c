@@ -198,24 +198,6 @@ static const char *retire_sql =
 " SELECT coalesce((SELECT r.retired FROM record r), 0),"
 "        coalesce((SELECT r.kept FROM record r), (SELECT pg_catalog.count(*) FROM present)::pg_catalog.int4)";
 
-/*
- * Run a statement whose deletes of events the append-only trigger lets
- * through: the two that remove events, each with what accounts for it.
- */
-static void
-execute_retiring(SPIPlanPtr plan, Datum *values, int expected)
-{
-	authlog_log_retire_allowed = true;
-	PG_TRY();
-	{
-		execute_plan(plan, values, NULL, false, expected);
-	}
-	PG_FINALLY();
-	{
-		authlog_log_retire_allowed = false;
-	}
-	PG_END_TRY();
-}
 
 /*
  * authlog.retire_seal_members(tenant_id, seal_no, cutoff, max_rows, actor,
@@ -260,7 +242,7 @@ authlog_retire_seal_members(PG_FUNCTION_ARGS)
 	prepare_saved_options(&retire_plan, retire_sql, 6, types, CURSOR_OPT_CUSTOM_PLAN);
 	execute_plan(lock_plan, values, NULL, false, SPI_OK_SELECT);
 	/* not read-only: a snapshot taken after the lock, which sees every hold */
-	execute_retiring(retire_plan, values, SPI_OK_SELECT);
+	execute_plan_allowed(&authlog_log_retire_allowed, retire_plan, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "authlog: the retention statement returned %d rows", (int) SPI_processed);
 	result[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -412,7 +394,7 @@ authlog_retire_partition_events(PG_FUNCTION_ARGS)
 					   2, ids_types);
 	if (plan == NULL)
 		elog(ERROR, "authlog: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	execute_retiring(plan, &values[4], SPI_OK_DELETE);
+	execute_plan_allowed(&authlog_log_retire_allowed, plan, &values[4], NULL, SPI_OK_DELETE);
 	if ((int64) SPI_processed != events)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -443,7 +425,7 @@ authlog_clear_default_partition(PG_FUNCTION_ARGS)
 				  " WHERE recorded_at OPERATOR(pg_catalog.>=) $1"
 				  "   AND recorded_at OPERATOR(pg_catalog.<) $2",
 				  2, types);
-	execute_retiring(plan, values, SPI_OK_DELETE);
+	execute_plan_allowed(&authlog_log_retire_allowed, plan, values, NULL, SPI_OK_DELETE);
 	deleted = SPI_processed;
 	SPI_finish();
 	PG_RETURN_INT64((int64) deleted);

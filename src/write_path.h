@@ -36,6 +36,8 @@ extern bool authlog_log_retire_allowed;
 
 /* A saved SPI plan, prepared once per backend; one run of it, its result checked */
 extern SPIPlanPtr prepare_saved(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes);
+extern void execute_plan_allowed(bool *allowed, SPIPlanPtr plan, Datum *values, const char *nulls,
+								 int expected);
 extern SPIPlanPtr prepare_saved_options(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
 										int options);
 extern void execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
