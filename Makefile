@@ -25,6 +25,7 @@ OBJS = \
 	src/seal_digest.o \
 	src/seal_sql.o \
 	src/sealer.o \
+	src/sha256.o \
 	src/slot_stream.o \
 	src/stats.o \
 	src/worker.o

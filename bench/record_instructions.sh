@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Where record_login's instructions go, for the installed build, counted by
 # callgrind: one backend runs N failures of new accounts in one statement,
-# another inserts the same N rows into bench.bare_logs (same columns and
-# indexes as auth_logs) in one INSERT; prints each backend's instructions
-# per row, then record_login's costliest functions, inclusive and
-# exclusive (callgrind_annotate).  Counts do not move with the machine's
+# another N more failures of the same accounts (each with its row and its
+# organisation now: the common case of a deployment), another inserts the
+# same N rows into bench.bare_logs (same columns and indexes as auth_logs)
+# in one INSERT; prints each backend's instructions per row, then the new
+# accounts' record_login's costliest functions, inclusive and exclusive
+# (callgrind_annotate).  Counts do not move with the machine's
 # noise; a backend's start-up is in both totals.  Run as root (the server
 # runs as postgres) or as the user that owns the tree.
 #
@@ -26,6 +28,11 @@ SELECT count(authlog.record_login('tenant' || (n % 100), 'org1', 'user' || n, fa
 	'Mozilla/5.0', 'web', '{"device": "bench"}')) FROM generate_series(1, $n) n;
 SQL
 q >/dev/null <<SQL
+SELECT pg_backend_pid() \g $d/known.pid
+SELECT count(authlog.record_login('tenant' || (n % 100), 'org1', 'user' || n, false, '203.0.113.7',
+	'Mozilla/5.0', 'web', '{"device": "bench"}')) FROM generate_series(1, $n) n;
+SQL
+q >/dev/null <<SQL
 SELECT pg_backend_pid() \g $d/bare.pid
 INSERT INTO bench.bare_logs (tenant_id, log_id, organisation_id, user_id, event_type, ip_address,
 	user_agent, auth_path, occurred_at, recorded_at, metadata, decision, failed_login_attempts)
@@ -33,7 +40,7 @@ SELECT 'tenant' || (n % 100), gen_random_uuid(), 'org1', 'user' || n, 'login_fai
 	'Mozilla/5.0', 'web', now(), now(), '{"device": "bench"}', 'failed', 1 FROM generate_series(1, $n) n;
 SQL
 callgrind_stop "$d"
-for which in record bare; do
+for which in record known bare; do
 	total=$(callgrind_totals "$d/cg.$(cat "$d/$which.pid")")
 	echo "$which: $total instructions, $(( total / n )) per row"
 done

@@ -126,28 +126,39 @@ static const char *insert_event_sql =
  * statement.  auth_logs is partitioned by recorded_at, so the id is taken
  * in event_ids (unpartitioned: one probe, whatever month the first one's
  * partition is) with the call's fingerprint, and the event is inserted only
- * if the id was free; an account's first event ($18) registers its
- * organisation; event_positions: the inserting transaction's id, which
- * poll_events pages by.  A database still at 1.0 has none of these tables.
+ * if the id was free; event_positions: the inserting transaction's id,
+ * which poll_events pages by.  An account's first event (EV_REGISTER)
+ * also registers its organisation, in a form of its own: every other event
+ * would pay for the registration's insert being set up, not run (executor
+ * start-up costs as much as a small insert: doc/performance.md).  A
+ * database still at 1.0 has none of these tables.
  */
+#define POSITIONED_EVENT_ID_EVENT \
+"WITH id AS (" \
+" INSERT INTO authlog.event_ids (tenant_id, log_id, recorded_at, fingerprint)" \
+" VALUES ($1, $2, $10, $17)" \
+" ON CONFLICT (tenant_id, log_id) DO NOTHING" \
+" RETURNING tenant_id, log_id)," \
+" event AS (" \
+" INSERT INTO authlog.auth_logs (tenant_id, log_id, organisation_id, user_id," \
+" event_type, ip_address, user_agent, auth_path, occurred_at, recorded_at," \
+" metadata, reason, actor, decision, failed_login_attempts, account_locked_until)" \
+" SELECT id.tenant_id, id.log_id, $3, $4, $5::authlog.event_type, $6, $7, $8, $9, $10," \
+" $11, $12, $13, $14, $15, $16 FROM id" \
+" RETURNING tenant_id, log_id, organisation_id, user_id)"
+#define POSITIONED_EVENT_POSITION \
+" INSERT INTO authlog.event_positions (tenant_id, log_id) SELECT tenant_id, log_id FROM event"
+
 static const char *insert_positioned_event_sql =
-"WITH id AS ("
-" INSERT INTO authlog.event_ids (tenant_id, log_id, recorded_at, fingerprint)"
-" VALUES ($1, $2, $10, $17)"
-" ON CONFLICT (tenant_id, log_id) DO NOTHING"
-" RETURNING tenant_id, log_id),"
-" event AS ("
-" INSERT INTO authlog.auth_logs (tenant_id, log_id, organisation_id, user_id,"
-" event_type, ip_address, user_agent, auth_path, occurred_at, recorded_at,"
-" metadata, reason, actor, decision, failed_login_attempts, account_locked_until)"
-" SELECT id.tenant_id, id.log_id, $3, $4, $5::authlog.event_type, $6, $7, $8, $9, $10,"
-" $11, $12, $13, $14, $15, $16 FROM id"
-" RETURNING tenant_id, log_id, organisation_id, user_id),"
+POSITIONED_EVENT_ID_EVENT POSITIONED_EVENT_POSITION;
+
+static const char *insert_registering_event_sql =
+POSITIONED_EVENT_ID_EVENT ","
 " account AS ("
 " INSERT INTO authlog.account_organisations (tenant_id, user_id, organisation_id)"
-" SELECT tenant_id, user_id, organisation_id FROM event WHERE $18"
+" SELECT tenant_id, user_id, organisation_id FROM event"
 " ON CONFLICT (tenant_id, user_id) DO NOTHING)"
-" INSERT INTO authlog.event_positions (tenant_id, log_id) SELECT tenant_id, log_id FROM event";
+POSITIONED_EVENT_POSITION;
 
 static const char *lock_account_sql =
 "SELECT failed_login_attempts, first_failed_at, account_locked_until, lockout_count,"
@@ -242,6 +253,7 @@ static const char *reader_covers_1_1_sql =
 " LIMIT 1";
 
 static SPIPlanPtr insert_event_plan;
+static SPIPlanPtr insert_registering_event_plan;	/* 1.1: an account's first event */
 static Oid	insert_event_auth_path_type;
 static bool insert_event_positioned;
 static SPIPlanPtr lock_account_plan;
@@ -373,6 +385,9 @@ prepare_write_plans(Oid auth_path_type)
 	{
 		SPI_freeplan(insert_event_plan);
 		insert_event_plan = NULL;
+		if (insert_registering_event_plan != NULL)
+			SPI_freeplan(insert_registering_event_plan);
+		insert_registering_event_plan = NULL;
 		if (count_retry_plan != NULL)
 			SPI_freeplan(count_retry_plan);
 		count_retry_plan = NULL;
@@ -381,6 +396,9 @@ prepare_write_plans(Oid auth_path_type)
 	insert_event_positioned = positioned;
 	prepare_saved(&insert_event_plan, positioned ? insert_positioned_event_sql : insert_event_sql,
 				  positioned ? EVENT_NPARAMS : EVENT_NCOLS, event_types);
+	if (positioned)
+		prepare_saved(&insert_registering_event_plan, insert_registering_event_sql,
+					  EVENT_NPARAMS, event_types);
 	prepare_saved(&lock_account_plan, lock_account_sql, 2, lock_types);
 	prepare_saved(&create_account_plan, create_account_sql, ACCOUNT_NPARAMS, account_types);
 	prepare_saved(&update_account_plan, update_account_sql, ACCOUNT_NPARAMS, account_types);
@@ -564,7 +582,15 @@ event_row_set_state(EventRow *row, const LockoutState *state)
 static bool
 insert_event(EventRow *row)
 {
-	execute_plan(insert_event_plan, row->values, row->nulls, false, SPI_OK_INSERT);
+	SPIPlanPtr	plan = insert_event_plan;
+
+	if (DatumGetBool(row->values[EV_REGISTER]))
+	{
+		if (insert_registering_event_plan == NULL)
+			elog(ERROR, "authlog: an account's first event needs authlog 1.1's tables");
+		plan = insert_registering_event_plan;
+	}
+	execute_plan(plan, row->values, row->nulls, false, SPI_OK_INSERT);
 	if (SPI_processed != 1)
 		return false;
 	stats_note_event(DatumGetTextPP(row->values[EV_TENANT]),

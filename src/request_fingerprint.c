@@ -25,10 +25,9 @@
  */
 #include "postgres.h"
 
-#include "common/cryptohash.h"
-#include "common/sha2.h"
 #include "port/pg_bswap.h"
 
+#include "sha256.h"
 #include "write_path.h"
 
 void
@@ -36,10 +35,7 @@ fingerprint_begin(RequestFingerprint *fp, const char *function)
 {
 	static const char version[] = "authlog-request-v1";
 
-	fp->ctx = pg_cryptohash_create(PG_SHA256);
-	if (pg_cryptohash_init(fp->ctx) < 0)
-		elog(ERROR, "authlog: could not start a request fingerprint: %s",
-			 pg_cryptohash_error(fp->ctx));
+	initStringInfo(&fp->input);
 	fingerprint_add(fp, version, sizeof(version) - 1);
 	fingerprint_add(fp, function, strlen(function));
 }
@@ -47,9 +43,7 @@ fingerprint_begin(RequestFingerprint *fp, const char *function)
 static void
 fingerprint_update(RequestFingerprint *fp, const void *data, size_t len)
 {
-	if (pg_cryptohash_update(fp->ctx, data, len) < 0)
-		elog(ERROR, "authlog: could not compute a request fingerprint: %s",
-			 pg_cryptohash_error(fp->ctx));
+	appendBinaryStringInfo(&fp->input, data, len);
 }
 
 void
@@ -103,9 +97,9 @@ fingerprint_add_timestamptz(RequestFingerprint *fp, bool present, TimestampTz va
 void
 fingerprint_end(RequestFingerprint *fp, uint8 *digest)
 {
-	if (pg_cryptohash_final(fp->ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
-		elog(ERROR, "authlog: could not finish a request fingerprint: %s",
-			 pg_cryptohash_error(fp->ctx));
-	pg_cryptohash_free(fp->ctx);
-	fp->ctx = NULL;
+	StaticAssertStmt(REQUEST_FINGERPRINT_LEN == AUTHLOG_SHA256_LEN,
+					 "a fingerprint is a SHA-256");
+	authlog_sha256(fp->input.data, fp->input.len, digest);
+	pfree(fp->input.data);
+	fp->input.data = NULL;
 }

@@ -35,6 +35,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/array.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
@@ -45,6 +46,7 @@
 #include "change_message.h"
 #include "documents.h"
 #include "sealer.h"
+#include "sha256.h"
 
 PG_FUNCTION_INFO_V1(authlog_event_digest);
 PG_FUNCTION_INFO_V1(authlog_access_digest);
@@ -80,11 +82,11 @@ sha256_end(pg_cryptohash_ctx *ctx, uint8 *digest)
 	pg_cryptohash_free(ctx);
 }
 
-/* A BsonRulesWrite into a SHA-256 */
+/* A BsonRulesWrite gathering the digest form, which is hashed in one call */
 static void
-sha256_write(void *arg, const uint8_t *bytes, size_t len)
+gather_write(void *arg, const uint8_t *bytes, size_t len)
 {
-	sha256_update_or_fail((pg_cryptohash_ctx *) arg, bytes, len);
+	appendBinaryStringInfo((StringInfo) arg, (const char *) bytes, len);
 }
 
 /*
@@ -100,34 +102,31 @@ bool
 seal_event_digest(const bson_t *document, const char *const *key_columns, uint8 *digest)
 {
 	bson_t		scratch;
-	pg_cryptohash_ctx *ctx;
+	StringInfoData form;
 	volatile bool ok;
 
 	/*
-	 * Hashed as it is written out: runs of the document itself, with only
-	 * its _id (and any element holding a nested "%5Fid") written again,
-	 * instead of a copy of the whole document (callgrind: the copy cost
-	 * more than the hash).  The hash is the resource owner's on an error.
+	 * The form is gathered as runs of the document's own bytes, with only
+	 * its _id (and any element holding a nested "%5Fid") written again
+	 * (libbson building a copy element by element cost more than the
+	 * hash: callgrind), and hashed in one call (sha256.c).
 	 */
 	bson_init(&scratch);
-	ctx = sha256_begin();
+	initStringInfo(&form);
 	PG_TRY();
 	{
 		ok = bson_rules_digest_form_write(document, "retry_count", key_columns, &scratch,
-										  sha256_write, ctx);
+										  gather_write, &form);
 	}
 	PG_FINALLY();
 	{
 		bson_destroy(&scratch);
 	}
 	PG_END_TRY();
-	if (!ok)
-	{
-		pg_cryptohash_free(ctx);
-		return false;
-	}
-	sha256_end(ctx, digest);
-	return true;
+	if (ok)
+		authlog_sha256(form.data, form.len, digest);
+	pfree(form.data);
+	return ok;
 }
 
 void

@@ -12,6 +12,7 @@
 #define WRITE_PATH_H
 
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 
 #include "authlog_common.h"
 #include "lockout.h"
@@ -47,7 +48,7 @@ extern void execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
 #define REQUEST_FINGERPRINT_LEN 32
 typedef struct RequestFingerprint
 {
-	struct pg_cryptohash_ctx *ctx;
+	StringInfoData input;		/* the canonical form, hashed at the end in one call */
 } RequestFingerprint;
 
 extern void fingerprint_begin(RequestFingerprint *fp, const char *function);
