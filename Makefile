@@ -4,6 +4,7 @@
 EXTENSION = authlog
 MODULE_big = authlog
 OBJS = \
+	src/account_row.o \
 	src/authlog.o \
 	src/bson_rules.o \
 	src/caller_proof.o \
@@ -53,9 +54,9 @@ REGRESS = install threshold locked_refusal expiry success_clears admin_reset \
 	investigation investigation_plans stat_events stat_outcomes tenant_escape seals \
 	explain_oracle retry_mismatch lockout_status_scope grant_names \
 	account_organisation stale_grants lockout_clock unsealed \
-	user_id_matching retention partitions retire_partitions
+	user_id_matching retention partitions retire_partitions account_row
 
-ISOLATION = concurrent_failures retry_race policy_change partition_attach
+ISOLATION = concurrent_failures retry_race policy_change partition_attach account_row_lock
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output
 
 TAP_TESTS = 1

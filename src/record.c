@@ -672,16 +672,41 @@ read_state_columns(HeapTuple tuple, TupleDesc desc, LockoutState *state)
 }
 
 /*
- * Lock the account's row and read its state and organisation.  Returns
+ * Lock the account's row and read its state and organisation, through the
+ * table AM (account_row.c) or, for a table it leaves to the statements,
+ * lock_account_sql; *row: what update_account needs of the lock.  Returns
  * false, with a clean state, when the account has no row.
  */
 static bool
 lock_account(text *tenant, text *user, LockoutState *state, text **organisation,
-			 TimestampTz *updated_at)
+			 TimestampTz *updated_at, AccountRow *row)
 {
 	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
 	bool		isnull;
 
+	switch (account_row_lock(tenant, user, row))
+	{
+		case ACCOUNT_ROW_ABSENT:
+			memset(state, 0, sizeof(LockoutState));
+			*organisation = NULL;
+			*updated_at = DT_NOBEGIN;
+			return false;
+		case ACCOUNT_ROW_FOUND:
+			state->failed_login_attempts = DatumGetInt32(row->values[ACCOUNT_FAILED_ATTEMPTS]);
+			state->has_first_failed = !row->nulls[ACCOUNT_FIRST_FAILED_AT];
+			state->first_failed_at = state->has_first_failed
+				? DatumGetTimestampTz(row->values[ACCOUNT_FIRST_FAILED_AT]) : 0;
+			state->is_locked = !row->nulls[ACCOUNT_LOCKED_UNTIL];
+			state->locked_until = state->is_locked
+				? DatumGetTimestampTz(row->values[ACCOUNT_LOCKED_UNTIL]) : 0;
+			state->lockout_count = DatumGetInt32(row->values[ACCOUNT_LOCKOUT_COUNT]);
+			*organisation = DatumGetTextPP(row->values[ACCOUNT_ORGANISATION]);
+			*updated_at = DatumGetTimestampTz(row->values[ACCOUNT_UPDATED_AT]);
+			return true;
+		case ACCOUNT_ROW_USE_SQL:
+			row->locked_here = false;
+			break;
+	}
 	execute_plan(lock_account_plan, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 	{
@@ -827,13 +852,17 @@ delete_created_account(text *tenant, text *user)
 	execute_plan(delete_account_plan, values, NULL, false, SPI_OK_DELETE);
 }
 
+/* The row lock_account locked (row), with the state after the call */
 static void
-update_account(text *tenant, text *organisation, text *user, TimestampTz now,
-			   const LockoutState *state, bool failed, Datum ip, bool ip_null)
+update_account(const AccountRow *row, text *tenant, text *organisation, text *user,
+			   TimestampTz now, const LockoutState *state, bool failed, Datum ip, bool ip_null)
 {
 	Datum		values[ACCOUNT_NPARAMS];
 	char		nulls[ACCOUNT_NPARAMS];
 
+	if (row->locked_here &&
+		account_row_update(row, organisation, state, now, failed, ip, ip_null))
+		return;
 	pack_account_params(values, nulls, tenant, organisation, user, now, state,
 						failed, ip, ip_null);
 	execute_plan(update_account_plan, values, nulls, false, SPI_OK_UPDATE);
@@ -1102,6 +1131,7 @@ typedef struct LoginCall
 
 	/* the account, once its row is locked */
 	bool		has_account;
+	AccountRow	account_row;
 	bool		created_account;
 	text	   *account_organisation;
 	TimestampTz account_updated_at;
@@ -1252,7 +1282,7 @@ login_lock_account(LoginCall *call)
 {
 	call->has_account = lock_account(call->tenant, call->user, &call->before,
 									 &call->account_organisation,
-									 &call->account_updated_at);
+									 &call->account_updated_at, &call->account_row);
 	call->now = call_time(call->account_updated_at);
 	if (!call->fingerprinted)
 		return call->has_account;
@@ -1482,7 +1512,7 @@ record_login(FunctionCallInfo fcinfo, bool fingerprinted)
 		insert_derived_events(&call);
 		login_count_outcomes(&call);
 		if (call.outcome.state_changed && !call.created_account)
-			update_account(call.tenant, call.organisation, call.user, call.now,
+			update_account(&call.account_row, call.tenant, call.organisation, call.user, call.now,
 						   &call.outcome.after, !call.success, call.ip, call.ip_null);
 		mirror_note_write();
 		result.decision = call.outcome.decision;
@@ -1530,6 +1560,7 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 	uint8		fingerprint[REQUEST_FINGERPRINT_LEN];
 	bool		unregistered = false;	/* its first event: registered with it */
 	text	   *account_organisation;
+	AccountRow	account_row;
 	text	   *user_as_sent = NULL;
 
 	occurred_at = (fingerprinted && !occurred_at_given) ? 0 : validated_occurred_at(fcinfo, 6);
@@ -1563,7 +1594,8 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 		user = keyed_user(tenant, user, &user_as_sent);
 	}
 
-	if (!lock_account(tenant, user, &before, &account_organisation, &account_updated_at) &&
+	if (!lock_account(tenant, user, &before, &account_organisation, &account_updated_at,
+					  &account_row) &&
 		fingerprinted)
 	{
 		account_organisation = registered_organisation(tenant, user);
@@ -1609,7 +1641,8 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 			before.has_first_failed || before.lockout_count != 0)
 		{
 			memset(&cleared, 0, sizeof(cleared));
-			update_account(tenant, organisation, user, now, &cleared, false, (Datum) 0, true);
+			update_account(&account_row, tenant, organisation, user, now, &cleared, false,
+						   (Datum) 0, true);
 		}
 	}
 
@@ -1687,6 +1720,7 @@ authlog_move_account(PG_FUNCTION_ARGS)
 	pg_uuid_t	out_id;
 	pg_uuid_t  *in_id = palloc(sizeof(pg_uuid_t));
 	bool		has_row;
+	AccountRow	account_row;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "authlog: SPI_connect failed");
@@ -1694,7 +1728,8 @@ authlog_move_account(PG_FUNCTION_ARGS)
 	prepare_saved(&move_account_plan, move_account_sql, 4, move_types);
 
 	user = account_key_of(tenant, user);
-	has_row = lock_account(tenant, user, &state, &from_organisation, &account_updated_at);
+	has_row = lock_account(tenant, user, &state, &from_organisation, &account_updated_at,
+						   &account_row);
 	now = call_time(account_updated_at);
 	if (!has_row)
 	{

@@ -13,6 +13,7 @@
 
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "storage/itemptr.h"
 
 #include "authlog_common.h"
 #include "lockout.h"
@@ -43,6 +44,38 @@ extern SPIPlanPtr prepare_saved_options(SPIPlanPtr *plan, const char *sql, int n
 										int options);
 extern void execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
 						 bool read_only, int expected);
+
+/*
+ * account_row.c: an account's row locked and updated through the table
+ * AM; its columns in this order
+ */
+enum
+{
+	ACCOUNT_TENANT, ACCOUNT_USER, ACCOUNT_ORGANISATION, ACCOUNT_FAILED_ATTEMPTS,
+	ACCOUNT_FIRST_FAILED_AT, ACCOUNT_LAST_FAILED_AT, ACCOUNT_LAST_FAILED_IP,
+	ACCOUNT_LOCKED_UNTIL, ACCOUNT_LOCKOUT_COUNT, ACCOUNT_UPDATED_AT,
+	ACCOUNT_ROW_NATTS
+};
+
+typedef struct AccountRow
+{
+	bool		locked_here;	/* by account_row_lock, not by the statement */
+	ItemPointerData tid;		/* the version locked */
+	Datum		values[ACCOUNT_ROW_NATTS];
+	bool		nulls[ACCOUNT_ROW_NATTS];
+} AccountRow;
+
+typedef enum AccountRowResult
+{
+	ACCOUNT_ROW_ABSENT,
+	ACCOUNT_ROW_FOUND,
+	ACCOUNT_ROW_USE_SQL			/* a table the statements must handle */
+} AccountRowResult;
+
+extern AccountRowResult account_row_lock(text *tenant, text *user, AccountRow *row);
+extern bool account_row_update(const AccountRow *row, text *organisation,
+							   const LockoutState *state, TimestampTz now, bool failed,
+							   Datum ip, bool ip_null);
 
 /* request_fingerprint.c: SHA-256 over a call's arguments, field by field */
 #define REQUEST_FINGERPRINT_LEN 32

@@ -1,0 +1,342 @@
+/*-------------------------------------------------------------------------
+ *
+ * account_row.c
+ *	  An account's row in authlog.account_lockouts, locked and updated
+ *	  through the table and index access methods, without the executor.
+ *
+ *	  Every call of record_login locks its account's row, and every
+ *	  failure of a known account updates it.  As statements, the two cost
+ *	  more than inserting the event itself: executor start-up, the plan's
+ *	  nodes, projections, for one row found by its key (callgrind,
+ *	  doc/performance.md).  Here the row is found by a scan of the primary
+ *	  key, locked with table_tuple_lock as SELECT ... FOR UPDATE locks it
+ *	  (in READ COMMITTED the latest version, waiting for a transaction that
+ *	  holds it; in REPEATABLE READ and SERIALIZABLE a row changed since the
+ *	  snapshot is a serialization failure), and updated in place of the
+ *	  version it locked, with its index entries when the update is not HOT.
+ *
+ *	  Only for a table that a statement would treat the same way: no
+ *	  trigger, no row-level security in force for the current user, indexes
+ *	  on plain columns, immediate.  Otherwise, and for a 1.0 table that has
+ *	  not the expected columns, the caller runs its statements (record.c),
+ *	  which remain the reference for what these do.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+
+#include "authlog_common.h"
+#include "write_path.h"
+
+/* The columns, in AccountRow's order, and their types */
+static const char *const account_columns[ACCOUNT_ROW_NATTS] = {
+	"tenant_id", "user_id", "organisation_id", "failed_login_attempts",
+	"first_failed_at", "last_failed_at", "last_failed_ip",
+	"account_locked_until", "lockout_count", "updated_at"
+};
+static const Oid account_types[ACCOUNT_ROW_NATTS] = {
+	TEXTOID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INETOID,
+	TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID
+};
+
+/*
+ * The table as this call sees it: exactly its columns, of their types,
+ * their numbers found by name in its descriptor, and its primary key on
+ * (tenant_id, user_id), opened with lockmode.  False for a table of
+ * another shape (a column added, one of another type: its update must
+ * keep what this file does not know).  Nothing is kept from one
+ * call to the next: an ALTER TABLE or REINDEX CONCURRENTLY between two
+ * would leave it stale.
+ */
+static bool
+account_table_shape(Relation rel, AttrNumber *attnums, Relation *pkey, LOCKMODE lockmode)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			pkey_oid;
+	Relation	index;
+	int			columns = 0;
+
+	for (int att = 0; att < desc->natts; att++)
+		if (!TupleDescAttr(desc, att)->attisdropped)
+			columns++;
+	if (columns != ACCOUNT_ROW_NATTS)
+		return false;
+	for (int i = 0; i < ACCOUNT_ROW_NATTS; i++)
+	{
+		attnums[i] = InvalidAttrNumber;
+		for (int att = 0; att < desc->natts; att++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(desc, att);
+
+			if (!attr->attisdropped && attr->atttypid == account_types[i] &&
+				strcmp(NameStr(attr->attname), account_columns[i]) == 0)
+				attnums[i] = attr->attnum;
+		}
+		if (attnums[i] == InvalidAttrNumber)
+			return false;
+	}
+	pkey_oid = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(pkey_oid))
+		return false;
+	index = index_open(pkey_oid, lockmode);
+	if (index->rd_index->indnkeyatts != 2 ||
+		index->rd_index->indkey.values[0] != attnums[ACCOUNT_TENANT] ||
+		index->rd_index->indkey.values[1] != attnums[ACCOUNT_USER])
+	{
+		index_close(index, lockmode);
+		return false;
+	}
+	*pkey = index;
+	return true;
+}
+
+/* What a statement would do differently: triggers, row-level security */
+static bool
+account_table_plain(Relation rel)
+{
+	return rel->trigdesc == NULL &&
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED;
+}
+
+static Oid
+account_table_oid(void)
+{
+	return get_relname_relid("account_lockouts", get_namespace_oid(AUTHLOG_SCHEMA, false));
+}
+
+/*
+ * Lock the account's row, as lock_account_sql does, and read it into
+ * *row.  Returns ACCOUNT_ROW_FOUND or ACCOUNT_ROW_ABSENT, or
+ * ACCOUNT_ROW_USE_SQL, having done nothing, for a table this file does not
+ * handle.
+ */
+AccountRowResult
+account_row_lock(text *tenant, text *user, AccountRow *row)
+{
+	Relation	rel;
+	Relation	index;
+	AttrNumber	attnums[ACCOUNT_ROW_NATTS];
+	Snapshot	snapshot;
+	TupleTableSlot *slot;
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	AccountRowResult result = ACCOUNT_ROW_ABSENT;
+
+	memset(row, 0, sizeof(AccountRow));
+	row->locked_here = true;
+	/* the lock a SELECT ... FOR UPDATE takes */
+	rel = table_open(account_table_oid(), RowShareLock);
+	if (!account_table_plain(rel) || !account_table_shape(rel, attnums, &index, RowShareLock))
+	{
+		table_close(rel, NoLock);
+		return ACCOUNT_ROW_USE_SQL;
+	}
+
+	/* a statement's snapshot: this transaction's earlier writes included */
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	PushActiveSnapshot(snapshot);
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(tenant));
+	keys[0].sk_collation = index->rd_indcollation[0];
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(user));
+	keys[1].sk_collation = index->rd_indcollation[1];
+	slot = table_slot_create(rel, NULL);
+	scan = index_beginscan(rel, index, snapshot, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		TM_FailureData tmfd;
+		TM_Result	locked;
+
+		/*
+		 * As ExecLockRows: in READ COMMITTED the latest version, once the
+		 * transaction holding it ends; the key columns never change, so the
+		 * version found is the account's.
+		 */
+		locked = table_tuple_lock(rel, &slot->tts_tid, snapshot, slot,
+								  GetCurrentCommandId(true), LockTupleExclusive,
+								  LockWaitBlock,
+								  IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+								  &tmfd);
+		switch (locked)
+		{
+			case TM_Ok:
+				result = ACCOUNT_ROW_FOUND;
+				break;
+			case TM_Deleted:
+				if (IsolationUsesXactSnapshot())
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("could not serialize access due to concurrent delete")));
+				/* deleted since: the account has no row */
+				break;
+			case TM_Updated:
+				/* only without TUPLE_LOCK_FLAG_FIND_LAST_VERSION */
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update")));
+				break;
+			default:
+				elog(ERROR, "authlog: unexpected result %d locking an account's row", (int) locked);
+		}
+	}
+	if (result == ACCOUNT_ROW_FOUND)
+	{
+		slot_getallattrs(slot);
+		row->tid = slot->tts_tid;
+		for (int i = 0; i < ACCOUNT_ROW_NATTS; i++)
+		{
+			int			att = attnums[i] - 1;
+			Form_pg_attribute attr = TupleDescAttr(slot->tts_tupleDescriptor, att);
+
+			row->nulls[i] = slot->tts_isnull[att];
+			row->values[i] = row->nulls[i] ? (Datum) 0
+				: datumCopy(slot->tts_values[att], attr->attbyval, attr->attlen);
+		}
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	PopActiveSnapshot();
+	UnregisterSnapshot(snapshot);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	return result;
+}
+
+/*
+ * Whether every index of the table is one this file can maintain: on
+ * plain columns, no predicate, no exclusion, checked immediately.
+ */
+static bool
+account_indexes_plain(Relation rel, List *indexes)
+{
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
+		bool		plain = index->rd_index->indimmediate &&
+			!index->rd_index->indisexclusion &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL);
+
+		index_close(index, NoLock);
+		if (!plain)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Update the row account_row_lock locked, as update_account_sql does:
+ * organisation, the state after the call, the time, and for a failure
+ * (failed) its time and IP.  False, having written nothing, for a table
+ * whose update a statement must make.
+ */
+bool
+account_row_update(const AccountRow *row, text *organisation, const LockoutState *state,
+				   TimestampTz now, bool failed, Datum ip, bool ip_null)
+{
+	Relation	rel;
+	Relation	pkey;
+	AttrNumber	attnums[ACCOUNT_ROW_NATTS];
+	TupleDesc	desc;
+	Datum	   *values;
+	bool	   *nulls;
+	TupleTableSlot *slot;
+	Snapshot	snapshot;
+	bool		update_indexes;
+	List	   *indexes;
+	ListCell   *lc;
+
+	rel = table_open(account_table_oid(), RowExclusiveLock);
+	indexes = RelationGetIndexList(rel);
+	if (!account_table_plain(rel) || !account_indexes_plain(rel, indexes) ||
+		!account_table_shape(rel, attnums, &pkey, RowExclusiveLock))
+	{
+		table_close(rel, NoLock);
+		return false;
+	}
+	desc = RelationGetDescr(rel);
+	slot = MakeSingleTupleTableSlot(desc, table_slot_callbacks(rel));
+	ExecClearTuple(slot);
+	values = slot->tts_values;
+	nulls = slot->tts_isnull;
+	memset(nulls, true, sizeof(bool) * desc->natts);	/* and any dropped column */
+	for (int i = 0; i < ACCOUNT_ROW_NATTS; i++)
+	{
+		values[attnums[i] - 1] = row->values[i];
+		nulls[attnums[i] - 1] = row->nulls[i];
+	}
+#define SET_COLUMN(column, value, isnull) \
+	do { \
+		values[attnums[column] - 1] = (value); \
+		nulls[attnums[column] - 1] = (isnull); \
+	} while (0)
+	SET_COLUMN(ACCOUNT_ORGANISATION, PointerGetDatum(organisation), false);
+	SET_COLUMN(ACCOUNT_FAILED_ATTEMPTS, Int32GetDatum(state->failed_login_attempts), false);
+	SET_COLUMN(ACCOUNT_FIRST_FAILED_AT, TimestampTzGetDatum(state->first_failed_at),
+			   !state->has_first_failed);
+	SET_COLUMN(ACCOUNT_LOCKED_UNTIL, TimestampTzGetDatum(state->locked_until), !state->is_locked);
+	SET_COLUMN(ACCOUNT_LOCKOUT_COUNT, Int32GetDatum(state->lockout_count), false);
+	SET_COLUMN(ACCOUNT_UPDATED_AT, TimestampTzGetDatum(now), false);
+	if (failed)
+	{
+		SET_COLUMN(ACCOUNT_LAST_FAILED_AT, TimestampTzGetDatum(now), false);
+		SET_COLUMN(ACCOUNT_LAST_FAILED_IP, ip, ip_null);
+	}
+#undef SET_COLUMN
+	ExecStoreVirtualTuple(slot);
+
+	/* the version locked, which no other transaction can have changed since */
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	simple_table_tuple_update(rel, (ItemPointer) &row->tid, slot, snapshot, &update_indexes);
+	UnregisterSnapshot(snapshot);
+
+	/* not HOT: each index an entry for the new version, as ExecInsertIndexTuples makes */
+	if (update_indexes)
+	{
+		foreach(lc, indexes)
+		{
+			Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
+			IndexInfo  *info = BuildIndexInfo(index);
+			Datum		index_values[INDEX_MAX_KEYS];
+			bool		index_nulls[INDEX_MAX_KEYS];
+
+			FormIndexDatum(info, slot, NULL, index_values, index_nulls);
+			index_insert(index, index_values, index_nulls, &slot->tts_tid, rel,
+						 index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+			/* the primary key's columns are never updated */
+						 RelationGetRelid(index) == RelationGetRelid(pkey), info);
+			index_close(index, NoLock);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(pkey, NoLock);
+	list_free(indexes);
+	table_close(rel, NoLock);
+	return true;
+}
