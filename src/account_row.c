@@ -1,11 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * account_row.c
- *	  An account's row in authlog.account_lockouts, locked and updated
- *	  through the table and index access methods, without the executor.
+ *	  An account's row in authlog.account_lockouts, locked and updated,
+ *	  and the organisation authlog.account_organisations registered for an
+ *	  account without one, through the table and index access methods,
+ *	  without the executor.
  *
- *	  Every call of record_login locks its account's row, and every
- *	  failure of a known account updates it.  As statements, the two cost
+ *	  Every call of record_login locks its account's row, every failure of
+ *	  a known account updates it, and every call of an account without a
+ *	  row reads the registry.  As statements, the two cost
  *	  more than inserting the event itself: executor start-up, the plan's
  *	  nodes, projections, for one row found by its key (callgrind,
  *	  doc/performance.md).  Here the row is found by a scan of the primary
@@ -15,7 +18,7 @@
  *	  snapshot is a serialization failure), and updated in place of the
  *	  version it locked, with its index entries when the update is not HOT.
  *
- *	  Only for a table that a statement would treat the same way: no
+ *	  Only for tables that a statement would treat the same way: no
  *	  trigger, no row-level security in force for the current user, indexes
  *	  on plain columns, immediate.  Otherwise, and for a 1.0 table that has
  *	  not the expected columns, the caller runs its statements (record.c),
@@ -50,15 +53,34 @@
 #include "authlog_common.h"
 #include "write_path.h"
 
-/* The columns, in AccountRow's order, and their types */
-static const char *const account_columns[ACCOUNT_ROW_NATTS] = {
+/* A table keyed by (tenant_id, user_id), first, as this file knows it */
+typedef struct AccountTable
+{
+	const char *name;
+	int			ncolumns;
+	const char *const *columns;
+	const Oid  *types;
+} AccountTable;
+
+/* account_lockouts' columns, in AccountRow's order, and their types */
+static const char *const lockout_columns[ACCOUNT_ROW_NATTS] = {
 	"tenant_id", "user_id", "organisation_id", "failed_login_attempts",
 	"first_failed_at", "last_failed_at", "last_failed_ip",
 	"account_locked_until", "lockout_count", "updated_at"
 };
-static const Oid account_types[ACCOUNT_ROW_NATTS] = {
+static const Oid lockout_types[ACCOUNT_ROW_NATTS] = {
 	TEXTOID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INETOID,
 	TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID
+};
+static const AccountTable account_lockouts = {
+	"account_lockouts", ACCOUNT_ROW_NATTS, lockout_columns, lockout_types
+};
+
+/* (1.1) account_organisations' */
+static const char *const registry_columns[3] = {"tenant_id", "user_id", "organisation_id"};
+static const Oid registry_types[3] = {TEXTOID, TEXTOID, TEXTOID};
+static const AccountTable account_organisations = {
+	"account_organisations", 3, registry_columns, registry_types
 };
 
 /*
@@ -71,7 +93,8 @@ static const Oid account_types[ACCOUNT_ROW_NATTS] = {
  * would leave it stale.
  */
 static bool
-account_table_shape(Relation rel, AttrNumber *attnums, Relation *pkey, LOCKMODE lockmode)
+account_table_shape(const AccountTable *table, Relation rel, AttrNumber *attnums,
+					Relation *pkey, LOCKMODE lockmode)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Oid			pkey_oid;
@@ -81,17 +104,17 @@ account_table_shape(Relation rel, AttrNumber *attnums, Relation *pkey, LOCKMODE 
 	for (int att = 0; att < desc->natts; att++)
 		if (!TupleDescAttr(desc, att)->attisdropped)
 			columns++;
-	if (columns != ACCOUNT_ROW_NATTS)
+	if (columns != table->ncolumns)
 		return false;
-	for (int i = 0; i < ACCOUNT_ROW_NATTS; i++)
+	for (int i = 0; i < table->ncolumns; i++)
 	{
 		attnums[i] = InvalidAttrNumber;
 		for (int att = 0; att < desc->natts; att++)
 		{
 			Form_pg_attribute attr = TupleDescAttr(desc, att);
 
-			if (!attr->attisdropped && attr->atttypid == account_types[i] &&
-				strcmp(NameStr(attr->attname), account_columns[i]) == 0)
+			if (!attr->attisdropped && attr->atttypid == table->types[i] &&
+				strcmp(NameStr(attr->attname), table->columns[i]) == 0)
 				attnums[i] = attr->attnum;
 		}
 		if (attnums[i] == InvalidAttrNumber)
@@ -102,8 +125,8 @@ account_table_shape(Relation rel, AttrNumber *attnums, Relation *pkey, LOCKMODE 
 		return false;
 	index = index_open(pkey_oid, lockmode);
 	if (index->rd_index->indnkeyatts != 2 ||
-		index->rd_index->indkey.values[0] != attnums[ACCOUNT_TENANT] ||
-		index->rd_index->indkey.values[1] != attnums[ACCOUNT_USER])
+		index->rd_index->indkey.values[0] != attnums[0] ||
+		index->rd_index->indkey.values[1] != attnums[1])
 	{
 		index_close(index, lockmode);
 		return false;
@@ -121,9 +144,78 @@ account_table_plain(Relation rel)
 }
 
 static Oid
-account_table_oid(void)
+account_table_oid(const AccountTable *table)
 {
-	return get_relname_relid("account_lockouts", get_namespace_oid(AUTHLOG_SCHEMA, false));
+	return get_relname_relid(table->name, get_namespace_oid(AUTHLOG_SCHEMA, false));
+}
+
+/*
+ * Open a table keyed by account with lockmode, and its primary key; false,
+ * with nothing open, for one a statement must read or write.
+ */
+static bool
+account_table_open(const AccountTable *table, LOCKMODE lockmode, Relation *rel,
+				   AttrNumber *attnums, Relation *pkey)
+{
+	Oid			relid = account_table_oid(table);
+
+	if (!OidIsValid(relid))
+		return false;			/* (a database still at 1.0) */
+	*rel = table_open(relid, lockmode);
+	if (!account_table_plain(*rel) ||
+		!account_table_shape(table, *rel, attnums, pkey, lockmode))
+	{
+		table_close(*rel, NoLock);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A statement's snapshot, this transaction's earlier writes included, and
+ * in READ COMMITTED taken now (after any lock the caller waited for)
+ */
+static Snapshot
+statement_snapshot(void)
+{
+	Snapshot	snapshot;
+
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	PushActiveSnapshot(snapshot);
+	return snapshot;
+}
+
+static void
+statement_snapshot_end(Snapshot snapshot)
+{
+	PopActiveSnapshot();
+	UnregisterSnapshot(snapshot);
+}
+
+/* Begin a scan of pkey for the account's key, as a statement's WHERE would */
+static IndexScanDesc
+account_key_scan(Relation rel, Relation pkey, Snapshot snapshot, ScanKeyData *keys,
+				 text *tenant, text *user)
+{
+	IndexScanDesc scan;
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(tenant));
+	keys[0].sk_collation = pkey->rd_indcollation[0];
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(user));
+	keys[1].sk_collation = pkey->rd_indcollation[1];
+	scan = index_beginscan(rel, pkey, snapshot, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	return scan;
+}
+
+static Datum
+slot_column_copy(TupleTableSlot *slot, AttrNumber attnum, bool *isnull)
+{
+	Form_pg_attribute attr = TupleDescAttr(slot->tts_tupleDescriptor, attnum - 1);
+	Datum		value = slot_getattr(slot, attnum, isnull);
+
+	return *isnull ? (Datum) 0 : datumCopy(value, attr->attbyval, attr->attlen);
 }
 
 /*
@@ -147,25 +239,11 @@ account_row_lock(text *tenant, text *user, AccountRow *row)
 	memset(row, 0, sizeof(AccountRow));
 	row->locked_here = true;
 	/* the lock a SELECT ... FOR UPDATE takes */
-	rel = table_open(account_table_oid(), RowShareLock);
-	if (!account_table_plain(rel) || !account_table_shape(rel, attnums, &index, RowShareLock))
-	{
-		table_close(rel, NoLock);
+	if (!account_table_open(&account_lockouts, RowShareLock, &rel, attnums, &index))
 		return ACCOUNT_ROW_USE_SQL;
-	}
-
-	/* a statement's snapshot: this transaction's earlier writes included */
-	CommandCounterIncrement();
-	snapshot = RegisterSnapshot(GetTransactionSnapshot());
-	PushActiveSnapshot(snapshot);
-
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(tenant));
-	keys[0].sk_collation = index->rd_indcollation[0];
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(user));
-	keys[1].sk_collation = index->rd_indcollation[1];
+	snapshot = statement_snapshot();
 	slot = table_slot_create(rel, NULL);
-	scan = index_beginscan(rel, index, snapshot, 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
+	scan = account_key_scan(rel, index, snapshot, keys, tenant, user);
 	if (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		TM_FailureData tmfd;
@@ -205,22 +283,53 @@ account_row_lock(text *tenant, text *user, AccountRow *row)
 	}
 	if (result == ACCOUNT_ROW_FOUND)
 	{
-		slot_getallattrs(slot);
 		row->tid = slot->tts_tid;
 		for (int i = 0; i < ACCOUNT_ROW_NATTS; i++)
-		{
-			int			att = attnums[i] - 1;
-			Form_pg_attribute attr = TupleDescAttr(slot->tts_tupleDescriptor, att);
-
-			row->nulls[i] = slot->tts_isnull[att];
-			row->values[i] = row->nulls[i] ? (Datum) 0
-				: datumCopy(slot->tts_values[att], attr->attbyval, attr->attlen);
-		}
+			row->values[i] = slot_column_copy(slot, attnums[i], &row->nulls[i]);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	PopActiveSnapshot();
-	UnregisterSnapshot(snapshot);
+	statement_snapshot_end(snapshot);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	return result;
+}
+
+/*
+ * (1.1) The organisation account_organisations registered for the
+ * account, as registered_organisation_sql reads it (the caller holds the
+ * account's advisory lock; the snapshot is taken after it).  Returns
+ * ACCOUNT_ROW_FOUND with *organisation, ACCOUNT_ROW_ABSENT, or
+ * ACCOUNT_ROW_USE_SQL, having read nothing.
+ */
+AccountRowResult
+account_row_registered_organisation(text *tenant, text *user, text **organisation)
+{
+	Relation	rel;
+	Relation	index;
+	AttrNumber	attnums[3];
+	Snapshot	snapshot;
+	TupleTableSlot *slot;
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	AccountRowResult result = ACCOUNT_ROW_ABSENT;
+
+	*organisation = NULL;
+	if (!account_table_open(&account_organisations, AccessShareLock, &rel, attnums, &index))
+		return ACCOUNT_ROW_USE_SQL;
+	snapshot = statement_snapshot();
+	slot = table_slot_create(rel, NULL);
+	scan = account_key_scan(rel, index, snapshot, keys, tenant, user);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+
+		*organisation = DatumGetTextPP(slot_column_copy(slot, attnums[2], &isnull));
+		result = ACCOUNT_ROW_FOUND;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	statement_snapshot_end(snapshot);
 	index_close(index, NoLock);
 	table_close(rel, NoLock);
 	return result;
@@ -272,11 +381,13 @@ account_row_update(const AccountRow *row, text *organisation, const LockoutState
 	List	   *indexes;
 	ListCell   *lc;
 
-	rel = table_open(account_table_oid(), RowExclusiveLock);
+	if (!account_table_open(&account_lockouts, RowExclusiveLock, &rel, attnums, &pkey))
+		return false;
 	indexes = RelationGetIndexList(rel);
-	if (!account_table_plain(rel) || !account_indexes_plain(rel, indexes) ||
-		!account_table_shape(rel, attnums, &pkey, RowExclusiveLock))
+	if (!account_indexes_plain(rel, indexes))
 	{
+		list_free(indexes);
+		index_close(pkey, NoLock);
 		table_close(rel, NoLock);
 		return false;
 	}

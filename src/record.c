@@ -761,12 +761,22 @@ registered_organisation(text *tenant, text *user)
 	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
 	uint32		hash;
 	bool		isnull;
+	text	   *organisation;
 
 	hash = hash_bytes((const unsigned char *) VARDATA_ANY(tenant), VARSIZE_ANY_EXHDR(tenant));
 	hash = hash_combine(hash, hash_bytes((const unsigned char *) VARDATA_ANY(user),
 										 VARSIZE_ANY_EXHDR(user)));
 	(void) DirectFunctionCall2(pg_advisory_xact_lock_int4,
 							   Int32GetDatum(AUTHLOG_ACCOUNT_LOCK), Int32GetDatum((int32) hash));
+	switch (account_row_registered_organisation(tenant, user, &organisation))
+	{
+		case ACCOUNT_ROW_FOUND:
+			return organisation;
+		case ACCOUNT_ROW_ABSENT:
+			return NULL;
+		case ACCOUNT_ROW_USE_SQL:
+			break;
+	}
 	prepare_saved(&registered_organisation_plan, registered_organisation_sql, 2, types);
 	execute_plan(registered_organisation_plan, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 0)

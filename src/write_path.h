@@ -46,8 +46,9 @@ extern void execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
 						 bool read_only, int expected);
 
 /*
- * account_row.c: an account's row locked and updated through the table
- * AM; its columns in this order
+ * account_row.c: an account's row locked and updated, and its registered
+ * organisation read, through the table AM; AccountRow's columns in this
+ * order
  */
 enum
 {
@@ -73,6 +74,8 @@ typedef enum AccountRowResult
 } AccountRowResult;
 
 extern AccountRowResult account_row_lock(text *tenant, text *user, AccountRow *row);
+extern AccountRowResult account_row_registered_organisation(text *tenant, text *user,
+															text **organisation);
 extern bool account_row_update(const AccountRow *row, text *organisation,
 							   const LockoutState *state, TimestampTz now, bool failed,
 							   Datum ip, bool ip_null);
