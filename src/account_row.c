@@ -135,11 +135,17 @@ account_table_shape(const AccountTable *table, Relation rel, AttrNumber *attnums
 	return true;
 }
 
-/* What a statement would do differently: triggers, row-level security */
+/*
+ * What a statement would do differently: triggers (foreign keys among
+ * them), check constraints, row-level security
+ */
 static bool
 account_table_plain(Relation rel)
 {
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+
 	return rel->trigdesc == NULL &&
+		(constr == NULL || constr->num_check == 0) &&
 		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED;
 }
 
@@ -359,54 +365,58 @@ account_indexes_plain(Relation rel, List *indexes)
 	return true;
 }
 
-/*
- * Update the row account_row_lock locked, as update_account_sql does:
- * organisation, the state after the call, the time, and for a failure
- * (failed) its time and IP.  False, having written nothing, for a table
- * whose update a statement must make.
- */
-bool
-account_row_update(const AccountRow *row, text *organisation, const LockoutState *state,
-				   TimestampTz now, bool failed, Datum ip, bool ip_null)
+/* Each index an entry for the row in slot, as ExecInsertIndexTuples makes them */
+static void
+account_index_entries(Relation rel, List *indexes, TupleTableSlot *slot, Oid unchanged_index)
 {
-	Relation	rel;
-	Relation	pkey;
-	AttrNumber	attnums[ACCOUNT_ROW_NATTS];
-	TupleDesc	desc;
-	Datum	   *values;
-	bool	   *nulls;
-	TupleTableSlot *slot;
-	Snapshot	snapshot;
-	bool		update_indexes;
-	List	   *indexes;
 	ListCell   *lc;
 
-	if (!account_table_open(&account_lockouts, RowExclusiveLock, &rel, attnums, &pkey))
-		return false;
-	indexes = RelationGetIndexList(rel);
-	if (!account_indexes_plain(rel, indexes))
+	foreach(lc, indexes)
 	{
-		list_free(indexes);
-		index_close(pkey, NoLock);
-		table_close(rel, NoLock);
-		return false;
+		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
+		IndexInfo  *info = BuildIndexInfo(index);
+		Datum		index_values[INDEX_MAX_KEYS];
+		bool		index_nulls[INDEX_MAX_KEYS];
+
+		FormIndexDatum(info, slot, NULL, index_values, index_nulls);
+		index_insert(index, index_values, index_nulls, &slot->tts_tid, rel,
+					 index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 RelationGetRelid(index) == unchanged_index, info);
+		index_close(index, NoLock);
 	}
-	desc = RelationGetDescr(rel);
-	slot = MakeSingleTupleTableSlot(desc, table_slot_callbacks(rel));
+}
+
+/*
+ * The row as the call leaves it, into slot (cleared, from row's values
+ * or, for a new row, from nothing): organisation, the state after the
+ * call, the time, and for a failure (failed) its time and IP.
+ */
+static void
+account_row_fill(TupleTableSlot *slot, const AttrNumber *attnums, const AccountRow *row,
+				 text *tenant, text *user, text *organisation, const LockoutState *state,
+				 TimestampTz now, bool failed, Datum ip, bool ip_null)
+{
+	Datum	   *values = slot->tts_values;
+	bool	   *nulls = slot->tts_isnull;
+
 	ExecClearTuple(slot);
-	values = slot->tts_values;
-	nulls = slot->tts_isnull;
-	memset(nulls, true, sizeof(bool) * desc->natts);	/* and any dropped column */
-	for (int i = 0; i < ACCOUNT_ROW_NATTS; i++)
-	{
-		values[attnums[i] - 1] = row->values[i];
-		nulls[attnums[i] - 1] = row->nulls[i];
-	}
+	memset(nulls, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);	/* and any dropped column */
+	if (row != NULL)
+		for (int i = 0; i < ACCOUNT_ROW_NATTS; i++)
+		{
+			values[attnums[i] - 1] = row->values[i];
+			nulls[attnums[i] - 1] = row->nulls[i];
+		}
 #define SET_COLUMN(column, value, isnull) \
 	do { \
 		values[attnums[column] - 1] = (value); \
 		nulls[attnums[column] - 1] = (isnull); \
 	} while (0)
+	if (row == NULL)
+	{
+		SET_COLUMN(ACCOUNT_TENANT, PointerGetDatum(tenant), false);
+		SET_COLUMN(ACCOUNT_USER, PointerGetDatum(user), false);
+	}
 	SET_COLUMN(ACCOUNT_ORGANISATION, PointerGetDatum(organisation), false);
 	SET_COLUMN(ACCOUNT_FAILED_ATTEMPTS, Int32GetDatum(state->failed_login_attempts), false);
 	SET_COLUMN(ACCOUNT_FIRST_FAILED_AT, TimestampTzGetDatum(state->first_failed_at),
@@ -421,33 +431,95 @@ account_row_update(const AccountRow *row, text *organisation, const LockoutState
 	}
 #undef SET_COLUMN
 	ExecStoreVirtualTuple(slot);
+}
+
+/* Open account_lockouts to write it, or false, with nothing open, for the statements */
+static bool
+account_table_open_to_write(Relation *rel, AttrNumber *attnums, Relation *pkey, List **indexes)
+{
+	if (!account_table_open(&account_lockouts, RowExclusiveLock, rel, attnums, pkey))
+		return false;
+	*indexes = RelationGetIndexList(*rel);
+	if (!account_indexes_plain(*rel, *indexes))
+	{
+		list_free(*indexes);
+		index_close(*pkey, NoLock);
+		table_close(*rel, NoLock);
+		return false;
+	}
+	return true;
+}
+
+static void
+account_table_close(Relation rel, Relation pkey, List *indexes)
+{
+	list_free(indexes);
+	index_close(pkey, NoLock);
+	table_close(rel, NoLock);
+}
+
+/*
+ * Create the row of an account seen for the first time, as
+ * create_account_sql does, for a caller that holds the account's advisory
+ * lock and found no row after taking it (every creator of a row holds it:
+ * no other can create this one meanwhile, so this is a plain insert, and a
+ * row there after all is a unique violation, not a row to wait for).
+ * False, having written nothing, for a table the statements must write.
+ */
+bool
+account_row_create(text *tenant, text *user, text *organisation, const LockoutState *state,
+				   TimestampTz now, bool failed, Datum ip, bool ip_null)
+{
+	Relation	rel;
+	Relation	pkey;
+	AttrNumber	attnums[ACCOUNT_ROW_NATTS];
+	List	   *indexes;
+	TupleTableSlot *slot;
+
+	if (!account_table_open_to_write(&rel, attnums, &pkey, &indexes))
+		return false;
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), table_slot_callbacks(rel));
+	account_row_fill(slot, attnums, NULL, tenant, user, organisation, state, now, failed,
+					 ip, ip_null);
+	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
+	account_index_entries(rel, indexes, slot, InvalidOid);
+	ExecDropSingleTupleTableSlot(slot);
+	account_table_close(rel, pkey, indexes);
+	return true;
+}
+
+/*
+ * Update the row account_row_lock locked, as update_account_sql does:
+ * organisation, the state after the call, the time, and for a failure
+ * (failed) its time and IP.  False, having written nothing, for a table
+ * whose update a statement must make.
+ */
+bool
+account_row_update(const AccountRow *row, text *organisation, const LockoutState *state,
+				   TimestampTz now, bool failed, Datum ip, bool ip_null)
+{
+	Relation	rel;
+	Relation	pkey;
+	AttrNumber	attnums[ACCOUNT_ROW_NATTS];
+	List	   *indexes;
+	TupleTableSlot *slot;
+	Snapshot	snapshot;
+	bool		update_indexes;
+
+	if (!account_table_open_to_write(&rel, attnums, &pkey, &indexes))
+		return false;
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), table_slot_callbacks(rel));
+	account_row_fill(slot, attnums, row, NULL, NULL, organisation, state, now, failed,
+					 ip, ip_null);
 
 	/* the version locked, which no other transaction can have changed since */
 	snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	simple_table_tuple_update(rel, (ItemPointer) &row->tid, slot, snapshot, &update_indexes);
 	UnregisterSnapshot(snapshot);
-
-	/* not HOT: each index an entry for the new version, as ExecInsertIndexTuples makes */
+	/* not HOT: entries for the new version; the primary key's columns are never updated */
 	if (update_indexes)
-	{
-		foreach(lc, indexes)
-		{
-			Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
-			IndexInfo  *info = BuildIndexInfo(index);
-			Datum		index_values[INDEX_MAX_KEYS];
-			bool		index_nulls[INDEX_MAX_KEYS];
-
-			FormIndexDatum(info, slot, NULL, index_values, index_nulls);
-			index_insert(index, index_values, index_nulls, &slot->tts_tid, rel,
-						 index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-			/* the primary key's columns are never updated */
-						 RelationGetRelid(index) == RelationGetRelid(pkey), info);
-			index_close(index, NoLock);
-		}
-	}
+		account_index_entries(rel, indexes, slot, RelationGetRelid(pkey));
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(pkey, NoLock);
-	list_free(indexes);
-	table_close(rel, NoLock);
+	account_table_close(rel, pkey, indexes);
 	return true;
 }

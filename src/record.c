@@ -745,29 +745,40 @@ same_text(const text *a, const text *b)
 
 /*
  * The organisation of an account without a row (it never failed since its
- * last reset, or only ever logged in), from its events; NULL for an account
- * never seen.  Two first calls of one account must not both find nothing
- * and record it under two organisations, so the check holds a
- * transaction-level advisory lock on the account (class AUTHLOG_ACCOUNT_LOCK
- * and a hash of tenant and user), and reads with a fresh snapshot, which
- * sees the other call once it committed.
+ * last reset, or only ever logged in), as its first event registered it;
+ * NULL for an account never seen.  Two first calls of one account must not
+ * both find nothing and record it under two organisations, so the check
+ * holds a transaction-level advisory lock on the account (class
+ * AUTHLOG_ACCOUNT_LOCK and a hash of tenant and user), and reads with a
+ * fresh snapshot, which sees the other call once it committed.  1.1's
+ * record_login takes the lock before it looks for the account's row, and
+ * every call that creates a row holds it: a row not there then is created
+ * by no one else before this transaction ends.
  */
 #define AUTHLOG_ACCOUNT_LOCK 0x41554c47	/* "AULG" */
 
-static text *
-registered_organisation(text *tenant, text *user)
+/* Take the account's advisory lock (above): once per transaction, then held */
+static void
+lock_account_registration(text *tenant, text *user)
 {
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
 	uint32		hash;
-	bool		isnull;
-	text	   *organisation;
 
 	hash = hash_bytes((const unsigned char *) VARDATA_ANY(tenant), VARSIZE_ANY_EXHDR(tenant));
 	hash = hash_combine(hash, hash_bytes((const unsigned char *) VARDATA_ANY(user),
 										 VARSIZE_ANY_EXHDR(user)));
 	(void) DirectFunctionCall2(pg_advisory_xact_lock_int4,
 							   Int32GetDatum(AUTHLOG_ACCOUNT_LOCK), Int32GetDatum((int32) hash));
+}
+
+static text *
+registered_organisation(text *tenant, text *user)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {PointerGetDatum(tenant), PointerGetDatum(user)};
+	bool		isnull;
+	text	   *organisation;
+
+	lock_account_registration(tenant, user);
 	switch (account_row_registered_organisation(tenant, user, &organisation))
 	{
 		case ACCOUNT_ROW_FOUND:
@@ -840,10 +851,16 @@ pack_account_params(Datum *values, char *nulls, text *tenant, text *organisation
  */
 static bool
 create_account(text *tenant, text *organisation, text *user, TimestampTz now,
-			   const LockoutState *state, bool failed, Datum ip, bool ip_null)
+			   const LockoutState *state, bool failed, Datum ip, bool ip_null,
+			   bool registration_locked)
 {
 	Datum		values[ACCOUNT_NPARAMS];
 	char		nulls[ACCOUNT_NPARAMS];
+
+	/* under the account's advisory lock, taken before the row was looked for */
+	if (registration_locked &&
+		account_row_create(tenant, user, organisation, state, now, failed, ip, ip_null))
+		return true;
 
 	pack_account_params(values, nulls, tenant, organisation, user, now, state,
 						failed, ip, ip_null);
@@ -1290,6 +1307,13 @@ login_validate(FunctionCallInfo fcinfo, bool fingerprinted, LoginCall *call)
 static bool
 login_lock_account(LoginCall *call)
 {
+	/*
+	 * 1.1: the account's advisory lock first, so that an account found
+	 * without a row has none until this transaction ends but the one it
+	 * creates (create_account)
+	 */
+	if (call->fingerprinted)
+		lock_account_registration(call->tenant, call->user);
 	call->has_account = lock_account(call->tenant, call->user, &call->before,
 									 &call->account_organisation,
 									 &call->account_updated_at, &call->account_row);
@@ -1326,7 +1350,7 @@ login_judge(LoginCall *call)
 
 	call->created_account = create_account(call->tenant, call->organisation, call->user,
 										   call->now, &call->outcome.after, true,
-										   call->ip, call->ip_null);
+										   call->ip, call->ip_null, call->fingerprinted);
 	if (call->created_account)
 		return;
 	if (!login_lock_account(call))
@@ -1746,7 +1770,8 @@ authlog_move_account(PG_FUNCTION_ARGS)
 		/* an account that only ever logged in gets its row, to carry the move */
 		from_organisation = registered_organisation(tenant, user);
 		if (from_organisation != NULL &&
-			!create_account(tenant, from_organisation, user, now, &state, false, (Datum) 0, true))
+			!create_account(tenant, from_organisation, user, now, &state, false, (Datum) 0, true,
+							false))
 			elog(ERROR, "authlog: account row appeared while its account was locked");
 	}
 	if (from_organisation == NULL)

@@ -76,6 +76,9 @@ typedef enum AccountRowResult
 extern AccountRowResult account_row_lock(text *tenant, text *user, AccountRow *row);
 extern AccountRowResult account_row_registered_organisation(text *tenant, text *user,
 															text **organisation);
+extern bool account_row_create(text *tenant, text *user, text *organisation,
+							   const LockoutState *state, TimestampTz now, bool failed,
+							   Datum ip, bool ip_null);
 extern bool account_row_update(const AccountRow *row, text *organisation,
 							   const LockoutState *state, TimestampTz now, bool failed,
 							   Datum ip, bool ip_null);
