@@ -1,4 +1,4 @@
--- A known account's row is locked and updated through the table AM (account_row.c) exactly as the statements would: its state after each call, the last failure's time and IP kept by a success, every version in the primary key (amcheck) whether the update was HOT or not; and a table the statements must handle (a trigger on it, a column it does not know) is left to them, trigger fired, column kept.
+-- A known account's row is locked and updated through the table AM (account_row.c) exactly as the statements would: its state after each call, the last failure's time and IP kept by a success, every version in the primary key (amcheck) whether the update was HOT or not; and a table the statements must handle (a trigger on it, a column it does not know, a check constraint) is left to them: trigger fired, column kept, constraint enforced.
 CREATE EXTENSION IF NOT EXISTS amcheck;
 SET authlog.max_failed_attempts = 3;
 
@@ -59,5 +59,11 @@ ALTER TABLE authlog.account_lockouts DROP COLUMN site_note;
 SELECT decision, failed_login_attempts FROM authlog.record_login('t-row', 'o1', 'u4', false, '192.0.2.9', 'ua', 'web');
 SELECT failed_login_attempts, host(last_failed_ip) AS last_failed_ip, account_locked_until IS NOT NULL AS locked
 FROM authlog.account_lockouts WHERE tenant_id = 't-row' AND user_id = 'u4';
+-- a check constraint is the statements' to enforce: a failure that would break it is refused, nothing written
+ALTER TABLE authlog.account_lockouts ADD CONSTRAINT fewer_than_three CHECK (failed_login_attempts < 3) NOT VALID;
+SELECT count(*) AS events_before FROM authlog.auth_logs WHERE tenant_id = 't-row' AND user_id = 'u5' \gset
+SELECT split_part(try($$SELECT authlog.record_login('t-row', 'o1', 'u5', false, '192.0.2.10', 'ua', 'web')$$), ':', 1) AS refused;
+SELECT count(*) = :events_before AS nothing_written FROM authlog.auth_logs WHERE tenant_id = 't-row' AND user_id = 'u5';
+ALTER TABLE authlog.account_lockouts DROP CONSTRAINT fewer_than_three;
 SELECT bt_index_check('authlog.account_lockouts_pkey', true);
 DROP EXTENSION amcheck;
