@@ -199,20 +199,51 @@ statement_snapshot_end(Snapshot snapshot)
 	UnregisterSnapshot(snapshot);
 }
 
-/* Begin a scan of pkey for the account's key, as a statement's WHERE would */
-static IndexScanDesc
-account_key_scan(Relation rel, Relation pkey, Snapshot snapshot, ScanKeyData *keys,
-				 text *tenant, text *user)
+/* A scan of a table keyed by account for one account's key, and what it found */
+typedef struct AccountScan
 {
+	Relation	rel;
+	Relation	pkey;
+	AttrNumber	attnums[ACCOUNT_ROW_NATTS];
+	Snapshot	snapshot;
+	ScanKeyData keys[2];
 	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	bool		found;			/* the slot holds the row */
+} AccountScan;
 
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(tenant));
-	keys[0].sk_collation = pkey->rd_indcollation[0];
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(user));
-	keys[1].sk_collation = pkey->rd_indcollation[1];
-	scan = index_beginscan(rel, pkey, snapshot, 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
-	return scan;
+/*
+ * Look for the account's row, as a statement's WHERE on its key would,
+ * with a statement's snapshot; false, with nothing open, for a table a
+ * statement must read.
+ */
+static bool
+account_scan_begin(AccountScan *s, const AccountTable *table, LOCKMODE lockmode,
+				   text *tenant, text *user)
+{
+	if (!account_table_open(table, lockmode, &s->rel, s->attnums, &s->pkey))
+		return false;
+	s->snapshot = statement_snapshot();
+	s->slot = table_slot_create(s->rel, NULL);
+	ScanKeyInit(&s->keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(tenant));
+	s->keys[0].sk_collation = s->pkey->rd_indcollation[0];
+	ScanKeyInit(&s->keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(user));
+	s->keys[1].sk_collation = s->pkey->rd_indcollation[1];
+	s->scan = index_beginscan(s->rel, s->pkey, s->snapshot, 2, 0);
+	index_rescan(s->scan, s->keys, 2, NULL, 0);
+	s->found = index_getnext_slot(s->scan, ForwardScanDirection, s->slot);
+	return true;
+}
+
+/* Close what account_scan_begin opened; the locks stay to the end of the transaction */
+static void
+account_scan_end(AccountScan *s)
+{
+	index_endscan(s->scan);
+	ExecDropSingleTupleTableSlot(s->slot);
+	statement_snapshot_end(s->snapshot);
+	index_close(s->pkey, NoLock);
+	table_close(s->rel, NoLock);
 }
 
 static Datum
@@ -233,24 +264,15 @@ slot_column_copy(TupleTableSlot *slot, AttrNumber attnum, bool *isnull)
 AccountRowResult
 account_row_lock(text *tenant, text *user, AccountRow *row)
 {
-	Relation	rel;
-	Relation	index;
-	AttrNumber	attnums[ACCOUNT_ROW_NATTS];
-	Snapshot	snapshot;
-	TupleTableSlot *slot;
-	ScanKeyData keys[2];
-	IndexScanDesc scan;
+	AccountScan s;
 	AccountRowResult result = ACCOUNT_ROW_ABSENT;
 
 	memset(row, 0, sizeof(AccountRow));
 	row->locked_here = true;
 	/* the lock a SELECT ... FOR UPDATE takes */
-	if (!account_table_open(&account_lockouts, RowShareLock, &rel, attnums, &index))
+	if (!account_scan_begin(&s, &account_lockouts, RowShareLock, tenant, user))
 		return ACCOUNT_ROW_USE_SQL;
-	snapshot = statement_snapshot();
-	slot = table_slot_create(rel, NULL);
-	scan = account_key_scan(rel, index, snapshot, keys, tenant, user);
-	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	if (s.found)
 	{
 		TM_FailureData tmfd;
 		TM_Result	locked;
@@ -260,7 +282,7 @@ account_row_lock(text *tenant, text *user, AccountRow *row)
 		 * transaction holding it ends; the key columns never change, so the
 		 * version found is the account's.
 		 */
-		locked = table_tuple_lock(rel, &slot->tts_tid, snapshot, slot,
+		locked = table_tuple_lock(s.rel, &s.slot->tts_tid, s.snapshot, s.slot,
 								  GetCurrentCommandId(true), LockTupleExclusive,
 								  LockWaitBlock,
 								  IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
@@ -289,15 +311,11 @@ account_row_lock(text *tenant, text *user, AccountRow *row)
 	}
 	if (result == ACCOUNT_ROW_FOUND)
 	{
-		row->tid = slot->tts_tid;
+		row->tid = s.slot->tts_tid;
 		for (int i = 0; i < ACCOUNT_ROW_NATTS; i++)
-			row->values[i] = slot_column_copy(slot, attnums[i], &row->nulls[i]);
+			row->values[i] = slot_column_copy(s.slot, s.attnums[i], &row->nulls[i]);
 	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	statement_snapshot_end(snapshot);
-	index_close(index, NoLock);
-	table_close(rel, NoLock);
+	account_scan_end(&s);
 	return result;
 }
 
@@ -311,33 +329,19 @@ account_row_lock(text *tenant, text *user, AccountRow *row)
 AccountRowResult
 account_row_registered_organisation(text *tenant, text *user, text **organisation)
 {
-	Relation	rel;
-	Relation	index;
-	AttrNumber	attnums[3];
-	Snapshot	snapshot;
-	TupleTableSlot *slot;
-	ScanKeyData keys[2];
-	IndexScanDesc scan;
+	AccountScan s;
+	bool		isnull;
 	AccountRowResult result = ACCOUNT_ROW_ABSENT;
 
 	*organisation = NULL;
-	if (!account_table_open(&account_organisations, AccessShareLock, &rel, attnums, &index))
+	if (!account_scan_begin(&s, &account_organisations, AccessShareLock, tenant, user))
 		return ACCOUNT_ROW_USE_SQL;
-	snapshot = statement_snapshot();
-	slot = table_slot_create(rel, NULL);
-	scan = account_key_scan(rel, index, snapshot, keys, tenant, user);
-	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	if (s.found)
 	{
-		bool		isnull;
-
-		*organisation = DatumGetTextPP(slot_column_copy(slot, attnums[2], &isnull));
+		*organisation = DatumGetTextPP(slot_column_copy(s.slot, s.attnums[2], &isnull));
 		result = ACCOUNT_ROW_FOUND;
 	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	statement_snapshot_end(snapshot);
-	index_close(index, NoLock);
-	table_close(rel, NoLock);
+	account_scan_end(&s);
 	return result;
 }
 
@@ -459,16 +463,13 @@ account_table_close(Relation rel, Relation pkey, List *indexes)
 }
 
 /*
- * Create the row of an account seen for the first time, as
- * create_account_sql does, for a caller that holds the account's advisory
- * lock and found no row after taking it (every creator of a row holds it:
- * no other can create this one meanwhile, so this is a plain insert, and a
- * row there after all is a unique violation, not a row to wait for).
- * False, having written nothing, for a table the statements must write.
+ * Write the account's row with the state after the call: a new one (row
+ * NULL), or the version account_row_lock locked.  False, having written
+ * nothing, for a table the statements must write.
  */
-bool
-account_row_create(text *tenant, text *user, text *organisation, const LockoutState *state,
-				   TimestampTz now, bool failed, Datum ip, bool ip_null)
+static bool
+account_row_write(const AccountRow *row, text *tenant, text *user, text *organisation,
+				  const LockoutState *state, TimestampTz now, bool failed, Datum ip, bool ip_null)
 {
 	Relation	rel;
 	Relation	pkey;
@@ -479,47 +480,52 @@ account_row_create(text *tenant, text *user, text *organisation, const LockoutSt
 	if (!account_table_open_to_write(&rel, attnums, &pkey, &indexes))
 		return false;
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), table_slot_callbacks(rel));
-	account_row_fill(slot, attnums, NULL, tenant, user, organisation, state, now, failed,
+	account_row_fill(slot, attnums, row, tenant, user, organisation, state, now, failed,
 					 ip, ip_null);
-	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
-	account_index_entries(rel, indexes, slot, InvalidOid);
+	if (row == NULL)
+	{
+		table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
+		account_index_entries(rel, indexes, slot, InvalidOid);
+	}
+	else
+	{
+		Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+		bool		update_indexes;
+
+		/* the version locked, which no other transaction can have changed since */
+		simple_table_tuple_update(rel, (ItemPointer) &row->tid, slot, snapshot, &update_indexes);
+		UnregisterSnapshot(snapshot);
+		/* not HOT: entries for the new version; the primary key's columns are never updated */
+		if (update_indexes)
+			account_index_entries(rel, indexes, slot, RelationGetRelid(pkey));
+	}
 	ExecDropSingleTupleTableSlot(slot);
 	account_table_close(rel, pkey, indexes);
 	return true;
 }
 
 /*
+ * Create the row of an account seen for the first time, as
+ * create_account_sql does, for a caller that holds the account's advisory
+ * lock and found no row after taking it (every creator of a row holds it:
+ * no other can create this one meanwhile, so this is a plain insert, and a
+ * row there after all is a unique violation, not a row to wait for).
+ */
+bool
+account_row_create(text *tenant, text *user, text *organisation, const LockoutState *state,
+				   TimestampTz now, bool failed, Datum ip, bool ip_null)
+{
+	return account_row_write(NULL, tenant, user, organisation, state, now, failed, ip, ip_null);
+}
+
+/*
  * Update the row account_row_lock locked, as update_account_sql does:
  * organisation, the state after the call, the time, and for a failure
- * (failed) its time and IP.  False, having written nothing, for a table
- * whose update a statement must make.
+ * (failed) its time and IP.
  */
 bool
 account_row_update(const AccountRow *row, text *organisation, const LockoutState *state,
 				   TimestampTz now, bool failed, Datum ip, bool ip_null)
 {
-	Relation	rel;
-	Relation	pkey;
-	AttrNumber	attnums[ACCOUNT_ROW_NATTS];
-	List	   *indexes;
-	TupleTableSlot *slot;
-	Snapshot	snapshot;
-	bool		update_indexes;
-
-	if (!account_table_open_to_write(&rel, attnums, &pkey, &indexes))
-		return false;
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), table_slot_callbacks(rel));
-	account_row_fill(slot, attnums, row, NULL, NULL, organisation, state, now, failed,
-					 ip, ip_null);
-
-	/* the version locked, which no other transaction can have changed since */
-	snapshot = RegisterSnapshot(GetTransactionSnapshot());
-	simple_table_tuple_update(rel, (ItemPointer) &row->tid, slot, snapshot, &update_indexes);
-	UnregisterSnapshot(snapshot);
-	/* not HOT: entries for the new version; the primary key's columns are never updated */
-	if (update_indexes)
-		account_index_entries(rel, indexes, slot, RelationGetRelid(pkey));
-	ExecDropSingleTupleTableSlot(slot);
-	account_table_close(rel, pkey, indexes);
-	return true;
+	return account_row_write(row, NULL, NULL, organisation, state, now, failed, ip, ip_null);
 }
