@@ -43,5 +43,5 @@ callgrind_profile() {
 	callgrind_annotate --threshold=99 "$own" 2>/dev/null | sed -n '/file:function/,$p' | sed -n "3,$(( $2 + 2 ))p"
 	echo "== inclusive"
 	callgrind_annotate --inclusive=yes --threshold=99 "$own" 2>/dev/null | sed -n '/file:function/,$p' |
-		sed -n '3,$p' | grep -v 'below main\|libc-start\|ld-linux' | head -"$3"
+		sed -n '3,$p' | grep -v 'below main\|libc-start\|ld-linux' | sed -n "1,${3}p"
 }

@@ -14,7 +14,10 @@
 #   BENCH_ONLY      sections to run, comma-separated (default all: write,
 #                   partitions, seal, retention, retire_whole, decode, memory,
 #                   investigate, mirror, api; mirror needs write, retention
-#                   and retire_whole need seal)
+#                   and retire_whole need seal); also instructions, not in
+#                   the default: callgrind's counts, about 10 minutes, as root
+#   BENCH_SEALER_BASELINE  the build the sealer's instructions are compared
+#                   with (default 3ae87c7, issue 22's "today")
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,12 +35,35 @@ if [ "${1:-}" != "--run" ]; then
 	trap 'bash test/ferretdb.sh stop "$store"; rm -rf "$store"' EXIT
 	mkdir -p build
 	gcc -O2 -o build/raw_bulk bench/raw_bulk.c $(pkg-config --cflags --libs libmongoc-1.0)
+	# instructions: callgrind's counts, which do not move with the machine's
+	# noise, before the timed sections: the sealer's per event against a
+	# baseline build, both installed one after the other in one invocation
+	# (this tree installed again last), and record_login's per call beside
+	# a bare INSERT's per row
+	BENCH_INSTRUCTIONS=""
+	case ",${BENCH_ONLY:-}," in
+	*",instructions,"*)
+		if [ "$(id -u)" != 0 ]; then
+			echo "== instructions: skipped, the sealer's comparison installs two builds: run make bench as root" >&2
+		else
+			sealer=$(BASELINE=${BENCH_SEALER_BASELINE:-3ae87c7} bash bench/sealer_instructions.sh 1000 6000 | tail -1)
+			record=$(bash bench/record_instructions.sh 2000)
+			record=$(echo "$record" | sed -n 1,3p)
+			echo "== instructions (callgrind): $sealer"
+			echo "$record" | sed 's/^/   /'
+			# "BASE_REV,BASE,THIS,RECORD_NEW,RECORD_KNOWN,BARE" for the run's table (no spaces: LIB_ENV)
+			BENCH_INSTRUCTIONS="$(echo "$sealer" | sed -E 's/.*event: ([^ ]+) ([0-9]+), this tree ([0-9]+).*/\1,\2,\3/')"
+			BENCH_INSTRUCTIONS="$BENCH_INSTRUCTIONS,$(echo "$record" | awk '{ print $(NF - 2) }' | paste -sd,)"
+		fi
+		;;
+	esac
+	export BENCH_INSTRUCTIONS
 	if [ "$(id -u)" = 0 ]; then
 		LIB_ENV="BENCH_SECONDS=${BENCH_SECONDS:-} BENCH_ROUNDS=${BENCH_ROUNDS:-}
 			BENCH_DECODE_ROWS=${BENCH_DECODE_ROWS:-} BENCH_BIG_ROWS=${BENCH_BIG_ROWS:-}
 			BENCH_MIRROR_ROWS=${BENCH_MIRROR_ROWS:-} BENCH_STORE_PORT=$BENCH_STORE_PORT
 			BENCH_INVESTIGATE_ROWS=${BENCH_INVESTIGATE_ROWS:-} BENCH_ONLY=${BENCH_ONLY:-}
-			BENCH_RETIRE_ROWS=${BENCH_RETIRE_ROWS:-}"
+			BENCH_RETIRE_ROWS=${BENCH_RETIRE_ROWS:-} BENCH_INSTRUCTIONS=$BENCH_INSTRUCTIONS"
 		lib_rerun_as_postgres authlog-bench bench/run.sh --run
 		cp "$LIB_WORK"/bench/results/* bench/results/ 2>/dev/null || true
 		rm -rf "$LIB_WORK"
@@ -68,6 +94,15 @@ psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 psql_q -f bench/setup.sql >/dev/null
 psql_q -c "CREATE TABLE bench.results (section text, name text, clients int, sync text, round int, value float8)"
+if [ -n "${BENCH_INSTRUCTIONS:-}" ]; then
+	IFS=, read -r base_rev base_sealer this_sealer record_new record_known record_bare <<<"$BENCH_INSTRUCTIONS"
+	psql_q -c "INSERT INTO bench.results VALUES
+		('instructions', 'sealer per event, baseline $base_rev', 0, '', 1, $base_sealer),
+		('instructions', 'sealer per event', 0, '', 1, $this_sealer),
+		('instructions', 'record_login failure per call, new accounts', 0, '', 1, $record_new),
+		('instructions', 'record_login failure per call, known accounts', 0, '', 1, $record_known),
+		('instructions', 'bare INSERT per row', 0, '', 1, $record_bare)"
+fi
 
 echo "== cluster: $(psql -XAtc 'SELECT version()')"
 psql -XAt -F ' = ' -c "SELECT name, setting || coalesce(unit, '') FROM pg_settings
@@ -664,6 +699,15 @@ psql -X -P footer=off -c "
 		('mirror catch-up x raw libmongoc inserts', 'mirror', 'authlog mirror catch-up', 'mirror', 'raw libmongoc ordered bulk insert', 0, '', 0.85, 0.95),
 		('decoder x pgoutput, same WAL', 'decode', 'authlog (bson)', 'decode', 'pgoutput', 0, '', 0.8, 1.0),
 		('record_login failure x bare INSERT, 8 clients, sync off', 'write', 'record_login failure', 'write', 'bare INSERT', 8, 'off', 0.65, 0.8)),
+	-- callgrind's counts (section instructions), one invocation: rounds are not repeated
+	counts(what, num_name, den_name, first_bar, aim) AS (VALUES
+		('sealer instructions per sealed event x ' || (SELECT substr(name, length('sealer per event, baseline ') + 1)
+		                                              FROM bench.results WHERE name LIKE 'sealer per event, baseline %'),
+		 'sealer per event', 'sealer per event, baseline %', 0.5, 0.25),
+		('record_login instructions per new account''s failure x bare INSERT per row (callgrind)',
+		 'record_login failure per call, new accounts', 'bare INSERT per row', NULL, NULL),
+		('record_login instructions per known account''s failure x bare INSERT per row (callgrind)',
+		 'record_login failure per call, known accounts', 'bare INSERT per row', NULL, NULL)),
 	rounds AS (
 		SELECT r.what, n.round, n.value / d.value AS x, r.first_bar, r.aim
 		FROM ratio r
@@ -674,6 +718,13 @@ psql -X -P footer=off -c "
 	       string_agg(round(x::numeric, 2)::text, ' ' ORDER BY round) AS rounds,
 	       first_bar::text || 'x' AS first_bar, aim::text || 'x' AS aim
 	FROM rounds GROUP BY what, first_bar, aim
+	UNION ALL
+	SELECT c.what, round((n.value / d.value)::numeric, 3)::text || 'x',
+	       round(n.value)::text || ' / ' || round(d.value)::text || ' (one invocation)',
+	       c.first_bar::text || 'x', c.aim::text || 'x'
+	FROM counts c
+	JOIN bench.results n ON n.section = 'instructions' AND n.name = c.num_name
+	JOIN bench.results d ON d.section = 'instructions' AND d.name LIKE c.den_name
 	UNION ALL
 	SELECT 'mirror lag p99, realistic mix at ' || clients || ' logins/s', round((1000 * value)::numeric)::text || ' ms',
 	       '(300 probes; p50 ' || (SELECT round((1000 * p.value)::numeric) FROM bench.results p
