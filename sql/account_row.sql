@@ -66,4 +66,9 @@ SELECT split_part(try($$SELECT authlog.record_login('t-row', 'o1', 'u5', false, 
 SELECT count(*) = :events_before AS nothing_written FROM authlog.auth_logs WHERE tenant_id = 't-row' AND user_id = 'u5';
 ALTER TABLE authlog.account_lockouts DROP CONSTRAINT fewer_than_three;
 SELECT bt_index_check('authlog.account_lockouts_pkey', true);
+
+-- in a read-only transaction the statement refuses, as it always did: 25006, before anything is locked
+BEGIN READ ONLY;
+SELECT try($$SELECT authlog.record_login('t-row', 'o1', 'u6', false, '192.0.2.11', 'ua', 'web')$$) AS refused;
+ROLLBACK;
 DROP EXTENSION amcheck;

@@ -157,7 +157,8 @@ account_table_oid(const AccountTable *table)
 
 /*
  * Open a table keyed by account with lockmode, and its primary key; false,
- * with nothing open, for one a statement must read or write.
+ * with nothing open, for one a statement must read or write, and for a
+ * lock or a write in a read-only transaction.
  */
 static bool
 account_table_open(const AccountTable *table, LOCKMODE lockmode, Relation *rel,
@@ -167,6 +168,9 @@ account_table_open(const AccountTable *table, LOCKMODE lockmode, Relation *rel,
 
 	if (!OidIsValid(relid))
 		return false;			/* (a database still at 1.0) */
+	/* a read-only transaction (a standby's too) gets the statement's own refusal */
+	if (lockmode != AccessShareLock && XactReadOnly)
+		return false;
 	*rel = table_open(relid, lockmode);
 	if (!account_table_plain(*rel) ||
 		!account_table_shape(table, *rel, attnums, pkey, lockmode))
