@@ -23,17 +23,15 @@
 
 #include <mongoc/mongoc.h>
 
-#include "common/cryptohash.h"
 #include "common/hashfn.h"
-#include "common/sha2.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
-#include "utils/resowner.h"
 
 #include "bson_rules.h"
 #include "change_message.h"
 #include "documents.h"
 #include "mongo_sink.h"
+#include "sha256.h"
 
 char	   *authlog_mirror_uri = NULL;
 char	   *authlog_store_credentials_file = NULL;
@@ -913,38 +911,6 @@ mongo_sink_empty_state_collections(MongoSink *sink, bson_error_t *error)
 }
 
 /*
- * SHA-256 of a message.  The mirror worker sets messages aside between
- * transactions, where there is no resource owner, and PostgreSQL's
- * cryptohash (OpenSSL's, in these builds) needs one: lend it a short-lived
- * one, released here.
- */
-static bool
-message_sha256(const bson_t *message, uint8 *digest)
-{
-	ResourceOwner saved = CurrentResourceOwner;
-	ResourceOwner owner = NULL;
-	pg_cryptohash_ctx *ctx;
-	bool		ok;
-
-	if (CurrentResourceOwner == NULL)
-		CurrentResourceOwner = owner = ResourceOwnerCreate(NULL, "authlog dead letter");
-	ctx = pg_cryptohash_create(PG_SHA256);
-	ok = ctx != NULL && pg_cryptohash_init(ctx) == 0 &&
-		pg_cryptohash_update(ctx, bson_get_data(message), message->len) == 0 &&
-		pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) == 0;
-	pg_cryptohash_free(ctx);
-	if (owner != NULL)
-	{
-		ResourceOwnerRelease(owner, RESOURCE_RELEASE_BEFORE_LOCKS, false, true);
-		ResourceOwnerRelease(owner, RESOURCE_RELEASE_LOCKS, false, true);
-		ResourceOwnerRelease(owner, RESOURCE_RELEASE_AFTER_LOCKS, false, true);
-		CurrentResourceOwner = saved;
-		ResourceOwnerDelete(owner);
-	}
-	return ok;
-}
-
-/*
  * Set a refused message aside in the dead_letters collection, keyed by its
  * table, key and commit position, with the reason and the encoded original
  * (or, when the original is too large to be stored, its size and SHA-256:
@@ -1020,11 +986,12 @@ mongo_sink_dead_letter(MongoSink *sink, const bson_t *message, const char *reaso
 						   bson_get_data(message), message->len);
 	else
 	{
-		uint8		digest[PG_SHA256_DIGEST_LENGTH];
+		uint8		digest[AUTHLOG_SHA256_LEN];
 
-		if (message_sha256(message, digest))
-			BSON_APPEND_BINARY(&letter, "message_sha256", BSON_SUBTYPE_BINARY,
-							   digest, sizeof(digest));
+		/* no resource owner needed: messages are set aside between transactions */
+		authlog_sha256(bson_get_data(message), message->len, digest);
+		BSON_APPEND_BINARY(&letter, "message_sha256", BSON_SUBTYPE_BINARY,
+						   digest, sizeof(digest));
 	}
 
 	BSON_APPEND_BOOL(&upsert, "upsert", true);

@@ -92,17 +92,18 @@ record_init(void)
 
 /*
  * One auth_logs row to insert; Datums in the order of insert_event_sql,
- * and (1.1) the call's fingerprint, which goes to event_ids, and whether the
+ * and (1.1) the call's fingerprint, which goes to event_ids; whether the
  * event is its account's first, whose organisation account_organisations
- * then keeps.
+ * then keeps, chooses the statement.
  */
 #define EVENT_NCOLS 16
-#define EVENT_NPARAMS (EVENT_NCOLS + 2)
+#define EVENT_NPARAMS (EVENT_NCOLS + 1)
 typedef struct EventRow
 {
 	Datum		values[EVENT_NPARAMS];
 	char		nulls[EVENT_NPARAMS];
 	const char *event_type;		/* for the event counters */
+	bool		register_account;	/* 1.1: insert_registering_event_sql */
 } EventRow;
 
 enum
@@ -110,7 +111,7 @@ enum
 	EV_TENANT, EV_LOG_ID, EV_ORGANISATION, EV_USER, EV_EVENT_TYPE, EV_IP,
 	EV_USER_AGENT, EV_AUTH_PATH, EV_OCCURRED_AT, EV_RECORDED_AT, EV_METADATA,
 	EV_REASON, EV_ACTOR, EV_DECISION, EV_FAILED_ATTEMPTS, EV_LOCKED_UNTIL,
-	EV_FINGERPRINT, EV_REGISTER
+	EV_FINGERPRINT
 };
 
 static const char *insert_event_sql =
@@ -127,7 +128,7 @@ static const char *insert_event_sql =
  * in event_ids (unpartitioned: one probe, whatever month the first one's
  * partition is) with the call's fingerprint, and the event is inserted only
  * if the id was free; event_positions: the inserting transaction's id,
- * which poll_events pages by.  An account's first event (EV_REGISTER)
+ * which poll_events pages by.  An account's first event (register_account)
  * also registers its organisation, in a form of its own: every other event
  * would pay for the registration's insert being set up, not run (executor
  * start-up costs as much as a small insert: doc/performance.md).  A
@@ -362,7 +363,7 @@ prepare_write_plans(Oid auth_path_type)
 	Oid			event_types[EVENT_NPARAMS] = {
 		TEXTOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID,
 		InvalidOid, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, TEXTOID,
-		TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, BYTEAOID, BOOLOID
+		TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, BYTEAOID
 	};
 	Oid			lock_types[2] = {TEXTOID, TEXTOID};
 	Oid			account_types[ACCOUNT_NPARAMS] = {
@@ -555,8 +556,7 @@ event_row_init(EventRow *row, text *tenant, const pg_uuid_t *log_id,
 	row->values[EV_OCCURRED_AT] = TimestampTzGetDatum(now);
 	row->values[EV_RECORDED_AT] = TimestampTzGetDatum(now);
 	row->values[EV_FAILED_ATTEMPTS] = Int32GetDatum(0);
-	row->values[EV_REGISTER] = BoolGetDatum(false);
-	row->nulls[EV_REGISTER] = ' ';
+	row->register_account = false;
 	row->nulls[EV_TENANT] = row->nulls[EV_LOG_ID] = row->nulls[EV_ORGANISATION] = ' ';
 	row->nulls[EV_USER] = row->nulls[EV_EVENT_TYPE] = ' ';
 	row->nulls[EV_OCCURRED_AT] = row->nulls[EV_RECORDED_AT] = ' ';
@@ -584,7 +584,7 @@ insert_event(EventRow *row)
 {
 	SPIPlanPtr	plan = insert_event_plan;
 
-	if (DatumGetBool(row->values[EV_REGISTER]))
+	if (row->register_account)
 	{
 		if (insert_registering_event_plan == NULL)
 			elog(ERROR, "authlog: an account's first event needs authlog 1.1's tables");
@@ -654,21 +654,29 @@ reset_metadata(const pg_uuid_t *trigger, int cleared_attempts,
 
 /* ---------- reading state ---------- */
 
+/* An account's lockout state from its columns, however they were read */
+static void
+state_from_columns(Datum failed_attempts, Datum first_failed_at, bool no_first_failed,
+				   Datum locked_until, bool not_locked, Datum lockout_count, LockoutState *state)
+{
+	state->failed_login_attempts = DatumGetInt32(failed_attempts);
+	state->has_first_failed = !no_first_failed;
+	state->first_failed_at = no_first_failed ? 0 : DatumGetTimestampTz(first_failed_at);
+	state->is_locked = !not_locked;
+	state->locked_until = not_locked ? 0 : DatumGetTimestampTz(locked_until);
+	state->lockout_count = DatumGetInt32(lockout_count);
+}
+
 /* The account_lockouts columns every state query returns first, in this order. */
 static void
 read_state_columns(HeapTuple tuple, TupleDesc desc, LockoutState *state)
 {
-	bool		isnull;
-	Datum		value;
+	Datum		values[4];
+	bool		nulls[4];
 
-	state->failed_login_attempts = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
-	value = SPI_getbinval(tuple, desc, 2, &isnull);
-	state->has_first_failed = !isnull;
-	state->first_failed_at = isnull ? 0 : DatumGetTimestampTz(value);
-	value = SPI_getbinval(tuple, desc, 3, &isnull);
-	state->is_locked = !isnull;
-	state->locked_until = isnull ? 0 : DatumGetTimestampTz(value);
-	state->lockout_count = DatumGetInt32(SPI_getbinval(tuple, desc, 4, &isnull));
+	for (int i = 0; i < 4; i++)
+		values[i] = SPI_getbinval(tuple, desc, i + 1, &nulls[i]);
+	state_from_columns(values[0], values[1], nulls[1], values[2], nulls[2], values[3], state);
 }
 
 /*
@@ -692,14 +700,10 @@ lock_account(text *tenant, text *user, LockoutState *state, text **organisation,
 			*updated_at = DT_NOBEGIN;
 			return false;
 		case ACCOUNT_ROW_FOUND:
-			state->failed_login_attempts = DatumGetInt32(row->values[ACCOUNT_FAILED_ATTEMPTS]);
-			state->has_first_failed = !row->nulls[ACCOUNT_FIRST_FAILED_AT];
-			state->first_failed_at = state->has_first_failed
-				? DatumGetTimestampTz(row->values[ACCOUNT_FIRST_FAILED_AT]) : 0;
-			state->is_locked = !row->nulls[ACCOUNT_LOCKED_UNTIL];
-			state->locked_until = state->is_locked
-				? DatumGetTimestampTz(row->values[ACCOUNT_LOCKED_UNTIL]) : 0;
-			state->lockout_count = DatumGetInt32(row->values[ACCOUNT_LOCKOUT_COUNT]);
+			state_from_columns(row->values[ACCOUNT_FAILED_ATTEMPTS],
+							   row->values[ACCOUNT_FIRST_FAILED_AT], row->nulls[ACCOUNT_FIRST_FAILED_AT],
+							   row->values[ACCOUNT_LOCKED_UNTIL], row->nulls[ACCOUNT_LOCKED_UNTIL],
+							   row->values[ACCOUNT_LOCKOUT_COUNT], state);
 			*organisation = DatumGetTextPP(row->values[ACCOUNT_ORGANISATION]);
 			*updated_at = DatumGetTimestampTz(row->values[ACCOUNT_UPDATED_AT]);
 			return true;
@@ -757,7 +761,7 @@ same_text(const text *a, const text *b)
  */
 #define AUTHLOG_ACCOUNT_LOCK 0x41554c47	/* "AULG" */
 
-/* Take the account's advisory lock (above): once per transaction, then held */
+/* Take the account's advisory lock (above); held to the end of the transaction */
 static void
 lock_account_registration(text *tenant, text *user)
 {
@@ -778,7 +782,6 @@ registered_organisation(text *tenant, text *user)
 	bool		isnull;
 	text	   *organisation;
 
-	lock_account_registration(tenant, user);
 	switch (account_row_registered_organisation(tenant, user, &organisation))
 	{
 		case ACCOUNT_ROW_FOUND:
@@ -793,6 +796,23 @@ registered_organisation(text *tenant, text *user)
 	if (SPI_processed == 0)
 		return NULL;
 	return DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * 1.1: the account's advisory lock, then lock_account; for an account
+ * without a row, *organisation is the one its first event registered
+ * (NULL: an account never seen).  Every 1.1 function that reads or writes
+ * an account takes its locks in this order.
+ */
+static bool
+lock_account_1_1(text *tenant, text *user, LockoutState *state, text **organisation,
+				 TimestampTz *updated_at, AccountRow *row)
+{
+	lock_account_registration(tenant, user);
+	if (lock_account(tenant, user, state, organisation, updated_at, row))
+		return true;
+	*organisation = registered_organisation(tenant, user);
+	return false;
 }
 
 /*
@@ -1313,17 +1333,18 @@ login_lock_account(LoginCall *call)
 	 * creates (create_account)
 	 */
 	if (call->fingerprinted)
-		lock_account_registration(call->tenant, call->user);
-	call->has_account = lock_account(call->tenant, call->user, &call->before,
-									 &call->account_organisation,
-									 &call->account_updated_at, &call->account_row);
+		call->has_account = lock_account_1_1(call->tenant, call->user, &call->before,
+											 &call->account_organisation,
+											 &call->account_updated_at, &call->account_row);
+	else
+		call->has_account = lock_account(call->tenant, call->user, &call->before,
+										 &call->account_organisation,
+										 &call->account_updated_at, &call->account_row);
 	call->now = call_time(call->account_updated_at);
 	if (!call->fingerprinted)
 		return call->has_account;
 	if (!call->occurred_at_given)
 		call->occurred_at = call->now;
-	if (!call->has_account)
-		call->account_organisation = registered_organisation(call->tenant, call->user);
 	if (call->account_organisation != NULL)
 		require_account_organisation(call->tenant, call->user, call->organisation,
 									 call->account_organisation);
@@ -1384,8 +1405,8 @@ insert_attempt(LoginCall *call)
 	if (call->fingerprinted)
 		event_row_set_fingerprint(&row, call->fingerprint);
 	/* an account's first event: where it belongs from now on */
-	event_row_set(&row, EV_REGISTER,
-				  BoolGetDatum(call->fingerprinted && !call->has_account && call->account_organisation == NULL));
+	row.register_account = call->fingerprinted && !call->has_account &&
+		call->account_organisation == NULL;
 	return insert_event(&row);
 }
 
@@ -1628,13 +1649,13 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 		user = keyed_user(tenant, user, &user_as_sent);
 	}
 
-	if (!lock_account(tenant, user, &before, &account_organisation, &account_updated_at,
-					  &account_row) &&
-		fingerprinted)
-	{
-		account_organisation = registered_organisation(tenant, user);
-		unregistered = (account_organisation == NULL);
-	}
+	if (fingerprinted)
+		unregistered = !lock_account_1_1(tenant, user, &before, &account_organisation,
+										 &account_updated_at, &account_row) &&
+			account_organisation == NULL;
+	else
+		(void) lock_account(tenant, user, &before, &account_organisation, &account_updated_at,
+							&account_row);
 	now = call_time(account_updated_at);
 	if (fingerprinted && !occurred_at_given)
 		occurred_at = now;
@@ -1651,7 +1672,7 @@ reset_lockout(FunctionCallInfo fcinfo, bool fingerprinted)
 								 before.is_locked, before.locked_until, note, user_as_sent));
 	if (fingerprinted)
 		event_row_set_fingerprint(&row, fingerprint);
-	event_row_set(&row, EV_REGISTER, BoolGetDatum(unregistered));
+	row.register_account = unregistered;
 
 	if (!insert_event(&row))
 	{
@@ -1762,16 +1783,15 @@ authlog_move_account(PG_FUNCTION_ARGS)
 	prepare_saved(&move_account_plan, move_account_sql, 4, move_types);
 
 	user = account_key_of(tenant, user);
-	has_row = lock_account(tenant, user, &state, &from_organisation, &account_updated_at,
-						   &account_row);
+	has_row = lock_account_1_1(tenant, user, &state, &from_organisation, &account_updated_at,
+							   &account_row);
 	now = call_time(account_updated_at);
 	if (!has_row)
 	{
 		/* an account that only ever logged in gets its row, to carry the move */
-		from_organisation = registered_organisation(tenant, user);
 		if (from_organisation != NULL &&
 			!create_account(tenant, from_organisation, user, now, &state, false, (Datum) 0, true,
-							false))
+							true))
 			elog(ERROR, "authlog: account row appeared while its account was locked");
 	}
 	if (from_organisation == NULL)

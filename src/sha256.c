@@ -4,8 +4,10 @@
  *	  SHA-256 of one buffer, with one OpenSSL context for the life of the
  *	  backend.
  *
- *	  The sealer digests every event and record_login fingerprints every
- *	  call.  A cryptohash context made for each (the digest fetched from
+ *	  The sealer digests every event, record_login fingerprints every
+ *	  call, and the mirror digests a dead letter's message between
+ *	  transactions, where PostgreSQL's cryptohash would need a resource
+ *	  owner lent to it.  A cryptohash context made for each (the digest fetched from
  *	  OpenSSL's provider, the context allocated, remembered by the resource
  *	  owner and freed), and a call into it for every piece of the input,
  *	  cost more than hashing a few hundred bytes (callgrind,
