@@ -154,31 +154,6 @@ COMMENT ON FUNCTION authlog.forbid_log_rewrite() IS
 	'Trigger keeping auth_logs append-only: only authlog''s own functions may update (retry bookkeeping) and nobody may delete or truncate.';
 
 
--- Commit order (1.1) ------------------------------------------------------------
--- recorded_at is the call's time, not the commit's: a transaction that began
--- earlier can commit later.  Each event's row here carries the id of the
--- transaction that inserted it (written in the same statement as the event);
--- poll_events pages by (xact_id, log_id) and returns only events of
--- transactions older than its snapshot's xmin, all of which have ended, so a
--- cursor never passes an event that has yet to commit (doc/reference.md).
-CREATE TABLE authlog.event_positions (
-	tenant_id text NOT NULL,
-	log_id uuid NOT NULL,
-	xact_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-	-- the order poll_events reads in; one index, the login path's only extra
-	PRIMARY KEY (tenant_id, xact_id, log_id)
-);
-COMMENT ON TABLE authlog.event_positions IS
-	'The transaction that inserted each event (auth_logs), in the order poll_events pages by: bookkeeping for readers that follow the stream, not evidence (outside the seals and the store). Events recorded before 1.1 share the update''s transaction.';
-ALTER TABLE authlog.event_positions ENABLE ROW LEVEL SECURITY;
-ALTER TABLE authlog.event_positions FORCE ROW LEVEL SECURITY;
-CREATE TRIGGER event_positions_append_only
-	BEFORE UPDATE OR DELETE ON authlog.event_positions
-	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
-CREATE TRIGGER event_positions_no_truncate
-	BEFORE TRUNCATE ON authlog.event_positions
-	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
-
 -- Readers read through functions only ------------------------------------------
 -- (doc/security.md, "What a reader can learn")  A reader's own query on a
 -- table puts its leakproof quals under the policy: as index conditions they

@@ -560,9 +560,10 @@ BEGIN
 	SELECT p.xact_id::text || ':' || p.log_id::text, l.log_id, l.occurred_at, l.recorded_at, l.event_type,
 	       l.organisation_id, l.user_id, l.ip_address, l.user_agent, l.auth_path, l.decision, l.reason,
 	       l.actor, l.failed_login_attempts, l.account_locked_until, l.metadata
-	FROM authlog.event_positions p
+	FROM authlog.event_ids p
+	-- recorded_at: the one month's partition the event is in
 	JOIN authlog.scoped_auth_logs(poll_events.caller, poll_events.tenant_id) l
-	  ON l.tenant_id = p.tenant_id AND l.log_id = p.log_id
+	  ON l.tenant_id = p.tenant_id AND l.log_id = p.log_id AND l.recorded_at = p.recorded_at
 	WHERE p.tenant_id = poll_events.tenant_id
 	  AND (p.xact_id, p.log_id) > (after_xact, after_log)
 	  -- every transaction older than the snapshot's xmin has ended

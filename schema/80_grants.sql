@@ -203,7 +203,6 @@ SELECT pg_catalog.pg_extension_config_dump('authlog.account_organisations', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.tenant_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.trusted_issuers', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.gateways', '');
-SELECT pg_catalog.pg_extension_config_dump('authlog.event_positions', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.access_log', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.records_log', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.retention_runs', '');

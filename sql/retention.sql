@@ -73,6 +73,9 @@ SELECT tenant_id, run_in_progress FROM authlog.retention_status WHERE tenant_id 
 SELECT * FROM authlog.retention_batch(100);
 SELECT user_id FROM authlog.auth_logs WHERE tenant_id = 't-ret' ORDER BY user_id;
 SELECT count(*) AS t_keep_events FROM authlog.auth_logs WHERE tenant_id = 't-keep';
+-- A retired event leaves no position behind (event_ids holds them): a stream from the start reads what is left
+SELECT count(*) AS positions_left FROM authlog.event_ids WHERE tenant_id = 't-ret';
+SELECT user_id FROM authlog.poll_events('t-ret', NULL);
 
 -- Each removal is a record: the seal, the members in the seal's order, what the seal still has
 SELECT r.seal_no, array_agg(l.user_id ORDER BY u.n) AS retired, r.kept, r.actor, r.role_name = session_user AS by_session,

@@ -123,43 +123,42 @@ static const char *insert_event_sql =
 " ON CONFLICT (tenant_id, log_id) DO NOTHING";
 
 /*
- * 1.1: the event's id, the event and its place in commit order in one
- * statement.  auth_logs is partitioned by recorded_at, so the id is taken
- * in event_ids (unpartitioned: one probe, whatever month the first one's
- * partition is) with the call's fingerprint, and the event is inserted only
- * if the id was free; event_positions: the inserting transaction's id,
- * which poll_events pages by.  An account's first event (register_account)
- * also registers its organisation, in a form of its own: every other event
- * would pay for the registration's insert being set up, not run (executor
- * start-up costs as much as a small insert: doc/performance.md).  A
- * database still at 1.0 has none of these tables.
+ * 1.1: the event's id and the event in one statement.  auth_logs is
+ * partitioned by recorded_at, so the id is taken in event_ids
+ * (unpartitioned: one probe, whatever month the first one's partition is)
+ * with the call's fingerprint and, by its column's default, the inserting
+ * transaction's id (poll_events' order); the event is inserted only if the
+ * id was free.  An account's first event (register_account) also registers
+ * its organisation, in a form of its own: every other event would pay for
+ * the registration's insert being set up, not run (executor start-up costs
+ * as much as a small insert: doc/performance.md).  A database still at 1.0
+ * has none of these tables.
  */
-#define POSITIONED_EVENT_ID_EVENT \
+#define EVENT_ID \
 "WITH id AS (" \
 " INSERT INTO authlog.event_ids (tenant_id, log_id, recorded_at, fingerprint)" \
 " VALUES ($1, $2, $10, $17)" \
 " ON CONFLICT (tenant_id, log_id) DO NOTHING" \
-" RETURNING tenant_id, log_id)," \
-" event AS (" \
+" RETURNING tenant_id, log_id)"
+#define EVENT_OF_ID \
 " INSERT INTO authlog.auth_logs (tenant_id, log_id, organisation_id, user_id," \
 " event_type, ip_address, user_agent, auth_path, occurred_at, recorded_at," \
 " metadata, reason, actor, decision, failed_login_attempts, account_locked_until)" \
 " SELECT id.tenant_id, id.log_id, $3, $4, $5::authlog.event_type, $6, $7, $8, $9, $10," \
-" $11, $12, $13, $14, $15, $16 FROM id" \
-" RETURNING tenant_id, log_id, organisation_id, user_id)"
-#define POSITIONED_EVENT_POSITION \
-" INSERT INTO authlog.event_positions (tenant_id, log_id) SELECT tenant_id, log_id FROM event"
+" $11, $12, $13, $14, $15, $16 FROM id"
 
-static const char *insert_positioned_event_sql =
-POSITIONED_EVENT_ID_EVENT POSITIONED_EVENT_POSITION;
+static const char *insert_identified_event_sql = EVENT_ID EVENT_OF_ID;
 
+/* returns a row for the event inserted: the registration may find one */
 static const char *insert_registering_event_sql =
-POSITIONED_EVENT_ID_EVENT ","
+EVENT_ID ","
+" event AS (" EVENT_OF_ID
+" RETURNING tenant_id, user_id, organisation_id),"
 " account AS ("
 " INSERT INTO authlog.account_organisations (tenant_id, user_id, organisation_id)"
 " SELECT tenant_id, user_id, organisation_id FROM event"
 " ON CONFLICT (tenant_id, user_id) DO NOTHING)"
-POSITIONED_EVENT_POSITION;
+" SELECT 1 FROM event";
 
 static const char *lock_account_sql =
 "SELECT failed_login_attempts, first_failed_at, account_locked_until, lockout_count,"
@@ -256,7 +255,7 @@ static const char *reader_covers_1_1_sql =
 static SPIPlanPtr insert_event_plan;
 static SPIPlanPtr insert_registering_event_plan;	/* 1.1: an account's first event */
 static Oid	insert_event_auth_path_type;
-static bool insert_event_positioned;
+static bool insert_event_identified;
 static SPIPlanPtr lock_account_plan;
 static SPIPlanPtr create_account_plan;
 static SPIPlanPtr delete_account_plan;
@@ -371,18 +370,18 @@ prepare_write_plans(Oid auth_path_type)
 		INT4OID, TIMESTAMPTZOID, BOOLOID, INETOID
 	};
 	Oid			retry_types[2] = {TEXTOID, UUIDOID};
-	bool		positioned = OidIsValid(get_relname_relid("event_positions",
+	bool		identified = OidIsValid(get_relname_relid("event_ids",
 															 get_namespace_oid(AUTHLOG_SCHEMA, false)));
 
 	/*
 	 * The enum's OID is a parameter type of the saved plan; after DROP and
 	 * CREATE EXTENSION in this backend it changes, and so must the plan; and
-	 * after ALTER EXTENSION UPDATE events get their positions.
+	 * after ALTER EXTENSION UPDATE events get their ids in event_ids.
 	 */
 	event_types[EV_AUTH_PATH] = auth_path_type;
 	if (insert_event_plan != NULL &&
 		(event_types[EV_AUTH_PATH] != insert_event_auth_path_type ||
-		 positioned != insert_event_positioned))
+		 identified != insert_event_identified))
 	{
 		SPI_freeplan(insert_event_plan);
 		insert_event_plan = NULL;
@@ -394,16 +393,16 @@ prepare_write_plans(Oid auth_path_type)
 		count_retry_plan = NULL;
 	}
 	insert_event_auth_path_type = event_types[EV_AUTH_PATH];
-	insert_event_positioned = positioned;
-	prepare_saved(&insert_event_plan, positioned ? insert_positioned_event_sql : insert_event_sql,
-				  positioned ? EVENT_NPARAMS : EVENT_NCOLS, event_types);
-	if (positioned)
+	insert_event_identified = identified;
+	prepare_saved(&insert_event_plan, identified ? insert_identified_event_sql : insert_event_sql,
+				  identified ? EVENT_NPARAMS : EVENT_NCOLS, event_types);
+	if (identified)
 		prepare_saved(&insert_registering_event_plan, insert_registering_event_sql,
 					  EVENT_NPARAMS, event_types);
 	prepare_saved(&lock_account_plan, lock_account_sql, 2, lock_types);
 	prepare_saved(&create_account_plan, create_account_sql, ACCOUNT_NPARAMS, account_types);
 	prepare_saved(&update_account_plan, update_account_sql, ACCOUNT_NPARAMS, account_types);
-	prepare_saved(&count_retry_plan, positioned ? count_retry_1_1_sql : count_retry_sql,
+	prepare_saved(&count_retry_plan, identified ? count_retry_1_1_sql : count_retry_sql,
 				  2, retry_types);
 }
 
@@ -582,15 +581,14 @@ event_row_set_state(EventRow *row, const LockoutState *state)
 static bool
 insert_event(EventRow *row)
 {
-	SPIPlanPtr	plan = insert_event_plan;
-
 	if (row->register_account)
 	{
 		if (insert_registering_event_plan == NULL)
 			elog(ERROR, "authlog: an account's first event needs authlog 1.1's tables");
-		plan = insert_registering_event_plan;
+		execute_plan(insert_registering_event_plan, row->values, row->nulls, false, SPI_OK_SELECT);
 	}
-	execute_plan(plan, row->values, row->nulls, false, SPI_OK_INSERT);
+	else
+		execute_plan(insert_event_plan, row->values, row->nulls, false, SPI_OK_INSERT);
 	if (SPI_processed != 1)
 		return false;
 	stats_note_event(DatumGetTextPP(row->values[EV_TENANT]),

@@ -156,9 +156,8 @@ authlog_new_record_id(PG_FUNCTION_ARGS)
  * One statement: the seal's members recorded before the cutoff and covered
  * by no hold (at most $4, in the seal's order) are deleted with their
  * ids (event_ids), and the record naming them is written; what is left of the
- * seal is counted in the record (kept).  event_positions keeps its rows:
- * they are bookkeeping without content, and poll_events joins them to the
- * events, so a retired event no longer shows.
+ * seal is counted in the record (kept).  The ids go with their events:
+ * event_ids also holds the position poll_events pages by.
  */
 static const char *retire_sql =
 "WITH seal AS ("

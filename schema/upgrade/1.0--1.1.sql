@@ -54,7 +54,9 @@ $$;
 --@ include 22_event_functions.sql
 
 --@ include 21_event_ids.sql
--- 1.0's events: their ids, with no fingerprint (their arguments were not kept)
+-- 1.0's events: their ids, with no fingerprint (their arguments were not kept),
+-- and the update's transaction as their position: poll_events returns them in
+-- log_id order, before every event recorded after the update
 INSERT INTO authlog.event_ids (tenant_id, log_id, recorded_at)
 SELECT l.tenant_id, l.log_id, l.recorded_at FROM authlog.auth_logs l;
 SELECT pg_catalog.pg_extension_config_dump('authlog.auth_logs', '');
@@ -130,33 +132,6 @@ COMMENT ON FUNCTION authlog.move_account(text, text, text, text, text) IS
 	'Moves an account, with its failures and lock, to another organisation of its tenant: records an account_moved event in each organisation (reason moved_out and moved_in, the actor, the note) and returns the id of the new organisation''s. Superusers only unless granted.';
 
 --@ include 15_identity.sql
-
--- Commit order (1.1) ------------------------------------------------------------
--- recorded_at is the call's time, not the commit's: a transaction that began
--- earlier can commit later.  Each event's row here carries the id of the
--- transaction that inserted it (written in the same statement as the event);
--- poll_events pages by (xact_id, log_id) and returns only events of
--- transactions older than its snapshot's xmin, all of which have ended, so a
--- cursor never passes an event that has yet to commit (doc/reference.md).
-CREATE TABLE authlog.event_positions (
-	tenant_id text NOT NULL,
-	log_id uuid NOT NULL,
-	xact_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-	-- the order poll_events reads in; one index, the login path's only extra
-	PRIMARY KEY (tenant_id, xact_id, log_id)
-);
-COMMENT ON TABLE authlog.event_positions IS
-	'The transaction that inserted each event (auth_logs), in the order poll_events pages by: bookkeeping for readers that follow the stream, not evidence (outside the seals and the store). Events recorded before 1.1 share the update''s transaction.';
-ALTER TABLE authlog.event_positions ENABLE ROW LEVEL SECURITY;
-ALTER TABLE authlog.event_positions FORCE ROW LEVEL SECURITY;
-CREATE TRIGGER event_positions_append_only
-	BEFORE UPDATE OR DELETE ON authlog.event_positions
-	FOR EACH ROW EXECUTE FUNCTION authlog.forbid_log_rewrite();
-CREATE TRIGGER event_positions_no_truncate
-	BEFORE TRUNCATE ON authlog.event_positions
-	FOR EACH STATEMENT EXECUTE FUNCTION authlog.forbid_log_rewrite();
--- Events recorded before the update: the update's transaction, in log_id order.
-INSERT INTO authlog.event_positions (tenant_id, log_id) SELECT l.tenant_id, l.log_id FROM authlog.auth_logs l;
 
 -- A grant stays with the role it was given to -------------------------------------
 -- 1.0 kept a grant as the role's OID alone: after DROP ROLE the row stayed
@@ -821,9 +796,10 @@ BEGIN
 	SELECT p.xact_id::text || ':' || p.log_id::text, l.log_id, l.occurred_at, l.recorded_at, l.event_type,
 	       l.organisation_id, l.user_id, l.ip_address, l.user_agent, l.auth_path, l.decision, l.reason,
 	       l.actor, l.failed_login_attempts, l.account_locked_until, l.metadata
-	FROM authlog.event_positions p
+	FROM authlog.event_ids p
+	-- recorded_at: the one month's partition the event is in
 	JOIN authlog.scoped_auth_logs(poll_events.caller, poll_events.tenant_id) l
-	  ON l.tenant_id = p.tenant_id AND l.log_id = p.log_id
+	  ON l.tenant_id = p.tenant_id AND l.log_id = p.log_id AND l.recorded_at = p.recorded_at
 	WHERE p.tenant_id = poll_events.tenant_id
 	  AND (p.xact_id, p.log_id) > (after_xact, after_log)
 	  -- every transaction older than the snapshot's xmin has ended
@@ -1220,7 +1196,6 @@ COMMENT ON VIEW authlog.mirror_status IS
 
 SELECT pg_catalog.pg_extension_config_dump('authlog.trusted_issuers', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.gateways', '');
-SELECT pg_catalog.pg_extension_config_dump('authlog.event_positions', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.access_log', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.records_log', '');
 SELECT pg_catalog.pg_extension_config_dump('authlog.retention_runs', '');
