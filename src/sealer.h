@@ -58,6 +58,9 @@ extern int	seal_anchor_max_path(int size);
 extern bool seal_anchor_root(const uint8 *digest, int64 index, int64 size,
 							 const uint8 *path, int path_len, uint8 *root);
 
+/* seal_members.c */
+extern bool seal_members_insert(Datum tenant, int64 seal_no, const Datum *log_ids, int count);
+
 /* sealer.c: the sealing worker */
 typedef enum SealerState
 {

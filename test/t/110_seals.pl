@@ -127,6 +127,34 @@ cmp_ok($node->safe_psql('postgres', q{SELECT sum(retry_count) FROM authlog.auth_
 	'the writers retried some logins');
 all_sealed_once('after concurrent writers');
 
+# The sealer enters a seal's members in seal_members through the table AM
+# (seal_members.c): every row has its index entries (amcheck's
+# heapallindexed), and a table a statement would treat otherwise, here with
+# a DBA's insert trigger, gets the statement: the trigger sees every member.
+$node->safe_psql('postgres', 'CREATE EXTENSION amcheck');
+is($node->safe_psql('postgres', q{
+	SELECT (SELECT count(*) FROM authlog.seal_members) = (SELECT count(*) FROM authlog.seals s, unnest(s.members) m)}),
+	't', 'seal_members lists every member of every seal');
+is($node->safe_psql('postgres', q{SELECT bt_index_check('authlog.seal_members_pkey', true)}), '',
+	'seal_members: every row has its index entry');
+$node->safe_psql('postgres', q{
+	CREATE TABLE public.members_seen (tenant_id text, log_id uuid);
+	CREATE FUNCTION public.note_member() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		INSERT INTO public.members_seen VALUES (NEW.tenant_id, NEW.log_id);
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER note_member AFTER INSERT ON authlog.seal_members
+		FOR EACH ROW EXECUTE FUNCTION public.note_member();
+	SELECT count(*) FROM generate_series(1, 5) n,
+		authlog.record_login('tenant-trigger', 'o1', 'user' || n, false, '192.0.2.1', 'agent', 'web');
+	SELECT authlog.seal_now('60s')});
+is($node->safe_psql('postgres', q{
+	SELECT (SELECT count(*) FROM public.members_seen) || ' '
+	    || (SELECT count(*) FROM authlog.seal_members m JOIN public.members_seen s USING (tenant_id, log_id))}),
+	'5 5', 'with an insert trigger on seal_members the sealer runs the statement, and the trigger fires');
+$node->safe_psql('postgres', q{DROP TRIGGER note_member ON authlog.seal_members});
+
 # The sealer's slot dropped, then one transaction of 2,500 events of one
 # tenant (written straight into the table: a bulk load, not logins): the
 # slot is created again and the events it never saw are sealed from a table
