@@ -113,6 +113,19 @@ FROM pg_logical_slot_get_binary_changes('regress_authlog', NULL, NULL, 'tables',
      LATERAL authlog.bson_to_json(c.data) m
 ORDER BY 1;
 
+-- document_id 'key' (the sealer's stream): the _id of the message and of its doc is the
+-- document of the key columns, the _id of the form seals digest; the default is the store's scalar
+SELECT decision FROM authlog.record_login('t-key', 'o1', 'kd', false, '192.0.2.4', 'ua', 'web', '{}',
+                                          '00000000-0000-4000-8000-00000000ced1');
+SELECT m -> '_id' AS id, m -> 'doc' -> '_id' = m -> '_id' AS doc_too, m -> 'doc' ->> 'user_id' AS user_id
+FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'tables', 'auth_logs',
+                                         'operations', 'insert', 'document_id', 'key') c,
+     LATERAL authlog.bson_to_json(c.data) m;
+SELECT m -> '_id' AS id
+FROM pg_logical_slot_get_binary_changes('regress_authlog', NULL, NULL, 'tables', 'auth_logs',
+                                        'operations', 'insert', 'document_id', 'store') c,
+     LATERAL authlog.bson_to_json(c.data) m;
+
 -- option errors name the option
 \set VERBOSITY default
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'fromat', 'json');
@@ -122,6 +135,8 @@ SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'tables', 'auth_logs, users');
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'operations', '');
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'operations', 'insert', 'operations', 'update');
+SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'document_id', 'uuid');
+SELECT count(*) FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'document_id', 'key', 'document_id', 'key');
 -- bson is binary: the textual function refuses it
 SELECT count(*) FROM pg_logical_slot_peek_changes('regress_authlog', NULL, NULL);
 \set VERBOSITY terse

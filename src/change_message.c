@@ -163,13 +163,16 @@ change_message_start(bson_t *out, ChangeOp op, ChangeTable table,
 
 void
 change_message_append_key(bson_t *out, ChangeTable table, TupleDesc desc,
-						  Datum *values, bool *nulls, RowStoreId *id)
+						  Datum *values, bool *nulls, bool key_document, RowStoreId *id)
 {
 	RowStoreId	own;
 
 	if (id == NULL)
 		id = &own;
-	row_bson_store_id(id, desc, values, nulls, change_table_key_columns(table));
+	if (key_document)
+		row_bson_key_id(id, desc, values, nulls, change_table_key_columns(table));
+	else
+		row_bson_store_id(id, desc, values, nulls, change_table_key_columns(table));
 	row_bson_append_store_id(out, "_id", id);
 }
 
@@ -266,7 +269,13 @@ change_message_read(const bson_t *message, ChangeMessage *out)
 		}
 		else if (strcmp(key, "_id") == 0)
 		{
-			/* a scalar (UTF-8, or BinData for a key that is not UTF-8) */
+			/*
+			 * a scalar (UTF-8, or BinData for a key that is not UTF-8), or
+			 * the key columns' document (option document_id 'key'), which
+			 * no reader of a store key asks for
+			 */
+			if (BSON_ITER_HOLDS_DOCUMENT(&iter))
+				continue;
 			if (BSON_ITER_HOLDS_UTF8(&iter))
 			{
 				out->id = bson_iter_utf8(&iter, &out->id_len);

@@ -76,11 +76,14 @@ extern void change_message_start(bson_t *out, ChangeOp op, ChangeTable table,
 								 const ChangeTransaction *txn);
 
 /*
- * _id: the store's _id of the row, a scalar made of its key columns; *id
- * (when not NULL) gets it, for change_message_append_row of the same row.
+ * _id: the store's _id of the row, a scalar made of its key columns, or
+ * with key_document the document of its key columns (the _id of the form
+ * seals digest); *id (when not NULL) gets it, for change_message_append_row
+ * of the same row.
  */
 extern void change_message_append_key(bson_t *out, ChangeTable table, TupleDesc desc,
-									  Datum *values, bool *nulls, RowStoreId *id);
+									  Datum *values, bool *nulls, bool key_document,
+									  RowStoreId *id);
 
 /*
  * doc: the row; with track_unchanged, TOASTed columns an update left

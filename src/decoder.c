@@ -47,6 +47,7 @@ typedef struct DecoderState
 	ChangeTable last_partition_table;
 	bool		table_wanted[CHANGE_TABLES];	/* option tables */
 	bool		operation_wanted[4];	/* option operations, by DecodedOperation */
+	bool		key_document;	/* option document_id 'key' */
 } DecoderState;
 
 /* The operations the option "operations" names, in this order */
@@ -167,6 +168,7 @@ parse_output_parameters(List *options, DecoderState *state)
 	bool		seen_include_transaction = false;
 	bool		seen_tables = false;
 	bool		seen_operations = false;
+	bool		seen_document_id = false;
 
 	foreach(lc, options)
 	{
@@ -200,6 +202,25 @@ parse_output_parameters(List *options, DecoderState *state)
 			seen_include_transaction = true;
 			state->include_transaction = parse_bool_option(option);
 		}
+		else if (strcmp(option->defname, "document_id") == 0)
+		{
+			const char *form = option->arg ? strVal(option->arg) : "";
+
+			if (seen_document_id)
+				ereport(ERROR,
+						(errcode(ERRCODE_SYNTAX_ERROR),
+						 errmsg("option \"%s\" is given more than once", option->defname)));
+			seen_document_id = true;
+			if (strcmp(form, "store") == 0)
+				state->key_document = false;
+			else if (strcmp(form, "key") == 0)
+				state->key_document = true;
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid value \"%s\" for option \"document_id\"", form),
+						 errhint("Use store (the store's scalar key, the default) or key (the document of the key columns).")));
+		}
 		else if (strcmp(option->defname, "tables") == 0 ||
 				 strcmp(option->defname, "operations") == 0)
 		{
@@ -223,7 +244,7 @@ parse_output_parameters(List *options, DecoderState *state)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"%s\" is unknown to the authlog output plugin",
 							option->defname),
-					 errhint("The options are format (bson or json), include_transaction (true or false), tables and operations (comma-separated lists).")));
+					 errhint("The options are format (bson or json), include_transaction (true or false), tables and operations (comma-separated lists), and document_id (store or key).")));
 	}
 }
 
@@ -418,7 +439,8 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	values = palloc(desc->natts * sizeof(Datum));
 	nulls = palloc(desc->natts * sizeof(bool));
 	heap_deform_tuple(key_row, desc, values, nulls);
-	change_message_append_key(&state->message, table, desc, values, nulls, &id);
+	change_message_append_key(&state->message, table, desc, values, nulls,
+							  state->key_document, &id);
 	if (row != NULL)
 	{
 		/* the document's _id is the message's, made once, unless the key changed */

@@ -27,16 +27,24 @@ extern void row_bson_append_datum(bson_t *out, const char *key, Oid typid,
 extern void row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb);
 extern void row_bson_append_timestamptz(bson_t *out, const char *key, TimestampTz ts);
 extern bson_t *row_bson_new_owned(MemoryContext context);
-/* A row's store _id, made once for its message and its document */
+/*
+ * A row's _id, made once for its message and its document: the store's
+ * scalar key, or (row_bson_key_id) the document of its key columns, the
+ * _id the form seals digest has (and the library before 1.1 stored)
+ */
 typedef struct RowStoreId
 {
 	const char *text;			/* valid until the next row_bson_store_id */
 	size_t		len;
 	bool		utf8;			/* a string; otherwise BinData (SQL_ASCII) */
+	const bson_t *key;			/* not NULL: the key columns' document, valid
+								 * until the next row_bson_key_id */
 } RowStoreId;
 
 extern void row_bson_store_id(RowStoreId *id, TupleDesc desc, Datum *values, bool *nulls,
 							  const char *const *key_columns);
+extern void row_bson_key_id(RowStoreId *id, TupleDesc desc, Datum *values, bool *nulls,
+							const char *const *key_columns);
 extern void row_bson_append_store_id(bson_t *out, const char *name, const RowStoreId *id);
 /* id: the row's, when made already; NULL makes it */
 extern void row_bson_append_row(bson_t *out, const char *name, TupleDesc desc,

@@ -616,6 +616,33 @@ key_positions(TupleDesc desc, const char *const *key_columns, int *count)
 }
 
 /*
+ * A row's key columns, appended to doc: in the table's order for the
+ * store's _id (as it has always been made), in key_columns' order for the
+ * key document (the order bson_rules_key_of_fields gives the form seals
+ * digest); the two differ only for a table whose key columns are not in
+ * that order.
+ */
+static void
+append_key_columns(bson_t *doc, TupleDesc desc, Datum *values, bool *nulls,
+				   const char *const *key_columns, bool in_key_order)
+{
+	int			count;
+	const int  *attnums = key_positions(desc, key_columns, &count);
+
+	for (int k = 0; in_key_order ? key_columns[k] != NULL : k < count; k++)
+		for (int i = 0; i < count; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, attnums[i]);
+
+			if (in_key_order ? strcmp(NameStr(att->attname), key_columns[k]) != 0 : i != k)
+				continue;
+			row_bson_append_datum(doc, NameStr(att->attname), att->atttypid,
+								  values[attnums[i]], nulls[attnums[i]]);
+			break;
+		}
+}
+
+/*
  * The store's _id of a row, as *id: one scalar made injectively from its
  * key columns (bson_rules_store_id_text), which every MongoDB-wire store
  * indexes; FerretDB leaves a document _id unindexed, so each update by
@@ -628,9 +655,6 @@ row_bson_store_id(RowStoreId *id, TupleDesc desc, Datum *values, bool *nulls,
 {
 	static bson_string_t *text = NULL;
 	bson_t		key;
-	const int  *attnums;
-	int			count;
-	int			i;
 	bool		ok;
 
 	if (text == NULL)
@@ -639,25 +663,47 @@ row_bson_store_id(RowStoreId *id, TupleDesc desc, Datum *values, bool *nulls,
 
 	/* a key is a few hundred bytes at most; a longer one is malloc'd and freed here */
 	bson_init(&key);
-	attnums = key_positions(desc, key_columns, &count);
-	for (i = 0; i < count; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, attnums[i]);
-
-		row_bson_append_datum(&key, NameStr(att->attname), att->atttypid,
-							  values[attnums[i]], nulls[attnums[i]]);
-	}
+	append_key_columns(&key, desc, values, nulls, key_columns, false);
 	ok = bson_rules_store_id_text_utf8(&key, text, &id->utf8);
 	bson_destroy(&key);
 	if (!ok)
 		elog(ERROR, "authlog: a row's key columns cannot make a store _id");
 	id->text = text->str;
 	id->len = text->len;
+	id->key = NULL;
+}
+
+/*
+ * A row's _id as the document of its key columns, in key_columns' order,
+ * each as the row's document has it: the _id of the form seals digest
+ * (bson_rules_digest_form), without the store's scalar made and then
+ * replaced (the sealer's stream asks for it: option document_id).
+ */
+void
+row_bson_key_id(RowStoreId *id, TupleDesc desc, Datum *values, bool *nulls,
+				const char *const *key_columns)
+{
+	static bson_t *key = NULL;
+
+	if (key == NULL)
+		key = bson_new();		/* kept for the process: one buffer for every row */
+	else
+		bson_reinit(key);
+	append_key_columns(key, desc, values, nulls, key_columns, true);
+	id->text = NULL;
+	id->len = 0;
+	id->utf8 = true;
+	id->key = key;
 }
 
 void
 row_bson_append_store_id(bson_t *out, const char *name, const RowStoreId *id)
 {
+	if (id->key != NULL)
+	{
+		BSON_CHECK(bson_append_document(out, name, -1, id->key));
+		return;
+	}
 	BSON_CHECK(bson_rules_append_store_id_as(out, name, id->text, id->len, id->utf8));
 }
 

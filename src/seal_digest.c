@@ -202,6 +202,7 @@ row_digest(HeapTupleHeader row, ChangeTable table)
 	Datum	   *values;
 	bool	   *nulls;
 	bson_t	   *document;
+	RowStoreId	id;
 	uint8		digest[SEAL_DIGEST_LEN];
 
 	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
@@ -213,9 +214,11 @@ row_digest(HeapTupleHeader row, ChangeTable table)
 	nulls = palloc(sizeof(bool) * desc->natts);
 	heap_deform_tuple(&tuple, desc, values, nulls);
 
+	/* with the key columns' document as _id: the form itself, no store key made and replaced */
+	row_bson_key_id(&id, desc, values, nulls, change_table_key_columns(table));
 	document = row_bson_new_owned(CurrentMemoryContext);
 	row_bson_append_row_fields(document, desc, values, nulls, change_table_key_columns(table),
-							   NULL, NULL);
+							   &id, NULL);
 	ReleaseTupleDesc(desc);
 	if (!seal_event_digest(document, change_table_key_columns(table), digest))
 		elog(ERROR, "authlog: could not digest an %s row's document", change_table_names[table]);

@@ -729,7 +729,9 @@ static bool
 step_seal_chunk(void *arg)
 {
 	static const char *const options[] = {
-		"tables", "auth_logs,access_log,records_log", "operations", "insert", NULL
+		"tables", "auth_logs,access_log,records_log", "operations", "insert",
+		/* the _id the digest's form has: no store key made to be replaced */
+		"document_id", "key", NULL
 	};
 	Cut		   *cut = arg;
 
