@@ -52,6 +52,10 @@ CREATE TABLE authlog.account_lockouts (
 	updated_at timestamptz NOT NULL,
 	PRIMARY KEY (tenant_id, user_id)
 );
+-- (1.1) Room on each page for a row's next version: every failure updates its
+-- account's row, and an update on a full page is not HOT (a new primary key
+-- entry each time: callgrind, doc/performance.md)
+ALTER TABLE authlog.account_lockouts SET (fillfactor = 70);
 COMMENT ON TABLE authlog.account_lockouts IS
 	'Current lockout state per account; the row lock on it serialises concurrent attempts on one account.';
 COMMENT ON COLUMN authlog.account_lockouts.first_failed_at IS

@@ -109,6 +109,11 @@ COMMENT ON COLUMN authlog.seals.digest IS
 COMMENT ON FUNCTION authlog.seal_digest(authlog.seals) IS
 	'The digest a seal must carry, recomputed from its other columns (layout in doc/seals.md).';
 
+-- (1.1) Room on each page for a row's next version: every failure updates its
+-- account's row, and an update on a full page is not HOT (a new primary key
+-- entry each time: callgrind, doc/performance.md).  Pages written from now on.
+ALTER TABLE authlog.account_lockouts SET (fillfactor = 70);
+
 -- An account belongs to its organisation ------------------------------------
 -- (doc/security.md)  1.0 overwrote account_lockouts.organisation_id with
 -- every call, so a call under another organisation hid the account, and
