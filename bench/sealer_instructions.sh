@@ -56,7 +56,8 @@ per_event() {
 	echo "$a $b" | awk '{ printf "%.0f\n", ($6 - $3) / ($5 - $2) }'
 }
 
-install_tree() { (cd "$1" && make -s >/dev/null && make -s install >/dev/null); }
+# (PGXS reads PROFILE as compiler flags: the profile switch is not one)
+install_tree() { (cd "$1" && env -u PROFILE make -s >/dev/null && env -u PROFILE make -s install >/dev/null); }
 
 if [ -n "${BASELINE:-}" ]; then
 	worktree=$(mktemp -d /tmp/authlog-baseline.XXXXXX)

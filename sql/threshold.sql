@@ -31,6 +31,13 @@ FROM authlog.record_login('t-threshold', 'o1', 'bob', false, '203.0.113.7', 'cur
 -- the derived id is authlog's own: a time-ordered random UUID (version 7), not one a caller can compute
 SELECT substr(log_id::text, 15, 1) AS version, log_id <> ALL (SELECT log_id FROM authlog.auth_logs WHERE event_type = 'login_failed') AS not_a_callers
 FROM authlog.auth_logs WHERE tenant_id = 't-threshold' AND event_type = 'account_locked';
+-- its random bits are drawn a block at a time (64 ids) and handed out once: over several
+-- blocks, no two ids share them
+SELECT count(*) FROM generate_series(1, 300) n,
+     LATERAL authlog.record_login('t-threshold-ids', 'o1', 'u' || n, true, NULL, NULL, 'api');
+SELECT count(*) AS ids, count(DISTINCT substr(log_id::text, 20)) AS distinct_random_parts,
+       bool_and(substr(log_id::text, 15, 1) = '7') AS version_7
+FROM authlog.auth_logs WHERE tenant_id = 't-threshold-ids';
 
 -- a threshold of 1 locks on the first failure
 SET authlog.max_failed_attempts = 1;

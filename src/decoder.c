@@ -156,6 +156,29 @@ parse_bool_option(DefElem *option)
 }
 
 /*
+ * An option that is one of two words: true for the second (format json,
+ * document_id key), false for the first.  Given at most once.
+ */
+static bool
+parse_word_option(DefElem *option, bool *seen, const char *first, const char *second,
+				  const char *hint)
+{
+	const char *word = option->arg ? strVal(option->arg) : "";
+
+	if (*seen)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("option \"%s\" is given more than once", option->defname)));
+	*seen = true;
+	if (strcmp(word, first) != 0 && strcmp(word, second) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value \"%s\" for option \"%s\"", word, option->defname),
+				 errhint("%s", hint)));
+	return strcmp(word, second) == 0;
+}
+
+/*
  * The plugin's options, as pgoutput's parse_output_parameters reads its
  * own: each at most once, each value checked, every message naming the
  * option.
@@ -175,24 +198,8 @@ parse_output_parameters(List *options, DecoderState *state)
 		DefElem    *option = lfirst(lc);
 
 		if (strcmp(option->defname, "format") == 0)
-		{
-			const char *format = option->arg ? strVal(option->arg) : "";
-
-			if (seen_format)
-				ereport(ERROR,
-						(errcode(ERRCODE_SYNTAX_ERROR),
-						 errmsg("option \"%s\" is given more than once", option->defname)));
-			seen_format = true;
-			if (strcmp(format, "bson") == 0)
-				state->json = false;
-			else if (strcmp(format, "json") == 0)
-				state->json = true;
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid value \"%s\" for option \"format\"", format),
-						 errhint("Use bson (binary, the default) or json (canonical Extended JSON text).")));
-		}
+			state->json = parse_word_option(option, &seen_format, "bson", "json",
+											"Use bson (binary, the default) or json (canonical Extended JSON text).");
 		else if (strcmp(option->defname, "include_transaction") == 0)
 		{
 			if (seen_include_transaction)
@@ -203,24 +210,8 @@ parse_output_parameters(List *options, DecoderState *state)
 			state->include_transaction = parse_bool_option(option);
 		}
 		else if (strcmp(option->defname, "document_id") == 0)
-		{
-			const char *form = option->arg ? strVal(option->arg) : "";
-
-			if (seen_document_id)
-				ereport(ERROR,
-						(errcode(ERRCODE_SYNTAX_ERROR),
-						 errmsg("option \"%s\" is given more than once", option->defname)));
-			seen_document_id = true;
-			if (strcmp(form, "store") == 0)
-				state->key_document = false;
-			else if (strcmp(form, "key") == 0)
-				state->key_document = true;
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid value \"%s\" for option \"document_id\"", form),
-						 errhint("Use store (the store's scalar key, the default) or key (the document of the key columns).")));
-		}
+			state->key_document = parse_word_option(option, &seen_document_id, "store", "key",
+													"Use store (the store's scalar key, the default) or key (the document of the key columns).");
 		else if (strcmp(option->defname, "tables") == 0 ||
 				 strcmp(option->defname, "operations") == 0)
 		{
