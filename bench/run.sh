@@ -38,8 +38,9 @@ if [ "${1:-}" != "--run" ]; then
 	# instructions: callgrind's counts, which do not move with the machine's
 	# noise, before the timed sections: the sealer's per event against a
 	# baseline build, both installed one after the other in one invocation
-	# (this tree installed again last), and record_login's per call beside
-	# a bare INSERT's per row
+	# (this tree installed again last), record_login's per call beside
+	# a bare INSERT's per row, and the decoder's per row beside pgoutput's
+	# on the same WAL (make bench's timed decode ratio spreads over a fifth)
 	BENCH_INSTRUCTIONS=""
 	case ",${BENCH_ONLY:-}," in
 	*",instructions,"*)
@@ -49,11 +50,14 @@ if [ "${1:-}" != "--run" ]; then
 			sealer=$(BASELINE=${BENCH_SEALER_BASELINE:-3ae87c7} bash bench/sealer_instructions.sh 1000 6000 | tail -1)
 			record=$(bash bench/record_instructions.sh 2000)
 			record=$(echo "$record" | sed -n 1,3p)
+			decode=$(bash bench/decode_instructions.sh 20000 | sed -n 1p)
 			echo "== instructions (callgrind): $sealer"
 			echo "$record" | sed 's/^/   /'
-			# "BASE_REV,BASE,THIS,RECORD_NEW,RECORD_KNOWN,BARE" for the run's table (no spaces: LIB_ENV)
+			echo "   $decode"
+			# "BASE_REV,BASE,THIS,RECORD_NEW,RECORD_KNOWN,BARE,DECODER,PGOUTPUT" for the run's table (no spaces: LIB_ENV)
 			BENCH_INSTRUCTIONS="$(echo "$sealer" | sed -E 's/.*event: ([^ ]+) ([0-9]+), this tree ([0-9]+).*/\1,\2,\3/')"
 			BENCH_INSTRUCTIONS="$BENCH_INSTRUCTIONS,$(echo "$record" | awk '{ print $(NF - 2) }' | paste -sd,)"
+			BENCH_INSTRUCTIONS="$BENCH_INSTRUCTIONS,$(echo "$decode" | sed -E 's/.*authlog ([0-9]+), pgoutput ([0-9]+).*/\1,\2/')"
 		fi
 		;;
 	esac
@@ -95,13 +99,16 @@ psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql_q -f bench/setup.sql >/dev/null
 psql_q -c "CREATE TABLE bench.results (section text, name text, clients int, sync text, round int, value float8)"
 if [ -n "${BENCH_INSTRUCTIONS:-}" ]; then
-	IFS=, read -r base_rev base_sealer this_sealer record_new record_known record_bare <<<"$BENCH_INSTRUCTIONS"
+	IFS=, read -r base_rev base_sealer this_sealer record_new record_known record_bare decoder pgoutput \
+		<<<"$BENCH_INSTRUCTIONS"
 	psql_q -c "INSERT INTO bench.results VALUES
 		('instructions', 'sealer per event, baseline $base_rev', 0, '', 1, $base_sealer),
 		('instructions', 'sealer per event', 0, '', 1, $this_sealer),
 		('instructions', 'record_login failure per call, new accounts', 0, '', 1, $record_new),
 		('instructions', 'record_login failure per call, known accounts', 0, '', 1, $record_known),
-		('instructions', 'bare INSERT per row', 0, '', 1, $record_bare)"
+		('instructions', 'bare INSERT per row', 0, '', 1, $record_bare),
+		('instructions', 'decoder per row', 0, '', 1, $decoder),
+		('instructions', 'pgoutput per row', 0, '', 1, $pgoutput)"
 fi
 
 echo "== cluster: $(psql -XAtc 'SELECT version()')"
@@ -699,15 +706,18 @@ psql -X -P footer=off -c "
 		('mirror catch-up x raw libmongoc inserts', 'mirror', 'authlog mirror catch-up', 'mirror', 'raw libmongoc ordered bulk insert', 0, '', 0.85, 0.95),
 		('decoder x pgoutput, same WAL', 'decode', 'authlog (bson)', 'decode', 'pgoutput', 0, '', 0.8, 1.0),
 		('record_login failure x bare INSERT, 8 clients, sync off', 'write', 'record_login failure', 'write', 'bare INSERT', 8, 'off', 0.65, 0.8)),
-	-- callgrind's counts (section instructions), one invocation: rounds are not repeated
-	counts(what, num_name, den_name, first_bar, aim) AS (VALUES
+	-- callgrind's counts (section instructions), one invocation: rounds are not repeated;
+	-- inverted: a speed ratio from costs (den / num), as the timed decoder ratio reads
+	counts(what, num_name, den_name, first_bar, aim, inverted) AS (VALUES
 		('sealer instructions per sealed event x ' || (SELECT substr(name, length('sealer per event, baseline ') + 1)
 		                                              FROM bench.results WHERE name LIKE 'sealer per event, baseline %'),
-		 'sealer per event', 'sealer per event, baseline %', 0.5, 0.25),
+		 'sealer per event', 'sealer per event, baseline %', 0.5, 0.25, false),
 		('record_login instructions per new account''s failure x bare INSERT per row (callgrind)',
-		 'record_login failure per call, new accounts', 'bare INSERT per row', NULL, NULL),
+		 'record_login failure per call, new accounts', 'bare INSERT per row', NULL, NULL, false),
 		('record_login instructions per known account''s failure x bare INSERT per row (callgrind)',
-		 'record_login failure per call, known accounts', 'bare INSERT per row', NULL, NULL)),
+		 'record_login failure per call, known accounts', 'bare INSERT per row', NULL, NULL, false),
+		('decoder x pgoutput, same WAL, by instructions (pgoutput''s per row / the decoder''s, callgrind)',
+		 'decoder per row', 'pgoutput per row', 0.8, 1.0, true)),
 	rounds AS (
 		SELECT r.what, n.round, n.value / d.value AS x, r.first_bar, r.aim
 		FROM ratio r
@@ -719,7 +729,7 @@ psql -X -P footer=off -c "
 	       first_bar::text || 'x' AS first_bar, aim::text || 'x' AS aim
 	FROM rounds GROUP BY what, first_bar, aim
 	UNION ALL
-	SELECT c.what, round((n.value / d.value)::numeric, 3)::text || 'x',
+	SELECT c.what, round((CASE WHEN c.inverted THEN d.value / n.value ELSE n.value / d.value END)::numeric, 3)::text || 'x',
 	       round(n.value)::text || ' / ' || round(d.value)::text || ' (one invocation)',
 	       c.first_bar::text || 'x', c.aim::text || 'x'
 	FROM counts c
