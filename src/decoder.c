@@ -436,9 +436,13 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	{
 		/* the document's _id is the message's, made once, unless the key changed */
 		if (row != key_row)
+		{
 			heap_deform_tuple(row, desc, values, nulls);
+			if (state->key_document)
+				row_bson_key_id(&id, desc, values, nulls, change_table_key_columns(table));
+		}
 		change_message_append_row(&state->message, table, desc, values, nulls,
-								  row == key_row ? &id : NULL, true);
+								  row == key_row || state->key_document ? &id : NULL, true);
 	}
 	finish_message(ctx, state, old);
 }
