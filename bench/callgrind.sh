@@ -24,6 +24,18 @@ callgrind_start() {
 	return 1
 }
 
+# callgrind_begin [SETTING ...]: a new directory $cg_dir and free port
+# $cg_port, a cluster there under callgrind (callgrind_start) with authlog
+# created; cg_q runs psql against it
+callgrind_begin() {
+	cg_dir=$(mktemp -d /tmp/authlog-callgrind.XXXXXX)
+	cg_port=$(. "$top/test/lib.sh"; lib_free_port)
+	callgrind_start "$cg_dir" "$cg_port" "$@"
+	cg_q -c 'CREATE EXTENSION authlog' >/dev/null
+}
+
+cg_q() { as_postgres psql -X -q -At -v ON_ERROR_STOP=1 -h "$cg_dir/cl" -p "$cg_port" postgres "$@"; }
+
 callgrind_stop() {
 	as_postgres "$bindir/pg_ctl" -D "$1/cl/data" -m fast -w -t 600 stop >/dev/null
 }

@@ -19,13 +19,12 @@ n=${1:-20000}
 . "$top/bench/callgrind.sh"
 
 run() {
-	local d port
-	d=$(mktemp -d /tmp/authlog-callgrind.XXXXXX)
-	port=$(. "$top/test/lib.sh"; lib_free_port)
-	callgrind_start "$d" "$port" "authlog.seal_interval = 0" "authlog.mirror_uri = ''"
-	q() { as_postgres psql -X -q -At -v ON_ERROR_STOP=1 -h "$d/cl" -p "$port" postgres "$@"; }
+	local d
 	cd "$top"
-	q -c 'CREATE EXTENSION authlog' -c 'CREATE SCHEMA bench' >/dev/null
+	callgrind_begin "authlog.seal_interval = 0" "authlog.mirror_uri = ''"
+	d=$cg_dir
+	q() { cg_q "$@"; }
+	q -c 'CREATE SCHEMA bench' >/dev/null
 	q >/dev/null <<SQL
 CREATE PUBLICATION bench_tables FOR TABLE authlog.auth_logs;
 SELECT 'slot' FROM pg_create_logical_replication_slot('bench_authlog', 'authlog');

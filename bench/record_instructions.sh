@@ -15,12 +15,10 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-2000}
 . "$top/bench/callgrind.sh"
-d=$(mktemp -d /tmp/authlog-callgrind.XXXXXX)
-port=$(. "$top/test/lib.sh"; lib_free_port)
 cd "$top"
-q() { as_postgres psql -X -q -At -v ON_ERROR_STOP=1 -h "$d/cl" -p "$port" postgres "$@"; }
-callgrind_start "$d" "$port" "authlog.seal_interval = 0"
-q -c 'CREATE EXTENSION authlog' >/dev/null
+callgrind_begin "authlog.seal_interval = 0"
+d=$cg_dir
+q() { cg_q "$@"; }
 q -f bench/setup.sql >/dev/null 2>&1
 q >/dev/null <<SQL
 SELECT pg_backend_pid() \g $d/record.pid

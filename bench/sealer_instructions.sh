@@ -23,13 +23,12 @@ n2=${2:-11000}
 . "$top/bench/callgrind.sh"
 
 run() {
-	local n=$1 d port pid sealed ir
-	d=$(mktemp -d /tmp/authlog-callgrind.XXXXXX)
-	port=$(. "$top/test/lib.sh"; lib_free_port)
-	callgrind_start "$d" "$port" "authlog.seal_interval = '1h'" "authlog.seal_verify_interval = 0"
-	q() { as_postgres psql -X -q -At -v ON_ERROR_STOP=1 -h "$d/cl" -p "$port" postgres "$@"; }
+	local n=$1 d pid sealed ir
 	cd "$top"
-	q -c 'CREATE EXTENSION authlog' -c 'CREATE SCHEMA bench' >/dev/null
+	callgrind_begin "authlog.seal_interval = '1h'" "authlog.seal_verify_interval = 0"
+	d=$cg_dir
+	q() { cg_q "$@"; }
+	q -c 'CREATE SCHEMA bench' >/dev/null
 	q -f bench/events.sql >/dev/null
 	q -c "SELECT authlog.seal_now('600s')" >/dev/null
 	pid=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'authlog sealer'")
