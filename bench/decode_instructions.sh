@@ -12,7 +12,9 @@
 #   bench/decode_instructions.sh [N]      (default 20000)
 #
 # BASELINE=REV counts that commit first, built in a worktree and installed,
-# then this tree, installed again: both builds in one invocation.
+# then this tree, installed again: both builds in one invocation.  PROFILE=1
+# prints the decoding backend's costliest functions; KEEP=FILE keeps its
+# callgrind file (callgrind_annotate --tree=caller).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-20000}
@@ -53,6 +55,7 @@ SQL
 	if [ "${PROFILE:-0}" = 1 ]; then
 		callgrind_profile "$d/cg.$(cat "$d/bench_authlog.twice.pid")" 25 40 >&2
 	fi
+	if [ -n "${KEEP:-}" ]; then cp "$d/cg.$(cat "$d/bench_authlog.twice.pid")" "$KEEP"; fi
 	sleep 1
 	rm -rf "$d" 2>/dev/null || true
 }
