@@ -30,6 +30,7 @@ OBJS = \
 	src/sha256.o \
 	src/slot_stream.o \
 	src/stats.o \
+	src/table_shape.o \
 	src/worker.o
 # 1.0 is released and never changes.  The 1.1 install script is built from
 # the pieces in schema/, in the order the data model reads (types, readers'

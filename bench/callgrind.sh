@@ -36,6 +36,25 @@ callgrind_begin() {
 
 cg_q() { as_postgres psql -X -q -At -v ON_ERROR_STOP=1 -h "$cg_dir/cl" -p "$cg_port" postgres "$@"; }
 
+# callgrind_install DIR: build and install the tree in DIR (PGXS reads
+# PROFILE as compiler flags: the scripts' profile switch is not one)
+callgrind_install() {
+	(cd "$1" && env -u PROFILE make -s >/dev/null && env -u PROFILE make -s install >/dev/null)
+}
+
+# callgrind_on_baseline REV CMD...: CMD's output with REV's build installed
+# (from a worktree, removed after), then this tree ($top) installed again
+callgrind_on_baseline() {
+	local rev=$1 worktree out rc=0
+	shift
+	worktree=$(mktemp -d /tmp/authlog-baseline.XXXXXX)
+	git -C "$top" worktree add -q --detach "$worktree" "$rev"
+	callgrind_install "$worktree" && out=$("$@") || rc=$?
+	git -C "$top" worktree remove --force "$worktree"
+	callgrind_install "$top"
+	[ "$rc" = 0 ] && echo "$out"
+}
+
 callgrind_stop() {
 	as_postgres "$bindir/pg_ctl" -D "$1/cl/data" -m fast -w -t 600 stop >/dev/null
 }

@@ -69,16 +69,8 @@ ratio() {
 	echo "$authlog $pgoutput"
 }
 
-# (PGXS reads PROFILE as compiler flags: the profile switch is not one)
-install_tree() { (cd "$1" && env -u PROFILE make -s >/dev/null && env -u PROFILE make -s install >/dev/null); }
-
 if [ -n "${BASELINE:-}" ]; then
-	worktree=$(mktemp -d /tmp/authlog-baseline.XXXXXX)
-	git -C "$top" worktree add -q --detach "$worktree" "$BASELINE"
-	install_tree "$worktree"
-	read -r base_authlog base_pgoutput < <(ratio)
-	git -C "$top" worktree remove --force "$worktree"
-	install_tree "$top"
+	read -r base_authlog base_pgoutput < <(callgrind_on_baseline "$BASELINE" ratio)
 	read -r this_authlog this_pgoutput < <(ratio)
 	echo "instructions per decoded row: $BASELINE authlog $base_authlog (pgoutput $base_pgoutput), this tree authlog $this_authlog (pgoutput $this_pgoutput)"
 	awk -v a="$this_authlog" -v b="$base_authlog" -v p="$this_pgoutput" \

@@ -55,16 +55,8 @@ per_event() {
 	echo "$a $b" | awk '{ printf "%.0f\n", ($6 - $3) / ($5 - $2) }'
 }
 
-# (PGXS reads PROFILE as compiler flags: the profile switch is not one)
-install_tree() { (cd "$1" && env -u PROFILE make -s >/dev/null && env -u PROFILE make -s install >/dev/null); }
-
 if [ -n "${BASELINE:-}" ]; then
-	worktree=$(mktemp -d /tmp/authlog-baseline.XXXXXX)
-	git -C "$top" worktree add -q --detach "$worktree" "$BASELINE"
-	install_tree "$worktree"
-	base=$(per_event)
-	git -C "$top" worktree remove --force "$worktree"
-	install_tree "$top"
+	base=$(callgrind_on_baseline "$BASELINE" per_event)
 	this=$(per_event)
 	echo "instructions per sealed event: $BASELINE $base, this tree $this" \
 		"($(awk -v a="$this" -v b="$base" 'BEGIN { printf "%.3f", a / b }')x)"

@@ -47,7 +47,6 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
-#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "authlog_common.h"
@@ -96,30 +95,11 @@ static bool
 account_table_shape(const AccountTable *table, Relation rel, AttrNumber *attnums,
 					Relation *pkey, LOCKMODE lockmode)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
 	Oid			pkey_oid;
 	Relation	index;
-	int			columns = 0;
 
-	for (int att = 0; att < desc->natts; att++)
-		if (!TupleDescAttr(desc, att)->attisdropped)
-			columns++;
-	if (columns != table->ncolumns)
+	if (!table_has_exactly(rel, table->ncolumns, table->columns, table->types, attnums))
 		return false;
-	for (int i = 0; i < table->ncolumns; i++)
-	{
-		attnums[i] = InvalidAttrNumber;
-		for (int att = 0; att < desc->natts; att++)
-		{
-			Form_pg_attribute attr = TupleDescAttr(desc, att);
-
-			if (!attr->attisdropped && attr->atttypid == table->types[i] &&
-				strcmp(NameStr(attr->attname), table->columns[i]) == 0)
-				attnums[i] = attr->attnum;
-		}
-		if (attnums[i] == InvalidAttrNumber)
-			return false;
-	}
 	pkey_oid = RelationGetPrimaryKeyIndex(rel);
 	if (!OidIsValid(pkey_oid))
 		return false;
@@ -137,16 +117,13 @@ account_table_shape(const AccountTable *table, Relation rel, AttrNumber *attnums
 
 /*
  * What a statement would do differently: triggers (foreign keys among
- * them), check constraints, row-level security
+ * them; the row is locked, updated and inserted, so any trigger counts),
+ * check constraints, row-level security
  */
 static bool
 account_table_plain(Relation rel)
 {
-	TupleConstr *constr = RelationGetDescr(rel)->constr;
-
-	return rel->trigdesc == NULL &&
-		(constr == NULL || constr->num_check == 0) &&
-		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED;
+	return rel->trigdesc == NULL && table_without_checks(rel);
 }
 
 static Oid

@@ -14,6 +14,7 @@
 #define AUTHLOG_COMMON_H
 
 #include "datatype/timestamp.h"
+#include "utils/relcache.h"
 #include "utils/uuid.h"
 
 /* Microseconds between 1970-01-01 (the store's epoch) and PostgreSQL's, 2000-01-01 */
@@ -47,6 +48,11 @@ bytes_to_bytea_datum(const uint8 *data, Size len)
 
 /* event_ids.c: time-ordered (UUIDv7) ids for what authlog itself writes */
 extern void event_id_random(pg_uuid_t *id);
+
+/* table_shape.c: a table its table-AM writers may write without a statement */
+extern bool table_has_exactly(Relation rel, int n, const char *const *names, const Oid *types,
+							  AttrNumber *attnums);
+extern bool table_without_checks(Relation rel);
 
 /* pinned_session.c: the settings authlog's own SQL runs under */
 extern void authlog_pin_worker_session(void);

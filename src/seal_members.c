@@ -34,7 +34,6 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/rls.h"
 
 #include "authlog_common.h"
 #include "sealer.h"
@@ -53,39 +52,15 @@ static const Oid member_types[SEAL_MEMBERS_NATTS] = {TEXTOID, UUIDOID, INT8OID};
 static bool
 seal_members_plain(Relation rel, AttrNumber *attnums)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
 	TriggerDesc *triggers = rel->trigdesc;
-	int			columns = 0;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION ||
-		(desc->constr != NULL && desc->constr->num_check > 0) ||
-		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
-		return false;
 	if (triggers != NULL &&
 		(triggers->trig_insert_before_row || triggers->trig_insert_after_row ||
 		 triggers->trig_insert_instead_row || triggers->trig_insert_before_statement ||
 		 triggers->trig_insert_after_statement || triggers->trig_insert_new_table))
 		return false;
-	for (int att = 0; att < desc->natts; att++)
-		if (!TupleDescAttr(desc, att)->attisdropped)
-			columns++;
-	if (columns != SEAL_MEMBERS_NATTS)
-		return false;
-	for (int i = 0; i < SEAL_MEMBERS_NATTS; i++)
-	{
-		attnums[i] = InvalidAttrNumber;
-		for (int att = 0; att < desc->natts; att++)
-		{
-			Form_pg_attribute attr = TupleDescAttr(desc, att);
-
-			if (!attr->attisdropped && attr->atttypid == member_types[i] &&
-				strcmp(NameStr(attr->attname), member_columns[i]) == 0)
-				attnums[i] = attr->attnum;
-		}
-		if (attnums[i] == InvalidAttrNumber)
-			return false;
-	}
-	return true;
+	return table_without_checks(rel) &&
+		table_has_exactly(rel, SEAL_MEMBERS_NATTS, member_columns, member_types, attnums);
 }
 
 /* Every index checks its entries now: none leaves a recheck to the end of the statement */

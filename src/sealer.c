@@ -290,15 +290,21 @@ run_step(WorkerStep step, void *arg)
 
 /* ---------- writing seals ---------- */
 
-static Datum
-uuid_array_datum(SealMember *members, int count)
+/* The members' ids as Datums, pointing into the members */
+static Datum *
+member_id_datums(const SealMember *members, int count)
 {
 	Datum	   *elements = palloc(sizeof(Datum) * Max(count, 1));
-	int			i;
 
-	for (i = 0; i < count; i++)
+	for (int i = 0; i < count; i++)
 		elements[i] = UUIDPGetDatum(&members[i].log_id);
-	return PointerGetDatum(construct_array(elements, count, UUIDOID, UUID_LEN, false,
+	return elements;
+}
+
+static Datum
+uuid_array_of(const Datum *ids, int count)
+{
+	return PointerGetDatum(construct_array((Datum *) ids, count, UUIDOID, UUID_LEN, false,
 										   TYPALIGN_CHAR));
 }
 
@@ -307,7 +313,7 @@ static int
 drop_sealed_members(Datum tenant, SealMember *members, int count)
 {
 	Oid			types[2] = {TEXTOID, UUIDARRAYOID};
-	Datum		values[2] = {tenant, uuid_array_datum(members, count)};
+	Datum		values[2] = {tenant, uuid_array_of(member_id_datums(members, count), count)};
 	uint64		i;
 	int			kept = 0;
 
@@ -426,12 +432,6 @@ compose_seal(PendingSeal *seal, SealMember *members, int count, int64 seal_no,
 	seal_compute_digest(c, seal->digest);
 }
 
-static Datum
-uuid_array_of_members(const PendingSeal *seal)
-{
-	return uuid_array_datum(seal->members, seal->contents.event_count);
-}
-
 /*
  * Does authlog.seals keep anchors (1.1)?  A database still at 1.0 runs the
  * updated library until ALTER EXTENSION authlog UPDATE: its seals are cut
@@ -455,7 +455,8 @@ insert_seal(const PendingSeal *seal, bool keep_anchor, const uint8 *root, int in
 {
 	const SealContents *c = &seal->contents;
 	Datum		tenant = PointerGetDatum(cstring_to_text_with_len(c->tenant_id, c->tenant_len));
-	Datum		members = uuid_array_of_members(seal);
+	Datum	   *log_ids = member_id_datums(seal->members, c->event_count);
+	Datum		members = uuid_array_of(log_ids, c->event_count);
 	Oid			types[17] = {TEXTOID, INT8OID, UUIDOID, TIMESTAMPTZOID, PG_LSNOID, PG_LSNOID,
 		TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, UUIDARRAYOID, BYTEAOID, BYTEAOID, BYTEAOID,
 	BYTEAOID, INT4OID, INT4OID, BYTEAOID};
@@ -463,7 +464,6 @@ insert_seal(const PendingSeal *seal, bool keep_anchor, const uint8 *root, int in
 	char		nulls[17];
 	Oid			member_types[3] = {TEXTOID, INT8OID, UUIDARRAYOID};
 	Datum		member_values[3];
-	Datum	   *log_ids;
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = tenant;
@@ -497,9 +497,6 @@ insert_seal(const PendingSeal *seal, bool keep_anchor, const uint8 *root, int in
 							  keep_anchor ? 17 : 13, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "authlog sealer: could not insert a seal");
 
-	log_ids = palloc(sizeof(Datum) * Max(c->event_count, 1));
-	for (int i = 0; i < c->event_count; i++)
-		log_ids[i] = UUIDPGetDatum(&seal->members[i].log_id);
 	if (seal_members_insert(tenant, c->seal_no, log_ids, c->event_count))
 		return;
 	/* the statement, for a table seal_members.c must leave to it */
