@@ -163,13 +163,13 @@ change_message_start(bson_t *out, ChangeOp op, ChangeTable table,
 
 void
 change_message_append_key(bson_t *out, ChangeTable table, TupleDesc desc,
-						  Datum *values, bool *nulls, bool key_document, RowStoreId *id)
+						  Datum *values, bool *nulls, RowDocumentForm form, RowStoreId *id)
 {
 	RowStoreId	own;
 
 	if (id == NULL)
 		id = &own;
-	if (key_document)
+	if (form == ROW_DOCUMENT_DIGEST)
 		row_bson_key_id(id, desc, values, nulls, change_table_key_columns(table));
 	else
 		row_bson_store_id(id, desc, values, nulls, change_table_key_columns(table));
@@ -179,7 +179,7 @@ change_message_append_key(bson_t *out, ChangeTable table, TupleDesc desc,
 void
 change_message_append_row(bson_t *out, ChangeTable table, TupleDesc desc,
 						  Datum *values, bool *nulls, const RowStoreId *id,
-						  bool track_unchanged)
+						  bool track_unchanged, RowDocumentForm form)
 {
 	List	   *unchanged = NIL;
 	bson_t		array;
@@ -187,7 +187,7 @@ change_message_append_row(bson_t *out, ChangeTable table, TupleDesc desc,
 	uint32		index = 0;
 
 	row_bson_append_row(out, "doc", desc, values, nulls, change_table_key_columns(table),
-						id, track_unchanged ? &unchanged : NULL);
+						id, track_unchanged ? &unchanged : NULL, form);
 	if (unchanged == NIL)
 		return;
 	MESSAGE_CHECK(bson_append_array_begin(out, "unchanged", -1, &array));
@@ -271,7 +271,7 @@ change_message_read(const bson_t *message, ChangeMessage *out)
 		{
 			/*
 			 * a scalar (UTF-8, or BinData for a key that is not UTF-8), or
-			 * the key columns' document (option document_id 'key'), which
+			 * the key columns' document (option document 'digest'), which
 			 * no reader of a store key asks for
 			 */
 			if (BSON_ITER_HOLDS_DOCUMENT(&iter))

@@ -77,21 +77,22 @@ extern void change_message_start(bson_t *out, ChangeOp op, ChangeTable table,
 
 /*
  * _id: the store's _id of the row, a scalar made of its key columns, or
- * with key_document the document of its key columns (the _id of the form
+ * in the digest form the document of its key columns (the _id of the form
  * seals digest); *id (when not NULL) gets it, for change_message_append_row
  * of the same row.
  */
 extern void change_message_append_key(bson_t *out, ChangeTable table, TupleDesc desc,
-									  Datum *values, bool *nulls, bool key_document,
+									  Datum *values, bool *nulls, RowDocumentForm form,
 									  RowStoreId *id);
 
 /*
- * doc: the row; with track_unchanged, TOASTed columns an update left
- * unchanged are left out and named in "unchanged".
+ * doc: the row, as the store's document or in the form seals digest; with
+ * track_unchanged, TOASTed columns an update left unchanged are left out
+ * and named in "unchanged".
  */
 extern void change_message_append_row(bson_t *out, ChangeTable table, TupleDesc desc,
 									  Datum *values, bool *nulls, const RowStoreId *id,
-									  bool track_unchanged);
+									  bool track_unchanged, RowDocumentForm form);
 
 /* ---------- the read side ---------- */
 

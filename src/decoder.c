@@ -47,7 +47,7 @@ typedef struct DecoderState
 	ChangeTable last_partition_table;
 	bool		table_wanted[CHANGE_TABLES];	/* option tables */
 	bool		operation_wanted[4];	/* option operations, by DecodedOperation */
-	bool		key_document;	/* option document_id 'key' */
+	RowDocumentForm form;		/* option document: store or digest */
 } DecoderState;
 
 /* The operations the option "operations" names, in this order */
@@ -157,7 +157,7 @@ parse_bool_option(DefElem *option)
 
 /*
  * An option that is one of two words: true for the second (format json,
- * document_id key), false for the first.  Given at most once.
+ * document digest), false for the first.  Given at most once.
  */
 static bool
 parse_word_option(DefElem *option, bool *seen, const char *first, const char *second,
@@ -191,7 +191,7 @@ parse_output_parameters(List *options, DecoderState *state)
 	bool		seen_include_transaction = false;
 	bool		seen_tables = false;
 	bool		seen_operations = false;
-	bool		seen_document_id = false;
+	bool		seen_document = false;
 
 	foreach(lc, options)
 	{
@@ -209,9 +209,10 @@ parse_output_parameters(List *options, DecoderState *state)
 			seen_include_transaction = true;
 			state->include_transaction = parse_bool_option(option);
 		}
-		else if (strcmp(option->defname, "document_id") == 0)
-			state->key_document = parse_word_option(option, &seen_document_id, "store", "key",
-													"Use store (the store's scalar key, the default) or key (the document of the key columns).");
+		else if (strcmp(option->defname, "document") == 0)
+			state->form = parse_word_option(option, &seen_document, "store", "digest",
+											"Use store (the store's document, the default) or digest (the form a seal digests).")
+				? ROW_DOCUMENT_DIGEST : ROW_DOCUMENT_STORE;
 		else if (strcmp(option->defname, "tables") == 0 ||
 				 strcmp(option->defname, "operations") == 0)
 		{
@@ -235,7 +236,7 @@ parse_output_parameters(List *options, DecoderState *state)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"%s\" is unknown to the authlog output plugin",
 							option->defname),
-					 errhint("The options are format (bson or json), include_transaction (true or false), tables and operations (comma-separated lists), and document_id (store or key).")));
+					 errhint("The options are format (bson or json), include_transaction (true or false), tables and operations (comma-separated lists), and document (store or digest).")));
 	}
 }
 
@@ -430,19 +431,19 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	values = palloc(desc->natts * sizeof(Datum));
 	nulls = palloc(desc->natts * sizeof(bool));
 	heap_deform_tuple(key_row, desc, values, nulls);
-	change_message_append_key(&state->message, table, desc, values, nulls,
-							  state->key_document, &id);
+	change_message_append_key(&state->message, table, desc, values, nulls, state->form, &id);
 	if (row != NULL)
 	{
 		/* the document's _id is the message's, made once, unless the key changed */
 		if (row != key_row)
 		{
 			heap_deform_tuple(row, desc, values, nulls);
-			if (state->key_document)
+			if (state->form == ROW_DOCUMENT_DIGEST)
 				row_bson_key_id(&id, desc, values, nulls, change_table_key_columns(table));
 		}
 		change_message_append_row(&state->message, table, desc, values, nulls,
-								  row == key_row || state->key_document ? &id : NULL, true);
+								  row == key_row || state->form == ROW_DOCUMENT_DIGEST ? &id : NULL,
+								  true, state->form);
 	}
 	finish_message(ctx, state, old);
 }

@@ -46,14 +46,33 @@ extern void row_bson_store_id(RowStoreId *id, TupleDesc desc, Datum *values, boo
 extern void row_bson_key_id(RowStoreId *id, TupleDesc desc, Datum *values, bool *nulls,
 							const char *const *key_columns);
 extern void row_bson_append_store_id(bson_t *out, const char *name, const RowStoreId *id);
-/* id: the row's, when made already; NULL makes it */
+
+/*
+ * What a row's document is built as: the store's document, or the form a
+ * seal digests (bson_rules_digest_form: _id the document of the key
+ * columns, object keys "_id" below the top written as 1.0 wrote them, not
+ * escaped, and the column SEAL_DIGEST_LEFT_OUT left out), whose bytes are
+ * hashed as they are: the sealer's stream (option document 'digest') and
+ * event_digest build it, and need no second pass over a store document.
+ */
+typedef enum RowDocumentForm
+{
+	ROW_DOCUMENT_STORE,
+	ROW_DOCUMENT_DIGEST
+} RowDocumentForm;
+
+/* The top-level field a seal's digest leaves out: bookkeeping, not evidence */
+#define SEAL_DIGEST_LEFT_OUT "retry_count"
+
+/* id: the row's, when made already; NULL makes it (the key document, for the digest form) */
 extern void row_bson_append_row(bson_t *out, const char *name, TupleDesc desc,
 								Datum *values, bool *nulls,
 								const char *const *key_columns, const RowStoreId *id,
-								List **unchanged);
+								List **unchanged, RowDocumentForm form);
 extern void row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *values,
 									   bool *nulls, const char *const *key_columns,
-									   const RowStoreId *id, List **unchanged);
+									   const RowStoreId *id, List **unchanged,
+									   RowDocumentForm form);
 
 /* A BSON document's bytes as jsonb (canonical Extended JSON); 0 if unreadable */
 extern Datum bson_bytes_to_jsonb(const uint8 *data, uint32 len);

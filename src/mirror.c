@@ -628,8 +628,9 @@ step_copy_table(void *arg)
 				heap_deform_tuple(SPI_tuptable->vals[i], desc, values, nulls);
 				bson_reinit(&message);
 				change_message_start(&message, CHANGE_INSERT, copy->table, &no_transaction);
-				change_message_append_key(&message, copy->table, desc, values, nulls, false, &id);
-				change_message_append_row(&message, copy->table, desc, values, nulls, &id, false);
+				change_message_append_key(&message, copy->table, desc, values, nulls, ROW_DOCUMENT_STORE, &id);
+				change_message_append_row(&message, copy->table, desc, values, nulls, &id, false,
+										  ROW_DOCUMENT_STORE);
 				old = MemoryContextSwitchTo(batch_context);
 				batch_add(&copy->batch, (const char *) bson_get_data(&message), message.len);
 				MemoryContextSwitchTo(old);

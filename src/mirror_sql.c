@@ -312,7 +312,8 @@ verify_collection(ReturnSetInfo *rsinfo, MongoSink *sink, ChangeTable table,
 				CHECK_FOR_INTERRUPTS();
 				heap_deform_tuple(SPI_tuptable->vals[r], desc, values, nulls);
 				bson_reinit(&built);
-				row_bson_append_row_fields(&built, desc, values, nulls, key_columns, NULL, NULL);
+				row_bson_append_row_fields(&built, desc, values, nulls, key_columns, NULL, NULL,
+										   ROW_DOCUMENT_STORE);
 				if (!store_id_key(&built, "_id", &key))
 					continue;
 				found = hash_search(store, &key, HASH_FIND, NULL);

@@ -55,8 +55,8 @@ PG_FUNCTION_INFO_V1(authlog_bson_to_json);
 /* Deepest BSON nesting bson_to_json converts; libbson elides deeper levels. */
 #define BSON_JSON_MAX_DEPTH 100
 
-static void append_jsonb_container(bson_t *out, JsonbContainer *container);
-static void append_jsonb_value(bson_t *out, const char *key, int keylen,
+static void append_jsonb_container(bson_t *out, JsonbContainer *container, RowDocumentForm form);
+static void append_jsonb_value(bson_t *out, const char *key, int keylen, RowDocumentForm form,
 							   JsonbValue *value, bool in_array);
 
 static void
@@ -125,17 +125,20 @@ append_string(bson_t *out, const char *key, int keylen, const char *str, int len
 
 /*
  * An object key under the escaping rule (bson_rules.c).  Returns the key
- * itself when nothing needs escaping, the common case.
+ * itself when nothing needs escaping, the common case.  The digest form
+ * keeps a key "_id" as it is (1.0's rule, which the form keeps so that
+ * seals made before 1.1 verify): no other byte of it is ever escaped.
  */
 static const char *
-escaped_key(const char *key, int keylen, int *outlen)
+escaped_key(const char *key, int keylen, RowDocumentForm form, int *outlen)
 {
 	bool		bytes = !storable_as_utf8(key, keylen);
 	char	   *escaped;
 
 	if (!bytes)
 		key = utf8_string(key, &keylen);
-	if (!bson_rules_key_needs_escape(key, keylen, bytes))
+	if (!bson_rules_key_needs_escape(key, keylen, bytes) ||
+		(form == ROW_DOCUMENT_DIGEST && keylen == 3 && memcmp(key, "_id", 3) == 0))
 	{
 		*outlen = keylen;
 		return key;
@@ -159,7 +162,7 @@ append_json_number(bson_t *out, const char *key, int keylen, Numeric number)
 }
 
 static void
-append_jsonb_array(bson_t *out, const char *key, int keylen,
+append_jsonb_array(bson_t *out, const char *key, int keylen, RowDocumentForm form,
 				   JsonbContainer *container, bool in_array)
 {
 	JsonbIterator *it = JsonbIteratorInit(container);
@@ -188,7 +191,7 @@ append_jsonb_array(bson_t *out, const char *key, int keylen,
 			size_t		index_len = bson_uint32_to_string(index++, &index_key,
 														  index_buf, sizeof(index_buf));
 
-			append_jsonb_value(&array, index_key, (int) index_len, &v, true);
+			append_jsonb_value(&array, index_key, (int) index_len, form, &v, true);
 		}
 	}
 	BSON_CHECK(bson_append_array_end(parent, &array));
@@ -197,8 +200,8 @@ append_jsonb_array(bson_t *out, const char *key, int keylen,
 }
 
 static void
-append_jsonb_value(bson_t *out, const char *key, int keylen, JsonbValue *value,
-				   bool in_array)
+append_jsonb_value(bson_t *out, const char *key, int keylen, RowDocumentForm form,
+				   JsonbValue *value, bool in_array)
 {
 	check_stack_depth();
 	switch (value->type)
@@ -220,13 +223,13 @@ append_jsonb_value(bson_t *out, const char *key, int keylen, JsonbValue *value,
 				JsonbContainer *container = value->val.binary.data;
 
 				if (JsonContainerIsArray(container))
-					append_jsonb_array(out, key, keylen, container, in_array);
+					append_jsonb_array(out, key, keylen, form, container, in_array);
 				else
 				{
 					bson_t		child;
 
 					BSON_CHECK(bson_append_document_begin(out, key, keylen, &child));
-					append_jsonb_container(&child, container);
+					append_jsonb_container(&child, container, form);
 					BSON_CHECK(bson_append_document_end(out, &child));
 				}
 				break;
@@ -238,7 +241,7 @@ append_jsonb_value(bson_t *out, const char *key, int keylen, JsonbValue *value,
 
 /* The members of a jsonb object, appended to an open BSON document. */
 static void
-append_jsonb_container(bson_t *out, JsonbContainer *container)
+append_jsonb_container(bson_t *out, JsonbContainer *container, RowDocumentForm form)
 {
 	JsonbIterator *it = JsonbIteratorInit(container);
 	JsonbIteratorToken token;
@@ -250,15 +253,15 @@ append_jsonb_container(bson_t *out, JsonbContainer *container)
 	{
 		if (token == WJB_KEY)
 		{
-			key = escaped_key(v.val.string.val, v.val.string.len, &keylen);
+			key = escaped_key(v.val.string.val, v.val.string.len, form, &keylen);
 		}
 		else if (token == WJB_VALUE)
-			append_jsonb_value(out, key, keylen, &v, false);
+			append_jsonb_value(out, key, keylen, form, &v, false);
 	}
 }
 
-void
-row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb)
+static void
+append_jsonb(bson_t *out, const char *key, Jsonb *jsonb, RowDocumentForm form)
 {
 	JsonbValue	v;
 
@@ -267,13 +270,19 @@ row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb)
 		/* a scalar root is stored as a one-element array */
 		JsonbValue *scalar = getIthJsonbValueFromContainer(&jsonb->root, 0);
 
-		append_jsonb_value(out, key, -1, scalar, false);
+		append_jsonb_value(out, key, -1, form, scalar, false);
 		return;
 	}
 	v.type = jbvBinary;
 	v.val.binary.data = &jsonb->root;
 	v.val.binary.len = VARSIZE(jsonb) - VARHDRSZ;
-	append_jsonb_value(out, key, -1, &v, false);
+	append_jsonb_value(out, key, -1, form, &v, false);
+}
+
+void
+row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb)
+{
+	append_jsonb(out, key, jsonb, ROW_DOCUMENT_STORE);
 }
 
 /* "<key>_us" into buf (NAMEDATALEN + 4 bytes): the exact microseconds' key */
@@ -441,9 +450,9 @@ append_enum(bson_t *out, const char *key, OutputFunction *output, Datum value)
  * One column value.  Types the tables use have exact mappings; any other
  * type is carried as its text output, which is never lossy.
  */
-void
-row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
-					  bool isnull)
+static void
+append_datum(bson_t *out, const char *key, Oid typid, Datum value, bool isnull,
+			 RowDocumentForm form)
 {
 	if (isnull)
 	{
@@ -493,7 +502,7 @@ row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
 			append_json_number(out, key, -1, DatumGetNumeric(value));
 			break;
 		case JSONBOID:
-			row_bson_append_jsonb(out, key, DatumGetJsonbP(value));
+			append_jsonb(out, key, DatumGetJsonbP(value), form);
 			break;
 		case BYTEAOID:
 			{
@@ -539,6 +548,12 @@ row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
 	}
 }
 
+void
+row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
+					  bool isnull)
+{
+	append_datum(out, key, typid, value, isnull, ROW_DOCUMENT_STORE);
+}
 
 /*
  * Where a table's key columns are in its rows: found by name once per row
@@ -677,7 +692,7 @@ row_bson_store_id(RowStoreId *id, TupleDesc desc, Datum *values, bool *nulls,
  * A row's _id as the document of its key columns, in key_columns' order,
  * each as the row's document has it: the _id of the form seals digest
  * (bson_rules_digest_form), without the store's scalar made and then
- * replaced (the sealer's stream asks for it: option document_id).
+ * replaced (the sealer's stream asks for it: option document).
  */
 void
 row_bson_key_id(RowStoreId *id, TupleDesc desc, Datum *values, bool *nulls,
@@ -726,12 +741,12 @@ is_unchanged_toast(Form_pg_attribute att, Datum value, bool isnull)
 void
 row_bson_append_row(bson_t *out, const char *name, TupleDesc desc,
 					Datum *values, bool *nulls, const char *const *key_columns,
-					const RowStoreId *id, List **unchanged)
+					const RowStoreId *id, List **unchanged, RowDocumentForm form)
 {
 	bson_t		doc;
 
 	BSON_CHECK(bson_append_document_begin(out, name, -1, &doc));
-	row_bson_append_row_fields(&doc, desc, values, nulls, key_columns, id, unchanged);
+	row_bson_append_row_fields(&doc, desc, values, nulls, key_columns, id, unchanged, form);
 	BSON_CHECK(bson_append_document_end(out, &doc));
 }
 
@@ -739,16 +754,20 @@ row_bson_append_row(bson_t *out, const char *name, TupleDesc desc,
 void
 row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *values, bool *nulls,
 						   const char *const *key_columns, const RowStoreId *id,
-						   List **unchanged)
+						   List **unchanged, RowDocumentForm form)
 {
 	RowStoreId	own;
 	int			i;
 
 	if (id == NULL)
 	{
-		row_bson_store_id(&own, desc, values, nulls, key_columns);
+		if (form == ROW_DOCUMENT_DIGEST)
+			row_bson_key_id(&own, desc, values, nulls, key_columns);
+		else
+			row_bson_store_id(&own, desc, values, nulls, key_columns);
 		id = &own;
 	}
+	Assert(form == ROW_DOCUMENT_STORE || id->key != NULL);
 	row_bson_append_store_id(doc, "_id", id);
 	for (i = 0; i < desc->natts; i++)
 	{
@@ -756,14 +775,15 @@ row_bson_append_row_fields(bson_t *doc, TupleDesc desc, Datum *values, bool *nul
 
 		if (att->attisdropped)
 			continue;
+		if (form == ROW_DOCUMENT_DIGEST && strcmp(NameStr(att->attname), SEAL_DIGEST_LEFT_OUT) == 0)
+			continue;
 		/* in a decoded row a TOAST pointer means "unchanged"; elsewhere it is fetched */
 		if (unchanged != NULL && is_unchanged_toast(att, values[i], nulls[i]))
 		{
 			*unchanged = lappend(*unchanged, NameStr(att->attname));
 			continue;
 		}
-		row_bson_append_datum(doc, NameStr(att->attname), att->atttypid,
-							  values[i], nulls[i]);
+		append_datum(doc, NameStr(att->attname), att->atttypid, values[i], nulls[i], form);
 	}
 }
 
@@ -841,7 +861,7 @@ authlog_jsonb_to_bson(PG_FUNCTION_ARGS)
 	bson_t	   *document = row_bson_new_owned(CurrentMemoryContext);
 
 	if (JB_ROOT_IS_OBJECT(jsonb) && !JB_ROOT_IS_SCALAR(jsonb))
-		append_jsonb_container(document, &jsonb->root);
+		append_jsonb_container(document, &jsonb->root, ROW_DOCUMENT_STORE);
 	else
 		row_bson_append_jsonb(document, "value", jsonb);
 	PG_RETURN_BYTEA_P(bson_to_bytea(document));

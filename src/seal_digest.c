@@ -5,10 +5,13 @@
  *	  verifiers (PostgreSQL's rows and the document store's copies).
  *
  *	  An event's digest is the SHA-256 of its document in the store, the
- *	  BSON the output plugin writes, without retry_count (bookkeeping, not
- *	  evidence).  The same bytes come from the decoded insert, from the row
- *	  in the table and from the store, so each copy is checked against the
- *	  seal on its own.
+ *	  BSON the output plugin writes, in its digest form: without
+ *	  retry_count (bookkeeping, not evidence), _id the document of the key
+ *	  columns, nested "_id" keys as 1.0 wrote them.  The same bytes come
+ *	  from the decoded insert and from the row in the table, both built in
+ *	  that form (row_bson.c, ROW_DOCUMENT_DIGEST) and hashed as they are, and
+ *	  from the store's copy, brought to it by bson_rules_digest_form; so each
+ *	  copy is checked against the seal on its own.
  *
  *	  A seal's digest is the SHA-256 of
  *
@@ -115,7 +118,7 @@ seal_event_digest(const bson_t *document, const char *const *key_columns, uint8 
 	initStringInfo(&form);
 	PG_TRY();
 	{
-		ok = bson_rules_digest_form_write(document, "retry_count", key_columns, &scratch,
+		ok = bson_rules_digest_form_write(document, SEAL_DIGEST_LEFT_OUT, key_columns, &scratch,
 										  gather_write, &form);
 	}
 	PG_FINALLY();
@@ -192,7 +195,11 @@ seal_tenant_cmp(const char *a, int a_len, const char *b, int b_len)
 /*
  * authlog.event_digest(auth_logs), (1.1) authlog.access_digest(access_log) and
  * authlog.records_digest(records_log):
- * the row built into its document the way the decoder builds it, digested.
+ * the row built into its document in the digest form, the way the
+ * sealer's stream (option document 'digest') builds it, digested.  The
+ * store's copies are digested through bson_rules_digest_form instead
+ * (seal_event_digest), so verify_store_seals checks the two against each
+ * other on every event it finds.
  */
 static Datum
 row_digest(HeapTupleHeader row, ChangeTable table)
@@ -202,7 +209,6 @@ row_digest(HeapTupleHeader row, ChangeTable table)
 	Datum	   *values;
 	bool	   *nulls;
 	bson_t	   *document;
-	RowStoreId	id;
 	uint8		digest[SEAL_DIGEST_LEN];
 
 	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
@@ -214,14 +220,11 @@ row_digest(HeapTupleHeader row, ChangeTable table)
 	nulls = palloc(sizeof(bool) * desc->natts);
 	heap_deform_tuple(&tuple, desc, values, nulls);
 
-	/* with the key columns' document as _id: the form itself, no store key made and replaced */
-	row_bson_key_id(&id, desc, values, nulls, change_table_key_columns(table));
 	document = row_bson_new_owned(CurrentMemoryContext);
 	row_bson_append_row_fields(document, desc, values, nulls, change_table_key_columns(table),
-							   &id, NULL);
+							   NULL, NULL, ROW_DOCUMENT_DIGEST);
 	ReleaseTupleDesc(desc);
-	if (!seal_event_digest(document, change_table_key_columns(table), digest))
-		elog(ERROR, "authlog: could not digest an %s row's document", change_table_names[table]);
+	authlog_sha256(bson_get_data(document), document->len, digest);
 	return bytes_to_bytea_datum(digest, SEAL_DIGEST_LEN);
 }
 

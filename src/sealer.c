@@ -41,6 +41,7 @@
 #include "change_message.h"
 #include "mirror.h"
 #include "sealer.h"
+#include "sha256.h"
 
 PGDLLEXPORT void authlog_sealer_main(Datum main_arg);
 
@@ -698,8 +699,8 @@ cut_add_message(Cut *cut, const bson_t *bytes)
 	member->tenant_len = tenant_len;
 	if (!change_message_member_id(&message, &member->log_id))
 		elog(ERROR, "authlog sealer: an %s document has no id", change_table_names[message.table]);
-	if (!seal_event_digest(&message.doc, change_table_key_columns(message.table), member->digest))
-		elog(ERROR, "authlog sealer: an %s document cannot be digested", change_table_names[message.table]);
+	/* the stream's documents are in the digest form (option document): hashed as they are */
+	authlog_sha256(bson_get_data(&message.doc), message.doc.len, member->digest);
 	member->commit_lsn = message.commit_lsn;
 	member->committed_at = message.has_commit_time ? message.commit_time
 		: GetCurrentTransactionStartTimestamp();
@@ -727,8 +728,8 @@ step_seal_chunk(void *arg)
 {
 	static const char *const options[] = {
 		"tables", "auth_logs,access_log,records_log", "operations", "insert",
-		/* the _id the digest's form has: no store key made to be replaced */
-		"document_id", "key", NULL
+		/* each document in the form a seal digests: hashed as it comes */
+		"document", "digest", NULL
 	};
 	Cut		   *cut = arg;
 
