@@ -68,3 +68,18 @@ WHERE authlog.bson_to_json(c.data) ->> 'table' = 'auth_logs'
 ORDER BY lsn;
 
 SELECT pg_drop_replication_slot('regress_authlog_types');
+
+-- inet as inet_out writes it, IPv4 (formatted by authlog) and IPv6 (by PostgreSQL): every
+-- octet, the mask length unless it is the whole address
+SELECT 'init' FROM pg_create_logical_replication_slot('regress_authlog_inet', 'authlog');
+SELECT count(*) FROM (
+	SELECT authlog.record_login('t-inet', 'o1', 'u' || n, true, ip::inet, 'ua', 'web', '{}')
+	FROM unnest(ARRAY['0.0.0.0', '255.255.255.255', '203.0.113.7', '10.0.0.0/8', '192.0.2.1/24',
+	                  '1.2.3.4/0', '100.64.9.10/31', '::ffff:1.2.3.4', '2001:db8::/32', '::1'])
+	     WITH ORDINALITY AS a(ip, n)) calls;
+SELECT l.user_id, m -> 'doc' ->> 'ip_address' AS decoded, m -> 'doc' ->> 'ip_address' = format('%s', l.ip_address) AS as_inet_out
+FROM pg_logical_slot_get_binary_changes('regress_authlog_inet', NULL, NULL, 'tables', 'auth_logs') c,
+     LATERAL authlog.bson_to_json(c.data) m
+     JOIN authlog.auth_logs l ON l.tenant_id = 't-inet' AND l.user_id = m -> 'doc' ->> 'user_id'
+ORDER BY substr(l.user_id, 2)::int;
+SELECT pg_drop_replication_slot('regress_authlog_inet');
