@@ -113,6 +113,24 @@ FROM pg_logical_slot_get_binary_changes('regress_authlog', NULL, NULL, 'tables',
      LATERAL authlog.bson_to_json(c.data) m
 ORDER BY 1;
 
+-- the same rule, spelled out in SQL, for keys of every kind of byte: multi-byte characters,
+-- the separators themselves, quotes, and a key longer than 256 bytes
+SELECT count(*) FROM (
+	SELECT authlog.record_login(t, 'o1', u, false, '192.0.2.5', 'ua', 'web')
+	FROM (VALUES ('tënant 租户', 'ü,1:x'), ('a:b', $q$':"$q$), ('t-long', repeat('é', 200)), ('1', '2,3')) v(t, u)) calls;
+SELECT m -> 'doc' ->> 'tenant_id' AS tenant, left(m -> 'doc' ->> 'user_id', 12) AS user_id,
+       m ->> '_id' = octet_length(m -> 'doc' ->> 'tenant_id') || ':' || (m -> 'doc' ->> 'tenant_id') || ','
+                     || octet_length(m -> 'doc' ->> 'user_id') || ':' || (m -> 'doc' ->> 'user_id') AS lockout_id_by_the_rule,
+       m -> 'doc' ->> '_id' = m ->> '_id' AS doc_too
+FROM pg_logical_slot_peek_binary_changes('regress_authlog', NULL, NULL, 'tables', 'account_lockouts') c,
+     LATERAL authlog.bson_to_json(c.data) m
+ORDER BY 1;
+SELECT count(*) AS events, count(*) FILTER (WHERE m ->> '_id' = octet_length(m -> 'doc' ->> 'tenant_id') || ':'
+                                                 || (m -> 'doc' ->> 'tenant_id') || ',36:' || l.log_id) AS event_ids_by_the_rule
+FROM pg_logical_slot_get_binary_changes('regress_authlog', NULL, NULL, 'tables', 'auth_logs') c,
+     LATERAL authlog.bson_to_json(c.data) m
+     JOIN authlog.auth_logs l ON l.tenant_id = m -> 'doc' ->> 'tenant_id' AND l.user_id = m -> 'doc' ->> 'user_id';
+
 -- document 'digest' (the sealer's stream): each document in the form a seal digests, hashed
 -- as it comes: the _id of the message and of its doc is the document of the key columns,
 -- retry_count is left out and a nested "_id" key is written as 1.0 wrote it (a literal

@@ -604,6 +604,61 @@ append_part(bson_string_t *out, const char *value, size_t len)
 			bson_string_append_c(out, value[i]);
 }
 
+/* A uuid's canonical lower-case text, into text (37 bytes, NUL-terminated) */
+static void
+uuid_text(const uint8_t *data, char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+	int			o = 0;
+
+	for (int i = 0; i < 16; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			text[o++] = '-';
+		text[o++] = hex[data[i] >> 4];
+		text[o++] = hex[data[i] & 0xf];
+	}
+	text[o] = '\0';
+}
+
+/*
+ * One key column's part of a store _id, for a caller that holds the
+ * column's value rather than its key document (the decoder, from the
+ * row): a string's bytes (UTF-8), a uuid's 16 bytes, an integer.  The
+ * same text bson_rules_store_id_text makes of the document's value.
+ */
+void
+bson_rules_store_id_append_text(bson_string_t *out, const char *value, size_t len)
+{
+	char		buf[256];
+	char	   *copy = len < sizeof(buf) ? buf : bson_malloc(len + 1);
+
+	/* append_part reads the byte after the value */
+	memcpy(copy, value, len);
+	copy[len] = '\0';
+	append_part(out, copy, len);
+	if (copy != buf)
+		bson_free(copy);
+}
+
+void
+bson_rules_store_id_append_uuid(bson_string_t *out, const uint8_t *uuid)
+{
+	char		text[37];
+
+	uuid_text(uuid, text);
+	append_part(out, text, 36);
+}
+
+void
+bson_rules_store_id_append_int(bson_string_t *out, int64_t value)
+{
+	char		number[32];
+
+	snprintf(number, sizeof(number), "%lld", (long long) value);
+	append_part(out, number, strlen(number));
+}
+
 /*
  * The text of a row's _id: each key column's value as text, its length in
  * bytes before it and ":" between them, the columns joined by ",", so
@@ -642,35 +697,17 @@ bson_rules_store_id_text_utf8(const bson_t *key, bson_string_t *out, bool *utf8)
 			append_part(out, value, len);
 		}
 		else if (BSON_ITER_HOLDS_INT64(&iter) || BSON_ITER_HOLDS_INT32(&iter))
-		{
-			char		number[32];
-
-			snprintf(number, sizeof(number), "%lld", (long long) bson_iter_as_int64(&iter));
-			append_part(out, number, strlen(number));
-		}
+			bson_rules_store_id_append_int(out, bson_iter_as_int64(&iter));
 		else if (BSON_ITER_HOLDS_BINARY(&iter))
 		{
 			bson_subtype_t subtype;
 			uint32_t	len;
 			const uint8_t *data;
-			char		text[37];
-			int			i;
-			int			o = 0;
 
 			bson_iter_binary(&iter, &subtype, &len, &data);
 			if (subtype != BSON_SUBTYPE_UUID || len != 16)
 				return false;
-			for (i = 0; i < 16; i++)
-			{
-				static const char hex[] = "0123456789abcdef";
-
-				if (i == 4 || i == 6 || i == 8 || i == 10)
-					text[o++] = '-';
-				text[o++] = hex[data[i] >> 4];
-				text[o++] = hex[data[i] & 0xf];
-			}
-			text[o] = '\0';
-			append_part(out, text, 36);
+			bson_rules_store_id_append_uuid(out, data);
 		}
 		else if (BSON_ITER_HOLDS_DOCUMENT(&iter))
 		{

@@ -57,6 +57,10 @@ extern bool bson_rules_digest_form_write(const bson_t *document, const char *exc
  */
 extern bool bson_rules_store_id_text(const bson_t *key, bson_string_t *out);
 extern bool bson_rules_store_id_text_utf8(const bson_t *key, bson_string_t *out, bool *utf8);
+/* the same parts from the values themselves, one key column at a time, in order */
+extern void bson_rules_store_id_append_text(bson_string_t *out, const char *value, size_t len);
+extern void bson_rules_store_id_append_uuid(bson_string_t *out, const uint8_t *uuid);
+extern void bson_rules_store_id_append_int(bson_string_t *out, int64_t value);
 extern bool bson_rules_append_store_id_as(bson_t *out, const char *name, const char *text,
 										  size_t len, bool utf8);
 extern bool bson_rules_append_store_id(bson_t *out, const char *name, const bson_t *key);

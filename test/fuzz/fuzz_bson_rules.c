@@ -177,6 +177,46 @@ check_digest_form(const bson_t *document)
 }
 
 /*
+ * The same text made part by part from the key's values, as the decoder
+ * makes it from a row's (bson_rules_store_id_append_*): strings, integers
+ * and uuids; a key with any other value is the document's way only.
+ */
+static void
+check_store_id_parts(const bson_t *key, const bson_string_t *text)
+{
+	bson_string_t *parts = bson_string_new(NULL);
+	bson_iter_t iter;
+	bool		made = bson_iter_init(&iter, key);
+
+	while (made && bson_iter_next(&iter))
+	{
+		if (BSON_ITER_HOLDS_UTF8(&iter))
+		{
+			uint32_t	len;
+			const char *value = bson_iter_utf8(&iter, &len);
+
+			bson_rules_store_id_append_text(parts, value, len);
+		}
+		else if (BSON_ITER_HOLDS_INT32(&iter) || BSON_ITER_HOLDS_INT64(&iter))
+			bson_rules_store_id_append_int(parts, bson_iter_as_int64(&iter));
+		else if (BSON_ITER_HOLDS_BINARY(&iter))
+		{
+			bson_subtype_t subtype;
+			uint32_t	len;
+			const uint8_t *data;
+
+			bson_iter_binary(&iter, &subtype, &len, &data);
+			bson_rules_store_id_append_uuid(parts, data);
+		}
+		else
+			made = false;
+	}
+	if (made)
+		CHECK(parts->len == text->len && memcmp(parts->str, text->str, text->len) == 0);
+	bson_string_free(parts, true);
+}
+
+/*
  * The store's _id text of a document taken as a key: when it can be made,
  * it reads back unambiguously, one "<bytes>:<value>" per field and
  * nothing else, so no two keys share an _id.
@@ -211,6 +251,7 @@ check_store_id(const bson_t *key)
 				CHECK(text->str[i++] == ',' && i < text->len);
 		}
 		CHECK(parts == fields);
+		check_store_id_parts(key, text);
 	}
 	bson_string_free(text, true);
 }
