@@ -472,7 +472,7 @@ section_retire_whole() {
 #   (pg_copy_logical_replication_slot) so that every round reads the same
 #   changes; timed from the client's start to its exit at the WAL's end.
 section_decode() {
-	local end t0 t1
+	local end t0 t1 peek peek_section work_mem
 	echo
 	echo "== decoding: $decode_rows auth_logs rows in 1,000-row transactions, by each plugin (peeked; peeked in memory; streamed)"
 	psql_q -f bench/decode_setup.sql >/dev/null
@@ -490,10 +490,11 @@ section_decode() {
 			IFS='|' read -r name binary slot options <<<"$p"
 			stream_options=$(sed -E "s/'([^']*)', '([^']*)'(, )?/-o \1=\2 /g" <<<"$options")
 			[ -n "$options" ] || options="VARIADIC '{}'::text[]"
-			psql_q -c "INSERT INTO bench.results SELECT 'decode', '$name', 0, '', $round,
-				$decode_rows / bench.decode_seconds('$slot', $binary, $options)"
-			psql_q -c "SET work_mem = '2GB'" -c "INSERT INTO bench.results SELECT 'decode in memory', '$name', 0, '', $round,
-				$decode_rows / bench.decode_seconds('$slot', $binary, $options)"
+			for peek in "decode|4MB" "decode in memory|2GB"; do
+				IFS='|' read -r peek_section work_mem <<<"$peek"
+				psql_q -c "SET work_mem = '$work_mem'" -c "INSERT INTO bench.results SELECT '$peek_section', '$name', 0, '', $round,
+					$decode_rows / bench.decode_seconds('$slot', $binary, $options)"
+			done
 			psql_q -c "SELECT pg_catalog.pg_copy_logical_replication_slot('$slot', 'bench_stream')" >/dev/null
 			t0=$(date +%s.%N)
 			# shellcheck disable=SC2086 # the plugin's options, one -o each

@@ -25,8 +25,8 @@
 #include "bson_rules.h"
 
 /*
- * Keys: percent-encoding of "%", of "." anywhere, of a leading "$", and of
- * the "_" of a key that is exactly "_id" (document format 2, 1.1).  Stores
+ * Keys: percent-encoding of "%", of "." anywhere, of a leading "$", and
+ * (document format 2, 1.1) of the "_" of a key that is exactly "_id".  Stores
  * refuse "." and a leading "$" in keys; FerretDB moves a key "_id" to the
  * front of every document, nested ones too, so the store would not keep
  * the bytes a seal digested.  Encoding "%" as well makes the rule
@@ -43,39 +43,41 @@ key_is_id(const char *key, size_t len)
 }
 
 static inline bool
-key_byte_needs_escape(const char *key, size_t len, size_t i, bool bytes)
+key_byte_needs_escape(const char *key, size_t len, size_t i, bool bytes,
+					  BsonRulesFormat format)
 {
 	return key[i] == '.' || key[i] == '%' || (key[i] == '$' && i == 0) ||
-		(i == 0 && key_is_id(key, len)) ||
+		(i == 0 && format == BSON_RULES_FORMAT_2 && key_is_id(key, len)) ||
 		(bytes && (unsigned char) key[i] >= 0x80);
 }
 
 bool
-bson_rules_key_needs_escape(const char *key, size_t len, bool bytes)
+bson_rules_key_needs_escape(const char *key, size_t len, bool bytes, BsonRulesFormat format)
 {
 	size_t		i;
 
 	for (i = 0; i < len; i++)
-		if (key_byte_needs_escape(key, len, i, bytes))
+		if (key_byte_needs_escape(key, len, i, bytes, format))
 			return true;
 	return false;
 }
 
 size_t
-bson_rules_escaped_key_length(const char *key, size_t len, bool bytes)
+bson_rules_escaped_key_length(const char *key, size_t len, bool bytes, BsonRulesFormat format)
 {
 	size_t		out = len;
 	size_t		i;
 
 	for (i = 0; i < len; i++)
-		if (key_byte_needs_escape(key, len, i, bytes))
+		if (key_byte_needs_escape(key, len, i, bytes, format))
 			out += 2;
 	return out;
 }
 
 /* out must have room for bson_rules_escaped_key_length() bytes */
 void
-bson_rules_escape_key(const char *key, size_t len, bool bytes, char *out)
+bson_rules_escape_key(const char *key, size_t len, bool bytes, BsonRulesFormat format,
+					  char *out)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t		i;
@@ -84,7 +86,7 @@ bson_rules_escape_key(const char *key, size_t len, bool bytes, char *out)
 	{
 		unsigned char c = (unsigned char) key[i];
 
-		if (key_byte_needs_escape(key, len, i, bytes))
+		if (key_byte_needs_escape(key, len, i, bytes, format))
 		{
 			*out++ = '%';
 			*out++ = hex[c >> 4];
@@ -107,10 +109,11 @@ hex_value(char c)
 
 /*
  * The key an escaped key came from; out needs room for len bytes.  False
- * when the key is not one the escaping produces.
+ * when the key is not one the escaping produces in that format.
  */
 bool
-bson_rules_unescape_key(const char *key, size_t len, char *out, size_t *outlen)
+bson_rules_unescape_key(const char *key, size_t len, BsonRulesFormat format, char *out,
+						size_t *outlen)
 {
 	size_t		i;
 	size_t		n = 0;
@@ -120,7 +123,8 @@ bson_rules_unescape_key(const char *key, size_t len, char *out, size_t *outlen)
 		int			high,
 					low;
 
-		if (key[i] == '.' || (key[i] == '$' && i == 0) || (i == 0 && key_is_id(key, len)))
+		if (key[i] == '.' || (key[i] == '$' && i == 0) ||
+			(i == 0 && format == BSON_RULES_FORMAT_2 && key_is_id(key, len)))
 			return false;
 		if (key[i] != '%')
 		{
@@ -576,11 +580,17 @@ bson_rules_key_of_fields(const bson_t *document, const char *const *key_columns,
 	return true;
 }
 
-/* One "<bytes>:<value>" part; value[len] must be readable (it ends a BSON value) */
-static void
-append_part(bson_string_t *out, const char *value, size_t len)
+/*
+ * One key column's part of a store _id, "<bytes>:<value>", after a ","
+ * unless it is the first: from the key document's value
+ * (bson_rules_store_id_text) or from the value itself (the decoder, from
+ * the row): a string's bytes (UTF-8), a uuid's 16 bytes, an integer.
+ */
+void
+bson_rules_store_id_append_text(bson_string_t *out, const char *value, size_t len)
 {
 	char		digits[24];
+	char		copy[256];
 	int			n = 0;
 	size_t		rest = len;
 	size_t		i;
@@ -596,58 +606,34 @@ append_part(bson_string_t *out, const char *value, size_t len)
 	while (n > 0)
 		bson_string_append_c(out, digits[--n]);
 	bson_string_append_c(out, ':');
-	/* a BSON string (and the digits here) ends with a NUL: copied at once */
-	if (value[len] == '\0' && memchr(value, '\0', len) == NULL)
-		bson_string_append(out, value);
+	/* libbson appends NUL-terminated strings only: a short value is made one, copied at once */
+	if (len < sizeof(copy) && memchr(value, '\0', len) == NULL)
+	{
+		memcpy(copy, value, len);
+		copy[len] = '\0';
+		bson_string_append(out, copy);
+	}
 	else
 		for (i = 0; i < len; i++)
 			bson_string_append_c(out, value[i]);
 }
 
-/* A uuid's canonical lower-case text, into text (37 bytes, NUL-terminated) */
-static void
-uuid_text(const uint8_t *data, char *text)
+/* A uuid in its canonical lower-case form */
+void
+bson_rules_store_id_append_uuid(bson_string_t *out, const uint8_t *uuid)
 {
 	static const char hex[] = "0123456789abcdef";
+	char		text[36];
 	int			o = 0;
 
 	for (int i = 0; i < 16; i++)
 	{
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			text[o++] = '-';
-		text[o++] = hex[data[i] >> 4];
-		text[o++] = hex[data[i] & 0xf];
+		text[o++] = hex[uuid[i] >> 4];
+		text[o++] = hex[uuid[i] & 0xf];
 	}
-	text[o] = '\0';
-}
-
-/*
- * One key column's part of a store _id, for a caller that holds the
- * column's value rather than its key document (the decoder, from the
- * row): a string's bytes (UTF-8), a uuid's 16 bytes, an integer.  The
- * same text bson_rules_store_id_text makes of the document's value.
- */
-void
-bson_rules_store_id_append_text(bson_string_t *out, const char *value, size_t len)
-{
-	char		buf[256];
-	char	   *copy = len < sizeof(buf) ? buf : bson_malloc(len + 1);
-
-	/* append_part reads the byte after the value */
-	memcpy(copy, value, len);
-	copy[len] = '\0';
-	append_part(out, copy, len);
-	if (copy != buf)
-		bson_free(copy);
-}
-
-void
-bson_rules_store_id_append_uuid(bson_string_t *out, const uint8_t *uuid)
-{
-	char		text[37];
-
-	uuid_text(uuid, text);
-	append_part(out, text, 36);
+	bson_rules_store_id_append_text(out, text, sizeof(text));
 }
 
 void
@@ -656,7 +642,7 @@ bson_rules_store_id_append_int(bson_string_t *out, int64_t value)
 	char		number[32];
 
 	snprintf(number, sizeof(number), "%lld", (long long) value);
-	append_part(out, number, strlen(number));
+	bson_rules_store_id_append_text(out, number, strlen(number));
 }
 
 /*
@@ -694,7 +680,7 @@ bson_rules_store_id_text_utf8(const bson_t *key, bson_string_t *out, bool *utf8)
 			uint32_t	len;
 			const char *value = bson_iter_utf8(&iter, &len);
 
-			append_part(out, value, len);
+			bson_rules_store_id_append_text(out, value, len);
 		}
 		else if (BSON_ITER_HOLDS_INT64(&iter) || BSON_ITER_HOLDS_INT32(&iter))
 			bson_rules_store_id_append_int(out, bson_iter_as_int64(&iter));
@@ -721,7 +707,7 @@ bson_rules_store_id_text_utf8(const bson_t *key, bson_string_t *out, bool *utf8)
 				!BSON_ITER_HOLDS_BINARY(&bytes))
 				return false;
 			bson_iter_binary(&bytes, &subtype, &len, &data);
-			append_part(out, (const char *) data, len);
+			bson_rules_store_id_append_text(out, (const char *) data, len);
 			if (utf8 != NULL)
 				*utf8 = false;
 		}

@@ -26,11 +26,25 @@
 /* Longest decimal text bson_rules_number_text writes for a BSON number */
 #define BSON_RULES_NUMBER_TEXT_LEN 32
 
-extern bool bson_rules_key_needs_escape(const char *key, size_t len, bool bytes);
-extern size_t bson_rules_escaped_key_length(const char *key, size_t len, bool bytes);
-extern void bson_rules_escape_key(const char *key, size_t len, bool bytes, char *out);
-extern bool bson_rules_unescape_key(const char *key, size_t len, char *out,
-									size_t *outlen);
+/*
+ * The documents' formats, which differ only in one key rule: format 2
+ * (1.1's store) escapes an object key "_id" as "%5Fid"; format 1 (1.0's
+ * store, and the form seals digest, which keeps it) writes it as it is.
+ */
+typedef enum BsonRulesFormat
+{
+	BSON_RULES_FORMAT_1 = 1,
+	BSON_RULES_FORMAT_2 = 2
+} BsonRulesFormat;
+
+extern bool bson_rules_key_needs_escape(const char *key, size_t len, bool bytes,
+										BsonRulesFormat format);
+extern size_t bson_rules_escaped_key_length(const char *key, size_t len, bool bytes,
+											BsonRulesFormat format);
+extern void bson_rules_escape_key(const char *key, size_t len, bool bytes,
+								  BsonRulesFormat format, char *out);
+extern bool bson_rules_unescape_key(const char *key, size_t len, BsonRulesFormat format,
+									char *out, size_t *outlen);
 extern bool bson_rules_append_number(bson_t *out, const char *key, int keylen,
 									 const char *decimal);
 extern bool bson_rules_number_text(const bson_iter_t *iter, char *buf, size_t buflen);

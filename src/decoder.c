@@ -436,14 +436,9 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	{
 		/* the document's _id is the message's, made once, unless the key changed */
 		if (row != key_row)
-		{
 			heap_deform_tuple(row, desc, values, nulls);
-			if (state->form == ROW_DOCUMENT_DIGEST)
-				row_bson_key_id(&id, desc, values, nulls, change_table_key_columns(table));
-		}
 		change_message_append_row(&state->message, table, desc, values, nulls,
-								  row == key_row || state->form == ROW_DOCUMENT_DIGEST ? &id : NULL,
-								  true, state->form);
+								  row == key_row ? &id : NULL, true, state->form);
 	}
 	finish_message(ctx, state, old);
 }

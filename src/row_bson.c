@@ -126,28 +126,28 @@ append_string(bson_t *out, const char *key, int keylen, const char *str, int len
 }
 
 /*
- * An object key under the escaping rule (bson_rules.c).  Returns the key
- * itself when nothing needs escaping, the common case.  The digest form
- * keeps a key "_id" as it is (1.0's rule, which the form keeps so that
- * seals made before 1.1 verify): no other byte of it is ever escaped.
+ * An object key under the escaping rule (bson_rules.c), in the store's
+ * document format or, for the digest form, in 1.0's, which the form keeps
+ * so that seals made before 1.1 verify.  Returns the key itself when
+ * nothing needs escaping, the common case.
  */
 static const char *
 escaped_key(const char *key, int keylen, RowDocumentForm form, int *outlen)
 {
 	bool		bytes = !storable_as_utf8(key, keylen);
+	BsonRulesFormat format = form == ROW_DOCUMENT_DIGEST ? BSON_RULES_FORMAT_1 : BSON_RULES_FORMAT_2;
 	char	   *escaped;
 
 	if (!bytes)
 		key = utf8_string(key, &keylen);
-	if (!bson_rules_key_needs_escape(key, keylen, bytes) ||
-		(form == ROW_DOCUMENT_DIGEST && keylen == 3 && memcmp(key, "_id", 3) == 0))
+	if (!bson_rules_key_needs_escape(key, keylen, bytes, format))
 	{
 		*outlen = keylen;
 		return key;
 	}
-	*outlen = (int) bson_rules_escaped_key_length(key, keylen, bytes);
+	*outlen = (int) bson_rules_escaped_key_length(key, keylen, bytes, format);
 	escaped = palloc(*outlen + 1);
-	bson_rules_escape_key(key, keylen, bytes, escaped);
+	bson_rules_escape_key(key, keylen, bytes, format, escaped);
 	escaped[*outlen] = '\0';
 	return escaped;
 }
@@ -551,7 +551,7 @@ append_datum(bson_t *out, const char *key, Oid typid, Datum value, bool isnull,
 				inet	   *ip = DatumGetInetPP(value);
 				char		text[sizeof("xxxx:xxxx:xxxx:xxxx:xxxx:xxxx:255.255.255.255/128")];
 
-				if (ip_family(ip) == PGSQL_AF_INET && ip_bits(ip) >= 0 && ip_bits(ip) <= 32)
+				if (ip_family(ip) == PGSQL_AF_INET && ip_bits(ip) <= 32)
 				{
 					append_string(out, key, -1, text, ipv4_text(ip_addr(ip), ip_bits(ip), text));
 					break;
