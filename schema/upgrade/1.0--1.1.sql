@@ -2,9 +2,11 @@
 
 \echo Use "ALTER EXTENSION authlog UPDATE TO '1.1'" to load this file. \quit
 
--- Seals' digests stored as they are -------------------------------------------
--- SHA-256 digests do not compress: pglz spent its time on every seal trying
--- (doc/performance.md).  Seals written before keep their storage.
+-- Seals' members and digests stored as they are --------------------------------
+-- SHA-256 digests do not compress and log ids barely do: pglz spent its time
+-- on every seal trying (doc/performance.md).  Seals written before keep their
+-- storage.
+ALTER TABLE authlog.seals ALTER COLUMN members SET STORAGE EXTERNAL;
 ALTER TABLE authlog.seals ALTER COLUMN member_digests SET STORAGE EXTERNAL;
 
 -- auth_logs, partitioned by recorded_at ------------------------------------------
