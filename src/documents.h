@@ -15,16 +15,12 @@
 
 #include "access/tupdesc.h"
 #include "nodes/pg_list.h"
-#include "utils/jsonb.h"
 
 #include "authlog_common.h"
 
 /* The store's size limit for one document */
 #define STORE_MAX_DOCUMENT_SIZE (16 * 1024 * 1024)
 
-extern void row_bson_append_datum(bson_t *out, const char *key, Oid typid,
-								  Datum value, bool isnull);
-extern void row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb);
 extern void row_bson_append_timestamptz(bson_t *out, const char *key, TimestampTz ts);
 extern bson_t *row_bson_new_owned(MemoryContext context);
 /*

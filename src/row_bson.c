@@ -281,12 +281,6 @@ append_jsonb(bson_t *out, const char *key, Jsonb *jsonb, RowDocumentForm form)
 	append_jsonb_value(out, key, -1, form, &v, false);
 }
 
-void
-row_bson_append_jsonb(bson_t *out, const char *key, Jsonb *jsonb)
-{
-	append_jsonb(out, key, jsonb, ROW_DOCUMENT_STORE);
-}
-
 /* "<key>_us" into buf (NAMEDATALEN + 4 bytes): the exact microseconds' key */
 static int
 microseconds_key(const char *key, char *buf)
@@ -582,12 +576,6 @@ append_datum(bson_t *out, const char *key, Oid typid, Datum value, bool isnull,
 	}
 }
 
-void
-row_bson_append_datum(bson_t *out, const char *key, Oid typid, Datum value,
-					  bool isnull)
-{
-	append_datum(out, key, typid, value, isnull, ROW_DOCUMENT_STORE);
-}
 
 /*
  * Where a table's key columns are in its rows: found by name once per row
@@ -685,8 +673,8 @@ append_key_columns(bson_t *doc, TupleDesc desc, Datum *values, bool *nulls,
 
 			if (in_key_order ? strcmp(NameStr(att->attname), key_columns[k]) != 0 : i != k)
 				continue;
-			row_bson_append_datum(doc, NameStr(att->attname), att->atttypid,
-								  values[attnums[i]], nulls[attnums[i]]);
+			append_datum(doc, NameStr(att->attname), att->atttypid,
+						 values[attnums[i]], nulls[attnums[i]], ROW_DOCUMENT_STORE);
 			break;
 		}
 }
@@ -961,7 +949,7 @@ authlog_jsonb_to_bson(PG_FUNCTION_ARGS)
 	if (JB_ROOT_IS_OBJECT(jsonb) && !JB_ROOT_IS_SCALAR(jsonb))
 		append_jsonb_container(document, &jsonb->root, ROW_DOCUMENT_STORE);
 	else
-		row_bson_append_jsonb(document, "value", jsonb);
+		append_jsonb(document, "value", jsonb, ROW_DOCUMENT_STORE);
 	PG_RETURN_BYTEA_P(bson_to_bytea(document));
 }
 

@@ -190,43 +190,47 @@ check_digest_form(const bson_t *document)
 }
 
 /*
- * The same text made part by part from the key's values, as the decoder
- * makes it from a row's (bson_rules_store_id_append_*): strings, integers
- * and uuids; a key with any other value is the document's way only.
+ * The text a key field's value must have in its _id part, made here
+ * without the library's part functions (bson_rules_store_id_append_*,
+ * which the document's way and the decoder's both use): a string's bytes,
+ * {"%bytes": BinData}'s bytes, an integer in decimal, a uuid in its
+ * canonical lower-case form.  buf holds at least 40 bytes.
  */
-static void
-check_store_id_parts(const bson_t *key, const bson_string_t *text)
+static const char *
+expected_part(const bson_iter_t *field, char *buf, size_t *len)
 {
-	bson_string_t *parts = bson_string_new(NULL);
-	bson_iter_t iter;
-	bool		made = bson_iter_init(&iter, key);
+	bson_iter_t bytes;
+	bson_subtype_t subtype;
+	uint32_t	n;
+	const uint8_t *data;
 
-	while (made && bson_iter_next(&iter))
+	if (BSON_ITER_HOLDS_UTF8(field))
 	{
-		if (BSON_ITER_HOLDS_UTF8(&iter))
-		{
-			uint32_t	len;
-			const char *value = bson_iter_utf8(&iter, &len);
+		const char *value = bson_iter_utf8(field, &n);
 
-			bson_rules_store_id_append_text(parts, value, len);
-		}
-		else if (BSON_ITER_HOLDS_INT32(&iter) || BSON_ITER_HOLDS_INT64(&iter))
-			bson_rules_store_id_append_int(parts, bson_iter_as_int64(&iter));
-		else if (BSON_ITER_HOLDS_BINARY(&iter))
-		{
-			bson_subtype_t subtype;
-			uint32_t	len;
-			const uint8_t *data;
-
-			bson_iter_binary(&iter, &subtype, &len, &data);
-			bson_rules_store_id_append_uuid(parts, data);
-		}
-		else
-			made = false;
+		*len = n;
+		return value;
 	}
-	if (made)
-		CHECK(parts->len == text->len && memcmp(parts->str, text->str, text->len) == 0);
-	bson_string_free(parts, true);
+	if (BSON_ITER_HOLDS_INT32(field) || BSON_ITER_HOLDS_INT64(field))
+	{
+		*len = (size_t) snprintf(buf, 40, "%lld", (long long) bson_iter_as_int64(field));
+		return buf;
+	}
+	if (BSON_ITER_HOLDS_BINARY(field))
+	{
+		bson_iter_binary(field, &subtype, &n, &data);
+		CHECK(n == 16);
+		*len = (size_t) snprintf(buf, 40,
+								 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+								 data[0], data[1], data[2], data[3], data[4], data[5], data[6], data[7],
+								 data[8], data[9], data[10], data[11], data[12], data[13], data[14],
+								 data[15]);
+		return buf;
+	}
+	CHECK(bson_iter_recurse(field, &bytes) && bson_iter_find(&bytes, BSON_RULES_BYTES_MARKER));
+	bson_iter_binary(&bytes, &subtype, &n, &data);
+	*len = n;
+	return (const char *) data;
 }
 
 /*
@@ -248,23 +252,32 @@ check_store_id(const bson_t *key)
 	{
 		size_t		i = 0;
 		uint32_t	parts = 0;
+		bson_iter_t field;
 
+		CHECK(bson_iter_init(&field, key));
 		while (i < text->len)
 		{
 			size_t		length = 0;
+			size_t		expected_len;
+			char		buf[40];
+			const char *expected;
 
 			CHECK(text->str[i] >= '0' && text->str[i] <= '9');
 			while (i < text->len && text->str[i] >= '0' && text->str[i] <= '9')
 				length = length * 10 + (size_t) (text->str[i++] - '0');
 			CHECK(i < text->len && text->str[i] == ':');
-			i += 1 + length;
-			CHECK(i <= text->len);
+			i++;
+			/* each part is its field's value, in the key's order */
+			CHECK(bson_iter_next(&field));
+			expected = expected_part(&field, buf, &expected_len);
+			CHECK(length == expected_len && i + length <= text->len &&
+				  memcmp(text->str + i, expected, length) == 0);
+			i += length;
 			parts++;
 			if (i < text->len)
 				CHECK(text->str[i++] == ',' && i < text->len);
 		}
 		CHECK(parts == fields);
-		check_store_id_parts(key, text);
 	}
 	bson_string_free(text, true);
 }
